@@ -1,0 +1,414 @@
+"""The scheduling core: every decision about which task runs where, and nothing else.
+
+Rules of this file:
+
+* ``Scheduler.handle(event) -> list[command]`` is the only way state changes.
+* No I/O, threads, clocks, pickling or logging: time arrives as ``now`` inside events, and the
+  scheduler sees only ids (``TaskId``, ``WorkerId``). Payloads stay in the shell.
+* Events are facts (past tense); commands are decisions (imperative). The shell must carry out
+  every command it is given, in order.
+
+Life of a task: *pending* (in ``_pending``) -> *running* (in some live worker's ``queue``) ->
+*done* (forgotten). A worker runs its queue first-in first-out, one task at a time, so the head
+of the queue is the one executing and the rest are waiting there to hide the network round trip.
+When a worker is lost, its whole queue goes back to the front of ``_pending``; only the head is
+charged an attempt, because only the head was running. A graceful exit charges nothing.
+
+Life of a worker: *starting* (launched, not yet connected) -> *live* -> *draining* (no new work:
+it reached ``max_tasks`` or the scheduler is closing) -> gone. A starting worker that does not join
+within ``connect_timeout`` is a start failure; a live one silent for ``heartbeat_timeout`` is lost.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Optional, Union
+
+TaskId = int
+WorkerId = int
+
+# ----------------------------------------------------------------------------- events
+
+
+@dataclass(frozen=True, slots=True)
+class TasksSubmitted:
+    tasks: tuple[TaskId, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class TasksWithdrawn:
+    """The shell takes back pending tasks (after ``NoWorkers``, or on terminate)."""
+
+    tasks: tuple[TaskId, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class WorkerLaunched:
+    worker: WorkerId
+    now: float
+
+
+@dataclass(frozen=True, slots=True)
+class WorkerJoined:
+    worker: WorkerId
+    now: float
+
+
+@dataclass(frozen=True, slots=True)
+class ResultsArrived:
+    worker: WorkerId
+    tasks: tuple[TaskId, ...]
+    now: float
+
+
+@dataclass(frozen=True, slots=True)
+class Revoked:
+    """The worker took these tasks out of its queue before starting them."""
+
+    worker: WorkerId
+    tasks: tuple[TaskId, ...]
+    now: float
+
+
+@dataclass(frozen=True, slots=True)
+class HeartbeatArrived:
+    worker: WorkerId
+    now: float
+
+
+@dataclass(frozen=True, slots=True)
+class WorkerLost:
+    worker: WorkerId
+    graceful: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Tick:
+    now: float
+
+
+@dataclass(frozen=True, slots=True)
+class Closing:
+    """No more tasks will come: stop workers once everything is done."""
+
+
+@dataclass(frozen=True, slots=True)
+class Configured:
+    heartbeat_timeout: float
+    connect_timeout: float
+
+
+Event = Union[TasksSubmitted, TasksWithdrawn, WorkerLaunched, WorkerJoined, ResultsArrived,
+              Revoked, HeartbeatArrived, WorkerLost, Tick, Closing, Configured]
+
+# ----------------------------------------------------------------------------- commands
+
+
+@dataclass(frozen=True, slots=True)
+class SendTasks:
+    worker: WorkerId
+    tasks: tuple[TaskId, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Resolve:
+    """Accept this worker's result for the task; it is done."""
+
+    task: TaskId
+    worker: WorkerId
+
+
+@dataclass(frozen=True, slots=True)
+class RevokeTasks:
+    worker: WorkerId
+    tasks: tuple[TaskId, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class StopWorker:
+    """Ask a worker with an empty queue to exit cleanly."""
+
+    worker: WorkerId
+
+
+@dataclass(frozen=True, slots=True)
+class KillWorker:
+    worker: WorkerId
+    reason: str  # "heartbeat" or "connect"
+
+
+@dataclass(frozen=True, slots=True)
+class LaunchReplacement:
+    worker: WorkerId  # the worker that went away
+
+
+@dataclass(frozen=True, slots=True)
+class FailTask:
+    """The task was running on ``killers`` when each of them died: give up on it."""
+
+    task: TaskId
+    killers: tuple[WorkerId, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class NoWorkers:
+    """Tasks are pending but no worker is live or starting, and none will be launched."""
+
+    pending: tuple[TaskId, ...]
+    ever_joined: bool
+
+
+Command = Union[SendTasks, Resolve, RevokeTasks, StopWorker, KillWorker, LaunchReplacement,
+                FailTask, NoWorkers]
+
+# ----------------------------------------------------------------------------- state
+
+STARTING, LIVE, DRAINING = "starting", "live", "draining"
+
+
+@dataclass(slots=True)
+class _Worker:
+    state: str
+    since: float  # launch time while starting; last contact once live
+    queue: deque = field(default_factory=deque)  # head is running, the rest wait
+    sent: int = 0
+    head_since: float = 0.0  # when the head task started, as far as we can tell
+    revoking: bool = False
+    stop_sent: bool = False
+
+
+@dataclass(slots=True)
+class Config:
+    window: int = 2                 # tasks in flight per worker
+    max_attempts: int = 3           # deaths of a worker running the task before it fails
+    max_tasks: Optional[int] = None  # tasks per worker before it is recycled
+    replace: bool = False           # launch a replacement for every worker that goes away
+    max_start_failures: int = 3     # consecutive failed starts before replacements stop
+    heartbeat_timeout: float = 60.0
+    connect_timeout: float = 60.0
+    steal_after: float = 0.05       # a head running this long lets idle workers take its queue
+
+
+class Scheduler:
+    """Pure task-farm scheduler. See the module docstring for its rules."""
+
+    def __init__(self, config: Optional[Config] = None) -> None:
+        self.config = config or Config()
+        self._workers: dict[WorkerId, _Worker] = {}
+        self._pending: deque[TaskId] = deque()
+        self._where: dict[TaskId, WorkerId] = {}    # running tasks only
+        self._killers: dict[TaskId, list[WorkerId]] = {}
+        self._start_failures = 0
+        self._ever_joined = False
+        self._closing = False
+        self._now = 0.0
+        self._starved = False  # NoWorkers already said for the current pending tasks
+
+    # -- read-only views, for the shell and for tests ------------------------------------
+    @property
+    def pending(self) -> tuple[TaskId, ...]:
+        return tuple(self._pending)
+
+    def running_on(self, worker: WorkerId) -> tuple[TaskId, ...]:
+        w = self._workers.get(worker)
+        return tuple(w.queue) if w else ()
+
+    def worker_state(self, worker: WorkerId) -> Optional[str]:
+        w = self._workers.get(worker)
+        return w.state if w else None
+
+    @property
+    def workers(self) -> dict[WorkerId, str]:
+        return {wid: w.state for wid, w in self._workers.items()}
+
+    @property
+    def idle(self) -> bool:
+        """No task is pending or running."""
+        return not self._pending and not self._where
+
+    # -- the one entry point -----------------------------------------------------------
+    def handle(self, event: Event) -> list[Command]:
+        out: list[Command] = []
+        getattr(self, "_on_" + type(event).__name__)(event, out)
+        self._dispatch(out)
+        return out
+
+    # -- event handlers ----------------------------------------------------------------
+    def _on_TasksSubmitted(self, ev: TasksSubmitted, out: list) -> None:
+        self._pending.extend(ev.tasks)
+        self._starved = False
+
+    def _on_TasksWithdrawn(self, ev: TasksWithdrawn, out: list) -> None:
+        gone = set(ev.tasks)
+        self._pending = deque(t for t in self._pending if t not in gone)
+        for t in gone:
+            self._killers.pop(t, None)
+
+    def _on_WorkerLaunched(self, ev: WorkerLaunched, out: list) -> None:
+        self._now = max(self._now, ev.now)
+        self._workers[ev.worker] = _Worker(STARTING, ev.now)
+        self._starved = False
+
+    def _on_WorkerJoined(self, ev: WorkerJoined, out: list) -> None:
+        self._now = max(self._now, ev.now)
+        w = self._workers.get(ev.worker)
+        if w is None:  # joined without being launched by us (`netpool worker HOST:PORT`)
+            w = self._workers[ev.worker] = _Worker(STARTING, ev.now)
+        if w.state != STARTING:
+            return
+        w.state, w.since = LIVE, ev.now
+        self._start_failures = 0
+        self._ever_joined = True
+        self._starved = False
+
+    def _on_ResultsArrived(self, ev: ResultsArrived, out: list) -> None:
+        self._now = max(self._now, ev.now)
+        w = self._workers.get(ev.worker)
+        if w is None or w.state == STARTING:
+            return  # a late result from a worker already declared lost: stale
+        w.since = ev.now
+        for t in ev.tasks:
+            if self._where.get(t) != ev.worker:
+                continue  # stale or duplicate
+            w.queue.remove(t)
+            del self._where[t]
+            self._killers.pop(t, None)
+            out.append(Resolve(t, ev.worker))
+            w.head_since = ev.now
+        self._maybe_retire(ev.worker, w, out)
+
+    def _on_Revoked(self, ev: Revoked, out: list) -> None:
+        self._now = max(self._now, ev.now)
+        w = self._workers.get(ev.worker)
+        if w is None or w.state == STARTING:
+            return
+        w.revoking = False
+        w.since = ev.now
+        back = [t for t in ev.tasks if self._where.get(t) == ev.worker]
+        for t in back:
+            w.queue.remove(t)
+            del self._where[t]
+        self._pending.extendleft(reversed(back))
+        self._maybe_retire(ev.worker, w, out)
+
+    def _on_HeartbeatArrived(self, ev: HeartbeatArrived, out: list) -> None:
+        self._now = max(self._now, ev.now)
+        w = self._workers.get(ev.worker)
+        if w is not None and w.state != STARTING:
+            w.since = max(w.since, ev.now)
+
+    def _on_WorkerLost(self, ev: WorkerLost, out: list) -> None:
+        self._lose(ev.worker, ev.graceful, out)
+
+    def _on_Tick(self, ev: Tick, out: list) -> None:
+        self._now = now = max(self._now, ev.now)
+        cfg = self.config
+        for wid, w in list(self._workers.items()):
+            if w.state == STARTING and now - w.since > cfg.connect_timeout:
+                out.append(KillWorker(wid, "connect"))
+                self._lose(wid, False, out)
+            elif w.state != STARTING and now - w.since > cfg.heartbeat_timeout:
+                out.append(KillWorker(wid, "heartbeat"))
+                self._lose(wid, False, out)
+
+    def _on_Closing(self, ev: Closing, out: list) -> None:
+        self._closing = True
+        for wid, w in self._workers.items():
+            self._maybe_retire(wid, w, out)
+
+    def _on_Configured(self, ev: Configured, out: list) -> None:
+        self.config.heartbeat_timeout = ev.heartbeat_timeout
+        self.config.connect_timeout = ev.connect_timeout
+
+    # -- helpers -----------------------------------------------------------------------
+    def _lose(self, wid: WorkerId, graceful: bool, out: list) -> None:
+        w = self._workers.pop(wid, None)
+        if w is None:
+            return  # already lost (e.g. killed for silence, then its socket closed)
+        if w.state == STARTING:
+            self._start_failures += 1
+        if w.queue:
+            head = w.queue[0]
+            if not graceful:
+                self._killers.setdefault(head, []).append(wid)
+            back = []
+            for t in w.queue:
+                del self._where[t]
+                killers = self._killers.get(t, ())
+                if len(killers) >= self.config.max_attempts:
+                    del self._killers[t]
+                    out.append(FailTask(t, tuple(killers)))
+                else:
+                    back.append(t)
+            self._pending.extendleft(reversed(back))
+        if self._may_launch():
+            out.append(LaunchReplacement(wid))
+
+    def _may_launch(self) -> bool:
+        cfg = self.config
+        return cfg.replace and not self._closing and self._start_failures < cfg.max_start_failures
+
+    def _maybe_retire(self, wid: WorkerId, w: _Worker, out: list) -> None:
+        """Stop a worker that has no more to do: it used up max_tasks, or we are closing."""
+        if w.state == STARTING or w.queue or w.stop_sent:
+            return
+        limit = self.config.max_tasks
+        used_up = limit is not None and w.sent >= limit
+        if used_up or (self._closing and not self._pending):
+            w.state, w.stop_sent = DRAINING, True
+            out.append(StopWorker(wid))
+
+    def _dispatch(self, out: list) -> None:
+        live = [(wid, w) for wid, w in self._workers.items() if w.state == LIVE]
+        if self._pending:
+            self._assign(live, out)
+        if not self._pending:
+            self._steal(live, out)
+        elif (not live and not self._starved and not self._may_launch()
+              and all(w.state == DRAINING for w in self._workers.values())):
+            self._starved = True
+            out.append(NoWorkers(tuple(self._pending), self._ever_joined))
+        if self._closing and not self._pending:
+            for wid, w in live:
+                self._maybe_retire(wid, w, out)
+
+    def _assign(self, live: list, out: list) -> None:
+        cfg, now = self.config, self._now
+        window, limit, slow = cfg.window, cfg.max_tasks, now - cfg.steal_after
+        batches: dict[WorkerId, list[TaskId]] = {}
+        # First one task to each idle worker, so that work spreads; then fill the windows,
+        # except behind a head that has run long enough to be worth stealing from.
+        for fill in (1, window):
+            for wid, w in live:
+                if fill > 1 and w.queue and w.head_since <= slow:
+                    continue
+                room = min(fill, window) - len(w.queue)
+                if limit is not None:
+                    room = min(room, limit - w.sent)
+                while room > 0 and self._pending:
+                    t = self._pending.popleft()
+                    if not w.queue:
+                        w.head_since = now
+                    w.queue.append(t)
+                    w.sent += 1
+                    self._where[t] = wid
+                    batches.setdefault(wid, []).append(t)
+                    room -= 1
+                if limit is not None and w.sent >= limit:
+                    w.state = DRAINING  # no more work; StopWorker once its queue empties
+            if not self._pending:
+                break
+        for wid, tasks in batches.items():
+            out.append(SendTasks(wid, tuple(tasks)))
+
+    def _steal(self, live: list, out: list) -> None:
+        """An idle worker and nothing pending: take waiting tasks from behind a slow head."""
+        if not any(not w.queue for _, w in live):
+            return
+        now, after = self._now, self.config.steal_after
+        for wid, w in self._workers.items():
+            if (w.state != STARTING and len(w.queue) > 1 and not w.revoking
+                    and now - w.head_since >= after):
+                w.revoking = True
+                out.append(RevokeTasks(wid, tuple(list(w.queue)[1:])))

@@ -1,0 +1,101 @@
+"""Every exception netpool raises of its own, and nothing else.
+
+Two families share one root, :class:`Error`:
+
+* the task-farm names of IMP.parallel (``Error``, ``RemoteError``, ``NetworkError``,
+  ``NoMoreWorkersError``), kept so that code written for it keeps catching what it caught;
+* netpool's own failures (``WorkerStartError``, ``PoisonTaskError``, ...), each saying what
+  happened and what to do next.
+
+All of them pickle, so they can cross process boundaries inside results.
+"""
+
+from __future__ import annotations
+
+import signal
+from typing import Any, Optional, Sequence
+
+
+def describe_exit(code: Optional[int]) -> str:
+    """'exit code 3', 'killed by SIGKILL', or 'exit status unknown'."""
+    if code is None:
+        return "exit status unknown"
+    if code < 0:
+        try:
+            return f"killed by {signal.Signals(-code).name}"
+        except ValueError:
+            return f"killed by signal {-code}"
+    if code > 128:  # a shell reports death by signal N as 128 + N
+        try:
+            return f"exit code {code} ({signal.Signals(code - 128).name})"
+        except ValueError:
+            pass
+    return f"exit code {code}"
+
+
+class Error(Exception):
+    """Base class of every netpool error."""
+
+
+class NetworkError(Error):
+    """A network problem: no worker connected in time, or a connection failed."""
+
+
+class NoMoreWorkersError(Error):
+    """Tasks are waiting but no worker is left (none was added, or all died)."""
+
+
+class RemoteError(Error):
+    """A task (or its context's startup) raised on a worker.
+
+    ``exc`` is the original exception, ``traceback`` the remote traceback as a list of
+    lines (``traceback.format_exception`` on the worker), ``worker`` the worker it ran on.
+    """
+
+    def __init__(self, exc: BaseException, traceback: Sequence[str], worker: Any) -> None:
+        super().__init__(exc, list(traceback), worker)
+        self.exc = exc
+        self.traceback = list(traceback)
+        self.worker = worker
+
+    def __str__(self) -> str:
+        return (f"{type(self.exc).__name__}: {self.exc} from {self.worker}\n"
+                f"Remote traceback:\n{''.join(self.traceback)}")
+
+
+class WorkerStartError(NetworkError):
+    """A worker could not start or never connected back to the manager."""
+
+
+class PoisonTaskError(Error):
+    """A task was running on a worker each time one died, too many times: it is not retried."""
+
+    def __init__(self, message: str, task: Any = None, deaths: Sequence[str] = ()) -> None:
+        super().__init__(message, task, list(deaths))
+        self.task = task
+        self.deaths = list(deaths)
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
+class LauncherError(Error):
+    """A launcher could not start or stop workers (e.g. ``sbatch`` failed or is missing)."""
+
+
+class ProtocolError(Error):
+    """A peer sent something that is not netpool's protocol, or of another version."""
+
+
+class NoMoreSlavesError(NoMoreWorkersError):
+    """Deprecated name of :class:`NoMoreWorkersError` (IMP.parallel before 2.14).
+
+    ``except NoMoreSlavesError`` does not catch errors raised by netpool, which raises the new
+    class, exactly as IMP.parallel 2.14-2.17 behaved; catch ``NoMoreWorkersError`` instead.
+    """
+
+    def __init__(self, *args: Any) -> None:
+        import warnings
+        warnings.warn("NoMoreSlavesError is deprecated; use NoMoreWorkersError",
+                      DeprecationWarning, stacklevel=2)
+        super().__init__(*args)

@@ -1,0 +1,65 @@
+"""Workers as child processes of the manager, on this machine."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from typing import Optional
+
+from .base import AUTHKEY_ENV, Worker, WorkerCommand
+
+
+class LocalWorker(Worker):
+    """A worker started as a child process on this machine.
+
+    Its output goes to the manager's ``output`` file (``worker%d.output``), or to the
+    manager's own stdout/stderr when the owner asks for that (``DistributedPool`` does).
+    """
+
+    def __init__(self) -> None:
+        self._proc: Optional[subprocess.Popen] = None
+
+    def _start(self, command: WorkerCommand, authkey: bytes) -> None:
+        env = dict(os.environ)
+        env[AUTHKEY_ENV] = authkey.hex()
+        self.output = command.output
+        out = open(command.output, "wb") if command.output else None
+        try:
+            self._proc = subprocess.Popen(
+                command.argv(), env=env, stdin=subprocess.DEVNULL, stdout=out,
+                stderr=subprocess.STDOUT if out else None, close_fds=True)
+        finally:
+            if out is not None:
+                out.close()
+
+    @property
+    def pid(self) -> Optional[int]:
+        return self._proc.pid if self._proc else None
+
+    def _exit_status(self) -> Optional[int]:
+        return self._proc.poll() if self._proc else None
+
+    def _stop(self) -> None:
+        proc = self._proc
+        if proc is not None and proc.poll() is None:
+            try:
+                proc.kill()
+            except ProcessLookupError:
+                pass
+
+    def _reap(self, timeout: float) -> Optional[int]:
+        """Wait up to ``timeout`` for the process to end; its exit code, or None."""
+        if self._proc is None:
+            return None
+        try:
+            return self._proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            return None
+
+    def __repr__(self) -> str:
+        return "<LocalWorker>"
+
+
+def default_python() -> str:
+    return sys.executable

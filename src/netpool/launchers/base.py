@@ -17,8 +17,11 @@ from __future__ import annotations
 
 import os
 import shlex
+import subprocess
 from dataclasses import dataclass
 from typing import Optional, Sequence
+
+from ..errors import LauncherError, describe_exit
 
 KEY_ENV, KEY_STDIN, KEY_FILE = "env", "stdin", "file"
 AUTHKEY_ENV = "NETPOOL_AUTHKEY"
@@ -115,3 +118,167 @@ def write_key_file(folder: str, authkey: bytes) -> str:
     finally:
         os.close(fd)
     return path
+
+
+# ---------------------------------------------------------------------------------------------
+# Helpers shared by the ssh and batch launchers (ssh.py, sge.py, slurm.py, pbs.py, lsf.py).
+# The pure ones (job_script) build text; the others only run commands and turn failures into
+# LauncherError.
+
+SUBMIT_TIMEOUT = 120.0  # seconds a qsub/sbatch/... may take before we give up on it
+
+
+def missing_command(cmd: str) -> LauncherError:
+    """The error for a scheduler or ssh command that cannot be executed."""
+    return LauncherError(
+        f"cannot run {cmd!r}: command not found; it must be on the PATH of the manager "
+        f"process (PATH={os.environ.get('PATH', '')!r})")
+
+
+def run_command(argv: Sequence[str], input: Optional[str] = None,
+                ignore: Sequence[str] = (), timeout: float = SUBMIT_TIMEOUT) -> str:
+    """Run ``argv`` (no shell), feed it ``input``, and return its standard output.
+
+    Raises :class:`LauncherError` if the command is missing, takes longer than ``timeout``,
+    or exits non-zero, unless its output contains one of the ``ignore`` strings.
+    """
+    try:
+        proc = subprocess.run(
+            list(argv), input=input, capture_output=True, text=True, timeout=timeout,
+            stdin=subprocess.DEVNULL if input is None else None, close_fds=True)
+    except FileNotFoundError:
+        raise missing_command(argv[0]) from None
+    except PermissionError as exc:
+        raise LauncherError(f"cannot run {argv[0]!r}: {exc}") from None
+    except subprocess.TimeoutExpired:
+        raise LauncherError(f"{shlex.join(argv)} did not finish within {timeout:g} s") from None
+    output = proc.stdout + proc.stderr
+    if proc.returncode != 0 and not any(s in output for s in ignore):
+        raise LauncherError(f"{shlex.join(argv)} failed ({describe_exit(proc.returncode)}): "
+                            f"{output.strip() or '(no output)'}")
+    return proc.stdout
+
+
+def popen_to_output(argv: Sequence[str], output: Optional[str],
+                    stdin: int = subprocess.DEVNULL) -> subprocess.Popen:
+    """Start ``argv`` (no shell) with stdout + stderr in the file ``output`` (truncated).
+
+    ``output`` None: inherit the manager's. A missing command raises :class:`LauncherError`.
+    """
+    out = open(output, "wb") if output else None
+    try:
+        return subprocess.Popen(list(argv), stdin=stdin, stdout=out,
+                                stderr=subprocess.STDOUT if out else None, close_fds=True)
+    except FileNotFoundError:
+        raise missing_command(argv[0]) from None
+    except PermissionError as exc:
+        raise LauncherError(f"cannot run {argv[0]!r}: {exc}") from None
+    finally:
+        if out is not None:
+            out.close()
+
+
+def job_script(index_expr: str, commands: Sequence[WorkerCommand], first: int = 1,
+               cwd: Optional[str] = None, title: str = "netpool workers") -> str:
+    """A POSIX ``/bin/sh`` job script that starts the worker selected by an index variable.
+
+    ``index_expr`` is a fixed shell expansion (``$SGE_TASK_ID``, never user data); task
+    ``first + i`` runs ``commands[i]`` with the KEY_FILE delivery, output to its file. A
+    ``case`` statement does the mapping, since dash has no arrays. Every word that comes
+    from a command, a path or ``cwd`` is quoted with :func:`shlex.quote`. Pure.
+    """
+    lines = ["#!/bin/sh", f"# {title}: {len(commands)} worker(s), chosen by {index_expr}",
+             "# written by netpool; runs under any POSIX sh (no arrays)"]
+    if cwd is not None:
+        lines.append(f"cd {shlex.quote(cwd)} || exit 1")
+    lines.append(f'case "{index_expr}" in')
+    for i, command in enumerate(commands):
+        redirect = f" >{shlex.quote(command.output)} 2>&1" if command.output else ""
+        lines.append(f"  {first + i}) exec {command.shell(KEY_FILE)}{redirect} ;;")
+    lines.append(f"  *) echo \"netpool: no worker for index '{index_expr}'\" >&2; exit 2 ;;")
+    lines.append("esac")
+    return "\n".join(lines) + "\n"
+
+
+class ArrayMember(Worker):
+    """One task of a batch job array; its array submits and cancels it.
+
+    ``_start`` only records the output file (the array's ``_start`` submits the job) and
+    ``_stop`` does nothing (the array's ``_stop`` cancels the whole job). The exit status
+    is unknown to the manager (``None``): a lost worker shows up as a lost connection.
+    """
+
+    key_delivery = KEY_FILE
+    label = "batch worker"
+
+    def __init__(self, index: int) -> None:
+        self.index = index
+        self.job_id: Optional[str] = None  # the scheduler's id of this task, once submitted
+
+    def _start(self, command: WorkerCommand, authkey: bytes) -> None:
+        self.output = command.output
+
+    def __repr__(self) -> str:
+        return f"<{self.label}, ID {self.job_id or '(unknown)'}>"
+
+
+class BatchWorkerArray(WorkerArray):
+    """A job array submitted with one command and cancelled with another.
+
+    Subclasses give the pure pieces: ``submit_argv()``, ``index_expr``/``first_index`` for
+    :func:`job_script`, ``parse_job_id(stdout)``, ``member_id(job_id, index)`` and
+    ``cancel_argv(job_id)`` with ``cancel_ignore`` (messages meaning "already gone").
+    The job script goes on the submit command's stdin.
+
+    Assumes a filesystem shared by the manager and the nodes, at the same paths: the key
+    file, the output files and the manager's working directory (the script ``cd``s there).
+    Raises :class:`LauncherError` when a command is missing, fails or prints no job id.
+    """
+
+    member_class = ArrayMember
+    index_expr = "$TASK_ID"
+    first_index = 1
+    cancel_ignore: tuple[str, ...] = ()
+
+    def __init__(self, numworker: int) -> None:
+        if int(numworker) < 1:
+            raise ValueError(f"numworker must be at least 1, got {numworker!r}")
+        self._numworker = int(numworker)
+        self._workers = [self.member_class(i + self.first_index) for i in range(self._numworker)]
+        self.job_id: Optional[str] = None
+        self._cancelled = False
+
+    def _get_workers(self) -> list[Worker]:
+        return list(self._workers)
+
+    def submit_argv(self) -> list[str]:
+        raise NotImplementedError
+
+    def parse_job_id(self, stdout: str) -> str:
+        raise NotImplementedError
+
+    def member_id(self, job_id: str, index: int) -> str:
+        raise NotImplementedError
+
+    def cancel_argv(self, job_id: str) -> list[str]:
+        raise NotImplementedError
+
+    def job_script(self, commands: Sequence[WorkerCommand], cwd: Optional[str]) -> str:
+        return job_script(self.index_expr, commands, self.first_index, cwd)
+
+    def _start(self, commands: list[WorkerCommand], authkey: bytes) -> None:
+        if len(commands) != self._numworker:
+            raise ValueError(f"{type(self).__name__} has {self._numworker} workers, "
+                             f"got {len(commands)} commands")
+        script = self.job_script(commands, os.getcwd())
+        stdout = run_command(self.submit_argv(), input=script)
+        self.job_id = self.parse_job_id(stdout)
+        for worker, command in zip(self._workers, commands):
+            worker.output = command.output
+            worker.job_id = self.member_id(self.job_id, worker.index)
+
+    def _stop(self) -> None:
+        if self.job_id is None or self._cancelled:
+            return
+        self._cancelled = True
+        run_command(self.cancel_argv(self.job_id), ignore=self.cancel_ignore)

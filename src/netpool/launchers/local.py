@@ -45,7 +45,8 @@ class LocalWorker(Worker):
         if proc is not None and proc.poll() is None:
             try:
                 proc.kill()
-            except ProcessLookupError:
+                proc.wait(5.0)  # reap it: no zombie outlives the manager's stop
+            except (ProcessLookupError, subprocess.TimeoutExpired):
                 pass
 
     def _reap(self, timeout: float) -> Optional[int]:

@@ -1,0 +1,1 @@
+"""Wire protocol: plain-data envelopes (messages), payload codec, and the handshake."""

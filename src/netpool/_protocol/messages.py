@@ -1,0 +1,64 @@
+"""Message table of the wire protocol (see docs/protocol.md).
+
+Every message is one *envelope* frame: a tuple of plain data (ints, floats, strings, bytes,
+lists, tuples, None) encoded with ``marshal``, whose first item is the type code. User objects
+never appear in an envelope directly: they travel as opaque pickled ``bytes`` inside it, decoded
+only where they are used, so a bad payload fails one task and not the link. Large buffers
+(pickle protocol 5, out of band) follow the envelope as raw frames of their own; the envelope
+lists their sizes so the reader can receive each straight into its final, writable memory.
+
+Envelopes are read only after the peer has passed the HMAC challenge, and ``marshal`` builds
+plain data only (it never runs code or imports anything).
+"""
+
+from __future__ import annotations
+
+import marshal
+
+from ..errors import ProtocolError
+
+VERSION = 1
+
+# worker -> manager
+HELLO = 1      # (HELLO, version, worker_id or -1, role, pid, hostname)
+RESULTS = 2    # (RESULTS, [(task_id, status, payload, nbufs), ...], [buffer sizes])
+REVOKED = 3    # (REVOKED, [task_id, ...])
+READY = 4      # (READY,)  initializer done: the worker takes tasks from now on
+# manager -> worker
+WELCOME = 10   # (WELCOME, worker_id, beat_interval, heartbeat_timeout, [sys.path], init or None)
+DEFINE = 11    # (DEFINE, blob_id, pickled callable)
+TASKS = 12     # (TASKS, [(task_id, kind, blob_id, payload, nbufs), ...], [buffer sizes])
+REVOKE = 13    # (REVOKE, [task_id, ...])
+STOP = 14      # (STOP,)  finish the queue, then exit
+# both ways, on the heartbeat link
+BEAT = 20      # (BEAT,)
+
+ROLE_MAIN, ROLE_BEAT = "main", "beat"
+
+# task kinds: how the worker calls the function named by blob_id
+CALL = 0       # payload (args, kwds)            -> func(*args, **kwds)
+MAP = 1        # payload [x, ...]                -> [func(x) ...]
+STARMAP = 2    # payload [args, ...]             -> [func(*args) ...]
+CONTEXT = 3    # payload task; blob_id = startup -> task(*startup())
+
+# result status
+OK = 0         # payload: the pickled value
+RAISED = 1     # payload: pickled (exception or None, tblib dict or None, text lines, type name)
+UNENCODABLE = 2  # payload: pickled (repr of the pickling error, repr of the value)
+
+# Messages that carry out-of-band buffers after the envelope.
+WITH_BUFFERS = frozenset((RESULTS, TASKS))
+
+
+def encode(msg: tuple) -> bytes:
+    return marshal.dumps(msg, 4)
+
+
+def decode(frame) -> tuple:
+    try:
+        msg = marshal.loads(frame)
+    except (ValueError, EOFError, TypeError) as exc:
+        raise ProtocolError(f"malformed envelope: {exc}") from None
+    if not isinstance(msg, tuple) or not msg or not isinstance(msg[0], int):
+        raise ProtocolError(f"malformed envelope of type {type(msg).__name__}")
+    return msg

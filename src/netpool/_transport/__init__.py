@@ -1,0 +1,1 @@
+"""The only code that touches sockets: framed channels, the handshake, the listener."""

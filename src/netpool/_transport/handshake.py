@@ -1,0 +1,79 @@
+"""Connection set-up: TCP connect or accept, HMAC challenge both ways, then HELLO.
+
+The challenge is multiprocessing.connection's own (``deliver_challenge`` /
+``answer_challenge``), run on a ``Connection`` over a duplicate of the socket's descriptor;
+kernel-level socket timeouts bound every read and write in it, so a silent peer cannot hold a
+handshake open. After it, both ends speak netpool's framing on the socket itself.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from multiprocessing.connection import Connection, answer_challenge, deliver_challenge
+from typing import Optional
+
+from ..errors import ProtocolError
+from .._protocol import messages as M
+from .channel import Channel, set_io_timeouts, tune
+
+HANDSHAKE_TIMEOUT = 10.0
+HELLO_MAX = 64 * 1024  # nothing in a hello or welcome is larger
+
+
+def _challenge(sock: socket.socket, authkey: bytes, server: bool) -> None:
+    conn = Connection(os.dup(sock.fileno()))
+    try:
+        if server:
+            deliver_challenge(conn, authkey)
+            answer_challenge(conn, authkey)
+        else:
+            answer_challenge(conn, authkey)
+            deliver_challenge(conn, authkey)
+    finally:
+        conn.close()
+
+
+def server_handshake(sock: socket.socket, authkey: bytes,
+                     timeout: float = HANDSHAKE_TIMEOUT) -> tuple[Channel, tuple]:
+    """Authenticate an accepted socket and read its HELLO.
+
+    Raises ``multiprocessing.AuthenticationError`` (wrong key), ``ProtocolError`` (garbage,
+    wrong version), ``OSError``/``EOFError`` (silence past ``timeout``, a closed socket).
+    """
+    sock.setblocking(True)
+    tune(sock)
+    set_io_timeouts(sock, timeout, timeout)
+    _challenge(sock, authkey, server=True)
+    chan = Channel(sock, max_frame=HELLO_MAX)
+    msg, _ = chan.recv()
+    if msg[0] != M.HELLO or len(msg) < 6:
+        raise ProtocolError(f"expected HELLO, got message type {msg[0]}")
+    if msg[1] != M.VERSION:
+        raise ProtocolError(f"worker speaks protocol {msg[1]}, manager speaks {M.VERSION}: "
+                            "install the same netpool version on both sides")
+    return chan, msg
+
+
+def client_connect(address: tuple[str, int], authkey: bytes, hello: tuple,
+                   timeout: float = HANDSHAKE_TIMEOUT) -> Channel:
+    """Connect to a manager, authenticate both ways and send ``hello``.
+
+    Raises ``ConnectionRefusedError`` (nobody listening: the manager has exited),
+    ``socket.timeout``, ``multiprocessing.AuthenticationError`` (wrong key).
+    """
+    sock = socket.create_connection(address, timeout=timeout)
+    sock.settimeout(None)
+    tune(sock)
+    set_io_timeouts(sock, timeout, timeout)
+    _challenge(sock, authkey, server=False)
+    chan = Channel(sock)
+    chan.send(hello)
+    return chan
+
+
+def finish(chan: Channel, max_frame: Optional[int] = None) -> None:
+    """Leave handshake mode: reads block as long as needed; sends stay bounded elsewhere."""
+    set_io_timeouts(chan.sock, None, None)
+    if max_frame is not None:
+        chan.max_frame = max_frame

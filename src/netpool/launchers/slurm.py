@@ -1,0 +1,170 @@
+"""Workers on SLURM: an ``sbatch`` job array, or the tasks of a step inside an allocation.
+
+:class:`SLURMWorkerArray` submits ``sbatch --parsable --job-name=netpool --array=1-N <options>``
+with the job script on sbatch's standard input; the script picks the worker for
+``$SLURM_ARRAY_TASK_ID``. ``_stop`` runs ``scancel JOBID`` (the whole array).
+
+:class:`SLURMStepWorkerArray` is for a manager that runs inside an allocation (an ``sbatch``
+script or ``salloc``): it runs ``srun --ntasks=N <options> /bin/sh -c SCRIPT`` as a child
+process, the script picking the worker for ``$SLURM_PROCID`` (0 .. N-1). ``_stop`` terminates
+that srun (SIGTERM, which srun forwards to the step, then SIGKILL). If the manager itself runs
+under ``srun``, pass ``options='--overlap'`` so the new step may share its resources.
+
+What they assume: the SLURM commands on the PATH of the manager process; a filesystem shared
+by the manager and the nodes, at the same paths, for the authkey file (KEY_FILE delivery), the
+output files and the working directory; the interpreter command valid on the nodes (sbatch
+and srun export the manager's environment by default, PATH included). SLURM writes its own
+``slurm-JOB_TASK.out`` files only if the script itself fails (e.g. an unreachable directory).
+
+Errors: :class:`~netpool.errors.LauncherError` when a command is missing ("must be on the PATH
+of the manager process"), fails or prints no job id, and when ``numworker`` is None outside an
+allocation ($SLURM_NTASKS unset).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shlex
+import subprocess
+from typing import Optional, Sequence
+
+from ..errors import LauncherError
+from .base import (KEY_FILE, ArrayMember, BatchWorkerArray, Worker, WorkerArray, WorkerCommand,
+                   job_script, popen_to_output)
+
+
+# --- pure builders ---------------------------------------------------------------------------
+
+def slurm_sbatch_argv(numworker: int, options: str = "") -> list[str]:
+    """``sbatch --parsable --job-name=netpool --array=1-N <options>`` (script on stdin)."""
+    return ["sbatch", "--parsable", "--job-name=netpool", f"--array=1-{int(numworker)}",
+            *shlex.split(options)]
+
+
+def parse_sbatch_job_id(stdout: str) -> str:
+    """``sbatch --parsable`` prints ``JOBID`` or ``JOBID;CLUSTER``; the JOBID."""
+    for line in stdout.splitlines():
+        match = re.match(r"\s*(\d+)(?:;\S*)?\s*$", line)
+        if match:
+            return match.group(1)
+    raise LauncherError(f"sbatch printed no job id: {stdout.strip() or '(no output)'}")
+
+
+def slurm_srun_argv(commands: Sequence[WorkerCommand], options: str = "",
+                    cwd: Optional[str] = None) -> list[str]:
+    """``srun --ntasks=N --job-name=netpool <options> /bin/sh -c SCRIPT``; task SLURM_PROCID
+    (0-based) runs ``commands[SLURM_PROCID]``. The script is one argv word. Pure."""
+    script = job_script("$SLURM_PROCID", commands, first=0, cwd=cwd, title="netpool step")
+    return ["srun", f"--ntasks={len(commands)}", "--job-name=netpool", *shlex.split(options),
+            "/bin/sh", "-c", script]
+
+
+# --- sbatch job arrays -------------------------------------------------------------------------
+
+class _SLURMWorker(ArrayMember):
+    label = "SLURM worker"
+
+
+class SLURMWorkerArray(BatchWorkerArray):
+    """``numworker`` workers as one SLURM job array; ``options`` are extra sbatch options (a
+    shell string, e.g. ``"--partition=debug --time=60"``), after netpool's own."""
+
+    member_class = _SLURMWorker
+    index_expr = "$SLURM_ARRAY_TASK_ID"
+    cancel_ignore = ("Invalid job id",)
+
+    def __init__(self, numworker: int, options: str = "") -> None:
+        super().__init__(numworker)
+        self._options = options
+
+    def submit_argv(self) -> list[str]:
+        return slurm_sbatch_argv(self._numworker, self._options)
+
+    def parse_job_id(self, stdout: str) -> str:
+        return parse_sbatch_job_id(stdout)
+
+    def member_id(self, job_id: str, index: int) -> str:
+        return f"{job_id}_{index}"
+
+    def cancel_argv(self, job_id: str) -> list[str]:
+        return ["scancel", job_id]
+
+
+# --- a step inside the current allocation ------------------------------------------------------
+
+class _SLURMStepWorker(Worker):
+    """Task ``index`` (SLURM_PROCID) of the step; its array starts and stops the step."""
+
+    key_delivery = KEY_FILE
+
+    def __init__(self, index: int) -> None:
+        self.index = index
+
+    def _start(self, command: WorkerCommand, authkey: bytes) -> None:
+        self.output = command.output
+
+    def __repr__(self) -> str:
+        job = os.environ.get("SLURM_JOB_ID")
+        return f"<SLURM step worker, task {self.index}{f' of job {job}' if job else ''}>"
+
+
+class SLURMStepWorkerArray(WorkerArray):
+    """``numworker`` tasks of one ``srun`` step in the current allocation (None: all of
+    ``$SLURM_NTASKS``); ``options`` are extra srun options. See the module doc."""
+
+    key_delivery = KEY_FILE
+
+    def __init__(self, numworker: Optional[int] = None, options: str = "") -> None:
+        if numworker is not None and int(numworker) < 1:
+            raise ValueError(f"numworker must be at least 1, got {numworker!r}")
+        self._numworker = numworker
+        self._options = options
+        self._workers: Optional[list[Worker]] = None
+        self._proc: Optional[subprocess.Popen] = None
+
+    def _get_workers(self) -> list[Worker]:
+        if self._workers is None:
+            n = self._numworker
+            if n is None:
+                ntasks = os.environ.get("SLURM_NTASKS") or os.environ.get("SLURM_NPROCS")
+                if not ntasks or not ntasks.isdigit():
+                    raise LauncherError(
+                        "SLURMStepWorkerArray() without numworker needs $SLURM_NTASKS: run the "
+                        "manager inside a SLURM allocation (sbatch --ntasks=N, salloc -n N)")
+                n = int(ntasks)
+            self._workers = [_SLURMStepWorker(i) for i in range(int(n))]
+        return list(self._workers)
+
+    def _start(self, commands: Sequence[WorkerCommand], authkey: bytes) -> None:
+        workers = self._get_workers()
+        if len(commands) != len(workers):
+            raise ValueError(f"SLURMStepWorkerArray has {len(workers)} workers, "
+                             f"got {len(commands)} commands")
+        for worker, command in zip(workers, commands):
+            worker.output = command.output
+            command.argv(KEY_FILE)  # fail here, not in the step, without a key file
+        # srun's own messages (e.g. "Unable to create step") go to the manager's stderr
+        self._proc = popen_to_output(slurm_srun_argv(commands, self._options, os.getcwd()), None)
+
+    @property
+    def pid(self) -> Optional[int]:
+        return self._proc.pid if self._proc else None
+
+    def _exit_status(self) -> Optional[int]:
+        """srun's exit status once the whole step ended, else None."""
+        return self._proc.poll() if self._proc else None
+
+    def _stop(self) -> None:
+        proc = self._proc
+        if proc is None or proc.poll() is not None:
+            return
+        proc.terminate()  # srun forwards SIGTERM to every task and ends the step
+        try:
+            proc.wait(5)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            try:
+                proc.wait(5)
+            except subprocess.TimeoutExpired:
+                pass

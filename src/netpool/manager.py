@@ -1,0 +1,243 @@
+"""The task-farm API of IMP.parallel: ``Manager``, ``Context``, and the old "slave" names.
+
+Kept call-compatible with IMP.parallel (see docs/imp-parallel.md), with its flaws fixed: a
+worker serves any number of contexts; a task that raises is reported once and not rerun; a
+worker killed mid-task has its tasks rerun elsewhere, each result yielded once; a task that
+keeps killing workers fails with ``PoisonTaskError``; a manager with no usable worker says so
+at once; a worker that cannot start shows its output file's last lines.
+"""
+
+from __future__ import annotations
+
+import socket
+import sys
+import threading
+import warnings
+from collections import deque
+from typing import Any, Callable, Iterator, Optional
+
+from . import errors
+from ._core.scheduler import Config
+from ._protocol import codec
+from ._protocol import messages as M
+from ._runtime.loop import Runtime, Task
+from .launchers.base import Worker, WorkerArray, split_python
+from .launchers.local import LocalWorker
+
+
+def _primary_address() -> str:
+    """This machine's address on the network, for workers on other hosts to connect to."""
+    name = socket.gethostname()
+    try:
+        addrs = socket.gethostbyname_ex(name)[2]
+    except OSError:
+        return name
+    outside = [a for a in addrs if not a.startswith("127.")]
+    return (outside or addrs or [name])[0]
+
+
+def default_host(launchers: list) -> str:
+    """Loopback when every worker is local (nothing listens on the network), else our address."""
+    if all(isinstance(w, LocalWorker) for w in launchers):
+        return "127.0.0.1"
+    return _primary_address()
+
+
+class Manager:
+    """Manages workers and contexts.
+
+    ``python`` is the command (one or more words) that starts a Python able to import
+    netpool on the workers, ``sys.executable`` by default. ``host`` is the address workers
+    connect back to, and the one the manager listens on: loopback when all workers are local,
+    else this machine's address. ``output`` names each worker's output file (``% index``).
+
+    ``connect_timeout`` (seconds a started worker may take to connect) and
+    ``heartbeat_timeout`` (seconds of silence after which a worker is declared dead and its
+    tasks rerun) may be set on the class or the instance, fractions allowed, before the first
+    results are requested.
+    """
+
+    connect_timeout: float = 7200.0
+    heartbeat_timeout: float = 60.0
+
+    def __init__(self, python: Optional[str] = None, host: Optional[str] = None,
+                 output: str = "worker%d.output") -> None:
+        self._python = split_python(python, sys.executable)
+        self.host = host
+        self.output = output
+        self._waiting: list = []   # added workers, started at the next request for results
+        self._runtime: Optional[Runtime] = None
+        self._lock = threading.Lock()
+
+    def add_worker(self, worker: Worker | WorkerArray) -> None:
+        """Add a worker (or an array of them); it is started when results are next requested."""
+        if not isinstance(worker, (Worker, WorkerArray)):
+            raise TypeError(f"add_worker needs a Worker or WorkerArray, not {type(worker).__name__}")
+        with self._lock:
+            self._waiting.append(worker)
+
+    def add_slave(self, slave: Worker | WorkerArray) -> None:
+        """Deprecated name of :meth:`add_worker`."""
+        warnings.warn("Manager.add_slave is deprecated; use add_worker", DeprecationWarning,
+                      stacklevel=2)
+        self.add_worker(slave)
+
+    def get_context(self, startup: Optional[Callable[[], Any]] = None) -> "Context":
+        """A new context whose tasks run after ``startup()`` on each worker."""
+        return Context(self, startup)
+
+    @property
+    def address(self) -> Optional[tuple[str, int]]:
+        """(host, port) the manager listens on, once started."""
+        return self._runtime.address if self._runtime else None
+
+    def close(self) -> None:
+        """Stop every worker now (cancelling batch jobs). The manager cannot be used after."""
+        if self._runtime is not None:
+            self._runtime.terminate(wait=10.0)
+
+    def __enter__(self) -> "Manager":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    # -- internal ----------------------------------------------------------------------
+    def _start(self) -> Runtime:
+        """Start the runtime if needed and launch the workers added since last time."""
+        with self._lock:
+            waiting, self._waiting = self._waiting, []
+            if self._runtime is None:
+                # Single workers first, then arrays: IMP.parallel's numbering of output files.
+                waiting.sort(key=lambda w: isinstance(w, WorkerArray))
+                cfg = Config(window=1, heartbeat_timeout=float(self.heartbeat_timeout),
+                             connect_timeout=float(self.connect_timeout))
+                self._runtime = Runtime(host=self.host or default_host(waiting),
+                                        python=self._python, config=cfg, output=self.output)
+            else:
+                self._runtime.configure(self.heartbeat_timeout, self.connect_timeout)
+            rt = self._runtime
+        if not rt.alive:
+            raise errors.Error("this Manager has been closed")
+        for w in waiting:
+            rt.launch(w)
+        return rt
+
+
+class Context:
+    """A collection of tasks that run in the same environment (the result of ``startup``)."""
+
+    def __init__(self, manager: Manager, startup: Optional[Callable[[], Any]] = None) -> None:
+        self._manager = manager
+        self._startup = startup
+        self._blob: Optional[int] = None
+        self._unsent: deque = deque()        # tasks added, not yet handed to the runtime
+        self._running: dict[int, Any] = {}   # task id -> task callable
+        self._ready: deque = deque()         # (ok, value) to yield, in completion order
+        self._cond = threading.Condition()
+
+    def add_task(self, task: Callable[..., Any]) -> None:
+        """Add a task: any callable cloudpickle can carry, called as ``task(*startup())``."""
+        if not callable(task):
+            raise TypeError(f"a task must be callable, not {type(task).__name__}")
+        with self._cond:
+            self._unsent.append(task)
+
+    def get_results_unordered(self) -> Iterator[Any]:
+        """Run the tasks; yield their return values as they complete.
+
+        Tasks added while iterating are picked up. Breaking out early loses nothing: the next
+        call yields what is still due. Raises ``RemoteError`` (a task or the startup raised;
+        that task is done), ``PoisonTaskError`` (a task kept killing workers),
+        ``NoMoreWorkersError`` (no worker left; unfinished tasks are kept for the next call),
+        ``WorkerStartError``, a ``NetworkError`` (no worker ever connected).
+        """
+        rt = self._manager._start()
+        while True:
+            self._submit(rt)
+            with self._cond:
+                while not self._ready and self._running and rt.alive:
+                    self._cond.wait(1.0)
+                if self._ready:
+                    ok, value = self._ready.popleft()
+                elif self._running:
+                    raise errors.NetworkError("the manager stopped while tasks were running")
+                elif not self._unsent:
+                    return
+                else:
+                    continue
+            if not ok:
+                raise value
+            yield value
+
+    # -- plumbing ----------------------------------------------------------------------
+    def _submit(self, rt: Runtime) -> None:
+        with self._cond:
+            if not self._unsent:
+                return
+            todo, self._unsent = list(self._unsent), deque()
+        if self._blob is None:
+            self._blob = rt.define(self._startup) if self._startup is not None else 0
+        ids = rt.task_ids(len(todo))
+        tasks = []
+        for n, (tid, fn) in enumerate(zip(ids, todo)):
+            try:
+                data = codec.dumps_callable(fn)
+            except Exception:
+                with self._cond:  # nothing lost: the rest stay queued for the next call
+                    self._unsent.extendleft(reversed(todo[n + 1:]))
+                rt.submit(tasks)
+                raise
+            tasks.append(Task(tid, M.CONTEXT, self._blob, data, [], self))
+            with self._cond:
+                self._running[tid] = fn
+        rt.submit(tasks)
+
+    def _deliver(self, tid: int, status: int, payload: bytes, bufs: list, worker: str) -> None:
+        """Loop thread: a result arrived."""
+        if status == M.OK:
+            try:
+                item = (True, codec.loads(payload, bufs))
+            except Exception as exc:
+                item = (False, errors.RemoteError(exc, [f"result could not be unpickled: {exc!r}\n"],
+                                                  worker))
+        elif status == M.RAISED:
+            exc, _tb, text, name = codec.loads(payload)
+            if exc is None:
+                exc = errors.Error(f"{name} (which could not be pickled)")
+            item = (False, errors.RemoteError(exc, text, worker))
+        else:
+            err, value = codec.loads(payload)
+            item = (False, errors.RemoteError(
+                errors.Error(f"the result {value} could not be pickled: {err}"), [], worker))
+        with self._cond:
+            self._running.pop(tid, None)
+            self._ready.append(item)
+            self._cond.notify_all()
+
+    def _fail(self, tid: int, exc: BaseException) -> None:
+        """Loop thread: the task cannot complete (no workers, poison, terminated)."""
+        with self._cond:
+            fn = self._running.pop(tid, None)
+            if isinstance(exc, errors.NoMoreWorkersError) or isinstance(exc, errors.NetworkError):
+                if fn is not None:
+                    self._unsent.append(fn)  # kept, as in IMP.parallel, for a later call
+                if any(e is exc for ok, e in self._ready):
+                    return  # one report for all the tasks that failed together
+            self._ready.append((False, exc))
+            self._cond.notify_all()
+
+
+# -- deprecated names of IMP.parallel before 2.14 ---------------------------------------------
+
+def _deprecated(cls: type, old: str) -> type:
+    def __init__(self: Any, *args: Any, **kwargs: Any) -> None:
+        warnings.warn(f"{old} is deprecated; use {cls.__name__}", DeprecationWarning, stacklevel=2)
+        cls.__init__(self, *args, **kwargs)
+    return type(old, (cls,), {"__init__": __init__, "__doc__": f"Deprecated name of {cls.__name__}."})
+
+
+Slave = _deprecated(Worker, "Slave")
+SlaveArray = _deprecated(WorkerArray, "SlaveArray")
+LocalSlave = _deprecated(LocalWorker, "LocalSlave")
+NoMoreSlavesError = errors.NoMoreSlavesError

@@ -1,0 +1,102 @@
+"""Running one task on the worker and encoding its outcome, failures included."""
+
+from __future__ import annotations
+
+import pickle
+import traceback
+from itertools import starmap
+from typing import Any, Callable
+
+from .._protocol import codec
+from .._protocol import messages as M
+
+
+class Blobs:
+    """Callables the manager defined once (DEFINE) and tasks refer to by id."""
+
+    def __init__(self) -> None:
+        self._raw: dict[int, bytes] = {}
+        self._loaded: dict[int, Any] = {}
+
+    def define(self, blob_id: int, data: bytes) -> None:
+        self._raw[blob_id] = data
+
+    def get(self, blob_id: int) -> Any:
+        try:
+            return self._loaded[blob_id]
+        except KeyError:
+            obj = self._loaded[blob_id] = pickle.loads(self._raw.pop(blob_id))
+            return obj
+
+
+class Runner:
+    """Executes tasks; keeps the current context's startup value between tasks."""
+
+    def __init__(self, blobs: Blobs) -> None:
+        self.blobs = blobs
+        self._context = None  # blob id of the context whose startup ran last
+        self._setup: tuple = ()
+
+    def run(self, kind: int, blob_id: int, payload: bytes, bufs: list) -> tuple[int, bytes, list]:
+        """Run one task; returns (status, payload, buffers). Never raises for task errors."""
+        try:
+            value = self._call(kind, blob_id, codec.loads(payload, bufs))
+        except BaseException as exc:  # even SystemExit: the task's failure is its result
+            return encode_error(exc)
+        return encode_value(value)
+
+    def _call(self, kind: int, blob_id: int, arg: Any) -> Any:
+        if kind == M.CONTEXT:
+            return arg(*self._setup_for(blob_id))
+        func: Callable = self.blobs.get(blob_id)
+        if kind == M.CALL:
+            args, kwds = arg
+            return func(*args, **kwds)
+        if kind == M.MAP:
+            return list(map(func, arg))
+        if kind == M.STARMAP:
+            return list(starmap(func, arg))
+        raise ValueError(f"unknown task kind {kind}")
+
+    def _setup_for(self, blob_id: int) -> tuple:
+        if blob_id != self._context:
+            self._context = None  # a failed startup is retried by the next task
+            startup = self.blobs.get(blob_id) if blob_id else None
+            self._setup = tuple(startup()) if startup is not None else ()
+            self._context = blob_id
+        return self._setup
+
+
+def encode_value(value: Any) -> tuple[int, bytes, list]:
+    try:
+        data, bufs = codec.dumps(value)
+        return M.OK, data, bufs
+    except Exception as exc:  # the value cannot be pickled: say why, keep the worker
+        return M.UNENCODABLE, pickle.dumps((repr(exc), _safe_repr(value))), []
+
+
+def encode_error(exc: BaseException) -> tuple[int, bytes, list]:
+    text = traceback.format_exception(type(exc), exc, exc.__traceback__)
+    tb = None
+    try:
+        from tblib import Traceback
+        tb = Traceback(exc.__traceback__).as_dict()
+    except Exception:
+        pass
+    name = f"{type(exc).__module__}.{type(exc).__qualname__}"
+    exc.__traceback__ = None  # frames hold locals that may not pickle
+    exc.__context__ = exc.__cause__ = None
+    # An exception that does not pickle still reports its type and traceback text.
+    for obj, frames in ((exc, tb), (None, tb), (None, None)):
+        try:
+            return M.RAISED, codec.dumps((obj, frames, text, name))[0], []
+        except Exception:
+            continue
+    raise AssertionError("unreachable: strings always pickle")
+
+
+def _safe_repr(value: Any) -> str:
+    try:
+        return repr(value)
+    except Exception as exc:
+        return f"<unrepresentable {type(value).__name__}: {exc!r}>"

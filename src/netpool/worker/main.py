@@ -1,0 +1,252 @@
+"""The worker process.
+
+Data flow inside one worker::
+
+    manager ──TASKS/DEFINE/REVOKE/STOP──> reader thread ──> queue ──> main thread runs tasks
+    manager <──────────────RESULTS (batched)────────────────────────────────┘
+    manager <──BEAT──> supervisor process (forked at start-up, its own connection)
+
+Heartbeats come from a forked *supervisor process*, not a thread: a task that holds the GIL
+in a long C call would starve a heartbeat thread, and the manager would wrongly declare the
+worker dead. The supervisor also enforces the other direction: when the manager goes away
+(connection closed, or silent past the heartbeat timeout) it SIGKILLs the worker, which may be
+stuck in that same C call, and exits, so no orphan survives the manager.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import select
+import signal
+import socket
+import sys
+import threading
+import time
+from collections import deque
+from typing import Optional
+
+from .._protocol import messages as M
+from .._transport.handshake import client_connect, finish
+from .execute import Blobs, Runner
+
+AUTHKEY_ENV = "NETPOOL_AUTHKEY"
+BATCH_MAX = 64          # results per RESULTS message at most
+HOLD_SECONDS = 0.002    # a result waits this long at most for others to share its message
+
+
+def main(argv: Optional[list[str]] = None) -> int:
+    parser = argparse.ArgumentParser(prog="netpool worker",
+                                     description="Run a netpool worker that connects to a manager.")
+    parser.add_argument("address", help="the manager's HOST:PORT (see pool.address)")
+    parser.add_argument("--id", type=int, default=-1, help=argparse.SUPPRESS)
+    key = parser.add_mutually_exclusive_group()
+    key.add_argument("--authkey-file", help="file holding the authkey in hex (keep it 0600)")
+    key.add_argument("--authkey-stdin", action="store_true",
+                     help="read the authkey (hex) from the first line of standard input")
+    args = parser.parse_args(argv)
+    host, _, port = args.address.rpartition(":")
+    if not host or not port.isdigit():
+        parser.error(f"address must be HOST:PORT, got {args.address!r}")
+    try:
+        authkey = _read_authkey(args.authkey_file, args.authkey_stdin)
+    except (OSError, ValueError) as exc:
+        parser.error(str(exc))
+    return run_worker((host.strip("[]"), int(port)), authkey, args.id)
+
+
+def _read_authkey(path: Optional[str], stdin: bool) -> bytes:
+    if path:
+        with open(path) as f:
+            text = f.read()
+    elif stdin:
+        text = sys.stdin.readline()
+    else:
+        text = os.environ.pop(AUTHKEY_ENV, "")  # not passed on to what tasks start
+        if not text:
+            raise ValueError(f"no authkey: use --authkey-file, --authkey-stdin or ${AUTHKEY_ENV}")
+    return bytes.fromhex(text.strip())
+
+
+def run_worker(address: tuple[str, int], authkey: bytes, worker_id: int = -1) -> int:
+    """Connect to the manager at ``address`` and serve it until it stops us or goes away."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is for the manager, which stops us
+    host, port = address
+    print(f"netpool worker {worker_id} (pid {os.getpid()} on {socket.gethostname()}) "
+          f"connecting to {host}:{port}", flush=True)
+    hello = (M.HELLO, M.VERSION, worker_id, M.ROLE_MAIN, os.getpid(), socket.gethostname())
+    chan = client_connect(address, authkey, hello)
+    (msg, _) = chan.recv()
+    if msg[0] != M.WELCOME:
+        raise SystemExit(f"netpool worker: expected WELCOME from the manager, got {msg[0]}")
+    _, worker_id, beat_interval, heartbeat_timeout, paths, init = msg
+    finish(chan)
+    for path in reversed(paths):
+        if path not in sys.path and os.path.isdir(path):
+            sys.path.insert(0, path)
+    _start_supervisor(address, authkey, worker_id, beat_interval, heartbeat_timeout, chan)
+    blobs = Blobs()
+    if init is not None:  # the pool's initializer: a failure here is a failed start
+        import pickle
+        func, args = pickle.loads(init)
+        func(*args)
+    chan.send((M.READY,))
+    return _Serve(chan, Runner(blobs)).run()
+
+
+class _Serve:
+    def __init__(self, chan, runner: Runner) -> None:
+        self.chan, self.runner = chan, runner
+        self.cond = threading.Condition()
+        self.queue: deque = deque()
+        self.stopping = False
+        self.out_cond = threading.Condition()
+        self.outbox: list = []
+        self.outbufs: list = []
+        self.held_since = 0.0
+
+    def run(self) -> int:
+        threading.Thread(target=self._read, name="netpool-reader", daemon=True).start()
+        threading.Thread(target=self._flusher, name="netpool-flusher", daemon=True).start()
+        cond, queue = self.cond, self.queue
+        while True:
+            with cond:
+                while not queue and not self.stopping:
+                    cond.wait()
+                if not queue:
+                    break
+                tid, kind, blob, payload, bufs = queue.popleft()
+                more = bool(queue)
+            status, data, out = self.runner.run(kind, blob, payload, bufs)
+            self._post((tid, status, data, len(out)), out, flush=not more)
+        self._flush()
+        return 0
+
+    def _post(self, entry: tuple, bufs: list, flush: bool) -> None:
+        with self.out_cond:
+            if not self.outbox:
+                self.held_since = time.monotonic()
+                self.out_cond.notify()
+            self.outbox.append(entry)
+            self.outbufs += bufs
+            if not (flush or len(self.outbox) >= BATCH_MAX or bufs):
+                return
+        self._flush()
+
+    def _flush(self) -> None:
+        with self.out_cond:
+            if not self.outbox:
+                return
+            entries, bufs = self.outbox, self.outbufs
+            self.outbox, self.outbufs = [], []
+            sizes = [memoryview(b).nbytes for b in bufs]
+            try:
+                self.chan.send((M.RESULTS, entries, sizes), bufs)
+            except OSError:
+                os._exit(0)  # the manager is gone; it will rerun what we did not report
+
+    def _flusher(self) -> None:
+        """Sends results held back for batching when the next task turns out to be slow."""
+        while True:
+            with self.out_cond:
+                while not self.outbox:
+                    self.out_cond.wait()
+                wait = self.held_since + HOLD_SECONDS - time.monotonic()
+                if wait > 0:
+                    self.out_cond.wait(wait)
+                    continue
+            self._flush()
+
+    def _read(self) -> None:
+        chan, cond, queue = self.chan, self.cond, self.queue
+        try:
+            while True:
+                msg, bufs = chan.recv()
+                kind = msg[0]
+                if kind == M.TASKS:
+                    items, pos = [], 0
+                    for tid, tkind, blob, payload, nbufs in msg[1]:
+                        items.append((tid, tkind, blob, payload, bufs[pos:pos + nbufs]))
+                        pos += nbufs
+                    with cond:
+                        queue.extend(items)
+                        cond.notify()
+                elif kind == M.DEFINE:
+                    self.runner.blobs.define(msg[1], msg[2])
+                elif kind == M.REVOKE:
+                    wanted = set(msg[1])
+                    with cond:
+                        kept = [item for item in queue if item[0] not in wanted]
+                        gone = [item[0] for item in queue if item[0] in wanted]
+                        queue.clear()
+                        queue.extend(kept)
+                    chan.send((M.REVOKED, gone))
+                elif kind == M.STOP:
+                    with cond:
+                        self.stopping = True
+                        cond.notify()
+        except (EOFError, OSError, Exception):
+            # The manager closed the link (or broke the protocol): it is gone or has dropped
+            # us, and reruns whatever we hold. Leave at once, even mid-task.
+            os._exit(0)
+
+
+# -- the supervisor process ------------------------------------------------------------------
+
+def _start_supervisor(address, authkey: bytes, worker_id: int, interval: float,
+                      timeout: float, main_chan) -> None:
+    parent = os.getpid()
+    pid = os.fork()
+    if pid:
+        return
+    try:
+        main_chan.close()  # the manager must see EOF when the worker dies, not when we do
+        _supervise(address, authkey, worker_id, parent, interval, timeout)
+    finally:
+        os._exit(0)
+
+
+def _die_with_parent() -> None:
+    try:
+        import ctypes
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except Exception:
+        pass  # not Linux: fall back on polling getppid() below
+
+
+def _supervise(address, authkey: bytes, worker_id: int, parent: int,
+               interval: float, timeout: float) -> None:
+    _die_with_parent()
+    if os.getppid() != parent:
+        return
+    hello = (M.HELLO, M.VERSION, worker_id, M.ROLE_BEAT, os.getpid(), socket.gethostname())
+    try:
+        chan = client_connect(address, authkey, hello)
+        finish(chan)
+    except Exception:
+        _kill(parent)
+        return
+    beat = (M.BEAT,)
+    heard = time.monotonic()
+    while os.getppid() == parent:
+        try:
+            chan.send(beat)
+            ready, _, _ = select.select([chan.sock], [], [], interval)
+            if ready:
+                chan.recv_ready()
+                heard = time.monotonic()
+        except (EOFError, OSError, Exception):
+            break  # the manager closed our link: it has gone, or dropped this worker
+        if time.monotonic() - heard > timeout:
+            break  # the manager is silent: it may be hung or cut off; we cannot tell which
+    else:
+        return
+    _kill(parent)
+
+
+def _kill(pid: int) -> None:
+    try:
+        os.kill(pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass

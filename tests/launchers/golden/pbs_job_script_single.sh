@@ -1,0 +1,8 @@
+#!/bin/sh
+# netpool workers: 1 worker(s), chosen by ${PBS_ARRAY_INDEX:-${PBS_ARRAYID:-1}}
+# written by netpool; runs under any POSIX sh (no arrays)
+cd '/shared/run '"'"'A'"'"' $HOME `x`' || exit 1
+case "${PBS_ARRAY_INDEX:-${PBS_ARRAYID:-1}}" in
+  1) exec '/opt/o'"'"'brien'"'"'s env/bin/python3' -X dev -m netpool.worker 10.0.0.5:40123 --id 0 --authkey-file '/shared/run '"'"'A'"'"' $HOME `x`/.netpool/authkey' >'/shared/run '"'"'A'"'"' $HOME `x`/worker0.output' 2>&1 ;;
+  *) echo "netpool: no worker for index '${PBS_ARRAY_INDEX:-${PBS_ARRAYID:-1}}'" >&2; exit 2 ;;
+esac

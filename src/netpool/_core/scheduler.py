@@ -347,7 +347,8 @@ class Scheduler:
 
     def _may_launch(self) -> bool:
         cfg = self.config
-        return cfg.replace and not self._closing and self._start_failures < cfg.max_start_failures
+        still_needed = not self._closing or bool(self._pending or self._where)
+        return cfg.replace and still_needed and self._start_failures < cfg.max_start_failures
 
     def _maybe_retire(self, wid: WorkerId, w: _Worker, out: list) -> None:
         """Stop a worker that has no more to do: it used up max_tasks, or we are closing."""

@@ -38,9 +38,25 @@ def dumps(obj: Any) -> tuple[bytes, list]:
 
 
 def dumps_callable(obj: Any) -> bytes:
-    """Pickle a function-like object by value where needed (lambdas, closures, __main__)."""
+    """Pickle a function-like object by value where needed (lambdas, closures, __main__).
+
+    cloudpickle replaces the source file of functions it pickles by value with
+    ``<dynamic-code>``; we carry the real one along so remote tracebacks name it.
+    """
     import cloudpickle
-    return cloudpickle.dumps(obj, 5)
+    code = getattr(obj, "__code__", None)
+    return cloudpickle.dumps((obj, getattr(code, "co_filename", None)), 5)
+
+
+def loads_callable(data) -> Any:
+    obj, filename = pickle.loads(data)
+    code = getattr(obj, "__code__", None)
+    if filename and code is not None and code.co_filename != filename:
+        try:
+            obj.__code__ = code.replace(co_filename=filename)
+        except (AttributeError, TypeError, ValueError):
+            pass  # a builtin or an unusual callable: the traceback shows <dynamic-code>
+    return obj
 
 
 def loads(data, buffers=()) -> Any:

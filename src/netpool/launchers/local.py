@@ -23,6 +23,8 @@ class LocalWorker(Worker):
     def _start(self, command: WorkerCommand, authkey: bytes) -> None:
         env = dict(os.environ)
         env[AUTHKEY_ENV] = authkey.hex()
+        if not command.output:
+            env["NETPOOL_QUIET"] = "1"  # sharing the manager's terminal: no greeting
         self.output = command.output
         out = open(command.output, "wb") if command.output else None
         try:

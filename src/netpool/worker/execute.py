@@ -25,7 +25,7 @@ class Blobs:
         try:
             return self._loaded[blob_id]
         except KeyError:
-            obj = self._loaded[blob_id] = pickle.loads(self._raw.pop(blob_id))
+            obj = self._loaded[blob_id] = codec.loads_callable(self._raw.pop(blob_id))
             return obj
 
 
@@ -40,7 +40,8 @@ class Runner:
     def run(self, kind: int, blob_id: int, payload: bytes, bufs: list) -> tuple[int, bytes, list]:
         """Run one task; returns (status, payload, buffers). Never raises for task errors."""
         try:
-            value = self._call(kind, blob_id, codec.loads(payload, bufs))
+            arg = codec.loads_callable(payload) if kind == M.CONTEXT else codec.loads(payload, bufs)
+            value = self._call(kind, blob_id, arg)
         except BaseException as exc:  # even SystemExit: the task's failure is its result
             return encode_error(exc)
         return encode_value(value)
@@ -76,11 +77,14 @@ def encode_value(value: Any) -> tuple[int, bytes, list]:
 
 
 def encode_error(exc: BaseException) -> tuple[int, bytes, list]:
-    text = traceback.format_exception(type(exc), exc, exc.__traceback__)
+    frames = exc.__traceback__
+    while frames is not None and frames.tb_frame.f_code.co_filename == __file__:
+        frames = frames.tb_next  # the user's frames only, not ours
+    text = traceback.format_exception(type(exc), exc, frames)
     tb = None
     try:
         from tblib import Traceback
-        tb = Traceback(exc.__traceback__).as_dict()
+        tb = Traceback(frames).as_dict()
     except Exception:
         pass
     name = f"{type(exc).__module__}.{type(exc).__qualname__}"

@@ -72,7 +72,8 @@ def run_worker(address: tuple[str, int], authkey: bytes, worker_id: int = -1) ->
     """Connect to the manager at ``address`` and serve it until it stops us or goes away."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is for the manager, which stops us
     host, port = address
-    print(f"netpool worker {worker_id} (pid {os.getpid()} on {socket.gethostname()}) "
+    if not os.environ.get("NETPOOL_QUIET"):
+        print(f"netpool worker {worker_id} (pid {os.getpid()} on {socket.gethostname()}) "
           f"connecting to {host}:{port}", flush=True)
     hello = (M.HELLO, M.VERSION, worker_id, M.ROLE_MAIN, os.getpid(), socket.gethostname())
     chan = client_connect(address, authkey, hello)
@@ -87,8 +88,8 @@ def run_worker(address: tuple[str, int], authkey: bytes, worker_id: int = -1) ->
     _start_supervisor(address, authkey, worker_id, beat_interval, heartbeat_timeout, chan)
     blobs = Blobs()
     if init is not None:  # the pool's initializer: a failure here is a failed start
-        import pickle
-        func, args = pickle.loads(init)
+        from .._protocol.codec import loads_callable
+        func, args = loads_callable(init)
         func(*args)
     chan.send((M.READY,))
     return _Serve(chan, Runner(blobs)).run()

@@ -1,0 +1,493 @@
+"""``DistributedPool``: multiprocessing.Pool's API and semantics, with workers anywhere.
+
+Same methods, same exception types (``multiprocessing.TimeoutError``,
+``multiprocessing.pool.MaybeEncodingError``, ``ValueError("Pool not running")``, the task's own
+exception with a ``RemoteTraceback`` cause). Beyond the stdlib: a worker that dies has its
+tasks rerun elsewhere (a task that keeps killing workers fails with ``PoisonTaskError``);
+lambdas and closures work; tracebacks carry the worker's real frames; ``imap`` pulls its input
+lazily; large buffers travel out of band. Differences that remain: compat/DEVIATIONS.md.
+
+Threads: ``callback`` and ``error_callback`` run on the pool's loop thread, as the stdlib
+runs them on its result-handler thread: keep them short and never wait on the pool in them.
+The input of ``imap``/``imap_unordered`` is consumed on a feeder thread of its own.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import threading
+import weakref
+from collections import deque
+from itertools import islice
+from multiprocessing import TimeoutError
+from multiprocessing.pool import MaybeEncodingError, RemoteTraceback
+from typing import Any, Callable, Iterable, Iterator, Optional, Sequence
+
+from . import errors
+from ._core.chunking import check_chunksize, chunks, default_chunksize
+from ._core.ordering import ReorderBuffer
+from ._core.scheduler import Config
+from ._protocol import codec
+from ._protocol import messages as M
+from ._runtime.loop import Runtime, Task
+from .launchers.base import Worker, WorkerArray, split_python
+from .launchers.local import LocalWorker
+
+RUN, CLOSE, TERMINATE = "RUN", "CLOSE", "TERMINATE"
+
+
+def _remote_error(payload: bytes) -> BaseException:
+    """The worker's exception, as the stdlib presents it, with the real remote frames."""
+    exc, frames, text, name = codec.loads(payload)
+    tb_text = "".join(text)
+    if exc is None:
+        return _encoding_error(f"the exception {name} could not be pickled", tb_text.strip())
+    exc.__cause__ = RemoteTraceback(f'\n"""\n{tb_text}"""')
+    if frames is not None:
+        try:
+            from tblib import Traceback
+            exc = exc.with_traceback(Traceback.from_dict(frames).as_traceback())
+        except Exception:
+            pass  # the text in __cause__ still tells where it happened
+    return exc
+
+
+def _encoding_error(exc_repr: str, value_repr: str) -> MaybeEncodingError:
+    err = MaybeEncodingError.__new__(MaybeEncodingError)
+    Exception.__init__(err, exc_repr, value_repr)
+    err.exc, err.value = exc_repr, value_repr
+    return err
+
+
+def _outcome(status: int, payload: bytes, bufs: list) -> tuple[bool, Any]:
+    """Decode a worker's reply into the stdlib's (success, value) pair."""
+    try:
+        if status == M.OK:
+            return True, codec.loads(payload, bufs)
+        if status == M.RAISED:
+            return False, _remote_error(payload)
+        return False, _encoding_error(*codec.loads(payload))
+    except Exception as exc:  # e.g. the result's class cannot be imported here
+        return False, exc
+
+
+class ApplyResult:
+    """The result of ``apply_async``: ``get``, ``wait``, ``ready``, ``successful``."""
+
+    def __init__(self, callback: Optional[Callable] = None,
+                 error_callback: Optional[Callable] = None) -> None:
+        self._event = threading.Event()
+        self._callback, self._error_callback = callback, error_callback
+        self._success = False
+        self._value: Any = None
+
+    def ready(self) -> bool:
+        return self._event.is_set()
+
+    def successful(self) -> bool:
+        if not self.ready():
+            raise ValueError(f"{self!r} not ready")
+        return self._success
+
+    def wait(self, timeout: Optional[float] = None) -> None:
+        self._event.wait(timeout)
+
+    def get(self, timeout: Optional[float] = None) -> Any:
+        """The value; raises the task's exception, or ``multiprocessing.TimeoutError``."""
+        self.wait(timeout)
+        if not self.ready():
+            raise TimeoutError
+        if self._success:
+            return self._value
+        raise self._value
+
+    def _finish(self, success: bool, value: Any) -> None:
+        self._success, self._value = success, value
+        cb = self._callback if success else self._error_callback
+        if cb is not None:  # before the event, so the callback is done when wait() returns
+            try:
+                cb(value)
+            except Exception:
+                import traceback
+                traceback.print_exc()
+        self._callback = self._error_callback = None
+        self._event.set()
+
+    # sink protocol, called on the loop thread
+    def _deliver(self, tid: int, status: int, payload: bytes, bufs: list, worker: str) -> None:
+        self._finish(*_outcome(status, payload, bufs))
+
+    def _fail(self, tid: int, exc: BaseException) -> None:
+        self._finish(False, exc)
+
+
+AsyncResult = ApplyResult
+
+
+class MapResult(ApplyResult):
+    """The result of ``map_async``/``starmap_async``: all chunks, in order, no fail-fast."""
+
+    def __init__(self, first_id: int, chunksize: int, length: int,
+                 callback: Optional[Callable], error_callback: Optional[Callable]) -> None:
+        super().__init__(callback, error_callback)
+        self._first, self._chunksize = first_id, chunksize
+        self._left = -(-length // chunksize) if length else 0
+        self._value = [None] * length
+        self._success = True
+        self._lock = threading.Lock()
+        if self._left == 0:
+            self._finish(True, [])
+
+    def _set(self, i: int, success: bool, value: Any) -> None:
+        with self._lock:
+            self._left -= 1
+            if success and self._success:
+                self._value[i * self._chunksize:(i + 1) * self._chunksize] = value
+            elif not success and self._success:
+                self._success, self._value = False, value  # the first error is the one raised
+            done = self._left == 0
+        if done:
+            self._finish(self._success, self._value)
+
+    def _deliver(self, tid: int, status: int, payload: bytes, bufs: list, worker: str) -> None:
+        self._set(tid - self._first, *_outcome(status, payload, bufs))
+
+    def _fail(self, tid: int, exc: BaseException) -> None:
+        self._set(tid - self._first, False, exc)
+
+
+class IMapIterator:
+    """Results of ``imap`` in input order; ``next(timeout)`` as in the stdlib."""
+
+    _ordered = True
+
+    def __init__(self, chunked: bool) -> None:
+        self._cond = threading.Condition(threading.Lock())
+        self._items: deque = deque()
+        self._reorder = ReorderBuffer()
+        self._ids: dict[int, int] = {}   # task id -> chunk index
+        self._length: Optional[int] = None  # number of chunks, once the input is exhausted
+        self._delivered = 0               # chunks handed to the reader (or to _items)
+        self._taken = 0                   # chunks the user has consumed
+        self._chunked = chunked
+
+    def __iter__(self) -> "IMapIterator":
+        return self
+
+    def next(self, timeout: Optional[float] = None) -> Any:
+        """The next result; raises StopIteration at the end, ``TimeoutError`` on timeout."""
+        with self._cond:
+            if not self._items:
+                if self._delivered == self._length:
+                    raise StopIteration
+                self._cond.wait_for(lambda: self._items or self._delivered == self._length,
+                                    timeout)
+                if not self._items:
+                    if self._delivered == self._length:
+                        raise StopIteration
+                    raise TimeoutError
+            success, value = self._items.popleft()
+            if not isinstance(value, _Taken):
+                self._taken += 1
+                self._cond.notify_all()  # the feeder may send more
+        if success:
+            return value.item if isinstance(value, _Taken) else value
+        raise value
+
+    __next__ = next
+
+    def _push(self, index: int, success: bool, value: Any) -> None:
+        """Loop or feeder thread: chunk ``index`` is done."""
+        with self._cond:
+            ready = self._reorder.put(index, (success, value)) if self._ordered else [(success, value)]
+            for success, value in ready:
+                self._delivered += 1
+                if success and self._chunked:
+                    if not value:
+                        self._taken += 1
+                    for n, item in enumerate(value):
+                        last = n == len(value) - 1
+                        self._items.append((True, item if last else _Taken(item)))
+                else:
+                    self._items.append((success, value))
+            if ready:
+                self._cond.notify_all()
+
+    def _deliver(self, tid: int, status: int, payload: bytes, bufs: list, worker: str) -> None:
+        self._push(self._ids.pop(tid), *_outcome(status, payload, bufs))
+
+    def _fail(self, tid: int, exc: BaseException) -> None:
+        self._push(self._ids.pop(tid), False, exc)
+
+    def _set_length(self, n: int) -> None:
+        with self._cond:
+            self._length = n
+            self._cond.notify_all()
+
+
+class _Taken:
+    """Marks items of a chunk other than its last, so a chunk counts as consumed once."""
+
+    __slots__ = ("item",)
+
+    def __init__(self, item: Any) -> None:
+        self.item = item
+
+
+class IMapUnorderedIterator(IMapIterator):
+    """Results of ``imap_unordered``, in completion order."""
+
+    _ordered = False
+
+
+class DistributedPool:
+    """A drop-in for ``multiprocessing.Pool`` whose workers may live on other hosts.
+
+    ``processes`` local workers are started at once (``os.cpu_count()`` by default) and kept
+    alive, unless ``workers`` gives the worker launchers to use instead (``LocalWorker()``,
+    ``SSHWorker(host)``, scheduler arrays). ``python`` and ``host`` mean what they mean for
+    ``Manager``; ``address`` and ``authkey`` let more workers join with ``netpool worker``.
+    ``heartbeat_timeout`` is how long a silent worker is trusted, ``max_attempts`` how many
+    worker deaths a task may cause before it fails with ``PoisonTaskError``.
+
+    Raises ``ValueError``/``TypeError`` for bad arguments as the stdlib does, and
+    ``WorkerStartError`` when the worker command cannot be run at all.
+    """
+
+    def __init__(self, processes: Optional[int] = None, initializer: Optional[Callable] = None,
+                 initargs: Sequence = (), maxtasksperchild: Optional[int] = None,
+                 context: Any = None, *, workers: Optional[Any] = None,
+                 python: Optional[str] = None, host: Optional[str] = None,
+                 authkey: Optional[bytes] = None, heartbeat_timeout: float = 30.0,
+                 connect_timeout: float = 120.0, max_attempts: int = 3, window: int = 2) -> None:
+        self._state = RUN  # set first: __del__ must find it even if we raise below
+        if processes is not None and processes < 1:
+            raise ValueError("Number of processes must be at least 1")
+        if maxtasksperchild is not None and (not isinstance(maxtasksperchild, int)
+                                             or maxtasksperchild <= 0):
+            raise ValueError("maxtasksperchild must be a positive int or None")
+        if initializer is not None and not callable(initializer):
+            raise TypeError("initializer must be a callable")
+        if workers is None:
+            launchers: list = [LocalWorker() for _ in range(processes or os.cpu_count() or 1)]
+            replacement: Optional[Callable] = LocalWorker
+        else:
+            launchers = list(workers) if isinstance(workers, (list, tuple)) else [workers]
+            bad = [w for w in launchers if not isinstance(w, (Worker, WorkerArray))]
+            if bad:
+                raise TypeError(f"workers must be Worker or WorkerArray objects, not {bad[0]!r}")
+            replacement = None
+        self._processes = sum(len(w._get_workers()) if isinstance(w, WorkerArray) else 1
+                              for w in launchers)
+        from .manager import default_host
+        init = codec.dumps_callable((initializer, tuple(initargs))) if initializer else None
+        cfg = Config(window=window, max_attempts=max_attempts, max_tasks=maxtasksperchild,
+                     replace=replacement is not None, heartbeat_timeout=heartbeat_timeout,
+                     connect_timeout=connect_timeout)
+        self._rt = Runtime(host=host or default_host(launchers), authkey=authkey,
+                           python=split_python(python, sys.executable), config=cfg,
+                           initializer=init, replacement=replacement)
+        self._feeders = 0
+        self._lock = threading.Lock()
+        try:
+            for w in launchers:
+                self._rt.launch(w)
+        except FileNotFoundError as exc:
+            self.terminate()
+            raise errors.WorkerStartError(
+                f"cannot start a worker: {exc.strerror}: {exc.filename!r} "
+                "(check the `python` argument)") from exc
+        except BaseException:
+            self.terminate()
+            raise
+
+    # -- where other workers can join ----------------------------------------------------
+    @property
+    def address(self) -> tuple[str, int]:
+        """(host, port) the pool listens on: ``netpool worker HOST:PORT`` joins it."""
+        return self._rt.address
+
+    @property
+    def authkey(self) -> bytes:
+        return self._rt.authkey
+
+    # -- the stdlib surface ----------------------------------------------------------------
+    def apply(self, func: Callable, args: Sequence = (), kwds: Optional[dict] = None) -> Any:
+        """``func(*args, **kwds)`` on a worker; raises what it raises."""
+        return self.apply_async(func, args, kwds).get()
+
+    def apply_async(self, func: Callable, args: Sequence = (), kwds: Optional[dict] = None,
+                    callback: Optional[Callable] = None,
+                    error_callback: Optional[Callable] = None) -> ApplyResult:
+        self._check_running()
+        result = ApplyResult(callback, error_callback)
+        try:
+            blob = self._rt.define(func)
+            data, bufs = codec.dumps((tuple(args), dict(kwds or {})))
+        except Exception as exc:  # unpicklable: this call fails, the pool goes on
+            result._fail(-1, exc)
+            return result
+        (tid,) = self._rt.task_ids(1)
+        self._rt.submit([Task(tid, M.CALL, blob, data, bufs, result)])
+        return result
+
+    def map(self, func: Callable, iterable: Iterable, chunksize: Optional[int] = None) -> list:
+        """``list(map(func, iterable))`` computed by the workers, in order."""
+        return self._map_async(func, iterable, M.MAP, chunksize).get()
+
+    def starmap(self, func: Callable, iterable: Iterable, chunksize: Optional[int] = None) -> list:
+        return self._map_async(func, iterable, M.STARMAP, chunksize).get()
+
+    def map_async(self, func: Callable, iterable: Iterable, chunksize: Optional[int] = None,
+                  callback: Optional[Callable] = None,
+                  error_callback: Optional[Callable] = None) -> MapResult:
+        return self._map_async(func, iterable, M.MAP, chunksize, callback, error_callback)
+
+    def starmap_async(self, func: Callable, iterable: Iterable, chunksize: Optional[int] = None,
+                      callback: Optional[Callable] = None,
+                      error_callback: Optional[Callable] = None) -> MapResult:
+        return self._map_async(func, iterable, M.STARMAP, chunksize, callback, error_callback)
+
+    def imap(self, func: Callable, iterable: Iterable, chunksize: int = 1) -> IMapIterator:
+        """Ordered results, lazily: the input is read only as far as a bounded window."""
+        return self._imap(IMapIterator, func, iterable, chunksize)
+
+    def imap_unordered(self, func: Callable, iterable: Iterable,
+                       chunksize: int = 1) -> IMapUnorderedIterator:
+        """Results as they complete, input read lazily within a bounded window."""
+        return self._imap(IMapUnorderedIterator, func, iterable, chunksize)
+
+    def close(self) -> None:
+        """No more tasks; workers exit once the submitted ones are done."""
+        with self._lock:
+            if self._state == RUN:
+                self._state = CLOSE
+                if self._feeders == 0:
+                    self._rt.close()
+
+    def terminate(self) -> None:
+        """Stop now: running tasks are killed on every worker, local or remote."""
+        self._state = TERMINATE
+        self._rt.terminate(wait=10.0) if hasattr(self, "_rt") else None
+
+    def join(self, timeout: Optional[float] = None) -> None:
+        """Wait for the workers to exit, after ``close()`` or ``terminate()``."""
+        if self._state == RUN:
+            raise ValueError("Pool is still running")
+        self._rt.join(timeout)
+
+    def __enter__(self) -> "DistributedPool":
+        self._check_running()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.terminate()
+
+    def __del__(self) -> None:
+        if getattr(self, "_state", None) == RUN and hasattr(self, "_rt"):
+            self._state = TERMINATE
+            self._rt.terminate()
+
+    def __reduce__(self) -> Any:
+        raise NotImplementedError("pool objects cannot be passed between processes or pickled")
+
+    def __repr__(self) -> str:
+        return (f"<{type(self).__name__} state={self._state} "
+                f"workers={self._rt.worker_count()} address={self.address}>")
+
+    # -- internals -------------------------------------------------------------------------
+    def _check_running(self) -> None:
+        if self._state != RUN:
+            raise ValueError("Pool not running")
+
+    def _map_async(self, func: Callable, iterable: Iterable, kind: int,
+                   chunksize: Optional[int] = None, callback: Optional[Callable] = None,
+                   error_callback: Optional[Callable] = None) -> MapResult:
+        self._check_running()
+        check_chunksize(chunksize)
+        if not hasattr(iterable, "__len__"):
+            iterable = list(iterable)
+        if chunksize is None:
+            chunksize = default_chunksize(len(iterable), self._processes)
+        n_chunks = -(-len(iterable) // chunksize)
+        ids = self._rt.task_ids(n_chunks)
+        result = MapResult(ids[0] if ids else 0, chunksize, len(iterable), callback,
+                           error_callback)
+        if not ids:
+            return result
+        tasks = []
+        try:
+            blob = self._rt.define(func)
+            for tid, chunk in zip(ids, chunks(iterable, chunksize)):
+                data, bufs = codec.dumps(chunk)
+                tasks.append(Task(tid, kind, blob, data, bufs, result))
+        except Exception as exc:  # bad input or an unpicklable item: fail this call only
+            self._rt.submit(tasks)
+            for tid in ids[len(tasks):]:
+                result._fail(tid, exc)
+            return result
+        self._rt.submit(tasks)
+        return result
+
+    def _imap(self, cls: type, func: Callable, iterable: Iterable, chunksize: int) -> Any:
+        self._check_running()
+        if chunksize < 1:
+            raise ValueError("Chunksize must be 1+, not {0:n}".format(chunksize))
+        result = cls(chunked=True)
+        try:
+            blob = self._rt.define(func)
+        except Exception as exc:
+            result._push(0, False, exc)
+            result._set_length(1)
+            return result
+        window = 8 + 4 * self._processes * max(self._rt._sched.config.window, 1)
+        with self._lock:
+            self._feeders += 1
+        threading.Thread(target=self._feed, name="netpool-feeder", daemon=True,
+                         args=(weakref.ref(result), iter(iterable), blob, chunksize,
+                               window)).start()
+        return result
+
+    def _feed(self, ref: "weakref.ref[IMapIterator]", it: Iterator, blob: int,
+              chunksize: int, window: int) -> None:
+        """Feeder thread: pulls the input only while fewer than ``window`` chunks are unread."""
+        index = 0
+        try:
+            while self._state != TERMINATE:
+                result = ref()
+                if result is None:
+                    return  # nobody can read the results any more
+                with result._cond:
+                    if not result._cond.wait_for(
+                            lambda: index - result._taken < window, timeout=0.5):
+                        continue
+                try:
+                    chunk = list(islice(it, chunksize))
+                except Exception as exc:  # the input raised: surfaces at this position
+                    result._push(index, False, exc)
+                    index += 1
+                    break
+                if not chunk:
+                    break
+                (tid,) = self._rt.task_ids(1)
+                try:
+                    data, bufs = codec.dumps(chunk)
+                except Exception as exc:
+                    result._push(index, False, exc)
+                else:
+                    result._ids[tid] = index
+                    self._rt.submit([Task(tid, M.MAP, blob, data, bufs, result)])
+                index += 1
+                del result
+            result = ref()
+            if result is not None:
+                result._set_length(index)
+        finally:
+            with self._lock:
+                self._feeders -= 1
+                if self._feeders == 0 and self._state == CLOSE:
+                    self._rt.close()
+
+
+Pool = DistributedPool

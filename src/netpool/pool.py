@@ -293,11 +293,6 @@ class DistributedPool:
         try:
             for w in launchers:
                 self._rt.launch(w)
-        except FileNotFoundError as exc:
-            self.terminate()
-            raise errors.WorkerStartError(
-                f"cannot start a worker: {exc.strerror}: {exc.filename!r} "
-                "(check the `python` argument)") from exc
         except BaseException:
             self.terminate()
             raise

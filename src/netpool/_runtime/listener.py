@@ -70,6 +70,9 @@ class Acceptor:
         try:
             chan, hello = server_handshake(conn, self.authkey, self.timeout)
         except Exception as exc:  # wrong key, garbage, silence, oversize: refuse this one
+            if self._closed:  # e.g. a supervisor dialling in while the pool shuts down
+                conn.close()
+                return
             log.warning("netpool: refused connection from %s: %s: %s",
                         _peer(peer), type(exc).__name__, exc or "no detail")
             conn.close()

@@ -7,6 +7,7 @@ import subprocess
 import sys
 from typing import Optional
 
+from ..errors import WorkerStartError
 from .base import AUTHKEY_ENV, Worker, WorkerCommand
 
 
@@ -31,6 +32,11 @@ class LocalWorker(Worker):
             self._proc = subprocess.Popen(
                 command.argv(), env=env, stdin=subprocess.DEVNULL, stdout=out,
                 stderr=subprocess.STDOUT if out else None, close_fds=True)
+        except OSError as exc:
+            raise WorkerStartError(
+                f"cannot start a local worker: {exc.strerror}: {command.python[0]!r} "
+                "(check the `python` argument: the command that starts a Python able to "
+                "import netpool)") from exc
         finally:
             if out is not None:
                 out.close()

@@ -1,0 +1,170 @@
+"""The ``netpool`` command: ``demo``, ``run SCRIPT``, ``worker HOST:PORT``."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from typing import Any, Optional, Sequence
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = argparse.ArgumentParser(prog="netpool", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    demo = sub.add_parser("demo", help="a task farm on local workers, to see netpool work")
+    demo.add_argument("--workers", type=int, default=2, help="local workers (default 2)")
+    demo.add_argument("--tasks", type=int, default=12, help="tasks to run (default 12)")
+    run = sub.add_parser("run", help="run a multiprocessing.Pool script on netpool",
+                         usage="netpool run [--workers SPEC] script.py [args ...]")
+    run.add_argument("--workers", metavar="SPEC", default=None, help=WORKERS_HELP)
+    run.add_argument("script")
+    run.add_argument("args", nargs=argparse.REMAINDER)
+    sub.add_parser("worker", help="join a running manager: netpool worker HOST:PORT",
+                   add_help=False)
+    if argv[:1] == ["worker"]:
+        from .worker.main import main as worker_main
+        return worker_main(argv[1:])
+    args = parser.parse_args(argv)
+    if args.command == "demo":
+        return demo_main(args.workers, args.tasks)
+    return run_script(args.script, args.args, args.workers)
+
+
+# -- netpool demo ----------------------------------------------------------------------------
+
+def _count_primes(lo: int, hi: int) -> tuple[int, int, int]:
+    """A small CPU-bound task: how many primes lie in [lo, hi)."""
+    count = 0
+    for n in range(max(lo, 2), hi):
+        if all(n % d for d in range(2, int(n ** 0.5) + 1)):
+            count += 1
+    return lo, hi, count
+
+
+def demo_main(workers: int, tasks: int) -> int:
+    import tempfile
+
+    from .launchers.local import LocalWorker
+    from .manager import Manager
+
+    start = time.monotonic()
+    with tempfile.TemporaryDirectory(prefix="netpool-demo-") as tmp:
+        m = Manager(output=os.path.join(tmp, "worker%d.output"))
+        for _ in range(workers):
+            m.add_worker(LocalWorker())
+        ctx = m.get_context()
+        step = 20000
+        for i in range(tasks):
+            ctx.add_task(lambda lo=i * step, hi=(i + 1) * step: _count_primes(lo, hi))
+        total = 0
+        for lo, hi, count in ctx.get_results_unordered():
+            total += count
+            print(f"primes in [{lo:>7}, {hi:>7}): {count}", flush=True)
+        m.close()
+    print(f"netpool demo: {tasks} tasks on {workers} workers in "
+          f"{time.monotonic() - start:.2f} s ({total} primes below {tasks * step})")
+    return 0
+
+
+# -- netpool run -----------------------------------------------------------------------------
+
+WORKERS_HELP = """where pools get their workers, '+'-separated: N or local:N (N local workers),
+ssh:HOST[,HOST...] (one worker per host; HOST may be user@host), slurm:N, slurm-step:N,
+sge:N, sge-pe, pbs:N, lsf:N. Default: local workers, as many as the script asks for."""
+
+
+def parse_workers(spec: str) -> list:
+    """Turn a ``--workers`` SPEC into launcher objects. Raises ValueError on a bad spec."""
+    from . import launchers as L
+
+    out: list = []
+    for part in filter(None, (p.strip() for p in spec.split("+"))):
+        kind, _, arg = part.partition(":")
+        if kind.isdigit() and not arg:
+            kind, arg = "local", kind
+        try:
+            if kind == "local":
+                out += [L.LocalWorker() for _ in range(_positive(arg))]
+            elif kind == "ssh":
+                for host in filter(None, arg.split(",")):
+                    user, _, name = host.rpartition("@")
+                    out.append(L.SSHWorker(name, user=user or None))
+            elif kind == "slurm":
+                out.append(L.SLURMWorkerArray(_positive(arg)))
+            elif kind == "slurm-step":
+                out.append(L.SLURMStepWorkerArray(_positive(arg) if arg else None))
+            elif kind == "sge":
+                out.append(L.SGEQsubWorkerArray(_positive(arg), ""))
+            elif kind == "sge-pe":
+                out.append(L.SGEPEWorkerArray())
+            elif kind == "pbs":
+                out.append(L.PBSWorkerArray(_positive(arg)))
+            elif kind == "lsf":
+                out.append(L.LSFWorkerArray(_positive(arg)))
+            else:
+                raise ValueError(f"unknown worker kind {kind!r}")
+        except ValueError as exc:
+            raise ValueError(f"bad --workers part {part!r}: {exc}") from None
+    if not out:
+        raise ValueError(f"--workers {spec!r} names no workers")
+    return out
+
+
+def _positive(text: str) -> int:
+    n = int(text)
+    if n < 1:
+        raise ValueError("the count must be at least 1")
+    return n
+
+
+def run_script(script: str, args: list[str], workers: Optional[str] = None) -> int:
+    """Run ``script`` as ``__main__`` with every way to make a multiprocessing Pool redirected."""
+    import multiprocessing
+    import multiprocessing.context
+    import multiprocessing.pool
+    import runpy
+
+    from .pool import DistributedPool
+
+    if workers is not None:
+        parse_workers(workers)  # fail before the script starts
+
+    def make_pool(processes: Optional[int] = None, *a: Any, **kw: Any) -> DistributedPool:
+        kw.pop("context", None)
+        if workers is not None:
+            return DistributedPool(processes, *a, workers=parse_workers(workers), **kw)
+        return DistributedPool(processes, *a, **kw)
+
+    class PoolClass(DistributedPool):
+        """Stands for multiprocessing.pool.Pool, so subclasses and isinstance checks work."""
+
+        def __init__(self, processes: Optional[int] = None, *a: Any, **kw: Any) -> None:
+            kw.pop("context", None)
+            if workers is not None:
+                kw["workers"] = parse_workers(workers)
+            super().__init__(processes, *a, **kw)
+
+    def context_pool(self: Any, processes: Optional[int] = None, *a: Any, **kw: Any) -> Any:
+        return make_pool(processes, *a, **kw)
+
+    multiprocessing.Pool = make_pool  # type: ignore[assignment]
+    multiprocessing.pool.Pool = PoolClass  # type: ignore[misc]
+    multiprocessing.context.BaseContext.Pool = context_pool  # type: ignore[method-assign]
+    path = os.path.abspath(script)
+    sys.argv = [script, *args]
+    sys.path[0] = os.path.dirname(path)
+    try:
+        runpy.run_path(path, run_name="__main__")
+    except SystemExit as exc:
+        code = exc.code
+        if code is None or isinstance(code, int):
+            return code or 0
+        print(code, file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,60 @@
+"""Tasks for the tests: importable on workers (tests/ travels in sys.path)."""
+
+import os
+import time
+
+
+class SimpleTask:
+    def __init__(self, inp):
+        self.inp = inp
+
+    def __call__(self):
+        return self.inp
+
+
+def error_task():
+    raise ValueError("Worker error")
+
+
+def simple_func(*args):
+    return args
+
+
+def sleep_then(seconds, value, marker=None):
+    """Record our pid in ``marker`` (if given), sleep, return value."""
+    if marker:
+        with open(marker, "w") as f:
+            f.write(str(os.getpid()))
+    time.sleep(seconds)
+    return value
+
+
+def die_once(marker, value):
+    """Kill our worker the first time (marker absent), succeed the second time."""
+    if not os.path.exists(marker):
+        with open(marker, "w") as f:
+            f.write(str(os.getpid()))
+        os._exit(9)
+    return value
+
+
+def always_die():
+    os.kill(os.getpid(), 9)
+
+
+def getpid(*_):
+    return os.getpid()
+
+
+def hold_gil(seconds):
+    """A C call that keeps the GIL (ctypes.PyDLL does not release it)."""
+    import ctypes
+    ctypes.PyDLL(None).usleep(int(seconds * 1e6))
+    return "held"
+
+
+def slow_first_time(marker, value):
+    """Block (30 s) the first time, recording our pid; return at once when rerun."""
+    if os.path.exists(marker):
+        return value
+    return sleep_then(30, value, marker)

@@ -58,3 +58,8 @@ def slow_first_time(marker, value):
     if os.path.exists(marker):
         return value
     return sleep_then(30, value, marker)
+
+
+def pid_after(seconds):
+    time.sleep(seconds)
+    return os.getpid()

@@ -15,7 +15,7 @@ _EXPORTS = {
     "DistributedPool": "pool", "Pool": "pool",
     "Manager": "manager", "Context": "manager",
     "Slave": "manager", "SlaveArray": "manager", "LocalSlave": "manager",
-    "SGEQsubSlaveArray": "launchers.compat", "SGEPESlaveArray": "launchers.compat",
+    "SGEQsubSlaveArray": "manager", "SGEPESlaveArray": "manager",
     "Worker": "launchers", "WorkerArray": "launchers", "LocalWorker": "launchers",
     "SSHWorker": "launchers", "SGEQsubWorkerArray": "launchers", "SGEPEWorkerArray": "launchers",
     "SLURMWorkerArray": "launchers", "SLURMStepWorkerArray": "launchers",

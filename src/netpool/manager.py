@@ -23,6 +23,7 @@ from ._protocol import messages as M
 from ._runtime.loop import Runtime, Task
 from .launchers.base import Worker, WorkerArray, split_python
 from .launchers.local import LocalWorker
+from .launchers.sge import SGEPEWorkerArray, SGEQsubWorkerArray
 
 
 def _primary_address() -> str:
@@ -240,4 +241,6 @@ def _deprecated(cls: type, old: str) -> type:
 Slave = _deprecated(Worker, "Slave")
 SlaveArray = _deprecated(WorkerArray, "SlaveArray")
 LocalSlave = _deprecated(LocalWorker, "LocalSlave")
+SGEQsubSlaveArray = _deprecated(SGEQsubWorkerArray, "SGEQsubSlaveArray")
+SGEPESlaveArray = _deprecated(SGEPEWorkerArray, "SGEPESlaveArray")
 NoMoreSlavesError = errors.NoMoreSlavesError

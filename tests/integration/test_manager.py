@@ -225,6 +225,10 @@ def test_deprecated_names_warn():
     for name in ("Slave", "SlaveArray", "LocalSlave", "NoMoreSlavesError"):
         with pytest.warns(DeprecationWarning):
             getattr(netpool, name)()
+    with pytest.warns(DeprecationWarning):
+        netpool.SGEQsubSlaveArray(2, "-q all.q")
+    with pytest.warns(DeprecationWarning):
+        assert isinstance(netpool.SGEPESlaveArray(), netpool.SGEPEWorkerArray)
     m = netpool.Manager()
     with pytest.warns(DeprecationWarning):
         m.add_slave(netpool.LocalWorker())

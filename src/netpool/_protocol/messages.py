@@ -1,19 +1,22 @@
 """Message table of the wire protocol (see docs/protocol.md).
 
 Every message is one *envelope* frame: a tuple of plain data (ints, floats, strings, bytes,
-lists, tuples, None) encoded with ``marshal``, whose first item is the type code. User objects
+lists, tuples, None), whose first item is the type code, pickled and read back by an unpickler
+that refuses every global, so it can build nothing but plain data. User objects
 never appear in an envelope directly: they travel as opaque pickled ``bytes`` inside it, decoded
 only where they are used, so a bad payload fails one task and not the link. Large buffers
 (pickle protocol 5, out of band) follow the envelope as raw frames of their own; the envelope
 lists their sizes so the reader can receive each straight into its final, writable memory.
 
-Envelopes are read only after the peer has passed the HMAC challenge, and ``marshal`` builds
-plain data only (it never runs code or imports anything).
+Envelopes are read only after the peer has passed the HMAC challenge. ``marshal`` would be a
+little faster, but it preallocates containers from a length field, so twelve bytes can ask it
+for gigabytes; pickle builds containers item by item from data that is really there.
 """
 
 from __future__ import annotations
 
-import marshal
+import io
+import pickle
 
 from ..errors import ProtocolError
 
@@ -50,15 +53,22 @@ UNENCODABLE = 2  # payload: pickled (repr of the pickling error, repr of the val
 WITH_BUFFERS = frozenset((RESULTS, TASKS))
 
 
+class _PlainUnpickler(pickle.Unpickler):
+    def find_class(self, module: str, name: str):
+        raise ProtocolError(f"envelopes hold plain data only, not {module}.{name}")
+
+
 def encode(msg: tuple) -> bytes:
-    return marshal.dumps(msg, 4)
+    return pickle.dumps(msg, 5)
 
 
 def decode(frame) -> tuple:
     try:
-        msg = marshal.loads(frame)
-    except (ValueError, EOFError, TypeError) as exc:
-        raise ProtocolError(f"malformed envelope: {exc}") from None
+        msg = _PlainUnpickler(io.BytesIO(frame)).load()
+    except ProtocolError:
+        raise
+    except Exception as exc:  # any malformed stream: UnpicklingError, EOFError, ValueError...
+        raise ProtocolError(f"malformed envelope: {type(exc).__name__}: {exc}") from None
     if not isinstance(msg, tuple) or not msg or not isinstance(msg[0], int):
         raise ProtocolError(f"malformed envelope of type {type(msg).__name__}")
     return msg

@@ -388,8 +388,7 @@ class Runtime:
                     self._keydir = tempfile.mkdtemp(prefix=".netpool-", dir=os.getcwd())
                     write_key_file(self._keydir, self.authkey)
             keyfile = os.path.join(self._keydir, "authkey")
-        python = getattr(rec.launcher, "python_override", None) or self.python
-        return WorkerCommand(tuple(python), self.address, rec.id, rec.output, keyfile)
+        return WorkerCommand(tuple(self.python), self.address, rec.id, rec.output, keyfile)
 
     def _on_hello(self, chan: Any, hello: tuple, peer: Any) -> None:
         """Called on a handshake thread: hand the authenticated link to the loop."""

@@ -16,6 +16,11 @@ output files and the working directory; the interpreter command valid on the nod
 and srun export the manager's environment by default, PATH included). SLURM writes its own
 ``slurm-JOB_TASK.out`` files only if the script itself fails (e.g. an unreachable directory).
 
+Pitfall (seen with SLURM 22.05, ``ProctrackType=proctrack/linuxproc``): a process whose
+executable's *file name* contains a space (its ``/proc/PID/comm``, e.g. a script named
+``my python``) is not found by slurmstepd's process-tree walk, so ``scancel`` does not kill
+it and the node is drained ("Kill task failed"). Spaces in folder names are fine.
+
 Errors: :class:`~netpool.errors.LauncherError` when a command is missing ("must be on the PATH
 of the manager process"), fails or prints no job id, and when ``numworker`` is None outside an
 allocation ($SLURM_NTASKS unset).

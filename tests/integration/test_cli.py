@@ -1,0 +1,134 @@
+"""The netpool command: demo, run SCRIPT, worker HOST:PORT."""
+
+import os
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+import netpool
+from netpool.cli import parse_workers
+from _tasks import getpid
+
+pytestmark = pytest.mark.timeout(90)
+
+
+def _netpool(*args, cwd=None, timeout=60, **kw):
+    return subprocess.run([sys.executable, "-m", "netpool", *args], cwd=cwd, timeout=timeout,
+                          capture_output=True, text=True, **kw)
+
+
+def test_demo_prints_results_and_a_summary(tmp_path):
+    out = _netpool("demo", "--tasks", "4", cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    lines = out.stdout.strip().splitlines()
+    assert sum(line.startswith("primes in") for line in lines) == 4
+    assert lines[-1].startswith("netpool demo: 4 tasks on 2 workers in ")
+    assert not list(tmp_path.iterdir())  # its worker output files were cleaned up
+
+
+SCRIPT = textwrap.dedent("""
+    import multiprocessing, multiprocessing.pool, os, sys
+    from multiprocessing import Pool
+
+    def square(x):
+        return x * x
+
+    if __name__ == "__main__":
+        kinds = []
+        with Pool(2) as p:
+            kinds.append(type(p).__name__)
+            print(p.map(square, range(5)))
+        with multiprocessing.Pool(2) as p:
+            kinds.append(type(p).__name__)
+            print(sorted(p.imap_unordered(square, range(3))))
+        with multiprocessing.pool.Pool(1) as p:
+            kinds.append(type(p).__name__)
+            print(p.apply(square, (7,)))
+        with multiprocessing.get_context("spawn").Pool(1) as p:
+            kinds.append(type(p).__name__)
+            print(p.starmap(pow, [(2, 5)]))
+        print(kinds, sys.argv[1:])
+""")
+
+
+def test_run_replaces_every_way_to_make_a_pool(tmp_path):
+    script = tmp_path / "script.py"
+    script.write_text(SCRIPT)
+    out = _netpool("run", str(script), "a1", "--flag", cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.splitlines() == [
+        "[0, 1, 4, 9, 16]", "[0, 1, 4]", "49", "[32]",
+        "['DistributedPool', 'DistributedPool', 'PoolClass', 'DistributedPool'] ['a1', '--flag']"]
+    plain = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=60)
+    assert plain.stdout.splitlines()[:4] == out.stdout.splitlines()[:4]  # same results
+
+
+def test_run_with_a_workers_spec(tmp_path):
+    script = tmp_path / "script.py"
+    script.write_text("import os\nfrom multiprocessing import Pool\n"
+                      "if __name__ == '__main__':\n"
+                      "    with Pool(9) as p:\n"
+                      "        print(len(set(p.map(os.getpid.__call__ if False else abs, range(3)))))\n")
+    out = _netpool("run", "--workers", "local:1+1", str(script), cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "3"
+
+
+def test_run_propagates_the_exit_code(tmp_path):
+    script = tmp_path / "s.py"
+    script.write_text("import sys\nsys.exit(4)\n")
+    assert _netpool("run", str(script)).returncode == 4
+
+
+def test_parse_workers():
+    ws = parse_workers("2+ssh:node1,bob@node2+slurm:3+sge:4+pbs:1+lsf:2+sge-pe")
+    names = [type(w).__name__ for w in ws]
+    assert names == ["LocalWorker", "LocalWorker", "SSHWorker", "SSHWorker", "SLURMWorkerArray",
+                     "SGEQsubWorkerArray", "PBSWorkerArray", "LSFWorkerArray", "SGEPEWorkerArray"]
+    for bad in ("", "zero:1", "local:0", "slurm:x"):
+        with pytest.raises(ValueError):
+            parse_workers(bad)
+
+
+def test_worker_joins_a_running_pool_with_key_from_env_or_file(tmp_path):
+    with netpool.DistributedPool(1) as pool:
+        host, port = pool.address
+        keyfile = tmp_path / "key"
+        keyfile.write_text(pool.authkey.hex())
+        keyfile.chmod(0o600)
+        env = dict(os.environ, NETPOOL_AUTHKEY=pool.authkey.hex())
+        procs = [
+            subprocess.Popen([sys.executable, "-m", "netpool", "worker", f"{host}:{port}"], env=env),
+            subprocess.Popen([sys.executable, "-m", "netpool.worker", f"{host}:{port}",
+                              "--authkey-file", str(keyfile)]),
+        ]
+        try:
+            from conftest import wait_for
+            wait_for(lambda: pool._rt.worker_count() == 3, timeout=30, what="3 workers")
+            pids = set(pool.map(_slow_pid, range(12), chunksize=1))
+            assert {p.pid for p in procs} <= pids
+            pool.close()  # joined workers are stopped like launched ones, and exit cleanly
+            pool.join(30)
+            assert [p.wait(15) for p in procs] == [0, 0]
+        finally:
+            for p in procs:
+                if p.poll() is None:
+                    p.kill()
+
+
+def _slow_pid(_):
+    import time
+    time.sleep(0.2)
+    return getpid()
+
+
+def test_worker_with_a_wrong_key_fails_clearly(tmp_path):
+    with netpool.DistributedPool(1) as pool:
+        host, port = pool.address
+        env = dict(os.environ, NETPOOL_AUTHKEY="00" * 32)
+        out = subprocess.run([sys.executable, "-m", "netpool.worker", f"{host}:{port}"], env=env,
+                             capture_output=True, text=True, timeout=30)
+        assert out.returncode != 0 and "AuthenticationError" in out.stderr
+        assert pool.apply(abs, (-3,)) == 3

@@ -50,7 +50,8 @@ class WorkerRec:
     def how_it_ended(self) -> str:
         reason = {"heartbeat": "was silent past the heartbeat timeout and was killed",
                   "connect": "did not connect back within the connect timeout"}.get(
-                      self.lost_reason or "", "lost its connection")
+                      self.lost_reason or "",
+                      "lost its connection" if self.chan else "exited before connecting back")
         return f"{self.label()} {reason} ({describe_exit(self.exit_status())})"
 
     def output_tail(self) -> str:

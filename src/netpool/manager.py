@@ -92,6 +92,10 @@ class Manager:
         """(host, port) the manager listens on, once started."""
         return self._runtime.address if self._runtime else None
 
+    def worker_command(self) -> str:
+        """The shell command that joins one more worker to this manager (starts it if needed)."""
+        return self._start().worker_command()
+
     def close(self) -> None:
         """Stop every worker now (cancelling batch jobs). The manager cannot be used after."""
         if self._runtime is not None:

@@ -124,6 +124,24 @@ def _slow_pid(_):
     return getpid()
 
 
+def test_the_pool_prints_the_command_that_joins_it(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    import shlex
+    with netpool.DistributedPool(1) as pool:
+        cmd = pool.worker_command()
+        assert pool.authkey.hex() not in cmd
+        argv = shlex.split(cmd)
+        keyfile = argv[argv.index("--authkey-file") + 1]
+        assert os.stat(keyfile).st_mode & 0o777 == 0o600
+        proc = subprocess.Popen([sys.executable, "-m", "netpool", *argv[1:]])
+        from conftest import wait_for
+        wait_for(lambda: pool._rt.worker_count() == 2, timeout=30, what="the joined worker")
+        pool.close()
+        pool.join(30)
+        assert proc.wait(15) == 0
+    assert not os.path.exists(keyfile)
+
+
 def test_worker_with_a_wrong_key_fails_clearly(tmp_path):
     with netpool.DistributedPool(1) as pool:
         host, port = pool.address

@@ -378,16 +378,26 @@ class Runtime:
             rec.output = self.output % rec.id
         return rec
 
+    def key_file(self) -> str:
+        """A 0600 file holding the authkey, in a 0700 folder removed when the runtime stops.
+
+        In the current folder: batch workers need a path on a filesystem they share with us.
+        """
+        with self._blob_lock:
+            if self._keydir is None:
+                import tempfile
+                self._keydir = tempfile.mkdtemp(prefix=".netpool-", dir=os.getcwd())
+                write_key_file(self._keydir, self.authkey)
+            return os.path.join(self._keydir, "authkey")
+
+    def worker_command(self) -> str:
+        """The command that joins another worker to this runtime, from any machine."""
+        import shlex
+        host, port = self.address
+        return f"netpool worker {host}:{port} --authkey-file {shlex.quote(self.key_file())}"
+
     def _command(self, rec: WorkerRec, key: str) -> WorkerCommand:
-        keyfile = None
-        if key == KEY_FILE:
-            with self._blob_lock:
-                if self._keydir is None:
-                    import tempfile
-                    # In the current folder: batch workers need a path on a shared filesystem.
-                    self._keydir = tempfile.mkdtemp(prefix=".netpool-", dir=os.getcwd())
-                    write_key_file(self._keydir, self.authkey)
-            keyfile = os.path.join(self._keydir, "authkey")
+        keyfile = self.key_file() if key == KEY_FILE else None
         return WorkerCommand(tuple(self.python), self.address, rec.id, rec.output, keyfile)
 
     def _on_hello(self, chan: Any, hello: tuple, peer: Any) -> None:

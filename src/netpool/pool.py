@@ -14,9 +14,13 @@ The input of ``imap``/``imap_unordered`` is consumed on a feeder thread of its o
 
 from __future__ import annotations
 
+import multiprocessing
 import os
+import pickle
 import sys
 import threading
+import types
+import warnings
 import weakref
 from collections import deque
 from itertools import islice
@@ -34,7 +38,25 @@ from ._runtime.loop import Runtime, Task
 from .launchers.base import Worker, WorkerArray, split_python
 from .launchers.local import LocalWorker
 
-RUN, CLOSE, TERMINATE = "RUN", "CLOSE", "TERMINATE"
+RUN, CLOSE, TERMINATE = "RUN", "CLOSE", "TERMINATE"  # the stdlib's values, for code that compares
+
+_LOOPBACK = ("127.0.0.1", "::1", "localhost")
+
+
+# Run by each worker of a local pool as its initializer, before any task: it gets what a
+# forked or spawned stdlib worker inherits, the parent's multiprocessing authkey, so that
+# Manager proxies can connect back. The key is set first, as the user's initargs (which may
+# hold proxies) are unpickled only after it, from `init`. It travels as source for the
+# builtin exec, so that loading it needs neither netpool.pool (40 ms of imports per worker
+# start) nor cloudpickle (20 ms), as a function of ours would.
+_WORKER_SETUP = """
+import multiprocessing
+multiprocessing.current_process().authkey = mp_authkey
+if init is not None:
+    from netpool._protocol.codec import loads_callable
+    func, args = loads_callable(init)
+    func(*args)
+"""
 
 
 def _remote_error(payload: bytes) -> BaseException:
@@ -101,6 +123,8 @@ class ApplyResult:
         if self._success:
             return self._value
         raise self._value
+
+    __class_getitem__ = classmethod(types.GenericAlias)  # AsyncResult[int], as the stdlib's
 
     def _finish(self, success: bool, value: Any) -> None:
         self._success, self._value = success, value
@@ -262,6 +286,7 @@ class DistributedPool:
                  authkey: Optional[bytes] = None, heartbeat_timeout: float = 30.0,
                  connect_timeout: float = 120.0, max_attempts: int = 3, window: int = 2) -> None:
         self._state = RUN  # set first: __del__ must find it even if we raise below
+        self._lock = threading.Lock()  # guards _state changes against submits and feeders
         if processes is not None and processes < 1:
             raise ValueError("Number of processes must be at least 1")
         if maxtasksperchild is not None and (not isinstance(maxtasksperchild, int)
@@ -281,15 +306,23 @@ class DistributedPool:
         self._processes = sum(len(w._get_workers()) if isinstance(w, WorkerArray) else 1
                               for w in launchers)
         from .manager import default_host
+        host = host or default_host(launchers)
         init = codec.dumps_callable((initializer, tuple(initargs))) if initializer else None
+        # A forked or spawned stdlib worker has the parent's multiprocessing authkey, which is
+        # what lets Manager proxies passed to it connect back. Ours get it too, but only when
+        # the pool listens on loopback: every worker is then on this machine, and the key
+        # never crosses the network (our links are authenticated, not encrypted).
+        if host in _LOOPBACK:
+            setup = (exec, (_WORKER_SETUP, {
+                "mp_authkey": bytes(multiprocessing.current_process().authkey), "init": init}))
+            init = pickle.dumps((setup, None))  # what codec.loads_callable expects
         cfg = Config(window=window, max_attempts=max_attempts, max_tasks=maxtasksperchild,
                      replace=replacement is not None, heartbeat_timeout=heartbeat_timeout,
                      connect_timeout=connect_timeout)
-        self._rt = Runtime(host=host or default_host(launchers), authkey=authkey,
+        self._rt = Runtime(host=host, authkey=authkey,
                            python=split_python(python, sys.executable), config=cfg,
                            initializer=init, replacement=replacement)
         self._feeders = 0
-        self._lock = threading.Lock()
         try:
             for w in launchers:
                 self._rt.launch(w)
@@ -307,6 +340,14 @@ class DistributedPool:
     def authkey(self) -> bytes:
         return self._rt.authkey
 
+    def worker_command(self) -> str:
+        """The exact shell command that joins one more worker to this pool.
+
+        The key goes in a 0600 file (never on the command line), removed when the pool
+        stops; the file must be readable where the command runs.
+        """
+        return self._rt.worker_command()
+
     # -- the stdlib surface ----------------------------------------------------------------
     def apply(self, func: Callable, args: Sequence = (), kwds: Optional[dict] = None) -> Any:
         """``func(*args, **kwds)`` on a worker; raises what it raises."""
@@ -315,6 +356,14 @@ class DistributedPool:
     def apply_async(self, func: Callable, args: Sequence = (), kwds: Optional[dict] = None,
                     callback: Optional[Callable] = None,
                     error_callback: Optional[Callable] = None) -> ApplyResult:
+        """``func(*args, **kwds)`` on a worker; ``get()`` gives its value or raises.
+
+        Raises ``ValueError("Pool not running")`` after close/terminate. ``get()`` raises the
+        task's exception (``RemoteTraceback`` as its cause), ``MaybeEncodingError`` for a
+        result nothing can pickle, or the pickling error of ``func``/``args``. ``callback`` or
+        ``error_callback`` runs once, on the loop thread; on the calling thread, before this
+        returns, when the call fails before anything is sent.
+        """
         self._check_running()
         result = ApplyResult(callback, error_callback)
         try:
@@ -324,7 +373,7 @@ class DistributedPool:
             result._fail(-1, exc)
             return result
         (tid,) = self._rt.task_ids(1)
-        self._rt.submit([Task(tid, M.CALL, blob, data, bufs, result)])
+        self._submit([Task(tid, M.CALL, blob, data, bufs, result)])
         return result
 
     def map(self, func: Callable, iterable: Iterable, chunksize: Optional[int] = None) -> list:
@@ -332,20 +381,35 @@ class DistributedPool:
         return self._map_async(func, iterable, M.MAP, chunksize).get()
 
     def starmap(self, func: Callable, iterable: Iterable, chunksize: Optional[int] = None) -> list:
+        """``[func(*args) for args in iterable]`` computed by the workers, in order."""
         return self._map_async(func, iterable, M.STARMAP, chunksize).get()
 
     def map_async(self, func: Callable, iterable: Iterable, chunksize: Optional[int] = None,
                   callback: Optional[Callable] = None,
                   error_callback: Optional[Callable] = None) -> MapResult:
+        """``map`` without waiting; ``get()`` raises the first failure, once all are done.
+
+        The input is read here, whole (its own exception comes out of this call unless it
+        has ``__len__``); ``chunksize < 1`` raises ``ValueError``. ``callback`` gets the whole
+        list, ``error_callback`` the exception, once, on the loop thread (an empty input calls
+        ``callback([])`` at once, on this thread).
+        """
         return self._map_async(func, iterable, M.MAP, chunksize, callback, error_callback)
 
     def starmap_async(self, func: Callable, iterable: Iterable, chunksize: Optional[int] = None,
                       callback: Optional[Callable] = None,
                       error_callback: Optional[Callable] = None) -> MapResult:
+        """``starmap`` without waiting; as ``map_async``."""
         return self._map_async(func, iterable, M.STARMAP, chunksize, callback, error_callback)
 
     def imap(self, func: Callable, iterable: Iterable, chunksize: int = 1) -> IMapIterator:
-        """Ordered results, lazily: the input is read only as far as a bounded window."""
+        """Ordered results, lazily: the input is read only as far as a bounded window.
+
+        ``next()`` raises a failed task's (or chunk's) exception at its place, then goes on;
+        an exception of the input comes at its place too, and ends the iteration.
+        ``next(timeout)`` raises ``multiprocessing.TimeoutError``. ``chunksize < 1`` raises
+        ``ValueError`` here.
+        """
         return self._imap(IMapIterator, func, iterable, chunksize)
 
     def imap_unordered(self, func: Callable, iterable: Iterable,
@@ -362,9 +426,16 @@ class DistributedPool:
                     self._rt.close()
 
     def terminate(self) -> None:
-        """Stop now: running tasks are killed on every worker, local or remote."""
-        self._state = TERMINATE
-        self._rt.terminate(wait=10.0) if hasattr(self, "_rt") else None
+        """Stop now: running tasks are killed on every worker, local or remote.
+
+        Every result not yet ready fails with ``netpool.Error("the pool was terminated")``
+        (the stdlib's would never become ready); their ``error_callback`` runs on the loop
+        thread, before this returns unless it is called from a callback.
+        """
+        with self._lock:
+            self._state = TERMINATE
+        if hasattr(self, "_rt"):
+            self._stop_runtime(10.0)
 
     def join(self, timeout: Optional[float] = None) -> None:
         """Wait for the workers to exit, after ``close()`` or ``terminate()``."""
@@ -379,10 +450,14 @@ class DistributedPool:
     def __exit__(self, *exc: Any) -> None:
         self.terminate()
 
-    def __del__(self) -> None:
+    def __del__(self, _warn: Callable = warnings.warn) -> None:
+        # As the stdlib: a running pool that is dropped warns, and is terminated (there by a
+        # finalizer). _warn is bound now because module globals may be gone at exit.
         if getattr(self, "_state", None) == RUN and hasattr(self, "_rt"):
+            _warn(f"unclosed running multiprocessing pool {self!r}", ResourceWarning,
+                  source=self)
             self._state = TERMINATE
-            self._rt.terminate()
+            self._stop_runtime(None)
 
     def __reduce__(self) -> Any:
         raise NotImplementedError("pool objects cannot be passed between processes or pickled")
@@ -395,6 +470,31 @@ class DistributedPool:
     def _check_running(self) -> None:
         if self._state != RUN:
             raise ValueError("Pool not running")
+
+    def _stop_runtime(self, wait: Optional[float]) -> None:
+        # The stdlib allows terminate() in a callback, but our callbacks run on the loop
+        # thread, which cannot wait for its own end: there a helper thread does the stopping,
+        # which starts as soon as the callback returns.
+        if threading.current_thread() is getattr(self._rt, "_thread", None):
+            threading.Thread(target=self._rt.terminate, kwargs={"wait": wait},
+                             name="netpool-terminate", daemon=True).start()
+        else:
+            self._rt.terminate(wait=wait)
+
+    def _submit(self, tasks: list) -> None:
+        """Hand tasks to the runtime, or fail them if the pool was terminated meanwhile.
+
+        Under the lock terminate() takes to change the state, so a task either reaches the
+        runtime's inbox before its terminate command (which then fails it) or is failed
+        here: no result ever waits for a task the runtime will never see.
+        """
+        with self._lock:
+            if self._state != TERMINATE:
+                self._rt.submit(tasks)
+                return
+        exc = errors.Error("the pool was terminated")
+        for t in tasks:
+            t.sink._fail(t.id, exc)
 
     def _map_async(self, func: Callable, iterable: Iterable, kind: int,
                    chunksize: Optional[int] = None, callback: Optional[Callable] = None,
@@ -418,11 +518,11 @@ class DistributedPool:
                 data, bufs = codec.dumps(chunk)
                 tasks.append(Task(tid, kind, blob, data, bufs, result))
         except Exception as exc:  # bad input or an unpicklable item: fail this call only
-            self._rt.submit(tasks)
+            self._submit(tasks)
             for tid in ids[len(tasks):]:
                 result._fail(tid, exc)
             return result
-        self._rt.submit(tasks)
+        self._submit(tasks)
         return result
 
     def _imap(self, cls: type, func: Callable, iterable: Iterable, chunksize: int) -> Any:
@@ -430,41 +530,52 @@ class DistributedPool:
         if chunksize < 1:
             raise ValueError("Chunksize must be 1+, not {0:n}".format(chunksize))
         result = cls(chunked=True)
+        blob: "int | Exception"
         try:
             blob = self._rt.define(func)
-        except Exception as exc:
-            result._push(0, False, exc)
-            result._set_length(1)
-            return result
+        except Exception as exc:  # as the stdlib: every chunk fails with it, in its place
+            blob = exc
         window = 8 + 4 * self._processes * max(self._rt._sched.config.window, 1)
         with self._lock:
             self._feeders += 1
         threading.Thread(target=self._feed, name="netpool-feeder", daemon=True,
-                         args=(weakref.ref(result), iter(iterable), blob, chunksize,
+                         args=(weakref.ref(result), _lazily(iterable), blob, chunksize,
                                window)).start()
         return result
 
-    def _feed(self, ref: "weakref.ref[IMapIterator]", it: Iterator, blob: int,
+    def _feed(self, ref: "weakref.ref[IMapIterator]", it: Iterator, blob: "int | Exception",
               chunksize: int, window: int) -> None:
         """Feeder thread: pulls the input only while fewer than ``window`` chunks are unread."""
         index = 0
+        exhausted = False
         try:
             while self._state != TERMINATE:
                 result = ref()
                 if result is None:
                     return  # nobody can read the results any more
                 with result._cond:
-                    if not result._cond.wait_for(
-                            lambda: index - result._taken < window, timeout=0.5):
-                        continue
+                    room = result._cond.wait_for(lambda: index - result._taken < window,
+                                                 timeout=0.5)
+                if not room:
+                    # Let go before looking again, or ref() could never see it dropped and
+                    # close() would wait for this feeder for ever.
+                    del result
+                    continue
                 try:
                     chunk = list(islice(it, chunksize))
                 except Exception as exc:  # the input raised: surfaces at this position
                     result._push(index, False, exc)
                     index += 1
+                    exhausted = True
                     break
                 if not chunk:
+                    exhausted = True
                     break
+                if isinstance(blob, Exception):  # the function could not be pickled
+                    result._push(index, False, blob)
+                    index += 1
+                    del result
+                    continue
                 (tid,) = self._rt.task_ids(1)
                 try:
                     data, bufs = codec.dumps(chunk)
@@ -472,17 +583,29 @@ class DistributedPool:
                     result._push(index, False, exc)
                 else:
                     result._ids[tid] = index
-                    self._rt.submit([Task(tid, M.MAP, blob, data, bufs, result)])
+                    self._submit([Task(tid, M.MAP, blob, data, bufs, result)])
                 index += 1
                 del result
             result = ref()
             if result is not None:
+                if not exhausted:  # terminated: the unread rest fails, the reader sees why
+                    result._push(index, False, errors.Error("the pool was terminated"))
+                    index += 1
                 result._set_length(index)
         finally:
             with self._lock:
                 self._feeders -= 1
                 if self._feeders == 0 and self._state == CLOSE:
                     self._rt.close()
+
+
+def _lazily(iterable: Iterable) -> Iterator:
+    """``iter(iterable)`` deferred to the first ``next()``, on the feeder thread.
+
+    As in the stdlib, ``imap(f, 5)`` returns an iterator whose ``next()`` raises the
+    TypeError, and a failing ``__iter__`` fails at position 0, not in the call.
+    """
+    yield from iterable
 
 
 Pool = DistributedPool

@@ -290,6 +290,7 @@ class Scheduler:
             w.queue.remove(t)
             del self._where[t]
         self._pending.extendleft(reversed(back))
+        self._starved = self._starved and not back  # new pending tasks: tell again
         self._maybe_retire(ev.worker, w, out)
 
     def _on_HeartbeatArrived(self, ev: HeartbeatArrived, out: list) -> None:
@@ -342,6 +343,7 @@ class Scheduler:
                 else:
                     back.append(t)
             self._pending.extendleft(reversed(back))
+            self._starved = self._starved and not back  # new pending tasks: tell again
         if self._may_launch():
             out.append(LaunchReplacement(wid))
 
@@ -366,7 +368,7 @@ class Scheduler:
             self._assign(live, out)
         if not self._pending:
             self._steal(live, out)
-        elif (not live and not self._starved and not self._may_launch()
+        elif (not self._starved and not self._may_launch()  # not `live`: _assign may drain
               and all(w.state == DRAINING for w in self._workers.values())):
             self._starved = True
             out.append(NoWorkers(tuple(self._pending), self._ever_joined))

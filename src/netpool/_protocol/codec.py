@@ -19,8 +19,13 @@ def _keep_small_in_band(buf: pickle.PickleBuffer) -> bool:
     return buf.raw().nbytes < OOB_MIN
 
 
-def dumps(obj: Any) -> tuple[bytes, list]:
-    """Pickle ``obj``; returns the stream and the out-of-band buffers (memoryviews)."""
+def dumps(obj: Any, by_value: bool = True) -> tuple[bytes, list]:
+    """Pickle ``obj``; returns the stream and the out-of-band buffers (memoryviews).
+
+    With ``by_value``, what plain pickle refuses (a lambda inside the arguments) is retried
+    with cloudpickle. Results are sent without it, as multiprocessing does: an unpicklable
+    result becomes ``MaybeEncodingError`` rather than a function the caller did not expect.
+    """
     bufs: list = []
 
     def collect(buf: pickle.PickleBuffer) -> bool:
@@ -32,6 +37,8 @@ def dumps(obj: Any) -> tuple[bytes, list]:
     try:
         return pickle.dumps(obj, 5, buffer_callback=collect), bufs
     except (pickle.PicklingError, AttributeError, TypeError):
+        if not by_value:
+            raise
         bufs.clear()
         import cloudpickle
         return cloudpickle.dumps(obj, 5, buffer_callback=collect), bufs
@@ -44,16 +51,17 @@ def dumps_callable(obj: Any) -> bytes:
     ``<dynamic-code>``; we carry the real one along so remote tracebacks name it.
     """
     import cloudpickle
-    code = getattr(obj, "__code__", None)
+    code = getattr(getattr(obj, "__func__", obj), "__code__", None)
     return cloudpickle.dumps((obj, getattr(code, "co_filename", None)), 5)
 
 
 def loads_callable(data) -> Any:
     obj, filename = pickle.loads(data)
-    code = getattr(obj, "__code__", None)
+    func = getattr(obj, "__func__", obj)  # a bound method or classmethod: its function
+    code = getattr(func, "__code__", None)
     if filename and code is not None and code.co_filename != filename:
         try:
-            obj.__code__ = code.replace(co_filename=filename)
+            func.__code__ = code.replace(co_filename=filename)
         except (AttributeError, TypeError, ValueError):
             pass  # a builtin or an unusual callable: the traceback shows <dynamic-code>
     return obj

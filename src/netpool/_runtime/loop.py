@@ -30,6 +30,7 @@ from .. import errors
 from .._core import scheduler as S
 from .._protocol import codec
 from .._protocol import messages as M
+from .._transport.channel import DEFAULT_MAX_FRAME, set_io_timeouts
 from .._transport.handshake import finish
 from ..launchers.base import KEY_FILE, WorkerArray, WorkerCommand, write_key_file
 from .listener import Acceptor, bind
@@ -208,13 +209,10 @@ class Runtime:
                 if now >= next_beat:
                     next_beat = now + self._beat_interval()
                     self._ping_beats()
-            if self._closing and self._sched.idle:
-                for rec in [r for r in self._workers.values() if not r.ready]:
-                    rec.stopping = True  # not needed any more: no start failure
-                    self._forget(rec, kill=True)
-                    self._handle(S.WorkerLost(rec.id, True))
-                if not self._workers:
-                    return
+            # Workers still starting are waited for: they join, run the initializer (as the
+            # stdlib's eagerly started workers do), and are stopped; or they time out.
+            if self._closing and self._sched.idle and not self._workers:
+                return
 
     def _drain_wake(self) -> None:
         self._woken = False
@@ -342,7 +340,7 @@ class Runtime:
             self._record_death(rec)
 
     def _do_LaunchReplacement(self, cmd: S.LaunchReplacement) -> None:
-        if self.replacement is not None and not self._closing:
+        if self.replacement is not None:  # the core asks only while work remains
             try:
                 self.launch(self.replacement())
             except Exception as exc:
@@ -424,7 +422,7 @@ class Runtime:
             chan.close()
             return
         rec.chan, rec.pid, rec.host = chan, pid, host
-        finish(chan)
+        finish(chan, DEFAULT_MAX_FRAME)  # past the handshake, frames may be large
         cfg = self._sched.config
         try:
             chan.send((M.WELCOME, rec.id, self._beat_interval(), cfg.heartbeat_timeout,
@@ -433,7 +431,6 @@ class Runtime:
             self._lost(rec)
             return
         # Bound sends: a peer that stops reading must not block the loop forever.
-        from .._transport.channel import set_io_timeouts
         set_io_timeouts(chan.sock, None, max(cfg.heartbeat_timeout, 5.0))
         self._sel.register(chan.sock, selectors.EVENT_READ, (rec, chan))
 

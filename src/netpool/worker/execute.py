@@ -70,7 +70,7 @@ class Runner:
 
 def encode_value(value: Any) -> tuple[int, bytes, list]:
     try:
-        data, bufs = codec.dumps(value)
+        data, bufs = codec.dumps(value, by_value=False)
         return M.OK, data, bufs
     except Exception as exc:  # the value cannot be pickled: say why, keep the worker
         return M.UNENCODABLE, pickle.dumps((repr(exc), _safe_repr(value))), []

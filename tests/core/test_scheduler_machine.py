@@ -1,0 +1,678 @@
+"""The pure scheduling core, driven by a model of the shell (DESIGN.md section 3).
+
+``SchedulerMachine`` plays the shell and the workers: it launches and joins workers, submits
+tasks, delivers results in each worker's FIFO order (plus late and duplicate ones), answers
+``RevokeTasks``, crashes workers, lets them exit, advances time. It carries out every command
+the scheduler returns, checking each against what the model knows, and after every step it
+checks the invariants:
+
+a. every submitted task is in exactly one of pending / running on a live or draining worker /
+   done (resolved, failed or withdrawn);
+b. every task is resolved (``Resolve`` or ``FailTask``) at most once, and a ``Resolve`` names
+   the worker the task was last sent to, which is still alive and has just sent its result;
+c. ``SendTasks`` only targets a live worker, never past its window or its ``max_tasks``;
+d. a graceful exit never charges an attempt;
+e. work-conserving: no live worker has an empty queue while tasks are pending;
+f. a task whose workers died ``max_attempts`` times gets ``FailTask`` naming them, at once;
+g. when tasks are pending, no worker is live or starting and none will be launched, the shell
+   has been told (``NoWorkers``) about every pending task.
+
+Besides, the model checks that the scheduler's views (pending order, each worker's queue, each
+worker's state) equal its own, so requeue-to-the-front and FIFO dispatch are checked too, and at
+teardown it lets fresh workers finish everything: every task ends done exactly once.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections import Counter
+from pathlib import Path
+from typing import Optional
+
+import pytest
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import (RuleBasedStateMachine, initialize, invariant, precondition,
+                                 rule)
+
+try:
+    import netpool._core.scheduler  # noqa: F401
+except ImportError:  # a source checkout that is not installed
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "src"))
+
+from netpool._core.scheduler import (Closing, Config, FailTask, HeartbeatArrived,
+                                     KillWorker, LaunchReplacement, NoWorkers, Resolve,
+                                     ResultsArrived, Revoked, RevokeTasks, Scheduler,
+                                     SendTasks, StopWorker, TasksSubmitted, TasksWithdrawn,
+                                     Tick, WorkerJoined, WorkerLaunched, WorkerLost)
+
+pytestmark = pytest.mark.timeout(120)
+
+STARTING, LIVE, DRAINING = "starting", "live", "draining"
+MAX_ALIVE = 5     # workers the shell keeps at once
+MAX_TASKS = 40    # tasks submitted per run
+
+configs = st.builds(
+    Config,
+    window=st.sampled_from([1, 2, 3, 4, 4]),
+    max_attempts=st.integers(1, 3),
+    max_tasks=st.sampled_from([None, None, None, 1, 2, 3]),  # mostly None: room to steal
+    replace=st.booleans(),
+    max_start_failures=st.integers(1, 3),
+    heartbeat_timeout=st.sampled_from([5.0, 10.0]),
+    connect_timeout=st.sampled_from([3.0, 8.0]),
+    steal_after=st.sampled_from([0.05, 0.5]),
+)
+# Mostly short steps (so windows fill and heads get slow enough to steal from), now and then
+# one past heartbeat_timeout / connect_timeout.
+small_dt = st.sampled_from([0.0, 0.0, 0.01, 0.02, 0.03, 0.1, 0.6, 2.0])
+tick_dt = st.sampled_from([0.01, 0.03, 0.06, 0.06, 0.2, 0.6, 1.0, 2.0, 6.0, 11.0])
+
+
+class _Step:
+    """What the model expects of the commands answering one event."""
+
+    def __init__(self, event) -> None:
+        self.event = event
+        self.resolve: list = []          # genuine results, in order: each must be resolved
+        self.fail: dict = {}             # task -> killers
+        self.launch: list = []           # workers whose loss must bring a LaunchReplacement
+        self.kill: dict = {}             # worker -> reason, for a Tick
+        self.snapshot: Optional[list] = None  # pending when the first SendTasks came
+        self.sent: list = []
+
+
+class SchedulerMachine(RuleBasedStateMachine):
+    def __init__(self) -> None:
+        super().__init__()
+        self.sched: Optional[Scheduler] = None
+        self.clean = True
+
+    @initialize(cfg=configs)
+    def setup(self, cfg: Config) -> None:
+        self.cfg = cfg
+        self.sched = Scheduler(cfg)
+        self.now = 0.0
+        self.next_task = self.next_worker = 0
+        self.submitted: set = set()
+        self.pending: list = []          # in the order the scheduler must hand them out
+        self.state: dict = {}            # worker -> STARTING / LIVE / DRAINING
+        self.queue: dict = {}            # worker -> the tasks it holds, head running
+        self.sent: dict = {}             # worker -> tasks ever sent to it
+        self.stopped: set = set()        # StopWorker received
+        self.since: dict = {}            # launch time, then last contact
+        self.revokes: dict = {}          # worker -> tasks asked back, reply not yet delivered
+        self.stale_revokes: list = []    # (worker, tasks) asked back from a worker now gone
+        self.gone: set = set()           # lost or killed
+        self.history: list = []          # (worker, task) of every send
+        self.last_sent: dict = {}
+        self.done: dict = {}             # task -> "resolved" / "failed" / "withdrawn"
+        self.killers: dict = {}          # task -> workers that died while it was their head
+        self.start_failures = 0
+        self.ever_joined = False
+        self.closing = False
+        self.owed_launches = 0
+        self.told: set = set()           # pending tasks named by a NoWorkers
+
+    # -- the model's view ----------------------------------------------------------------
+    def may_launch(self) -> bool:
+        """Will the scheduler ask for a replacement when a worker goes away now?
+
+        ``replace`` promises a replacement for every worker that goes away, unless starts keep
+        failing; after ``Closing`` only while work is left, pending or running (``Closing``
+        means "stop workers once everything is done", not "give up on what is left").
+        """
+        cfg = self.cfg
+        work_left = bool(self.pending) or any(self.queue.values())
+        return (cfg.replace and (not self.closing or work_left)
+                and self.start_failures < cfg.max_start_failures)
+
+    def alive(self) -> int:
+        """Workers that count against MAX_ALIVE: the stopped ones are on their way out."""
+        return len(set(self.state) - self.stopped)
+
+    def fresh_worker(self) -> int:
+        self.next_worker += 1
+        return self.next_worker
+
+    def advance(self, dt: float) -> float:
+        self.now += dt
+        return self.now
+
+    # -- one step: event in, every command carried out and checked ------------------------
+    def deliver(self, event) -> list:
+        self.clean = False
+        self.step = step = _Step(event)
+        getattr(self, "see_" + type(event).__name__)(event)
+        commands = self.sched.handle(event)
+        for c in commands:
+            if not isinstance(c, FailTask):  # FailTask comes right after the loss
+                assert not step.fail, f"(f) expected FailTask for {step.fail} before {c}"
+            getattr(self, "do_" + type(c).__name__)(c)
+        assert not step.resolve, f"genuine results not resolved: {step.resolve}"
+        assert not step.fail, f"(f) expected FailTask for {step.fail}"
+        assert not step.launch, f"expected LaunchReplacement for {step.launch}"
+        assert not step.kill, f"expected KillWorker for {step.kill}"
+        if step.snapshot is not None:  # FIFO: what was sent is a prefix of what was pending
+            first = step.snapshot[:len(step.sent)]
+            assert set(step.sent) == set(first), f"sent {step.sent}, pending {step.snapshot}"
+        return commands
+
+    def lose(self, w: int, graceful: bool) -> None:
+        state = self.state.pop(w)
+        queue = self.queue.pop(w)
+        self.gone.add(w)
+        if w in self.revokes:
+            self.stale_revokes.append((w, self.revokes.pop(w)))
+        if state == STARTING:
+            self.start_failures += 1
+        if queue and not graceful:
+            self.killers.setdefault(queue[0], []).append(w)
+        back = []
+        for t in queue:
+            killers = self.killers.get(t, [])
+            if len(killers) >= self.cfg.max_attempts:
+                self.step.fail[t] = tuple(killers)
+            else:
+                back.append(t)
+        self.pending[:0] = back  # requeued at the front, in queue order
+        if self.may_launch():
+            self.step.launch.append(w)
+
+    # events, as facts the model learns
+    def see_TasksSubmitted(self, ev) -> None:
+        self.pending.extend(ev.tasks)
+        self.submitted.update(ev.tasks)
+
+    def see_TasksWithdrawn(self, ev) -> None:
+        for t in ev.tasks:
+            self.pending.remove(t)
+            self.told.discard(t)
+            self.killers.pop(t, None)
+            self.done[t] = "withdrawn"
+
+    def see_WorkerLaunched(self, ev) -> None:
+        self.state[ev.worker] = STARTING
+        self.queue[ev.worker], self.sent[ev.worker] = [], 0
+        self.since[ev.worker] = ev.now
+
+    def see_WorkerJoined(self, ev) -> None:
+        if ev.worker not in self.state:  # joined without a launch: `netpool worker HOST:PORT`
+            self.see_WorkerLaunched(ev)
+        if self.state[ev.worker] == STARTING:
+            self.state[ev.worker] = LIVE
+            self.since[ev.worker] = ev.now
+            self.start_failures = 0
+            self.ever_joined = True
+
+    def see_ResultsArrived(self, ev) -> None:
+        if self.state.get(ev.worker, STARTING) != STARTING:
+            self.since[ev.worker] = ev.now
+            self.step.resolve = [t for t in ev.tasks if t in self.queue[ev.worker]]
+
+    def see_Revoked(self, ev) -> None:
+        w = ev.worker
+        if self.state.get(w, STARTING) != STARTING:
+            self.since[w] = ev.now
+            self.revokes.pop(w, None)
+            back = [t for t in ev.tasks if t in self.queue[w]]
+            for t in back:
+                self.queue[w].remove(t)
+            self.pending[:0] = back
+
+    def see_HeartbeatArrived(self, ev) -> None:
+        if self.state.get(ev.worker, STARTING) != STARTING:
+            self.since[ev.worker] = max(self.since[ev.worker], ev.now)
+
+    def see_WorkerLost(self, ev) -> None:
+        if ev.worker in self.state:
+            self.lose(ev.worker, ev.graceful)
+
+    def see_Tick(self, ev) -> None:
+        for w, state in self.state.items():
+            if state == STARTING and ev.now - self.since[w] > self.cfg.connect_timeout:
+                self.step.kill[w] = "connect"
+            elif state != STARTING and ev.now - self.since[w] > self.cfg.heartbeat_timeout:
+                self.step.kill[w] = "heartbeat"
+
+    def see_Closing(self, ev) -> None:
+        self.closing = True
+
+    # commands, carried out as the shell would, and checked
+    def do_SendTasks(self, c: SendTasks) -> None:
+        w, cfg, step = c.worker, self.cfg, self.step
+        assert c.tasks, c
+        assert self.state.get(w) == LIVE, f"(c) {c} to a {self.state.get(w) or 'lost'} worker"
+        if step.snapshot is None:
+            step.snapshot = list(self.pending)
+        order = [step.snapshot.index(t) for t in c.tasks]
+        assert order == sorted(order), f"{c} out of pending order {step.snapshot}"
+        for t in c.tasks:
+            assert t in self.pending, f"{c}: {t} is not pending"
+            self.pending.remove(t)
+            self.told.discard(t)
+            self.queue[w].append(t)
+            self.last_sent[t] = w
+            self.history.append((w, t))
+        step.sent.extend(c.tasks)
+        self.sent[w] += len(c.tasks)
+        assert len(self.queue[w]) <= cfg.window, f"(c) {c} overfills the window"
+        if cfg.max_tasks is not None:
+            assert self.sent[w] <= cfg.max_tasks, f"(c) {c} goes past max_tasks"
+            if self.sent[w] >= cfg.max_tasks:
+                self.state[w] = DRAINING
+
+    def do_Resolve(self, c: Resolve) -> None:
+        ev, t, w = self.step.event, c.task, c.worker
+        assert isinstance(ev, ResultsArrived) and ev.worker == w and t in ev.tasks, (c, ev)
+        assert t not in self.done, f"(b) {c}: task already {self.done[t]}"
+        assert w in self.state and w not in self.gone, f"(b) {c}: from a lost worker"
+        assert self.last_sent.get(t) == w and t in self.queue[w], f"(b) {c}: stale result"
+        assert self.step.resolve[:1] == [t], f"{c}: expected {self.step.resolve}"
+        self.step.resolve.pop(0)
+        self.queue[w].remove(t)
+        self.killers.pop(t, None)
+        self.done[t] = "resolved"
+
+    def do_FailTask(self, c: FailTask) -> None:
+        assert c.task not in self.done, f"(b) {c}: task already {self.done[c.task]}"
+        assert c.task in self.step.fail, f"(d, f) unexpected {c}; {self.killers.get(c.task)}"
+        assert c.killers == self.step.fail.pop(c.task), f"(d, f) {c}"
+        self.killers.pop(c.task)
+        self.done[c.task] = "failed"
+
+    def do_KillWorker(self, c: KillWorker) -> None:
+        assert isinstance(self.step.event, Tick), c
+        assert self.step.kill.pop(c.worker, None) == c.reason, f"unexpected {c}"
+        self.lose(c.worker, graceful=False)
+
+    def do_LaunchReplacement(self, c: LaunchReplacement) -> None:
+        assert self.step.launch[:1] == [c.worker], f"unexpected {c}"
+        self.step.launch.pop(0)
+        self.owed_launches += 1
+
+    def do_RevokeTasks(self, c: RevokeTasks) -> None:
+        w = c.worker
+        assert self.state.get(w, STARTING) != STARTING and w not in self.revokes, c
+        assert c.tasks and c.tasks == tuple(self.queue[w][1:]), (c, self.queue[w])
+        assert not self.pending, f"{c} while tasks are pending"
+        assert any(s == LIVE and not self.queue[v] for v, s in self.state.items()), (
+            f"{c} with no idle worker to take them")
+        self.revokes[w] = c.tasks
+
+    def do_StopWorker(self, c: StopWorker) -> None:
+        w, limit = c.worker, self.cfg.max_tasks
+        assert self.state.get(w, STARTING) != STARTING and w not in self.stopped, c
+        assert not self.queue[w], f"{c} with tasks {self.queue[w]}"
+        used_up = limit is not None and self.sent[w] >= limit
+        assert used_up or (self.closing and not self.pending), f"{c} too early"
+        self.state[w] = DRAINING
+        self.stopped.add(w)
+
+    def do_NoWorkers(self, c: NoWorkers) -> None:
+        assert c.pending and c.pending == tuple(self.pending), f"{c}, pending {self.pending}"
+        assert not any(s in (LIVE, STARTING) for s in self.state.values()), f"{c}: {self.state}"
+        assert not self.may_launch(), f"{c} although a replacement will be launched"  # g
+        assert c.ever_joined == self.ever_joined, c
+        self.told.update(c.pending)
+
+    # -- rules: what the shell and the workers may do ---------------------------------------
+    def pick(self, data, items, label):
+        return data.draw(st.sampled_from(sorted(items)), label=label)
+
+    @precondition(lambda self: self.alive() < MAX_ALIVE)
+    @rule(dt=small_dt)
+    def launch(self, dt):
+        self.deliver(WorkerLaunched(self.fresh_worker(), self.advance(dt)))
+
+    @precondition(lambda self: self.owed_launches and self.alive() < MAX_ALIVE)
+    @rule(dt=small_dt)
+    def launch_replacement(self, dt):
+        self.owed_launches -= 1
+        self.deliver(WorkerLaunched(self.fresh_worker(), self.advance(dt)))
+
+    @precondition(lambda self: STARTING in self.state.values())
+    @rule(data=st.data(), dt=small_dt)
+    def join(self, data, dt):
+        w = self.pick(data, [w for w, s in self.state.items() if s == STARTING], "worker")
+        self.deliver(WorkerJoined(w, self.advance(dt)))
+
+    @precondition(lambda self: self.alive() < MAX_ALIVE)
+    @rule(dt=small_dt)
+    def join_unlaunched(self, dt):
+        self.deliver(WorkerJoined(self.fresh_worker(), self.advance(dt)))
+
+    @precondition(lambda self: not self.closing and len(self.submitted) < MAX_TASKS)
+    @rule(n=st.integers(1, 4))
+    def submit(self, n):
+        tasks = tuple(range(self.next_task, self.next_task + n))
+        self.next_task += n
+        self.deliver(TasksSubmitted(tasks))
+
+    def busy(self) -> list:
+        return [w for w, q in self.queue.items() if q and self.state[w] != STARTING]
+
+    @precondition(lambda self: self.busy())
+    @rule(data=st.data(), dt=small_dt)
+    def result(self, data, dt):
+        """The worker finishes the task at the head of its queue."""
+        w = self.pick(data, self.busy(), "worker")
+        self.deliver(ResultsArrived(w, (self.queue[w][0],), self.advance(dt)))
+
+    @precondition(lambda self: self.busy())
+    @rule(data=st.data(), dt=small_dt, stale=st.booleans())
+    def results(self, data, dt, stale):
+        """The worker sends results for the first k tasks of its queue (FIFO)."""
+        w = self.pick(data, self.busy(), "worker")
+        q = self.queue[w]
+        tasks = list(q[:data.draw(st.integers(1, len(q)), label="k")])
+        old = sorted({t for v, t in self.history if v == w and t not in q})
+        if stale and old:  # a duplicate of an earlier result rides along
+            at = data.draw(st.integers(0, len(tasks)), label="at")
+            tasks.insert(at, data.draw(st.sampled_from(old), label="duplicate"))
+        self.deliver(ResultsArrived(w, tuple(tasks), self.advance(dt)))
+
+    def stale_pairs(self) -> list:
+        return sorted({(w, t) for w, t in self.history if t not in self.queue.get(w, ())})
+
+    @precondition(lambda self: self.stale_pairs())
+    @rule(data=st.data(), dt=small_dt)
+    def stale_result(self, data, dt):
+        """A late result from a lost worker, or a duplicate of a task already done/moved."""
+        w, t = data.draw(st.sampled_from(self.stale_pairs()), label="stale")
+        commands = self.deliver(ResultsArrived(w, (t,), self.advance(dt)))
+        assert not any(isinstance(c, (Resolve, FailTask)) for c in commands), commands
+
+    @precondition(lambda self: self.revokes)
+    @rule(data=st.data(), dt=small_dt)
+    def revoked(self, data, dt):
+        """The worker gives back the revoked tasks it has not started (a suffix of them)."""
+        w = self.pick(data, self.revokes, "worker")
+        asked = self.revokes[w]
+        unstarted = [t for t in self.queue[w][1:] if t in asked]
+        started = data.draw(st.integers(0, len(unstarted)), label="started meanwhile")
+        self.deliver(Revoked(w, tuple(unstarted[started:]), self.advance(dt)))
+
+    @precondition(lambda self: self.stale_revokes)
+    @rule(data=st.data(), dt=small_dt)
+    def revoked_stale(self, data, dt):
+        i = data.draw(st.integers(0, len(self.stale_revokes) - 1), label="i")
+        w, tasks = self.stale_revokes.pop(i)
+        commands = self.deliver(Revoked(w, tasks, self.advance(dt)))
+        assert not any(isinstance(c, (Resolve, FailTask)) for c in commands), commands
+
+    @precondition(lambda self: self.state)
+    @rule(data=st.data(), graceful=st.booleans())
+    def exit(self, data, graceful):
+        """A crash mid-task, or a clean exit at any time: that one must charge no attempt."""
+        self.deliver(WorkerLost(self.pick(data, self.state, "worker"), graceful))
+
+    @precondition(lambda self: self.stopped & set(self.state))
+    @rule()
+    def exit_after_stop(self):
+        """Workers told to stop do so."""
+        for w in sorted(self.stopped & set(self.state)):
+            self.deliver(WorkerLost(w, graceful=True))
+
+    @precondition(lambda self: self.gone)
+    @rule(data=st.data(), graceful=st.booleans())
+    def lost_again(self, data, graceful):
+        """The socket of a worker already declared lost (say, killed) closes: a no-op."""
+        w = self.pick(data, self.gone, "worker")
+        assert self.deliver(WorkerLost(w, graceful)) == []
+
+    @rule(dt=tick_dt)
+    def tick(self, dt):
+        self.deliver(Tick(self.advance(dt)))
+
+    @precondition(lambda self: any(s != STARTING for s in self.state.values()))
+    @rule(data=st.data(), dt=small_dt)
+    def heartbeat(self, data, dt):
+        w = self.pick(data, [w for w, s in self.state.items() if s != STARTING], "worker")
+        self.deliver(HeartbeatArrived(w, self.advance(dt)))
+
+    @precondition(lambda self: self.gone)
+    @rule(data=st.data(), dt=small_dt)
+    def heartbeat_stale(self, data, dt):
+        commands = self.deliver(HeartbeatArrived(self.pick(data, self.gone, "w"), self.advance(dt)))
+        assert not any(isinstance(c, (Resolve, FailTask, SendTasks)) for c in commands)
+
+    @precondition(lambda self: not self.closing)
+    @rule(dice=st.integers(0, 3))
+    def close(self, dice):
+        if dice == 0:  # one time in four, so that most runs go on submitting for a while
+            self.deliver(Closing())
+
+    @precondition(lambda self: self.told & set(self.pending))
+    @rule(data=st.data())
+    def withdraw(self, data):
+        """After NoWorkers the shell fails some (or all) of the tasks it was told about."""
+        told = sorted(self.told & set(self.pending))
+        tasks = data.draw(st.lists(st.sampled_from(told), min_size=1, unique=True), label="tasks")
+        self.deliver(TasksWithdrawn(tuple(tasks)))
+
+    # -- invariants ------------------------------------------------------------------------
+    @invariant()
+    def check(self) -> None:
+        if self.sched is None:
+            return
+        s = self.sched
+        # a. each task in exactly one place, by the scheduler's own views
+        where = Counter(s.pending)
+        for w, state in s.workers.items():
+            running = s.running_on(w)
+            assert not running or state in (LIVE, DRAINING), f"(a) {running} on {state} {w}"
+            where.update(running)
+        where.update(self.done.keys())
+        missing = sorted(self.submitted - set(where))
+        assert not missing, f"(a) tasks {missing} are neither pending, running nor done"
+        twice = sorted(t for t, n in where.items() if n > 1)
+        assert not twice, f"(a) tasks {twice} are in two places at once"
+        assert s.idle == (not s.pending and not any(s.running_on(w) for w in s.workers))
+        # the scheduler's views agree with the model (FIFO order, requeue to the front)
+        assert s.workers == self.state, f"worker states {s.workers}, model {self.state}"
+        assert s.pending == tuple(self.pending), f"pending {s.pending}, model {self.pending}"
+        for w in self.state:
+            assert s.running_on(w) == tuple(self.queue[w]), (
+                f"on {w}: {s.running_on(w)}, model {self.queue[w]}")
+        # e. work-conserving
+        if s.pending:
+            idle = [w for w, st_ in s.workers.items() if st_ == LIVE and not s.running_on(w)]
+            assert not idle, f"(e) live workers {idle} idle while {s.pending} pending"
+        # workers with nothing left to do are told to stop at once
+        limit = self.cfg.max_tasks
+        for w, state in self.state.items():
+            if state == STARTING or self.queue[w] or w in self.stopped:
+                continue
+            used_up = limit is not None and self.sent[w] >= limit
+            assert not (used_up or (self.closing and not self.pending)), f"{w} not stopped"
+        # g. nobody left to run pending tasks: the shell knows
+        if (self.pending and not self.may_launch()
+                and not any(st_ in (LIVE, STARTING) for st_ in self.state.values())):
+            untold = set(self.pending) - self.told
+            assert not untold, f"(g) tasks {sorted(untold)} stranded without a NoWorkers"
+        self.clean = True
+
+    def teardown(self) -> None:
+        """Let workers finish everything: every task ends done exactly once."""
+        if self.sched is None or not self.clean:
+            return  # a step failed: Hypothesis reports that
+        for _ in range(1000):
+            live_revokes = sorted(self.revokes)
+            busy = self.busy()
+            starting = sorted(w for w, s in self.state.items() if s == STARTING)
+            self.now += 0.01
+            if live_revokes:
+                w = live_revokes[0]
+                unstarted = [t for t in self.queue[w][1:] if t in self.revokes[w]]
+                self.deliver(Revoked(w, tuple(unstarted), self.now))
+            elif busy:
+                self.deliver(ResultsArrived(busy[0], tuple(self.queue[busy[0]]), self.now))
+            elif self.pending:
+                w = starting[0] if starting else self.fresh_worker()
+                self.deliver(WorkerJoined(w, self.now))
+            else:
+                break
+            self.check()
+        assert self.sched.idle and set(self.done) == self.submitted
+        if self.closing:
+            assert all(w in self.stopped for w, s in self.state.items() if s != STARTING)
+
+
+class BusyMachine(SchedulerMachine):
+    """Long-lived workers with deep windows, replaced when they die: where stealing happens."""
+
+    @initialize(cfg=st.builds(Config, window=st.integers(3, 4), replace=st.just(True),
+                              heartbeat_timeout=st.just(10.0), connect_timeout=st.just(8.0),
+                              steal_after=st.just(0.05)))
+    def setup(self, cfg: Config) -> None:
+        super().setup(cfg)
+
+
+machine_settings = settings(
+    max_examples=200, stateful_step_count=60, deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+SchedulerMachine.TestCase.settings = machine_settings
+BusyMachine.TestCase.settings = settings(machine_settings, max_examples=100)
+TestSchedulerMachine = SchedulerMachine.TestCase
+TestBusyMachine = BusyMachine.TestCase
+
+
+# --------------------------------------------------------------------------- examples
+
+
+def run(sched: Scheduler, *events) -> list:
+    out = []
+    for ev in events:
+        out.extend(sched.handle(ev))
+    return out
+
+
+def live_scheduler(cfg: Config, *workers: int) -> Scheduler:
+    sched = Scheduler(cfg)
+    for w in workers:
+        run(sched, WorkerLaunched(w, 0.0), WorkerJoined(w, 0.0))
+    return sched
+
+
+def test_requeue_after_crash_goes_to_the_front():
+    sched = live_scheduler(Config(window=2), 1)
+    assert run(sched, TasksSubmitted((10, 11, 12, 13))) == [SendTasks(1, (10, 11))]
+    assert sched.pending == (12, 13)
+    out = run(sched, WorkerLost(1))
+    assert out == [NoWorkers((10, 11, 12, 13), ever_joined=True)]
+    assert sched.pending == (10, 11, 12, 13)
+    assert run(sched, WorkerJoined(2, 1.0)) == [SendTasks(2, (10, 11))]
+
+
+def test_stale_result_after_requeue_is_ignored():
+    sched = live_scheduler(Config(window=1, heartbeat_timeout=10.0), 1)
+    assert run(sched, TasksSubmitted((7,))) == [SendTasks(1, (7,))]
+    assert run(sched, Tick(11.0)) == [KillWorker(1, "heartbeat"),
+                                      NoWorkers((7,), ever_joined=True)]
+    assert run(sched, WorkerJoined(2, 11.5)) == [SendTasks(2, (7,))]
+    assert run(sched, ResultsArrived(1, (7,), 12.0)) == []   # worker 1 was only slow
+    assert sched.running_on(2) == (7,)
+    assert run(sched, ResultsArrived(2, (7,), 12.5)) == [Resolve(7, 2)]
+    assert run(sched, ResultsArrived(2, (7,), 12.6)) == []   # duplicate
+    assert sched.idle
+
+
+def test_slow_head_with_queued_tasks_is_robbed_by_an_idle_worker():
+    sched = live_scheduler(Config(window=3, steal_after=0.05), 1)
+    assert run(sched, TasksSubmitted((1, 2, 3))) == [SendTasks(1, (1, 2, 3))]
+    run(sched, WorkerLaunched(2, 0.0))
+    assert run(sched, WorkerJoined(2, 0.01)) == []           # head has not run long enough
+    assert run(sched, Tick(0.04)) == []
+    assert run(sched, Tick(0.06)) == [RevokeTasks(1, (2, 3))]
+    assert run(sched, Tick(0.07)) == []                      # asked once
+    # worker 1 finished task 1 and started task 2 meanwhile: only 3 comes back
+    assert run(sched, ResultsArrived(1, (1,), 0.08)) == [Resolve(1, 1)]
+    assert run(sched, Revoked(1, (3,), 0.09)) == [SendTasks(2, (3,))]
+    assert sched.running_on(1) == (2,) and sched.running_on(2) == (3,)
+    assert run(sched, ResultsArrived(1, (3,), 0.1)) == []  # 1 gave 3 back: not its result
+    assert sched.running_on(2) == (3,)
+
+
+def test_heartbeat_timeout_kills_a_silent_worker():
+    sched = live_scheduler(Config(window=1, heartbeat_timeout=10.0), 1, 2)
+    run(sched, TasksSubmitted((5, 6)))
+    assert run(sched, HeartbeatArrived(1, 6.0), Tick(10.0)) == []
+    assert run(sched, Tick(10.5)) == [KillWorker(2, "heartbeat")]
+    assert sched.pending == (6,) and sched.workers == {1: LIVE}
+    assert run(sched, Tick(16.5)) == [KillWorker(1, "heartbeat"),
+                                      NoWorkers((5, 6), ever_joined=True)]
+    assert run(sched, WorkerLost(1), WorkerLost(2)) == []     # sockets close later: no-op
+
+
+def test_connect_timeout_kills_a_starting_worker_and_replaces_it():
+    sched = Scheduler(Config(connect_timeout=5.0, replace=True, max_start_failures=2))
+    run(sched, TasksSubmitted((1,)), WorkerLaunched(1, 0.0))
+    assert run(sched, Tick(5.0)) == []
+    assert run(sched, Tick(5.1)) == [KillWorker(1, "connect"), LaunchReplacement(1)]
+    run(sched, WorkerLaunched(2, 5.2))
+    # a second failed start in a row reaches max_start_failures: give up
+    assert run(sched, Tick(10.3)) == [KillWorker(2, "connect"),
+                                      NoWorkers((1,), ever_joined=False)]
+
+
+def test_max_tasks_retires_the_worker_and_replaces_it():
+    sched = live_scheduler(Config(window=2, max_tasks=2, replace=True), 1)
+    assert run(sched, TasksSubmitted((1, 2, 3))) == [SendTasks(1, (1, 2))]
+    assert sched.worker_state(1) == DRAINING
+    assert run(sched, ResultsArrived(1, (1,), 0.1)) == [Resolve(1, 1)]
+    assert run(sched, ResultsArrived(1, (2,), 0.2)) == [Resolve(2, 1), StopWorker(1)]
+    assert run(sched, WorkerLost(1, graceful=True)) == [LaunchReplacement(1)]
+    run(sched, WorkerLaunched(2, 0.3))
+    assert run(sched, WorkerJoined(2, 0.4)) == [SendTasks(2, (3,))]
+
+
+def test_poison_task_fails_after_max_attempts_and_graceful_exits_do_not_count():
+    sched = live_scheduler(Config(window=1, max_attempts=2), 1, 2, 3, 4)
+    assert run(sched, TasksSubmitted((9,))) == [SendTasks(1, (9,))]
+    assert run(sched, WorkerLost(1)) == [SendTasks(2, (9,))]
+    assert run(sched, WorkerLost(2, graceful=True)) == [SendTasks(3, (9,))]
+    assert run(sched, WorkerLost(3)) == [FailTask(9, (1, 3))]
+    assert sched.idle
+
+
+def test_closing_stops_idle_workers_once_everything_is_done():
+    sched = live_scheduler(Config(window=1), 1, 2)
+    run(sched, TasksSubmitted((1,)))
+    assert run(sched, Closing()) == [StopWorker(2)]
+    assert run(sched, ResultsArrived(1, (1,), 0.1)) == [Resolve(1, 1), StopWorker(1)]
+
+
+def test_no_workers_is_repeated_for_tasks_requeued_after_it():
+    """Regression, two bugs: NoWorkers was not said when the only worker drained in the same
+    step (a stale list of live workers), nor again for tasks a crash put back after it."""
+    sched = live_scheduler(Config(window=2, max_tasks=2), 1)
+    assert run(sched, TasksSubmitted((1, 2, 3))) == [SendTasks(1, (1, 2)),
+                                                     NoWorkers((3,), ever_joined=True)]
+    run(sched, TasksWithdrawn((3,)))
+    assert run(sched, WorkerLost(1)) == [NoWorkers((1, 2), ever_joined=True)]
+
+
+def test_closing_keeps_replacing_workers_while_work_is_pending():
+    """Regression: Closing stopped replacements, so tasks left after it were never run."""
+    sched = live_scheduler(Config(window=1, max_tasks=1, replace=True), 1)
+    assert run(sched, TasksSubmitted((1, 2))) == [SendTasks(1, (1,))]
+    run(sched, Closing())
+    assert run(sched, ResultsArrived(1, (1,), 0.1)) == [Resolve(1, 1), StopWorker(1)]
+    assert run(sched, WorkerLost(1, graceful=True)) == [LaunchReplacement(1)]
+    run(sched, WorkerLaunched(2, 0.2))
+    assert run(sched, WorkerJoined(2, 0.3)) == [SendTasks(2, (2,))]
+    assert run(sched, ResultsArrived(2, (2,), 0.4)) == [Resolve(2, 2), StopWorker(2)]
+    assert run(sched, WorkerLost(2, graceful=True)) == []    # all done: no replacement
+
+
+def test_no_workers_is_repeated_for_revoked_tasks_after_it():
+    """Regression: tasks given back by Revoked after a NoWorkers were stranded silently."""
+    sched = live_scheduler(Config(window=3, max_tasks=3), 1, 2)
+    assert run(sched, TasksSubmitted((1, 2, 3, 4))) == [SendTasks(1, (1, 3, 4)),
+                                                        SendTasks(2, (2,))]
+    assert run(sched, ResultsArrived(2, (2,), 0.1)) == [Resolve(2, 2), RevokeTasks(1, (3, 4))]
+    assert run(sched, WorkerLost(2)) == []
+    assert run(sched, TasksSubmitted((5,))) == [NoWorkers((5,), ever_joined=True)]
+    run(sched, TasksWithdrawn((5,)))
+    assert run(sched, Revoked(1, (3, 4), 0.2)) == [NoWorkers((3, 4), ever_joined=True)]

@@ -87,6 +87,7 @@ class Runtime:
         self._blob_ids = itertools.count(1)
         self._blobs: dict[int, bytes] = {}
         self._blob_by_bytes: dict[bytes, int] = {}
+        self._blob_names: dict[int, str] = {}  # for error messages: which function
         self._blob_lock = threading.Lock()
         self._inbox: deque = deque()
         self._wake_r, self._wake_w = os.pipe()
@@ -119,6 +120,7 @@ class Runtime:
             if bid is None:
                 bid = self._blob_by_bytes[data] = next(self._blob_ids)
                 self._blobs[bid] = data
+                self._blob_names[bid] = getattr(obj, "__qualname__", None) or type(obj).__name__
             return bid
 
     def submit(self, tasks: list[Task]) -> None:
@@ -349,7 +351,8 @@ class Runtime:
     def _do_FailTask(self, cmd: S.FailTask) -> None:
         task = self._tasks.pop(cmd.task)
         deaths = [self._dead.get(w, f"worker {w}") for w in cmd.killers]
-        msg = (f"task {cmd.task} was running on a worker each time one died, "
+        what = self._blob_names.get(task.blob, "") if task.kind != M.CONTEXT else "a context task"
+        msg = (f"task {cmd.task} ({what}) was running on a worker each time one died, "
                f"{len(deaths)} times; it is not retried:\n  " + "\n  ".join(deaths))
         task.sink._fail(cmd.task, errors.PoisonTaskError(msg, cmd.task, deaths))
 

@@ -99,7 +99,7 @@ class Manager:
     def close(self) -> None:
         """Stop every worker now (cancelling batch jobs). The manager cannot be used after."""
         if self._runtime is not None:
-            self._runtime.terminate(wait=10.0)
+            self._runtime.terminate(wait=10.0, why="the Manager was closed")
 
     def __enter__(self) -> "Manager":
         return self

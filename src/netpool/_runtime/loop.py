@@ -152,10 +152,13 @@ class Runtime:
         """Finish every task, then stop the workers; ``join`` waits for that."""
         self._post(("close", None))
 
-    def terminate(self, wait: Optional[float] = None) -> None:
-        """Stop every worker now (local processes killed, batch jobs cancelled)."""
+    def terminate(self, wait: Optional[float] = None, why: str = "the pool was terminated") -> None:
+        """Stop every worker now (local processes killed, batch jobs cancelled).
+
+        Tasks not yet done fail with ``netpool.Error(why)``.
+        """
         if self._thread.is_alive():
-            self._post(("terminate", None))
+            self._post(("terminate", why))
             self._thread.join(wait)
 
     def join(self, timeout: Optional[float] = None) -> bool:
@@ -258,7 +261,7 @@ class Runtime:
                 self._handle(S.Closing())
             elif what == "terminate":
                 self._terminated = True
-                self._fail_everything(errors.Error("the pool was terminated"))
+                self._fail_everything(errors.Error(arg))
                 self._kill_all()
                 return
 

@@ -87,6 +87,40 @@ class Worker:
         return f"<{type(self).__name__}>"
 
 
+class ProcessWorker(Worker):
+    """A worker whose process, or the client that runs it elsewhere (ssh, qrsh), is our child."""
+
+    _proc: Optional[subprocess.Popen] = None
+
+    @property
+    def pid(self) -> Optional[int]:
+        return self._proc.pid if self._proc else None
+
+    def _exit_status(self) -> Optional[int]:
+        return self._proc.poll() if self._proc else None
+
+    def _stop(self) -> None:
+        """Kill the child and reap it, so no zombie outlives the manager's stop."""
+        proc = self._proc
+        if proc is None:
+            return
+        try:
+            if proc.poll() is None:
+                proc.kill()
+            proc.wait(5)
+        except (ProcessLookupError, subprocess.TimeoutExpired):
+            pass
+
+    def _reap(self, timeout: float) -> Optional[int]:
+        """Wait up to ``timeout`` for the child to end; its exit code, or None."""
+        if self._proc is None:
+            return None
+        try:
+            return self._proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            return None
+
+
 class WorkerArray:
     """Several workers started together (a job array, a parallel environment).
 

@@ -8,10 +8,10 @@ import sys
 from typing import Optional
 
 from ..errors import WorkerStartError
-from .base import AUTHKEY_ENV, Worker, WorkerCommand
+from .base import AUTHKEY_ENV, ProcessWorker, WorkerCommand
 
 
-class LocalWorker(Worker):
+class LocalWorker(ProcessWorker):
     """A worker started as a child process on this machine.
 
     Its output goes to the manager's ``output`` file (``worker%d.output``), or to the
@@ -40,31 +40,6 @@ class LocalWorker(Worker):
         finally:
             if out is not None:
                 out.close()
-
-    @property
-    def pid(self) -> Optional[int]:
-        return self._proc.pid if self._proc else None
-
-    def _exit_status(self) -> Optional[int]:
-        return self._proc.poll() if self._proc else None
-
-    def _stop(self) -> None:
-        proc = self._proc
-        if proc is not None and proc.poll() is None:
-            try:
-                proc.kill()
-                proc.wait(5.0)  # reap it: no zombie outlives the manager's stop
-            except (ProcessLookupError, subprocess.TimeoutExpired):
-                pass
-
-    def _reap(self, timeout: float) -> Optional[int]:
-        """Wait up to ``timeout`` for the process to end; its exit code, or None."""
-        if self._proc is None:
-            return None
-        try:
-            return self._proc.wait(timeout)
-        except subprocess.TimeoutExpired:
-            return None
 
     def __repr__(self) -> str:
         return "<LocalWorker>"

@@ -30,8 +30,8 @@ import subprocess
 from typing import Optional, Sequence
 
 from ..errors import LauncherError
-from .base import (KEY_FILE, ArrayMember, BatchWorkerArray, Worker, WorkerArray, WorkerCommand,
-                   popen_to_output)
+from .base import (KEY_FILE, ArrayMember, BatchWorkerArray, ProcessWorker, Worker, WorkerArray,
+                   WorkerCommand, popen_to_output)
 from .local import LocalWorker
 
 
@@ -113,7 +113,7 @@ class SGEQsubWorkerArray(BatchWorkerArray):
 
 # --- parallel environment ----------------------------------------------------------------------
 
-class _SGEPEWorker(Worker):
+class _SGEPEWorker(ProcessWorker):
     """One slot of the manager's PE job on ``host``, started with ``qrsh -inherit``.
 
     Its output goes to the worker's file on the manager's side (qrsh relays it). ``_stop``
@@ -131,18 +131,6 @@ class _SGEPEWorker(Worker):
             return  # already started (by the array or the manager)
         self.output = command.output
         self._proc = popen_to_output(sge_qrsh_argv(self._host, command), command.output)
-
-    def _exit_status(self) -> Optional[int]:
-        return self._proc.poll() if self._proc else None
-
-    def _stop(self) -> None:
-        proc = self._proc
-        if proc is not None and proc.poll() is None:
-            try:
-                proc.kill()
-                proc.wait(5)
-            except (ProcessLookupError, subprocess.TimeoutExpired):
-                pass
 
     def __repr__(self) -> str:
         return f"<SGE PE worker on {self._host}>"
@@ -184,7 +172,3 @@ class SGEPEWorkerArray(WorkerArray):
                              f"got {len(commands)} commands")
         for worker, command in zip(workers, commands):
             worker._start(command, authkey)
-
-    def _stop(self) -> None:
-        for worker in self._workers or ():
-            worker._stop()

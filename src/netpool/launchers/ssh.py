@@ -29,7 +29,7 @@ import shlex
 import subprocess
 from typing import Optional, Sequence
 
-from .base import KEY_STDIN, Worker, WorkerCommand, popen_to_output, split_python
+from .base import KEY_STDIN, ProcessWorker, WorkerCommand, popen_to_output, split_python
 
 
 def ssh_argv(host: str, remote_command: str, user: Optional[str] = None,
@@ -62,7 +62,7 @@ def remote_command(command: WorkerCommand, python: Optional[str | Sequence[str]]
     return command.shell(KEY_STDIN)
 
 
-class SSHWorker(Worker):
+class SSHWorker(ProcessWorker):
     """A worker started on ``host`` over ssh, as ``user`` (default: ssh's own choice).
 
     ``port``: ssh port; ``ssh_options``: extra ssh argv words (a sequence, or one string that is
@@ -102,34 +102,6 @@ class SSHWorker(Worker):
             self._proc.stdin.flush()
         except BrokenPipeError:
             pass  # ssh already died; _exit_status tells, the output file says why
-
-    @property
-    def pid(self) -> Optional[int]:
-        return self._proc.pid if self._proc else None
-
-    def _exit_status(self) -> Optional[int]:
-        """The ssh client's exit status (255: ssh itself failed), or None while it runs."""
-        return self._proc.poll() if self._proc else None
-
-    def _stop(self) -> None:
-        """Kill the local ssh client (the remote worker ends when the manager's link closes)."""
-        proc = self._proc
-        if proc is None:
-            return
-        if proc.poll() is None:
-            try:
-                proc.kill()
-            except ProcessLookupError:
-                pass
-        try:
-            proc.wait(5)
-        except subprocess.TimeoutExpired:
-            pass
-        if proc.stdin is not None:
-            try:
-                proc.stdin.close()
-            except OSError:
-                pass
 
     def __repr__(self) -> str:
         who = f"{self._user}@{self._host}" if self._user else self._host

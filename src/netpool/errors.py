@@ -12,11 +12,12 @@ All of them pickle, so they can cross process boundaries inside results.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import signal
-from typing import Any, Optional, Sequence
 
 
-def describe_exit(code: Optional[int]) -> str:
+def describe_exit(code: int | None) -> str:
     """'exit code 3', 'killed by SIGKILL', or 'exit status unknown'."""
     if code is None:
         return "exit status unknown"
@@ -52,7 +53,7 @@ class RemoteError(Error):
     lines (``traceback.format_exception`` on the worker), ``worker`` the worker it ran on.
     """
 
-    def __init__(self, exc: BaseException, traceback: Sequence[str], worker: Any) -> None:
+    def __init__(self, exc: BaseException, traceback: Sequence[str], worker: object) -> None:
         super().__init__(exc, list(traceback), worker)
         self.exc = exc
         self.traceback = list(traceback)
@@ -70,7 +71,7 @@ class WorkerStartError(NetworkError):
 class PoisonTaskError(Error):
     """A task was running on a worker each time one died, too many times: it is not retried."""
 
-    def __init__(self, message: str, task: Any = None, deaths: Sequence[str] = ()) -> None:
+    def __init__(self, message: str, task: object = None, deaths: Sequence[str] = ()) -> None:
         super().__init__(message, task, list(deaths))
         self.task = task
         self.deaths = list(deaths)
@@ -94,7 +95,7 @@ class NoMoreSlavesError(NoMoreWorkersError):
     class, exactly as IMP.parallel 2.14-2.17 behaved; catch ``NoMoreWorkersError`` instead.
     """
 
-    def __init__(self, *args: Any) -> None:
+    def __init__(self, *args: object) -> None:
         import warnings
         warnings.warn("NoMoreSlavesError is deprecated; use NoMoreWorkersError",
                       DeprecationWarning, stacklevel=2)

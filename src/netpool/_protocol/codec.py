@@ -9,7 +9,6 @@ of band as frames of their own, so they are never copied into the pickle stream.
 from __future__ import annotations
 
 import pickle
-from typing import Any
 
 OOB_MIN = 64 * 1024
 
@@ -19,7 +18,7 @@ def _keep_small_in_band(buf: pickle.PickleBuffer) -> bool:
     return buf.raw().nbytes < OOB_MIN
 
 
-def dumps(obj: Any, by_value: bool = True) -> tuple[bytes, list]:
+def dumps(obj: object, by_value: bool = True) -> tuple[bytes, list]:
     """Pickle ``obj``; returns the stream and the out-of-band buffers (memoryviews).
 
     With ``by_value``, what plain pickle refuses (a lambda inside the arguments) is retried
@@ -44,7 +43,7 @@ def dumps(obj: Any, by_value: bool = True) -> tuple[bytes, list]:
         return cloudpickle.dumps(obj, 5, buffer_callback=collect), bufs
 
 
-def dumps_callable(obj: Any) -> bytes:
+def dumps_callable(obj: object) -> bytes:
     """Pickle a function-like object by value where needed (lambdas, closures, __main__).
 
     cloudpickle replaces the source file of functions it pickles by value with
@@ -55,7 +54,7 @@ def dumps_callable(obj: Any) -> bytes:
     return cloudpickle.dumps((obj, getattr(code, "co_filename", None)), 5)
 
 
-def loads_callable(data) -> Any:
+def loads_callable(data) -> object:
     obj, filename = pickle.loads(data)
     func = getattr(obj, "__func__", obj)  # a bound method or classmethod: its function
     code = getattr(func, "__code__", None)
@@ -67,5 +66,5 @@ def loads_callable(data) -> Any:
     return obj
 
 
-def loads(data, buffers=()) -> Any:
+def loads(data, buffers=()) -> object:
     return pickle.loads(data, buffers=buffers)

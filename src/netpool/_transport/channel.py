@@ -11,10 +11,11 @@ memory is allocated for it.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import socket
 import struct
 import threading
-from typing import Iterable, Optional
 
 from ..errors import ProtocolError
 from .._protocol import messages as M
@@ -39,7 +40,7 @@ def tune(sock: socket.socket) -> None:
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
 
-def set_io_timeouts(sock: socket.socket, recv: Optional[float], send: Optional[float]) -> None:
+def set_io_timeouts(sock: socket.socket, recv: float | None, send: float | None) -> None:
     """Kernel-level timeouts (SO_RCVTIMEO/SO_SNDTIMEO) that also bound raw os.read/os.write."""
     for opt, secs in ((socket.SO_RCVTIMEO, recv), (socket.SO_SNDTIMEO, send)):
         secs = secs or 0.0
@@ -55,11 +56,11 @@ class Channel:
         self.max_frame = max_frame
         self._send_lock = threading.Lock()
         self._buf = bytearray()
-        self._big: Optional[bytearray] = None   # frame being received in place
+        self._big: bytearray | None = None   # frame being received in place
         self._big_got = 0
         self._frames: list = []                 # complete frames not yet made into messages
         self._want = 0                          # buffer frames the current envelope still needs
-        self._msg: Optional[tuple] = None
+        self._msg: tuple | None = None
         self._bufs: list = []
         self._ready: list = []                  # messages received but not yet returned
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 import os
 import socket
 from multiprocessing.connection import Connection, answer_challenge, deliver_challenge
-from typing import Optional
 
 from ..errors import ProtocolError
 from .._protocol import messages as M
@@ -72,7 +71,7 @@ def client_connect(address: tuple[str, int], authkey: bytes, hello: tuple,
     return chan
 
 
-def finish(chan: Channel, max_frame: Optional[int] = None) -> None:
+def finish(chan: Channel, max_frame: int | None = None) -> None:
     """Leave handshake mode: reads block as long as needed; sends stay bounded elsewhere."""
     set_io_timeouts(chan.sock, None, None)
     if max_frame is not None:

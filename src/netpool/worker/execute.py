@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pickle
-import traceback
 from itertools import starmap
-from typing import Any, Callable
 
 from .._protocol import codec
 from .._protocol import messages as M
@@ -16,12 +16,12 @@ class Blobs:
 
     def __init__(self) -> None:
         self._raw: dict[int, bytes] = {}
-        self._loaded: dict[int, Any] = {}
+        self._loaded: dict[int, object] = {}
 
     def define(self, blob_id: int, data: bytes) -> None:
         self._raw[blob_id] = data
 
-    def get(self, blob_id: int) -> Any:
+    def get(self, blob_id: int) -> object:
         try:
             return self._loaded[blob_id]
         except KeyError:
@@ -46,7 +46,7 @@ class Runner:
             return encode_error(exc)
         return encode_value(value)
 
-    def _call(self, kind: int, blob_id: int, arg: Any) -> Any:
+    def _call(self, kind: int, blob_id: int, arg: object) -> object:
         if kind == M.CONTEXT:
             return arg(*self._setup_for(blob_id))
         func: Callable = self.blobs.get(blob_id)
@@ -68,7 +68,7 @@ class Runner:
         return self._setup
 
 
-def encode_value(value: Any) -> tuple[int, bytes, list]:
+def encode_value(value: object) -> tuple[int, bytes, list]:
     try:
         data, bufs = codec.dumps(value, by_value=False)
         return M.OK, data, bufs
@@ -80,6 +80,7 @@ def encode_error(exc: BaseException) -> tuple[int, bytes, list]:
     frames = exc.__traceback__
     while frames is not None and frames.tb_frame.f_code.co_filename == __file__:
         frames = frames.tb_next  # the user's frames only, not ours
+    import traceback  # only on failure: it costs 5 ms at start-up
     text = traceback.format_exception(type(exc), exc, frames)
     tb = None
     try:
@@ -99,7 +100,7 @@ def encode_error(exc: BaseException) -> tuple[int, bytes, list]:
     raise AssertionError("unreachable: strings always pickle")
 
 
-def _safe_repr(value: Any) -> str:
+def _safe_repr(value: object) -> str:
     try:
         return repr(value)
     except Exception as exc:

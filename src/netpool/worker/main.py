@@ -24,7 +24,6 @@ import sys
 import threading
 import time
 from collections import deque
-from typing import Optional
 
 from .._protocol import messages as M
 from .._transport.handshake import client_connect, finish
@@ -35,7 +34,7 @@ BATCH_MAX = 64          # results per RESULTS message at most
 HOLD_SECONDS = 0.002    # a result waits this long at most for others to share its message
 
 
-def main(argv: Optional[list[str]] = None) -> int:
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="netpool worker",
                                      description="Run a netpool worker that connects to a manager.")
     parser.add_argument("address", help="the manager's HOST:PORT (see pool.address)")
@@ -55,7 +54,7 @@ def main(argv: Optional[list[str]] = None) -> int:
     return run_worker((host.strip("[]"), int(port)), authkey, args.id)
 
 
-def _read_authkey(path: Optional[str], stdin: bool) -> bytes:
+def _read_authkey(path: str | None, stdin: bool) -> bytes:
     if path:
         with open(path) as f:
             text = f.read()

@@ -73,8 +73,12 @@ class Acceptor:
             if self._closed:  # e.g. a supervisor dialling in while the pool shuts down
                 conn.close()
                 return
-            log.warning("netpool: refused connection from %s: %s: %s",
-                        _peer(peer), type(exc).__name__, exc or "no detail")
+            # A peer that hung up mid-handshake (a worker killed as it started) is routine;
+            # a wrong key, garbage or silence is worth a warning.
+            routine = isinstance(exc, (EOFError, ConnectionResetError, BrokenPipeError))
+            log.log(logging.INFO if routine else logging.WARNING,
+                    "netpool: refused connection from %s: %s: %s",
+                    _peer(peer), type(exc).__name__, exc or "no detail")
             conn.close()
             return
         finally:

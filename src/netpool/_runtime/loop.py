@@ -98,6 +98,7 @@ class Runtime:
         self._closing = False
         self._terminated = False
         self._results: dict[int, tuple] = {}   # payloads of the message being handled
+        self._outgoing: dict[WorkerRec, list] = {}  # messages decided this round, per worker
         self._keydir: Optional[str] = None
         self._dead: dict[int, str] = {}        # how each lost worker ended, for error messages
         self._dead_tails: dict[int, str] = {}  # ... and its output, if it never connected
@@ -206,11 +207,13 @@ class Runtime:
             self._drain_inbox()
             if self._terminated:
                 return
+            self._flush_outgoing()
             now = time.monotonic()
             if now >= next_tick:
                 next_tick = now + tick_every
                 self._check_starting()
                 self._handle(S.Tick(now))
+                self._flush_outgoing()
                 if now >= next_beat:
                     next_beat = now + self._beat_interval()
                     self._ping_beats()
@@ -220,12 +223,16 @@ class Runtime:
                 return
 
     def _drain_wake(self) -> None:
-        self._woken = False
+        # Empty the pipe *before* clearing the flag: a post that finds the flag still set
+        # wrote nothing, but its item is in the inbox, which the loop drains right after this.
+        # The other order loses wake-ups: the flag stays set over an empty pipe, and every
+        # later post waits for the next tick.
         try:
             while os.read(self._wake_r, 4096):
                 pass
         except BlockingIOError:
             pass
+        self._woken = False
 
     def _drain_inbox(self) -> None:
         inbox = self._inbox
@@ -309,20 +316,28 @@ class Runtime:
 
     # -- commands ----------------------------------------------------------------------
     def _do_SendTasks(self, cmd: S.SendTasks) -> None:
+        """Queue the tasks; ``_flush_outgoing`` sends each worker's share of a round at once."""
         rec = self._workers[cmd.worker]
+        out = self._outgoing.setdefault(rec, [])
         entries, bufs = [], []
-        try:
-            for tid in cmd.tasks:
-                t = self._tasks[tid]
-                if t.blob and t.blob not in rec.blobs:
-                    rec.chan.send((M.DEFINE, t.blob, self._blobs[t.blob]))
-                    rec.blobs.add(t.blob)
-                entries.append((tid, t.kind, t.blob, t.payload, len(t.bufs)))
-                bufs += t.bufs
-            sizes = [memoryview(b).nbytes for b in bufs]
-            rec.chan.send((M.TASKS, entries, sizes), bufs)
-        except OSError:
-            self._lost(rec)
+        for tid in cmd.tasks:
+            t = self._tasks[tid]
+            if t.blob and t.blob not in rec.blobs:
+                out.append(((M.DEFINE, t.blob, self._blobs[t.blob]), ()))
+                rec.blobs.add(t.blob)
+            entries.append((tid, t.kind, t.blob, t.payload, len(t.bufs)))
+            bufs += t.bufs
+        out.append(((M.TASKS, entries, [memoryview(b).nbytes for b in bufs]), bufs))
+
+    def _flush_outgoing(self, only: Optional[WorkerRec] = None) -> None:
+        """Send what this round of events decided: one system call per worker, not per task."""
+        for rec in [only] if only is not None else list(self._outgoing):
+            msgs = self._outgoing.pop(rec, None)
+            if msgs and not rec.gone:
+                try:
+                    rec.chan.send_many(msgs)
+                except OSError:
+                    self._lost(rec)
 
     def _do_Resolve(self, cmd: S.Resolve) -> None:
         task = self._tasks.pop(cmd.task)
@@ -461,6 +476,7 @@ class Runtime:
     def _send(self, rec: WorkerRec, msg: tuple) -> None:
         if rec.chan is None:
             return
+        self._flush_outgoing(rec)  # keep the order of what we decided for this worker
         try:
             rec.chan.send(msg)
         except OSError:

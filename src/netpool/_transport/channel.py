@@ -76,11 +76,17 @@ class Channel:
     # -- sending -----------------------------------------------------------------------
     def send(self, msg: tuple, buffers: Iterable = ()) -> None:
         """Send one message and its out-of-band buffers. Raises OSError if the link is gone."""
-        env = M.encode(msg)
-        parts = [_header(len(env)), env]
-        for b in buffers:
-            b = memoryview(b).cast("B")
-            parts += (_header(b.nbytes), b)
+        self.send_many([(msg, buffers)])
+
+    def send_many(self, messages: list) -> None:
+        """Send several ``(message, buffers)`` at once: one system call for many small ones."""
+        parts: list = []
+        for msg, buffers in messages:
+            env = M.encode(msg)
+            parts += (_header(len(env)), env)
+            for b in buffers:
+                b = memoryview(b).cast("B")
+                parts += (_header(b.nbytes), b)
         with self._send_lock:
             self._sendall(parts)
 

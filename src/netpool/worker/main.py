@@ -124,12 +124,12 @@ class _Serve:
 
     def _post(self, entry: tuple, bufs: list, flush: bool) -> None:
         with self.out_cond:
-            if not self.outbox:
-                self.held_since = time.monotonic()
-                self.out_cond.notify()
             self.outbox.append(entry)
             self.outbufs += bufs
             if not (flush or len(self.outbox) >= BATCH_MAX or bufs):
+                if len(self.outbox) == 1:  # held back: the flusher sends it if we are slow
+                    self.held_since = time.monotonic()
+                    self.out_cond.notify()
                 return
         self._flush()
 

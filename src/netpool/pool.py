@@ -273,7 +273,10 @@ class DistributedPool:
     ``SSHWorker(host)``, scheduler arrays). ``python`` and ``host`` mean what they mean for
     ``Manager``; ``address`` and ``authkey`` let more workers join with ``netpool worker``.
     ``heartbeat_timeout`` is how long a silent worker is trusted, ``max_attempts`` how many
-    worker deaths a task may cause before it fails with ``PoisonTaskError``.
+    worker deaths a task may cause before it fails with ``PoisonTaskError``. ``window`` caps
+    the tasks in flight per worker; the pool keeps only about 2 ms of work queued behind a
+    running task, so long tasks are not queued behind each other and short ones still hide
+    the network round trip.
 
     Raises ``ValueError``/``TypeError`` for bad arguments as the stdlib does, and
     ``WorkerStartError`` when the worker command cannot be run at all.
@@ -284,7 +287,7 @@ class DistributedPool:
                  context: Any = None, *, workers: Optional[Any] = None,
                  python: Optional[str] = None, host: Optional[str] = None,
                  authkey: Optional[bytes] = None, heartbeat_timeout: float = 30.0,
-                 connect_timeout: float = 120.0, max_attempts: int = 3, window: int = 2) -> None:
+                 connect_timeout: float = 120.0, max_attempts: int = 3, window: int = 32) -> None:
         self._state = RUN  # set first: __del__ must find it even if we raise below
         self._lock = threading.Lock()  # guards _state changes against submits and feeders
         if processes is not None and processes < 1:
@@ -535,7 +538,7 @@ class DistributedPool:
             blob = self._rt.define(func)
         except Exception as exc:  # as the stdlib: every chunk fails with it, in its place
             blob = exc
-        window = 8 + 4 * self._processes * max(self._rt._sched.config.window, 1)
+        window = 8 + 2 * self._processes * max(self._rt._sched.config.window, 1)
         with self._lock:
             self._feeders += 1
         threading.Thread(target=self._feed, name="netpool-feeder", daemon=True,

@@ -580,6 +580,9 @@ def test_stale_result_after_requeue_is_ignored():
 
 def test_slow_head_with_queued_tasks_is_robbed_by_an_idle_worker():
     sched = live_scheduler(Config(window=3, steal_after=0.05), 1)
+    # one quick task first: the window opens to 3 once the worker's pace is known
+    assert run(sched, TasksSubmitted((0,))) == [SendTasks(1, (0,))]
+    assert run(sched, ResultsArrived(1, (0,), 0.001)) == [Resolve(0, 1)]
     assert run(sched, TasksSubmitted((1, 2, 3))) == [SendTasks(1, (1, 2, 3))]
     run(sched, WorkerLaunched(2, 0.0))
     assert run(sched, WorkerJoined(2, 0.01)) == []           # head has not run long enough

@@ -174,13 +174,15 @@ class _Worker:
     queue: deque = field(default_factory=deque)  # head is running, the rest wait
     sent: int = 0
     head_since: float = 0.0  # when the head task started, as far as we can tell
+    pace: float = 0.0        # recent seconds per task on this worker (0: not known yet)
     revoking: bool = False
     stop_sent: bool = False
 
 
 @dataclass(slots=True)
 class Config:
-    window: int = 2                 # tasks in flight per worker
+    window: int = 2                 # tasks in flight per worker, at most
+    queue_seconds: float = 0.002    # ... and no more than this much work queued behind the head
     max_attempts: int = 3           # deaths of a worker running the task before it fails
     max_tasks: Optional[int] = None  # tasks per worker before it is recycled
     replace: bool = False           # launch a replacement for every worker that goes away
@@ -268,6 +270,7 @@ class Scheduler:
         if w is None or w.state == STARTING:
             return  # a late result from a worker already declared lost: stale
         w.since = ev.now
+        began, done = w.head_since, 0
         for t in ev.tasks:
             if self._where.get(t) != ev.worker:
                 continue  # stale or duplicate
@@ -276,6 +279,10 @@ class Scheduler:
             self._killers.pop(t, None)
             out.append(Resolve(t, ev.worker))
             w.head_since = ev.now
+            done += 1
+        if done:
+            per = max(ev.now - began, 0.0) / done
+            w.pace = per if not w.pace else 0.7 * w.pace + 0.3 * per
         self._maybe_retire(ev.worker, w, out)
 
     def _on_Revoked(self, ev: Revoked, out: list) -> None:
@@ -378,15 +385,15 @@ class Scheduler:
 
     def _assign(self, live: list, out: list) -> None:
         cfg, now = self.config, self._now
-        window, limit, slow = cfg.window, cfg.max_tasks, now - cfg.steal_after
+        limit, slow = cfg.max_tasks, now - cfg.steal_after
         batches: dict[WorkerId, list[TaskId]] = {}
         # First one task to each idle worker, so that work spreads; then fill the windows,
         # except behind a head that has run long enough to be worth stealing from.
-        for fill in (1, window):
+        for fill in (1, cfg.window):
             for wid, w in live:
                 if fill > 1 and w.queue and w.head_since <= slow:
                     continue
-                room = min(fill, window) - len(w.queue)
+                room = min(fill, self._window(w)) - len(w.queue)
                 if limit is not None:
                     room = min(room, limit - w.sent)
                 while room > 0 and self._pending:
@@ -404,6 +411,14 @@ class Scheduler:
                 break
         for wid, tasks in batches.items():
             out.append(SendTasks(wid, tuple(tasks)))
+
+    def _window(self, w: _Worker) -> int:
+        """Tasks to keep in flight on ``w``: enough to hide the round trip when its tasks are
+        short, few when they are long (what waits behind a long task waits for nothing)."""
+        cfg = self.config
+        if not w.pace:  # not known yet: the full window; stealing corrects a bad guess
+            return cfg.window
+        return max(min(cfg.window, 2), min(cfg.window, 1 + int(cfg.queue_seconds / w.pace)))
 
     def _steal(self, live: list, out: list) -> None:
         """An idle worker and nothing pending: take waiting tasks from behind a slow head."""

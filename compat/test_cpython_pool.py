@@ -20,8 +20,8 @@ says why). Their behavioural parts are checked in test_differential.py, on both 
 ``test_dropping_a_running_pool_warns`` (test_resource_warning) and
 ``test_maxtasksperchild_replaces_workers`` (test_pool_worker_lifetime).
 
-Tests that fail because of a known netpool bug are marked ``xfail(strict=True)`` with the bug
-in the reason; compat/DEVIATIONS.md lists them too.
+All 30 behavioural tests run and must pass; a known bug would be marked
+``xfail(strict=True)`` with the bug in the reason and listed in compat/DEVIATIONS.md.
 """
 
 from __future__ import annotations

@@ -1,7 +1,6 @@
 """The IMP.parallel API: every behaviour its own test suite pins down, and its flaws fixed."""
 
 import os
-import warnings
 
 import pytest
 

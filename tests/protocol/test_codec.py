@@ -1,11 +1,9 @@
 """Codec round trips and fuzzed frames."""
 
-import pickle
 import socket
 import struct
 
 import numpy as np
-import pytest
 from hypothesis import given, settings, strategies as st
 
 from netpool._protocol import codec, messages as M

@@ -3,7 +3,6 @@
 import logging
 import socket
 import struct
-import threading
 from multiprocessing import AuthenticationError
 from multiprocessing.connection import Client
 

@@ -299,13 +299,14 @@ class DistributedPool:
             raise TypeError("initializer must be a callable")
         if workers is None:
             launchers: list = [LocalWorker() for _ in range(processes or os.cpu_count() or 1)]
-            replacement: Optional[Callable] = LocalWorker
         else:
             launchers = list(workers) if isinstance(workers, (list, tuple)) else [workers]
             bad = [w for w in launchers if not isinstance(w, (Worker, WorkerArray))]
             if bad:
                 raise TypeError(f"workers must be Worker or WorkerArray objects, not {bad[0]!r}")
-            replacement = None
+        # Dead workers are replaced, as the stdlib does, when every launcher can do it
+        # (local and ssh workers; a batch array is one job and is not resubmitted).
+        replace = all(isinstance(w, Worker) and w._replacement() is not None for w in launchers)
         self._processes = sum(len(w._get_workers()) if isinstance(w, WorkerArray) else 1
                               for w in launchers)
         from .manager import default_host
@@ -320,11 +321,11 @@ class DistributedPool:
                 "mp_authkey": bytes(multiprocessing.current_process().authkey), "init": init}))
             init = pickle.dumps((setup, None))  # what codec.loads_callable expects
         cfg = Config(window=window, max_attempts=max_attempts, max_tasks=maxtasksperchild,
-                     replace=replacement is not None, heartbeat_timeout=heartbeat_timeout,
+                     replace=replace, heartbeat_timeout=heartbeat_timeout,
                      connect_timeout=connect_timeout)
         self._rt = Runtime(host=host, authkey=authkey,
                            python=split_python(python, sys.executable), config=cfg,
-                           initializer=init, replacement=replacement)
+                           initializer=init)
         self._feeders = 0
         try:
             for w in launchers:

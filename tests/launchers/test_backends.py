@@ -677,3 +677,36 @@ def test_manager_killed_leaves_no_worker(backend, signum, workdir, cleanup):
     finally:
         proc.kill()
         proc.wait(10)
+
+
+# --- 7. replacement ------------------------------------------------------------------------------
+
+@pytest.mark.timeout(90)
+def test_pool_replaces_dead_workers_where_the_launcher_can(backend, workdir, cleanup):
+    """Local and ssh workers that die are replaced, as the stdlib replaces its workers; a
+    batch array is one job and is not resubmitted (the others carry on)."""
+    launchers = make_launchers(backend, 2)
+    pool = start_pool(launchers, cleanup)
+    replaces = backend in ("local", "ssh")
+    assert pool._rt._sched.config.replace is replaces
+    wait_all_connected(pool.address, 2)
+
+    def executors() -> set[int]:  # not their forked supervisors, which share the command line
+        pids = worker_pids(pool.address)
+        return {p for p in pids if _ppid(p) not in pids}
+
+    victim = min(executors())
+    os.kill(victim, 9)
+    wait_until(lambda: not pid_alive(victim), 15, "the killed worker to die")
+    if replaces:
+        wait_until(lambda: len(executors() - {victim}) == 2, 60, "a replacement worker")
+        wait_until(lambda: pool._rt.worker_count() == 2, 30, "the replacement to join")
+    assert sorted(pool.map(abs, range(-20, 0), chunksize=1)) == list(range(1, 21))
+
+
+def _ppid(pid: int) -> int:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return int(f.read().rpartition(")")[2].split()[1])
+    except (OSError, ValueError, IndexError):
+        return -1

@@ -24,7 +24,7 @@ import threading
 import time
 import weakref
 from collections import deque
-from typing import Any, Callable, Optional
+from typing import Any, Optional
 
 from .. import errors
 from .._core import scheduler as S
@@ -68,15 +68,13 @@ class Runtime:
 
     def __init__(self, *, host: str = "127.0.0.1", authkey: Optional[bytes] = None,
                  python: tuple[str, ...] = (sys.executable,), config: S.Config,
-                 initializer: Optional[bytes] = None, output: Optional[str] = None,
-                 replacement: Optional[Callable[[], Any]] = None) -> None:
+                 initializer: Optional[bytes] = None, output: Optional[str] = None) -> None:
         import secrets
         self.authkey = authkey if authkey is not None else secrets.token_bytes(32)
         if not isinstance(self.authkey, bytes):
             raise TypeError("authkey must be bytes")
         self.python = python
         self.output = output          # %-pattern for worker output files, or None
-        self.replacement = replacement
         self._init = initializer
         self._sched = S.Scheduler(config)
         self._tasks: dict[int, Task] = {}
@@ -99,6 +97,7 @@ class Runtime:
         self._terminated = False
         self._results: dict[int, tuple] = {}   # payloads of the message being handled
         self._outgoing: dict[WorkerRec, list] = {}  # messages decided this round, per worker
+        self._lost_launchers: dict[int, Any] = {}   # launchers of lost workers, to replace
         self._keydir: Optional[str] = None
         self._dead: dict[int, str] = {}        # how each lost worker ended, for error messages
         self._dead_tails: dict[int, str] = {}  # ... and its output, if it never connected
@@ -360,11 +359,17 @@ class Runtime:
             self._record_death(rec)
 
     def _do_LaunchReplacement(self, cmd: S.LaunchReplacement) -> None:
-        if self.replacement is not None:  # the core asks only while work remains
-            try:
-                self.launch(self.replacement())
-            except Exception as exc:
-                log.error("netpool: could not launch a replacement worker: %s", exc)
+        # The core asks only while work remains, and only when configured to replace, which
+        # the facade does only if every launcher can (Worker._replacement).
+        lost = self._lost_launchers.pop(cmd.worker, None)
+        fresh = lost._replacement() if lost is not None else None
+        if fresh is None:
+            log.error("netpool: worker %d cannot be replaced (%r)", cmd.worker, lost)
+            return
+        try:
+            self.launch(fresh)
+        except Exception as exc:
+            log.error("netpool: could not launch a replacement worker: %s", exc)
 
     def _do_FailTask(self, cmd: S.FailTask) -> None:
         task = self._tasks.pop(cmd.task)
@@ -491,6 +496,7 @@ class Runtime:
             rec.reap(0.2)
             self._record_death(rec)
         self._handle(S.WorkerLost(rec.id, graceful))
+        self._lost_launchers.pop(rec.id, None)  # not replaced (closing, or no work left)
 
     def _record_death(self, rec: WorkerRec) -> None:
         self._dead[rec.id] = rec.how_it_ended()
@@ -501,6 +507,8 @@ class Runtime:
     def _forget(self, rec: WorkerRec, kill: bool) -> None:
         rec.gone = True
         self._workers.pop(rec.id, None)
+        if self._sched.config.replace and rec.launcher is not None:
+            self._lost_launchers[rec.id] = rec.launcher  # for LaunchReplacement, just after
         for chan in (rec.chan, rec.beat):
             if chan is not None:
                 self._drop_link(chan)

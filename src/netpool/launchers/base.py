@@ -83,6 +83,11 @@ class Worker:
     def _stop(self) -> None:
         pass
 
+    def _replacement(self) -> "Worker | None":
+        """A fresh, unstarted launcher for a worker like this one, or None if it cannot be
+        replaced (batch array members: their array is one job)."""
+        return None
+
     def __repr__(self) -> str:
         return f"<{type(self).__name__}>"
 

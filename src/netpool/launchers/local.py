@@ -41,6 +41,9 @@ class LocalWorker(ProcessWorker):
             if out is not None:
                 out.close()
 
+    def _replacement(self) -> "LocalWorker":
+        return LocalWorker()
+
     def __repr__(self) -> str:
         return "<LocalWorker>"
 

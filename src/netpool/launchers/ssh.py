@@ -84,6 +84,11 @@ class SSHWorker(ProcessWorker):
         self._ssh = ssh
         self._proc: Optional[subprocess.Popen] = None
 
+    def _replacement(self) -> "SSHWorker":
+        """Another worker on the same host, with the same ssh settings."""
+        return SSHWorker(self._host, self._user, self._port, self._ssh_options, self._python,
+                         self._ssh)
+
     def argv(self, command: WorkerCommand) -> list[str]:
         """The full ssh argv for ``command``. Pure."""
         return ssh_argv(self._host, remote_command(command, self._python), self._user,

@@ -195,6 +195,7 @@ class IMapIterator:
         self._delivered = 0               # chunks handed to the reader (or to _items)
         self._taken = 0                   # chunks the user has consumed
         self._chunked = chunked
+        self._feed_wake_at = 0               # the feeder sleeps until _taken reaches this
 
     def __iter__(self) -> "IMapIterator":
         return self
@@ -214,7 +215,8 @@ class IMapIterator:
             success, value = self._items.popleft()
             if not isinstance(value, _Taken):
                 self._taken += 1
-                self._cond.notify_all()  # the feeder may send more
+                if self._taken >= self._feed_wake_at:
+                    self._cond.notify_all()  # the feeder may send more
         if success:
             return value.item if isinstance(value, _Taken) else value
         raise value
@@ -558,38 +560,46 @@ class DistributedPool:
                 if result is None:
                     return  # nobody can read the results any more
                 with result._cond:
-                    room = result._cond.wait_for(lambda: index - result._taken < window,
+                    room = result._cond.wait_for(lambda: index - result._taken <= window // 2,
                                                  timeout=0.5)
+                    if room:
+                        room = window - (index - result._taken)
+                        result._feed_wake_at = index + room - window // 2
                 if not room:
                     # Let go before looking again, or ref() could never see it dropped and
                     # close() would wait for this feeder for ever.
                     del result
                     continue
-                try:
-                    chunk = list(islice(it, chunksize))
-                except Exception as exc:  # the input raised: surfaces at this position
-                    result._push(index, False, exc)
+                batch, stop = [], False
+                for _ in range(room):
+                    try:
+                        chunk = list(islice(it, chunksize))
+                    except Exception as exc:  # the input raised: surfaces at this position
+                        result._push(index, False, exc)
+                        index += 1
+                        exhausted = stop = True
+                        break
+                    if not chunk:
+                        exhausted = stop = True
+                        break
+                    if isinstance(blob, Exception):  # the function could not be pickled
+                        result._push(index, False, blob)
+                        index += 1
+                        continue
+                    (tid,) = self._rt.task_ids(1)
+                    try:
+                        data, bufs = codec.dumps(chunk)
+                    except Exception as exc:
+                        result._push(index, False, exc)
+                    else:
+                        result._ids[tid] = index
+                        batch.append(Task(tid, M.MAP, blob, data, bufs, result))
                     index += 1
-                    exhausted = True
+                if batch:
+                    self._submit(batch)
+                del result, batch  # the tasks hold the result: no reference may outlive this
+                if stop:
                     break
-                if not chunk:
-                    exhausted = True
-                    break
-                if isinstance(blob, Exception):  # the function could not be pickled
-                    result._push(index, False, blob)
-                    index += 1
-                    del result
-                    continue
-                (tid,) = self._rt.task_ids(1)
-                try:
-                    data, bufs = codec.dumps(chunk)
-                except Exception as exc:
-                    result._push(index, False, exc)
-                else:
-                    result._ids[tid] = index
-                    self._submit([Task(tid, M.MAP, blob, data, bufs, result)])
-                index += 1
-                del result
             result = ref()
             if result is not None:
                 if not exhausted:  # terminated: the unread rest fails, the reader sees why

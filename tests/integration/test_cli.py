@@ -150,3 +150,13 @@ def test_worker_with_a_wrong_key_fails_clearly(tmp_path):
                              capture_output=True, text=True, timeout=30)
         assert out.returncode != 0 and "AuthenticationError" in out.stderr
         assert pool.apply(abs, (-3,)) == 3
+
+
+def test_worker_without_a_key_says_how_to_give_one():
+    env = {k: v for k, v in os.environ.items() if k != "NETPOOL_AUTHKEY"}
+    out = subprocess.run([sys.executable, "-m", "netpool.worker", "127.0.0.1:9"], env=env,
+                         capture_output=True, text=True, timeout=30)
+    assert out.returncode == 2 and "--authkey-file" in out.stderr
+    bad = subprocess.run([sys.executable, "-m", "netpool.worker", "nonsense"], env=env,
+                         capture_output=True, text=True, timeout=30)
+    assert bad.returncode == 2 and "HOST:PORT" in bad.stderr

@@ -15,7 +15,6 @@ stuck in that same C call, and exits, so no orphan survives the manager.
 
 from __future__ import annotations
 
-import argparse
 import os
 import select
 import signal
@@ -35,6 +34,41 @@ HOLD_SECONDS = 0.002    # a result waits this long at most for others to share i
 
 
 def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    fast = _parse_fast(args)
+    if fast is not None:  # what launchers pass: no argparse to import (~10 ms of start-up)
+        address, worker_id, key_file, key_stdin = fast
+        try:
+            authkey = _read_authkey(key_file, key_stdin)
+        except (OSError, ValueError) as exc:
+            print(f"netpool worker: error: {exc}", file=sys.stderr)
+            return 2
+        return run_worker(address, authkey, worker_id)
+    return _main_argparse(args)
+
+
+def _parse_fast(args: list[str]) -> tuple | None:
+    """``HOST:PORT [--id N] [--authkey-file PATH | --authkey-stdin]``, or None for argparse."""
+    if not args or args[0].startswith("-"):
+        return None
+    host, _, port = args[0].rpartition(":")
+    if not host or not port.isdigit():
+        return None
+    worker_id, key_file, key_stdin, rest = -1, None, False, args[1:]
+    while rest:
+        if rest[0] == "--id" and len(rest) > 1 and rest[1].lstrip("-").isdigit():
+            worker_id, rest = int(rest[1]), rest[2:]
+        elif rest[0] == "--authkey-file" and len(rest) > 1 and not key_stdin and not key_file:
+            key_file, rest = rest[1], rest[2:]
+        elif rest[0] == "--authkey-stdin" and not key_file:
+            key_stdin, rest = True, rest[1:]
+        else:
+            return None
+    return (host.strip("[]"), int(port)), worker_id, key_file, key_stdin
+
+
+def _main_argparse(argv: list[str]) -> int:
+    import argparse
     parser = argparse.ArgumentParser(prog="netpool worker",
                                      description="Run a netpool worker that connects to a manager.")
     parser.add_argument("address", help="the manager's HOST:PORT (see pool.address)")

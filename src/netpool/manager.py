@@ -9,7 +9,6 @@ at once; a worker that cannot start shows its output file's last lines.
 
 from __future__ import annotations
 
-import socket
 import sys
 import threading
 import warnings
@@ -22,26 +21,8 @@ from ._protocol import codec
 from ._protocol import messages as M
 from ._runtime.loop import Runtime, Task
 from .launchers.base import Worker, WorkerArray, split_python
-from .launchers.local import LocalWorker
+from .launchers.local import LocalWorker, default_host
 from .launchers.sge import SGEPEWorkerArray, SGEQsubWorkerArray
-
-
-def _primary_address() -> str:
-    """This machine's address on the network, for workers on other hosts to connect to."""
-    name = socket.gethostname()
-    try:
-        addrs = socket.gethostbyname_ex(name)[2]
-    except OSError:
-        return name
-    outside = [a for a in addrs if not a.startswith("127.")]
-    return (outside or addrs or [name])[0]
-
-
-def default_host(launchers: list) -> str:
-    """Loopback when every worker is local (nothing listens on the network), else our address."""
-    if all(isinstance(w, LocalWorker) for w in launchers):
-        return "127.0.0.1"
-    return _primary_address()
 
 
 class Manager:

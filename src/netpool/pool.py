@@ -36,7 +36,7 @@ from ._protocol import codec
 from ._protocol import messages as M
 from ._runtime.loop import Runtime, Task
 from .launchers.base import Worker, WorkerArray, split_python
-from .launchers.local import LocalWorker
+from .launchers.local import LocalWorker, default_host
 
 RUN, CLOSE, TERMINATE = "RUN", "CLOSE", "TERMINATE"  # the stdlib's values, for code that compares
 
@@ -311,7 +311,6 @@ class DistributedPool:
         replace = all(isinstance(w, Worker) and w._replacement() is not None for w in launchers)
         self._processes = sum(len(w._get_workers()) if isinstance(w, WorkerArray) else 1
                               for w in launchers)
-        from .manager import default_host
         host = host or default_host(launchers)
         init = codec.dumps_callable((initializer, tuple(initargs))) if initializer else None
         # A forked or spawned stdlib worker has the parent's multiprocessing authkey, which is

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
-import sys
 from typing import Optional
 
 from ..errors import WorkerStartError
@@ -48,5 +48,19 @@ class LocalWorker(ProcessWorker):
         return "<LocalWorker>"
 
 
-def default_python() -> str:
-    return sys.executable
+def _primary_address() -> str:
+    """This machine's address on the network, for workers on other hosts to connect to."""
+    name = socket.gethostname()
+    try:
+        addrs = socket.gethostbyname_ex(name)[2]
+    except OSError:
+        return name
+    outside = [a for a in addrs if not a.startswith("127.")]
+    return (outside or addrs or [name])[0]
+
+
+def default_host(launchers: list) -> str:
+    """Loopback when every worker is local (nothing listens on the network), else our address."""
+    if all(isinstance(w, LocalWorker) for w in launchers):
+        return "127.0.0.1"
+    return _primary_address()

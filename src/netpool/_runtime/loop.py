@@ -207,7 +207,7 @@ class Runtime:
             self._shutdown()
 
     def _loop(self) -> None:
-        tick_every = 0.05
+        busy_tick = 0.05  # while tasks run: how soon a slow head is noticed (steal_after)
         next_tick = time.monotonic()
         next_beat = next_tick
         while True:
@@ -222,8 +222,13 @@ class Runtime:
                 return
             self._flush_outgoing()
             now = time.monotonic()
+            # An idle pool wakes only as often as heartbeats need, not 20 times a second;
+            # work (or a worker still starting) brings the quick tick back at once.
+            idle = self._sched.idle and all(r.ready for r in self._workers.values())
+            if not idle:
+                next_tick = min(next_tick, now + busy_tick)
             if now >= next_tick:
-                next_tick = now + tick_every
+                next_tick = now + (min(self._beat_interval(), 1.0) if idle else busy_tick)
                 self._check_starting()
                 self._handle(S.Tick(now))
                 self._flush_outgoing()

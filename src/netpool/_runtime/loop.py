@@ -140,9 +140,6 @@ class Runtime:
     def submit(self, tasks: list[Task]) -> None:
         self._post(("submit", tasks))
 
-    def withdraw(self, task_ids: list[int]) -> None:
-        self._post(("withdraw", task_ids))
-
     def launch(self, launcher: Any) -> None:
         """Start a Worker or WorkerArray now, on the caller's thread.
 
@@ -277,10 +274,6 @@ class Runtime:
                         self._handle(S.WorkerLost(rec.id, False))
             elif what == "event":
                 self._handle(arg)
-            elif what == "withdraw":
-                self._handle(S.TasksWithdrawn(tuple(arg)))
-                for tid in arg:
-                    self._tasks.pop(tid, None)
             elif what == "close":
                 self._closing = True
                 self._handle(S.Closing())
@@ -531,10 +524,10 @@ class Runtime:
         for chan in (rec.chan, rec.beat):
             if chan is not None:
                 self._drop_link(chan)
-        if kill and rec.launcher is not None and not isinstance(rec.launcher, WorkerArray):
+        if kill and rec.launcher is not None:
             rec.launcher._stop()
-        elif rec.launcher is not None:
-            rec.reap(1.0)
+        else:
+            rec.exit_status()  # reaps a child that has exited; never blocks the loop
 
     def _drop_link(self, chan: Any) -> None:
         try:
@@ -544,11 +537,8 @@ class Runtime:
         chan.close()
 
     # -- ending ------------------------------------------------------------------------
-    def _fail_everything(self, exc: BaseException, only_pending: bool = False) -> None:
-        tids = list(self._sched.pending) if only_pending else list(self._tasks)
-        if only_pending:
-            self._handle(S.TasksWithdrawn(tuple(tids)))
-        for tid in tids:
+    def _fail_everything(self, exc: BaseException) -> None:
+        for tid in list(self._tasks):
             task = self._tasks.pop(tid, None)
             if task is not None:
                 try:
@@ -570,8 +560,6 @@ class Runtime:
                 array._stop()
             except Exception as exc:
                 log.warning("netpool: could not cancel %r: %s", array, exc)
-        for rec in list(self._workers.values()):
-            rec.reap(1.0)
         if self._keydir is not None:
             import shutil
             shutil.rmtree(self._keydir, ignore_errors=True)

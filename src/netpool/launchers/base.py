@@ -199,14 +199,15 @@ def run_command(argv: Sequence[str], input: Optional[str] = None,
 
 
 def popen_to_output(argv: Sequence[str], output: Optional[str],
-                    stdin: int = subprocess.DEVNULL) -> subprocess.Popen:
+                    stdin: int = subprocess.DEVNULL,
+                    env: Optional[dict] = None) -> subprocess.Popen:
     """Start ``argv`` (no shell) with stdout + stderr in the file ``output`` (truncated).
 
     ``output`` None: inherit the manager's. A missing command raises :class:`LauncherError`.
     """
     out = open(output, "wb") if output else None
     try:
-        return subprocess.Popen(list(argv), stdin=stdin, stdout=out,
+        return subprocess.Popen(list(argv), stdin=stdin, stdout=out, env=env,
                                 stderr=subprocess.STDOUT if out else None, close_fds=True)
     except FileNotFoundError:
         raise missing_command(argv[0]) from None

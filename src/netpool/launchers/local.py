@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import os
 import socket
-import subprocess
-from typing import Optional
 
-from ..errors import WorkerStartError
-from .base import AUTHKEY_ENV, ProcessWorker, WorkerCommand
+from ..errors import LauncherError, WorkerStartError
+from .base import AUTHKEY_ENV, ProcessWorker, WorkerCommand, popen_to_output
 
 
 class LocalWorker(ProcessWorker):
@@ -18,28 +16,19 @@ class LocalWorker(ProcessWorker):
     manager's own stdout/stderr when the owner asks for that (``DistributedPool`` does).
     """
 
-    def __init__(self) -> None:
-        self._proc: Optional[subprocess.Popen] = None
-
     def _start(self, command: WorkerCommand, authkey: bytes) -> None:
         env = dict(os.environ)
         env[AUTHKEY_ENV] = authkey.hex()
         if not command.output:
             env["NETPOOL_QUIET"] = "1"  # sharing the manager's terminal: no greeting
         self.output = command.output
-        out = open(command.output, "wb") if command.output else None
         try:
-            self._proc = subprocess.Popen(
-                command.argv(), env=env, stdin=subprocess.DEVNULL, stdout=out,
-                stderr=subprocess.STDOUT if out else None, close_fds=True)
-        except OSError as exc:
+            self._proc = popen_to_output(command.argv(), command.output, env=env)
+        except LauncherError as exc:  # for the interpreter, the fix is the `python` argument
             raise WorkerStartError(
-                f"cannot start a local worker: {exc.strerror}: {command.python[0]!r} "
-                "(check the `python` argument: the command that starts a Python able to "
-                "import netpool)") from exc
-        finally:
-            if out is not None:
-                out.close()
+                f"cannot start a local worker with {command.python[0]!r}: {exc} (check the "
+                "`python` argument: the command that starts a Python able to import "
+                "netpool)") from exc
 
     def _replacement(self) -> "LocalWorker":
         return LocalWorker()

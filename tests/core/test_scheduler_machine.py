@@ -15,7 +15,10 @@ d. a graceful exit never charges an attempt;
 e. work-conserving: no live worker has an empty queue while tasks are pending;
 f. a task whose workers died ``max_attempts`` times gets ``FailTask`` naming them, at once;
 g. when tasks are pending, no worker is live or starting and none will be launched, the shell
-   has been told (``NoWorkers``) about every pending task.
+   has been told (``NoWorkers``) about every pending task;
+h. ``next_deadline()`` is honest: a Tick before it returns no command, and right after a Tick
+   it lies in the future, so a shell that sleeps until it neither misses a timeout or a steal
+   nor spins.
 
 Besides, the model checks that the scheduler's views (pending order, each worker's queue, each
 worker's state) equal its own, so requeue-to-the-front and FIFO dispatch are checked too, and at
@@ -24,6 +27,8 @@ teardown it lets fresh workers finish everything: every task ends done exactly o
 
 from __future__ import annotations
 
+import copy
+import math
 import sys
 from collections import Counter
 from pathlib import Path
@@ -230,9 +235,9 @@ class SchedulerMachine(RuleBasedStateMachine):
 
     def see_Tick(self, ev) -> None:
         for w, state in self.state.items():
-            if state == STARTING and ev.now - self.since[w] > self.cfg.connect_timeout:
+            if state == STARTING and ev.now >= self.since[w] + self.cfg.connect_timeout:
                 self.step.kill[w] = "connect"
-            elif state != STARTING and ev.now - self.since[w] > self.cfg.heartbeat_timeout:
+            elif state != STARTING and ev.now >= self.since[w] + self.cfg.heartbeat_timeout:
                 self.step.kill[w] = "heartbeat"
 
     def see_Closing(self, ev) -> None:
@@ -424,6 +429,9 @@ class SchedulerMachine(RuleBasedStateMachine):
     @rule(dt=tick_dt)
     def tick(self, dt):
         self.deliver(Tick(self.advance(dt)))
+        deadline = self.sched.next_deadline()
+        # A shell that sleeps until the deadline must not wake to find it already due.
+        assert deadline is None or deadline > self.now, f"deadline {deadline} at {self.now}"
 
     @precondition(lambda self: any(s != STARTING for s in self.state.values()))
     @rule(data=st.data(), dt=small_dt)
@@ -475,6 +483,13 @@ class SchedulerMachine(RuleBasedStateMachine):
         for w in self.state:
             assert s.running_on(w) == tuple(self.queue[w]), (
                 f"on {w}: {s.running_on(w)}, model {self.queue[w]}")
+        # h. the deadline is honest: a Tick before it decides nothing, so a shell that
+        #    sleeps until it misses nothing (an overdue deadline means "tick now")
+        deadline = s.next_deadline()
+        if deadline is None or deadline > self.now:
+            before = self.now + 1000.0 if deadline is None else math.nextafter(deadline, 0.0)
+            probe = copy.deepcopy(s)
+            assert probe.handle(Tick(before)) == [], f"(h) a Tick at {before} < {deadline} acts"
         # e. work-conserving
         if s.pending:
             idle = [w for w, st_ in s.workers.items() if st_ == LIVE and not s.running_on(w)]
@@ -600,7 +615,7 @@ def test_slow_head_with_queued_tasks_is_robbed_by_an_idle_worker():
 def test_heartbeat_timeout_kills_a_silent_worker():
     sched = live_scheduler(Config(window=1, heartbeat_timeout=10.0), 1, 2)
     run(sched, TasksSubmitted((5, 6)))
-    assert run(sched, HeartbeatArrived(1, 6.0), Tick(10.0)) == []
+    assert run(sched, HeartbeatArrived(1, 6.0), Tick(9.99)) == []
     assert run(sched, Tick(10.5)) == [KillWorker(2, "heartbeat")]
     assert sched.pending == (6,) and sched.workers == {1: LIVE}
     assert run(sched, Tick(16.5)) == [KillWorker(1, "heartbeat"),
@@ -611,8 +626,8 @@ def test_heartbeat_timeout_kills_a_silent_worker():
 def test_connect_timeout_kills_a_starting_worker_and_replaces_it():
     sched = Scheduler(Config(connect_timeout=5.0, replace=True, max_start_failures=2))
     run(sched, TasksSubmitted((1,)), WorkerLaunched(1, 0.0))
-    assert run(sched, Tick(5.0)) == []
-    assert run(sched, Tick(5.1)) == [KillWorker(1, "connect"), LaunchReplacement(1)]
+    assert run(sched, Tick(4.99)) == []
+    assert run(sched, Tick(5.0)) == [KillWorker(1, "connect"), LaunchReplacement(1)]
     run(sched, WorkerLaunched(2, 5.2))
     # a second failed start in a row reaches max_start_failures: give up
     assert run(sched, Tick(10.3)) == [KillWorker(2, "connect"),

@@ -229,6 +229,21 @@ class Scheduler:
         """No task is pending or running."""
         return not self._pending and not self._where
 
+    def next_deadline(self) -> Optional[float]:
+        """The earliest time at which a ``Tick`` may decide something; None if no such time.
+
+        A Tick earlier than this returns nothing, so the shell may sleep until then unless
+        an event comes first. Events move deadlines: ask again after each.
+        """
+        cfg = self.config
+        workers = self._workers.values()
+        times = [w.since + (cfg.connect_timeout if w.state == STARTING else cfg.heartbeat_timeout)
+                 for w in workers]
+        if any(w.state == LIVE and not w.queue for w in workers):  # someone could steal
+            times += [w.head_since + cfg.steal_after for w in workers
+                      if w.state != STARTING and len(w.queue) > 1 and not w.revoking]
+        return min(times, default=None)
+
     # -- the one entry point -----------------------------------------------------------
     def handle(self, event: Event) -> list[Command]:
         out: list[Command] = []
@@ -313,10 +328,10 @@ class Scheduler:
         self._now = now = max(self._now, ev.now)
         cfg = self.config
         for wid, w in list(self._workers.items()):
-            if w.state == STARTING and now - w.since > cfg.connect_timeout:
+            if w.state == STARTING and now >= w.since + cfg.connect_timeout:
                 out.append(KillWorker(wid, "connect"))
                 self._lose(wid, False, out)
-            elif w.state != STARTING and now - w.since > cfg.heartbeat_timeout:
+            elif w.state != STARTING and now >= w.since + cfg.heartbeat_timeout:
                 out.append(KillWorker(wid, "heartbeat"))
                 self._lose(wid, False, out)
 
@@ -427,6 +442,6 @@ class Scheduler:
         now, after = self._now, self.config.steal_after
         for wid, w in self._workers.items():
             if (w.state != STARTING and len(w.queue) > 1 and not w.revoking
-                    and now - w.head_since >= after):
+                    and now >= w.head_since + after):
                 w.revoking = True
                 out.append(RevokeTasks(wid, tuple(list(w.queue)[1:])))

@@ -7,9 +7,15 @@ Data flow::
     worker sockets ──RESULTS/REVOKED/READY/BEAT──> selector ────┴─> loop thread
         loop thread: event -> Scheduler.handle -> commands -> TASKS/REVOKE/STOP, sink calls
 
-Only the loop thread touches the Scheduler, the task table and the worker table, so none of
-them needs a lock. Results are handed to each task's *sink* (the facade's result object) on
-the loop thread, still pickled; decoding happens in the thread that asks for the value.
+The Scheduler, the task table and the worker table are touched under ``_lock`` only, which
+the loop thread holds while it handles what it woke up for. A thread that submits tasks while
+the loop sleeps takes the lock itself and sends them at once: waking the loop thread to do it
+would cost a thread hand-off, a fifth of a small ``apply``'s round trip. Everything else goes
+through the inbox. Results are handed to each task's *sink* (the facade's result object) on
+the loop thread, which is where callbacks run.
+
+The loop sleeps until the next thing that needs it: a socket or the inbox, the Scheduler's
+``next_deadline`` (a timeout or a steal), the next heartbeat ping.
 """
 
 from __future__ import annotations
@@ -61,8 +67,9 @@ class Task:
 class Runtime:
     """A listening manager: workers connect to it, tasks go out, results come back.
 
-    Thread-safe entry points: ``launch``, ``define``, ``submit``, ``withdraw``, ``configure``,
-    ``close``, ``terminate``, ``join``. Sinks are called on the loop thread:
+    Thread-safe entry points: ``launch``, ``define``, ``submit``, ``configure``, ``close``,
+    ``terminate``, ``join``. Sinks are called on the loop thread, outside ``_lock``, at the
+    end of the round that decided them:
     ``sink._deliver(task_id, status, payload, buffers, worker_label)`` and
     ``sink._fail(task_id, exception)``.
     """
@@ -97,6 +104,10 @@ class Runtime:
         self._sel.register(self._wake_r, selectors.EVENT_READ, None)
         self._closing = False
         self._terminated = False
+        self._lock = threading.Lock()
+        self._later: list = []  # sink calls decided under the lock, made after it
+        self._running = True  # the loop takes work; False once it has ended
+        self._sleep_until = self._next_beat = time.monotonic()
         self._results: dict[int, tuple] = {}   # payloads of the message being handled
         self._outgoing: dict[WorkerRec, list] = {}  # messages decided this round, per worker
         self._lost_launchers: dict[int, Any] = {}   # launchers of lost workers, to replace
@@ -138,7 +149,29 @@ class Runtime:
             return bid
 
     def submit(self, tasks: list[Task]) -> None:
+        # Sent from this thread when the loop is not busy and nothing is queued before us
+        # (so one thread's tasks keep their order); otherwise the loop takes them in turn.
+        # Never blocks on the lock: the loop thread may be running a user's callback.
+        if not self._inbox and self._lock.acquire(blocking=False):
+            try:
+                if not self._inbox and self._running:
+                    self._accept(tasks)
+                    self._flush_outgoing()
+                    if self._later:  # e.g. NoWorkers: sinks are for the loop thread to call
+                        self._inbox.append(("sinks", self._later))
+                        self._later = []
+                        self._wake()
+                    elif self._wake_deadline() < self._sleep_until:
+                        self._wake()
+                    return
+            finally:
+                self._lock.release()
         self._post(("submit", tasks))
+
+    def _accept(self, tasks: list[Task]) -> None:
+        for t in tasks:
+            self._tasks[t.id] = t
+        self._handle(S.TasksSubmitted(tuple(t.id for t in tasks)))
 
     def launch(self, launcher: Any) -> None:
         """Start a Worker or WorkerArray now, on the caller's thread.
@@ -185,6 +218,9 @@ class Runtime:
 
     def _post(self, item: tuple) -> None:
         self._inbox.append(item)
+        self._wake()
+
+    def _wake(self) -> None:
         if not self._woken:
             self._woken = True
             try:
@@ -198,44 +234,65 @@ class Runtime:
             self._loop()
         except BaseException:
             log.exception("netpool: the manager loop failed; stopping all workers")
-            self._fail_everything(errors.Error("the netpool manager loop failed; see the log"))
-            self._kill_all()
+            with self._lock:
+                self._running = False
+                self._fail_everything(errors.Error("the netpool manager loop failed; see the log"))
+                self._kill_all()
+            self._call_sinks()
         finally:
             self._shutdown()
 
     def _loop(self) -> None:
-        busy_tick = 0.05  # while tasks run: how soon a slow head is noticed (steal_after)
-        next_tick = time.monotonic()
-        next_beat = next_tick
         while True:
-            timeout = max(0.0, next_tick - time.monotonic())
-            for key, _ in self._sel.select(timeout):
-                if key.data is None:
-                    self._drain_wake()
-                else:
-                    self._read(*key.data)
-            self._drain_inbox()
-            if self._terminated:
+            ready = self._sel.select(max(0.0, self._sleep_until - time.monotonic()))
+            with self._lock:
+                self._running = self._round(ready)
+            # Last in the round, outside the lock: a woken caller finds the GIL free as soon
+            # as we are back in select, and a callback may submit without waiting for us.
+            self._call_sinks()
+            if not self._running:
                 return
+
+    def _call_sinks(self) -> None:
+        later, self._later = self._later, []
+        for method, args in later:
+            try:
+                method(*args)
+            except Exception:  # our own result objects; users' callbacks are guarded there
+                log.exception("netpool: delivering a result failed")
+
+    def _round(self, ready: list) -> bool:
+        """Handle what woke the loop and plan its next sleep; False when the loop is done."""
+        for key, _ in ready:
+            if key.data is None:
+                self._drain_wake()
+            else:
+                self._read(*key.data)
+        self._drain_inbox()
+        if self._terminated:
+            return False
+        self._flush_outgoing()
+        now = time.monotonic()
+        if now >= self._sleep_until:
+            self._check_starting()
+            self._handle(S.Tick(now))
             self._flush_outgoing()
-            now = time.monotonic()
-            # An idle pool wakes only as often as heartbeats need, not 20 times a second;
-            # work (or a worker still starting) brings the quick tick back at once.
-            idle = self._sched.idle and all(r.ready for r in self._workers.values())
-            if not idle:
-                next_tick = min(next_tick, now + busy_tick)
-            if now >= next_tick:
-                next_tick = now + (min(self._beat_interval(), 1.0) if idle else busy_tick)
-                self._check_starting()
-                self._handle(S.Tick(now))
-                self._flush_outgoing()
-                if now >= next_beat:
-                    next_beat = now + self._beat_interval()
-                    self._ping_beats()
-            # Workers still starting are waited for: they join, run the initializer (as the
-            # stdlib's eagerly started workers do), and are stopped; or they time out.
-            if self._closing and self._sched.idle and not self._workers:
-                return
+            if now >= self._next_beat:
+                self._next_beat = now + self._beat_interval()
+                self._ping_beats()
+        self._sleep_until = self._wake_deadline()
+        # Workers still starting are waited for: they join, run the initializer (as the
+        # stdlib's eagerly started workers do), and are stopped; or they time out.
+        return not (self._closing and self._sched.idle and not self._workers)
+
+    def _wake_deadline(self) -> float:
+        """When the loop must wake even if nothing happens (monotonic seconds)."""
+        now = time.monotonic()
+        deadline = self._sched.next_deadline()
+        until = self._next_beat if deadline is None else min(deadline, self._next_beat)
+        if not all(r.ready for r in self._workers.values()):
+            until = min(until, now + 0.05)  # notice at once a local worker that died starting
+        return max(until, now + 0.001)  # never spin, even on a deadline already due
 
     def _drain_wake(self) -> None:
         # Empty the pipe *before* clearing the flag: a post that finds the flag still set
@@ -254,9 +311,7 @@ class Runtime:
         while inbox:
             what, arg = inbox.popleft()
             if what == "submit":
-                for t in arg:
-                    self._tasks[t.id] = t
-                self._handle(S.TasksSubmitted(tuple(t.id for t in arg)))
+                self._accept(arg)
             elif what == "hello":
                 self._admit(*arg)
             elif what == "launched":
@@ -274,6 +329,8 @@ class Runtime:
                         self._handle(S.WorkerLost(rec.id, False))
             elif what == "event":
                 self._handle(arg)
+            elif what == "sinks":
+                self._later += arg
             elif what == "close":
                 self._closing = True
                 self._handle(S.Closing())
@@ -353,7 +410,11 @@ class Runtime:
     def _do_Resolve(self, cmd: S.Resolve) -> None:
         task = self._tasks.pop(cmd.task)
         status, payload, bufs = self._results.pop(cmd.task)
-        task.sink._deliver(cmd.task, status, payload, bufs, self._workers[cmd.worker].label())
+        self._to_sink(task.sink._deliver, cmd.task, status, payload, bufs,
+                      self._workers[cmd.worker].label())
+
+    def _to_sink(self, method: Any, *args: Any) -> None:
+        self._later.append((method, args))
 
     def _do_RevokeTasks(self, cmd: S.RevokeTasks) -> None:
         self._send(self._workers[cmd.worker], (M.REVOKE, list(cmd.tasks)))
@@ -389,7 +450,7 @@ class Runtime:
         what = self._blob_names.get(task.blob, "") if task.kind != M.CONTEXT else "a context task"
         msg = (f"task {cmd.task} ({what}) was running on a worker each time one died, "
                f"{len(deaths)} times; it is not retried:\n  " + "\n  ".join(deaths))
-        task.sink._fail(cmd.task, errors.PoisonTaskError(msg, cmd.task, deaths))
+        self._to_sink(task.sink._fail, cmd.task, errors.PoisonTaskError(msg, cmd.task, deaths))
 
     def _do_NoWorkers(self, cmd: S.NoWorkers) -> None:
         if cmd.ever_joined or not self._dead:
@@ -405,7 +466,7 @@ class Runtime:
         for tid in cmd.pending:
             task = self._tasks.pop(tid, None)
             if task is not None:
-                task.sink._fail(tid, exc)
+                self._to_sink(task.sink._fail, tid, exc)
 
     # -- workers -----------------------------------------------------------------------
     def _new_rec(self, launcher: Any) -> WorkerRec:
@@ -541,10 +602,7 @@ class Runtime:
         for tid in list(self._tasks):
             task = self._tasks.pop(tid, None)
             if task is not None:
-                try:
-                    task.sink._fail(tid, exc)
-                except Exception:
-                    log.exception("netpool: failing task %s", tid)
+                self._to_sink(task.sink._fail, tid, exc)
 
     def _kill_all(self) -> None:
         for rec in list(self._workers.values()):

@@ -28,12 +28,21 @@ class WorkerRec:
     exit_code: Optional[int] = None
     lost_reason: Optional[str] = None
     blobs: set = field(default_factory=set)  # callables already defined on it
+    _label: Optional[str] = field(default=None, repr=False)
+
 
     def label(self) -> str:
+        """``worker 3 LocalWorker() on host pid 123``; given with every result, so kept once
+        the worker has connected and it no longer changes."""
+        if self._label is not None:
+            return self._label
         where = f" on {self.host}" if self.host else ""
         pid = f" pid {self.pid}" if self.pid else ""
         what = repr(self.launcher) if self.launcher is not None else "<joined worker>"
-        return f"worker {self.id} {what}{where}{pid}"
+        label = f"worker {self.id} {what}{where}{pid}"
+        if self.pid:
+            self._label = label
+        return label
 
     def exit_status(self) -> Optional[int]:
         if self.exit_code is None and self.launcher is not None:

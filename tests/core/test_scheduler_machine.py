@@ -694,3 +694,12 @@ def test_no_workers_is_repeated_for_revoked_tasks_after_it():
     assert run(sched, TasksSubmitted((5,))) == [NoWorkers((5,), ever_joined=True)]
     run(sched, TasksWithdrawn((5,)))
     assert run(sched, Revoked(1, (3, 4), 0.2)) == [NoWorkers((3, 4), ever_joined=True)]
+
+
+def test_results_at_one_instant_never_break_the_window():
+    """Pace decays towards zero when results keep arriving at the same ``now`` (one read of
+    many messages); it reached a denormal after ~2000 and the window computation raised."""
+    sched = live_scheduler(Config(window=32), 1)
+    for t in range(3000):
+        assert run(sched, TasksSubmitted((t,))) == [SendTasks(1, (t,))]
+        assert run(sched, ResultsArrived(1, (t,), 1.0)) == [Resolve(t, 1)]

@@ -433,7 +433,10 @@ class Scheduler:
         cfg = self.config
         if not w.pace:  # not known yet: the full window; stealing corrects a bad guess
             return cfg.window
-        return max(min(cfg.window, 2), min(cfg.window, 1 + int(cfg.queue_seconds / w.pace)))
+        # min() before int(): a pace decayed to a denormal by results timed at the same
+        # instant would make the quotient infinite, and int(inf) raises.
+        fits = min(cfg.queue_seconds / w.pace, cfg.window)
+        return max(min(cfg.window, 2), min(cfg.window, 1 + int(fits)))
 
     def _steal(self, live: list, out: list) -> None:
         """An idle worker and nothing pending: take waiting tasks from behind a slow head."""

@@ -440,11 +440,12 @@ class Scheduler:
 
     def _steal(self, live: list, out: list) -> None:
         """An idle worker and nothing pending: take waiting tasks from behind a slow head."""
-        if not any(not w.queue for _, w in live):
-            return
         now, after = self._now, self.config.steal_after
-        for wid, w in self._workers.items():
-            if (w.state != STARTING and len(w.queue) > 1 and not w.revoking
-                    and now >= w.head_since + after):
+        # Victims first: there rarely are any, and this runs after every event.
+        victims = [(wid, w) for wid, w in self._workers.items()
+                   if len(w.queue) > 1 and w.state != STARTING and not w.revoking
+                   and now >= w.head_since + after]
+        if victims and any(not w.queue for _, w in live):
+            for wid, w in victims:
                 w.revoking = True
                 out.append(RevokeTasks(wid, tuple(list(w.queue)[1:])))

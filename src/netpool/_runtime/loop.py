@@ -247,11 +247,13 @@ class Runtime:
             ready = self._sel.select(max(0.0, self._sleep_until - time.monotonic()))
             with self._lock:
                 self._running = self._round(ready)
-            # Last in the round, outside the lock: a woken caller finds the GIL free as soon
-            # as we are back in select, and a callback may submit without waiting for us.
+            # Outside the lock, so that a callback may submit without waiting for us, and
+            # before planning the next sleep, so that a woken caller waits less for the GIL.
             self._call_sinks()
             if not self._running:
                 return
+            with self._lock:
+                self._sleep_until = self._wake_deadline()
 
     def _call_sinks(self) -> None:
         later, self._later = self._later, []
@@ -280,7 +282,6 @@ class Runtime:
             if now >= self._next_beat:
                 self._next_beat = now + self._beat_interval()
                 self._ping_beats()
-        self._sleep_until = self._wake_deadline()
         # Workers still starting are waited for: they join, run the initializer (as the
         # stdlib's eagerly started workers do), and are stopped; or they time out.
         return not (self._closing and self._sched.idle and not self._workers)

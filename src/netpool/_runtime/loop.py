@@ -238,7 +238,8 @@ class Runtime:
                 self._running = False
                 self._fail_everything(errors.Error("the netpool manager loop failed; see the log"))
                 self._kill_all()
-            self._call_sinks()
+                later, self._later = self._later, []
+            self._call_sinks(later)
         finally:
             self._shutdown()
 
@@ -247,21 +248,23 @@ class Runtime:
             ready = self._sel.select(max(0.0, self._sleep_until - time.monotonic()))
             with self._lock:
                 self._running = self._round(ready)
+                later, self._later = self._later, []
             # Outside the lock, so that a callback may submit without waiting for us, and
             # before planning the next sleep, so that a woken caller waits less for the GIL.
-            self._call_sinks()
+            self._call_sinks(later)
             if not self._running:
                 return
             with self._lock:
                 self._sleep_until = self._wake_deadline()
 
-    def _call_sinks(self) -> None:
-        later, self._later = self._later, []
+    @staticmethod
+    def _call_sinks(later: list) -> None:
         for method, args in later:
             try:
                 method(*args)
             except Exception:  # our own result objects; users' callbacks are guarded there
                 log.exception("netpool: delivering a result failed")
+        later.clear()  # the caller's list would keep results alive until the next round
 
     def _round(self, ready: list) -> bool:
         """Handle what woke the loop and plan its next sleep; False when the loop is done."""
@@ -415,7 +418,7 @@ class Runtime:
                       self._workers[cmd.worker].label())
 
     def _to_sink(self, method: Any, *args: Any) -> None:
-        self._later.append((method, args))
+        self._later.append((method, args))  # under _lock, like every use of _later
 
     def _do_RevokeTasks(self, cmd: S.RevokeTasks) -> None:
         self._send(self._workers[cmd.worker], (M.REVOKE, list(cmd.tasks)))

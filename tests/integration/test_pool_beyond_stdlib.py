@@ -93,3 +93,36 @@ def test_closures_and_initializer_lambdas():
                                  initargs=(mark,)) as pool:
         assert pool.map(lambda x: x * factor, range(5)) == [0, 3, 6, 9, 12]
         assert set(pool.map(lambda _: os.environ.get("NP_INIT"), range(8), chunksize=1)) == {mark}
+
+
+def test_callbacks_may_submit_more_work_and_run_on_one_thread():
+    """Callbacks run on the loop thread outside the runtime's lock: one that submits the next
+    step must not deadlock, and each step's result must arrive exactly once."""
+    import threading
+    done = threading.Event()
+    seen, threads = [], set()
+
+    with netpool.DistributedPool(2) as pool:
+        def step(value):
+            threads.add(threading.get_ident())
+            seen.append(value)
+            if value < 20:
+                pool.apply_async(lambda x: x + 1, (value,), callback=step)
+            else:
+                done.set()
+        pool.apply_async(lambda x: x + 1, (0,), callback=step)
+        assert done.wait(30), f"chain stopped at {seen[-1:]}"
+    assert seen == list(range(1, 21))
+    assert len(threads) == 1 and threading.get_ident() not in threads
+
+
+def test_many_threads_submitting_at_once_lose_nothing():
+    """Submitters race for the runtime's lock (sending themselves) and for the inbox."""
+    from concurrent.futures import ThreadPoolExecutor
+    with netpool.DistributedPool(2) as pool:
+        def client(k):
+            results = [pool.apply_async(pow, (k, i)) for i in range(40)]
+            return [r.get(30) for r in results]
+        with ThreadPoolExecutor(8) as ex:
+            out = list(ex.map(client, range(8)))
+    assert out == [[k ** i for i in range(40)] for k in range(8)]

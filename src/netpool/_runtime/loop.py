@@ -267,7 +267,7 @@ class Runtime:
         later.clear()  # the caller's list would keep results alive until the next round
 
     def _round(self, ready: list) -> bool:
-        """Handle what woke the loop and plan its next sleep; False when the loop is done."""
+        """Handle what woke the loop, ticking if a deadline is due; False when the loop is done."""
         for key, _ in ready:
             if key.data is None:
                 self._drain_wake()

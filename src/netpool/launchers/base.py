@@ -92,8 +92,8 @@ class Worker:
         return f"<{type(self).__name__}>"
 
 
-class ProcessWorker(Worker):
-    """A worker whose process, or the client that runs it elsewhere (ssh, qrsh), is our child."""
+class ChildProcess:
+    """Mixin for a launcher whose started process (``_proc``) is our child."""
 
     _proc: Optional[subprocess.Popen] = None
 
@@ -102,7 +102,12 @@ class ProcessWorker(Worker):
         return self._proc.pid if self._proc else None
 
     def _exit_status(self) -> Optional[int]:
+        """The child's exit status once it has ended, else None."""
         return self._proc.poll() if self._proc else None
+
+
+class ProcessWorker(ChildProcess, Worker):
+    """A worker whose process, or the client that runs it elsewhere (ssh, qrsh), is our child."""
 
     def _stop(self) -> None:
         """Kill the child and reap it, so no zombie outlives the manager's stop."""

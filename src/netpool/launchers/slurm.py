@@ -35,8 +35,8 @@ import subprocess
 from typing import Optional, Sequence
 
 from ..errors import LauncherError
-from .base import (KEY_FILE, ArrayMember, BatchWorkerArray, Worker, WorkerArray, WorkerCommand,
-                   job_script, popen_to_output)
+from .base import (KEY_FILE, ArrayMember, BatchWorkerArray, ChildProcess, Worker, WorkerArray,
+                   WorkerCommand, job_script, popen_to_output)
 
 
 # --- pure builders ---------------------------------------------------------------------------
@@ -114,7 +114,7 @@ class _SLURMStepWorker(Worker):
         return f"<SLURM step worker, task {self.index}{f' of job {job}' if job else ''}>"
 
 
-class SLURMStepWorkerArray(WorkerArray):
+class SLURMStepWorkerArray(ChildProcess, WorkerArray):  # the child is srun: the whole step
     """``numworker`` tasks of one ``srun`` step in the current allocation (None: all of
     ``$SLURM_NTASKS``); ``options`` are extra srun options. See the module doc."""
 
@@ -151,14 +151,6 @@ class SLURMStepWorkerArray(WorkerArray):
             command.argv(KEY_FILE)  # fail here, not in the step, without a key file
         # srun's own messages (e.g. "Unable to create step") go to the manager's stderr
         self._proc = popen_to_output(slurm_srun_argv(commands, self._options, os.getcwd()), None)
-
-    @property
-    def pid(self) -> Optional[int]:
-        return self._proc.pid if self._proc else None
-
-    def _exit_status(self) -> Optional[int]:
-        """srun's exit status once the whole step ended, else None."""
-        return self._proc.poll() if self._proc else None
 
     def _stop(self) -> None:
         proc = self._proc

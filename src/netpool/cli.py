@@ -72,7 +72,13 @@ def demo_main(workers: int, tasks: int) -> int:
 
 WORKERS_HELP = """where pools get their workers, '+'-separated: N or local:N (N local workers),
 ssh:HOST[,HOST...] (one worker per host; HOST may be user@host), slurm:N, slurm-step:N,
-sge:N, sge-pe, pbs:N, lsf:N. Default: local workers, as many as the script asks for."""
+sge:N, sge-pe, pbs:N, lsf:N. A batch array takes job settings after its count, comma-separated:
+slurm:8,walltime=2:00:00,memory=4G,cores=2,queue=debug,account=A,job_name=X,log=PATH,
+directive=LINE,prologue=LINE (directive and prologue may repeat), options=STRING.
+Default: local workers, as many as the script asks for."""
+
+_BATCH = {"slurm": "SLURMWorkerArray", "sge": "SGEQsubWorkerArray", "pbs": "PBSWorkerArray",
+          "lsf": "LSFWorkerArray"}
 
 
 def parse_workers(spec: str) -> list:
@@ -91,25 +97,43 @@ def parse_workers(spec: str) -> list:
                 for host in filter(None, arg.split(",")):
                     user, _, name = host.rpartition("@")
                     out.append(L.SSHWorker(name, user=user or None))
-            elif kind == "slurm":
-                out.append(L.SLURMWorkerArray(_positive(arg)))
+            elif kind in _BATCH:
+                count, _, rest = arg.partition(",")
+                options, settings = _job_settings(rest)
+                out.append(getattr(L, _BATCH[kind])(_positive(count), options, **settings))
             elif kind == "slurm-step":
                 out.append(L.SLURMStepWorkerArray(_positive(arg) if arg else None))
-            elif kind == "sge":
-                out.append(L.SGEQsubWorkerArray(_positive(arg), ""))
             elif kind == "sge-pe":
                 out.append(L.SGEPEWorkerArray())
-            elif kind == "pbs":
-                out.append(L.PBSWorkerArray(_positive(arg)))
-            elif kind == "lsf":
-                out.append(L.LSFWorkerArray(_positive(arg)))
             else:
                 raise ValueError(f"unknown worker kind {kind!r}")
-        except ValueError as exc:
+        except (ValueError, TypeError) as exc:
             raise ValueError(f"bad --workers part {part!r}: {exc}") from None
     if not out:
         raise ValueError(f"--workers {spec!r} names no workers")
     return out
+
+
+def _job_settings(text: str) -> tuple[str, dict]:
+    """``walltime=1:00:00,queue=debug,directive=A,directive=B`` -> (options, settings)."""
+    from .launchers.jobs import SETTING_NAMES
+
+    options, settings, lists = "", {}, {"directive": "directives", "prologue": "prologue"}
+    for item in filter(None, text.split(",")):
+        key, eq, value = item.partition("=")
+        key = key.strip()
+        if not eq:
+            raise ValueError(f"job settings are key=value, got {item!r}")
+        if key == "options":
+            options = value
+        elif key in lists:
+            settings.setdefault(lists[key], []).append(value)
+        elif key in SETTING_NAMES and key not in lists.values():
+            settings[key] = int(value) if key == "cores" and value.isdigit() else value
+        else:
+            known = sorted({*SETTING_NAMES, *lists, "options"} - set(lists.values()))
+            raise ValueError(f"unknown job setting {key!r}; known: {', '.join(known)}")
+    return options, settings
 
 
 def _positive(text: str) -> int:

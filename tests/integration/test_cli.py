@@ -92,6 +92,24 @@ def test_parse_workers():
             parse_workers(bad)
 
 
+def test_parse_workers_job_settings():
+    (slurm, sge) = parse_workers(
+        "slurm:3,walltime=1:00:00,memory=2G,cores=2,queue=debug,directive=--qos=long,"
+        "directive=--exclusive,prologue=module load py,options=--hold"
+        "+sge:2,job_name=run 1,log=errs/sge.log")
+    assert slurm.submit_argv() == [
+        "sbatch", "--parsable", "--job-name=netpool", "--array=1-3", "--time=60", "--mem=2048M",
+        "--cpus-per-task=2", "--partition=debug", "--hold"]
+    assert slurm.settings.directives == ("--qos=long", "--exclusive")
+    assert slurm.settings.prologue == ("module load py",)
+    assert sge.submit_argv()[-6:] == ["-N", "run 1", "-o", "errs/sge.log", "-t", "1-2"]
+    for bad, said in (("slurm:2,wall=1", "unknown job setting 'wall'"),
+                      ("slurm:2,walltime", "key=value"), ("sge:2,memory=lots", "memory"),
+                      ("pbs:1,cores=0", "cores")):
+        with pytest.raises(ValueError, match=said):
+            parse_workers(bad)
+
+
 def test_worker_joins_a_running_pool_with_key_from_env_or_file(tmp_path):
     with netpool.DistributedPool(1) as pool:
         host, port = pool.address

@@ -20,6 +20,7 @@ from netpool.errors import LauncherError
 from netpool.launchers import (LocalWorker, LSFWorkerArray, PBSWorkerArray, SGEPEWorkerArray,
                                SGEQsubWorkerArray, SLURMWorkerArray, SSHWorker, WorkerCommand)
 from netpool.launchers.base import job_script, write_key_file
+from netpool.launchers.jobs import memory_mb, walltime_seconds
 from netpool.launchers.lsf import parse_bsub_job_id
 from netpool.launchers.pbs import parse_pbs_job_id, pbs_member_id
 from netpool.launchers.sge import parse_pe_hostfile, parse_sge_job_id, sge_qrsh_argv
@@ -50,7 +51,17 @@ def golden_cases() -> dict[str, object]:
     pbs, pbs1 = PBSWorkerArray(3, "-q workq -V"), PBSWorkerArray(1)
     lsf = LSFWorkerArray(3, "-q normal -W 60")
     srun = slurm_srun_argv(three, "--overlap", CWD)
+    site = dict(walltime="1:30:00", memory="4G", cores=4, queue="long q", account="proj-7",
+                job_name="my run", log=f"{SHARED}/job.log", directives=["EXTRA 'quoted' line"],
+                prologue=["module load python/3.11", "conda activate 'my env'"])
+    settings = {"sge": SGEQsubWorkerArray(3, "-V", **site), "slurm": SLURMWorkerArray(3, **site),
+                "pbs": PBSWorkerArray(3, **site), "lsf": LSFWorkerArray(3, **site)}
+    torque = PBSWorkerArray(3, **site)
+    torque.array_option = "-t"
     return {
+        **{f"{k}_settings_argv.json": a.submit_argv() for k, a in settings.items()},
+        **{f"{k}_settings_script.sh": a.job_script(three, CWD) for k, a in settings.items()},
+        "torque_settings_argv.json": torque.submit_argv(),
         "ssh_argv.json": SSHWorker("node7", user="o'brien", port=2222,
                                    ssh_options=("-o", "ConnectTimeout=5"),
                                    python="'/opt/my py/bin/python3' -X dev").argv(cmd),
@@ -182,6 +193,52 @@ def test_reprs():
     w[1].job_id = "1234.2"
     assert repr(w[1]) == "<SGE qsub worker, ID 1234.2>"
     assert repr(SLURMWorkerArray(3)._get_workers()[2]) == "<SLURM worker, ID (unknown)>"
+
+
+@pytest.mark.parametrize("value, seconds", [
+    (3600, 3600), (59.2, 60), ("90", 90), ("90:00", 5400), ("1:30:00", 5400),
+    ("2-00:00:00", 172800), ("1-12", 129600), ("1-2:30", 95400)])
+def test_walltime_parsing(value, seconds):
+    assert walltime_seconds(value) == seconds
+
+
+@pytest.mark.parametrize("value, mb", [(512, 512), ("512M", 512), ("4G", 4096), ("2GB", 2048),
+                                       ("1.5g", 1536), ("1T", 1048576), ("2048K", 2)])
+def test_memory_parsing(value, mb):
+    assert memory_mb(value) == mb
+
+
+@pytest.mark.parametrize("settings, match", [
+    (dict(walltime="an hour"), "walltime"), (dict(walltime=0), "walltime"),
+    (dict(walltime=True), "walltime"), (dict(memory="lots"), "memory"),
+    (dict(memory=-1), "memory"), (dict(cores=0), "cores"), (dict(cores=2.5), "cores"),
+    (dict(queue=""), "queue"), (dict(job_name="a\nb"), "job_name"),
+    (dict(prologue=["a\nb"]), "one line"), (dict(directives="x\ry"), "one line")])
+def test_bad_settings_fail_before_submitting(settings, match):
+    for cls in (SGEQsubWorkerArray, SLURMWorkerArray, PBSWorkerArray, LSFWorkerArray):
+        with pytest.raises(ValueError, match=match):
+            cls(2, **settings)
+
+
+def test_unknown_setting_names_the_known_ones():
+    with pytest.raises(TypeError, match=r"\['wall_time'\].*walltime"):
+        SLURMWorkerArray(2, wall_time=60)
+
+
+def test_directives_and_prologue_run_under_dash(tmp_path):
+    """The prologue runs after the cd and before the worker, in the job's shell; directive
+    lines are comments to the shell (only the scheduler reads them)."""
+    cmd = WorkerCommand((sys.executable, "-c", "import os; print(os.environ['FROM_PROLOGUE'])",
+                         "--"), ("h", 1), 1, str(tmp_path / "out"), str(tmp_path / "key"))
+    array = SLURMWorkerArray(1, directives=["--this-would-fail-as-a-command"],
+                             prologue=["FROM_PROLOGUE=\"$(pwd)\"", "export FROM_PROLOGUE"])
+    script = tmp_path / "job.sh"
+    script.write_text(array.job_script([cmd], str(tmp_path)))
+    proc = subprocess.run(["/bin/sh", str(script)], env={"SLURM_ARRAY_TASK_ID": "1",
+                          "PATH": "/usr/bin:/bin"}, cwd="/", capture_output=True, text=True,
+                          timeout=30)
+    assert proc.returncode == 0, proc.stderr
+    assert (tmp_path / "out").read_text().strip() == str(tmp_path)
 
 
 def test_array_sizes():

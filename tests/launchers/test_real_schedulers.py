@@ -392,3 +392,52 @@ def test_pool_over_ssh(sshd, workdir):
     results = run_pool(SSHWorker("localhost"))
     assert [r[0] for r in results] == [x * x for x in range(12)]
     assert all(r[1] for r in results)
+
+
+# --- per-job settings, accepted and honoured by the real schedulers ----------------------------
+
+def _settings_task(_):
+    return (os.environ.get("FROM_PROLOGUE"), os.environ.get("FROM_DIRECTIVE"),
+            os.environ.get("SLURM_JOB_ID") or os.environ.get("JOB_ID"))
+
+
+def _run_settings_pool(array) -> list:
+    from netpool import DistributedPool
+    with DistributedPool(workers=[array], python=pool_python(), connect_timeout=60) as pool:
+        return pool.map(_settings_task, range(4), chunksize=1)
+
+
+@pytest.mark.timeout(120)
+def test_slurm_job_settings(slurm, workdir):
+    """Every setting reaches sbatch (the job's record shows them) and the job runs with them:
+    the prologue ran before the worker, the directive line was read by sbatch."""
+    log = workdir / "slurm job.log"
+    array = SLURMWorkerArray(2, walltime="0:07:00", memory="200M", cores=1, queue="debug",
+                             job_name="np_settings", log=str(log),
+                             directives=["--export=ALL,FROM_DIRECTIVE=yes"],
+                             prologue=["FROM_PROLOGUE=ran; export FROM_PROLOGUE"])
+    results = _run_settings_pool(array)
+    assert {r[:2] for r in results} == {("ran", "yes")}
+    record = run(["scontrol", "show", "job", array.job_id]).stdout
+    for field in ("JobName=np_settings", "TimeLimit=00:07:00", "Partition=debug",
+                  f"StdOut={log}", "MinMemoryNode=200M", "MinCPUsNode=1"):
+        assert field in record, f"{field} not in {record}"
+    wait_until(lambda: slurm_job_gone(array.job_id), 30, f"job {array.job_id} to leave squeue")
+
+
+@pytest.mark.timeout(150)
+def test_sge_job_settings(sge, workdir):
+    log = workdir / "sge job.log"
+    array = SGEQsubWorkerArray(2, walltime=420, memory="2G", cores=1, queue="all.q",
+                               job_name="np_settings", log=str(log),
+                               directives=["-v FROM_DIRECTIVE=yes"],
+                               prologue=["FROM_PROLOGUE=ran; export FROM_PROLOGUE"])
+    results = _run_settings_pool(array)
+    assert {r[:2] for r in results} == {("ran", "yes")}
+    assert {r[2] for r in results} == {array.job_id}
+    wait_until(lambda: sge_job_gone(array.job_id), 60, f"job {array.job_id} to leave qstat")
+    # qacct keeps the finished job's record: name, queue and the limits it ran under
+    record = wait_until(lambda: (lambda out: "jobname" in out and out)(
+        run(["qacct", "-j", array.job_id]).stdout), 60, f"qacct to know job {array.job_id}")
+    assert "np_settings" in record, record
+    assert "-q all.q -l h_rt=420,h_vmem=2048M -pe smp 1" in record, record

@@ -19,9 +19,10 @@ import os
 import shlex
 import subprocess
 from dataclasses import dataclass
-from typing import Optional, Sequence
+from typing import Any, Optional, Sequence
 
 from ..errors import LauncherError, describe_exit
+from .jobs import SETTING_NAMES, JobSettings
 
 KEY_ENV, KEY_STDIN, KEY_FILE = "env", "stdin", "file"
 AUTHKEY_ENV = "NETPOOL_AUTHKEY"
@@ -224,18 +225,24 @@ def popen_to_output(argv: Sequence[str], output: Optional[str],
 
 
 def job_script(index_expr: str, commands: Sequence[WorkerCommand], first: int = 1,
-               cwd: Optional[str] = None, title: str = "netpool workers") -> str:
+               cwd: Optional[str] = None, title: str = "netpool workers",
+               directives: Sequence[str] = (), prologue: Sequence[str] = ()) -> str:
     """A POSIX ``/bin/sh`` job script that starts the worker selected by an index variable.
 
     ``index_expr`` is a fixed shell expansion (``$SGE_TASK_ID``, never user data); task
     ``first + i`` runs ``commands[i]`` with the KEY_FILE delivery, output to its file. A
     ``case`` statement does the mapping, since dash has no arrays. Every word that comes
-    from a command, a path or ``cwd`` is quoted with :func:`shlex.quote`. Pure.
+    from a command, a path or ``cwd`` is quoted with :func:`shlex.quote`. ``directives`` are
+    complete scheduler header lines (``#SBATCH --mem=4096M``), placed right after the first
+    line, where schedulers look for them; ``prologue`` lines run (verbatim: the user's own
+    shell) after the ``cd`` and before the worker. Pure.
     """
-    lines = ["#!/bin/sh", f"# {title}: {len(commands)} worker(s), chosen by {index_expr}",
+    lines = ["#!/bin/sh", *directives,
+             f"# {title}: {len(commands)} worker(s), chosen by {index_expr}",
              "# written by netpool; runs under any POSIX sh (no arrays)"]
     if cwd is not None:
         lines.append(f"cd {shlex.quote(cwd)} || exit 1")
+    lines += prologue
     lines.append(f'case "{index_expr}" in')
     for i, command in enumerate(commands):
         redirect = f" >{shlex.quote(command.output)} 2>&1" if command.output else ""
@@ -270,10 +277,13 @@ class ArrayMember(Worker):
 class BatchWorkerArray(WorkerArray):
     """A job array submitted with one command and cancelled with another.
 
-    Subclasses give the pure pieces: ``submit_argv()``, ``index_expr``/``first_index`` for
-    :func:`job_script`, ``parse_job_id(stdout)``, ``member_id(job_id, index)`` and
-    ``cancel_argv(job_id)`` with ``cancel_ignore`` (messages meaning "already gone").
-    The job script goes on the submit command's stdin.
+    Subclasses give the pure pieces: ``submit_argv()`` (netpool's options, then
+    ``settings_argv()`` for the :class:`~netpool.launchers.jobs.JobSettings`, then the
+    user's ``options`` string, so the user has the last word), ``directive_prefix``
+    (``#SBATCH``), ``index_expr``/``first_index`` for :func:`job_script`,
+    ``parse_job_id(stdout)``, ``member_id(job_id, index)`` and ``cancel_argv(job_id)`` with
+    ``cancel_ignore`` (messages meaning "already gone"). The job script goes on the submit
+    command's stdin.
 
     Assumes a filesystem shared by the manager and the nodes, at the same paths: the key
     file, the output files and the manager's working directory (the script ``cd``s there).
@@ -284,10 +294,17 @@ class BatchWorkerArray(WorkerArray):
     index_expr = "$TASK_ID"
     first_index = 1
     cancel_ignore: tuple[str, ...] = ()
+    directive_prefix = "#"
 
-    def __init__(self, numworker: int) -> None:
+    def __init__(self, numworker: int, options: str = "", **settings: Any) -> None:
         if int(numworker) < 1:
             raise ValueError(f"numworker must be at least 1, got {numworker!r}")
+        unknown = sorted(set(settings) - set(SETTING_NAMES))
+        if unknown:
+            raise TypeError(f"{type(self).__name__} got unknown job settings {unknown}; "
+                            f"known: {', '.join(SETTING_NAMES)}")
+        self.settings = JobSettings(**settings)
+        self._options = options
         self._numworker = int(numworker)
         self._workers = [self.member_class(i + self.first_index) for i in range(self._numworker)]
         self.job_id: Optional[str] = None
@@ -308,8 +325,14 @@ class BatchWorkerArray(WorkerArray):
     def cancel_argv(self, job_id: str) -> list[str]:
         raise NotImplementedError
 
+    def settings_argv(self) -> list[str]:
+        """Submit options for :attr:`settings` (pure; each scheduler has its own spelling)."""
+        return []
+
     def job_script(self, commands: Sequence[WorkerCommand], cwd: Optional[str]) -> str:
-        return job_script(self.index_expr, commands, self.first_index, cwd)
+        directives = [f"{self.directive_prefix} {d}" for d in self.settings.directives]
+        return job_script(self.index_expr, commands, self.first_index, cwd,
+                          directives=directives, prologue=self.settings.prologue)
 
     def _start(self, commands: list[WorkerCommand], authkey: bytes) -> None:
         if len(commands) != self._numworker:

@@ -26,12 +26,38 @@ import shlex
 
 from ..errors import LauncherError
 from .base import ArrayMember, BatchWorkerArray
+from .jobs import JobSettings
 
 
-def lsf_bsub_argv(numworker: int, options: str = "") -> list[str]:
-    """``bsub -J netpool[1-N] -o lsf-errors <options>`` (script on stdin). Pure."""
-    return ["bsub", "-J", f"netpool[1-{int(numworker)}]", "-o", "lsf-errors",
+def lsf_bsub_argv(numworker: int, options: str = "",
+                  settings: JobSettings = JobSettings()) -> list[str]:
+    """``bsub -J NAME[1-N] -o LOG <settings> <options>`` (script on stdin; LOG defaults to
+    ``lsf-errors``). Pure."""
+    return ["bsub", "-J", f"{settings.name}[1-{int(numworker)}]",
+            "-o", settings.log or "lsf-errors", *lsf_settings_argv(settings),
             *shlex.split(options)]
+
+
+def lsf_settings_argv(settings: JobSettings) -> list[str]:
+    """bsub options for ``settings`` (not the name or log). Pure.
+
+    The walltime ``-W H:MM`` is rounded up to whole minutes; cores are ``-n N`` on one host
+    (``span[hosts=1]``); memory is ``-M <MB>MB`` with its unit spelled out, since the default
+    unit of ``-M`` depends on the site's ``LSF_UNIT_FOR_LIMITS``.
+    """
+    out = []
+    if settings.seconds is not None:
+        minutes = -(-settings.seconds // 60)
+        out += ["-W", f"{minutes // 60}:{minutes % 60:02d}"]
+    if settings.cores is not None:
+        out += ["-n", str(settings.cores), "-R", "span[hosts=1]"]
+    if settings.mb is not None:
+        out += ["-M", f"{settings.mb}MB"]
+    if settings.queue is not None:
+        out += ["-q", settings.queue]
+    if settings.account is not None:
+        out += ["-P", settings.account]
+    return out
 
 
 def parse_bsub_job_id(stdout: str) -> str:
@@ -47,19 +73,21 @@ class _LSFWorker(ArrayMember):
 
 
 class LSFWorkerArray(BatchWorkerArray):
-    """``numworker`` workers as one LSF job array; ``options`` are extra bsub options (a shell
-    string, e.g. ``"-q normal -W 60"``), after netpool's own."""
+    """``numworker`` workers as one LSF job array.
+
+    ``options`` are extra bsub options (a shell string, e.g. ``"-R select[avx2]"``), after
+    netpool's own; the keyword arguments are :class:`~netpool.launchers.jobs.JobSettings`
+    (``walltime=``, ``memory=``, ``cores=``, ``queue=``, ``account=`` as the project,
+    ``job_name=``, ``log=``, ``directives=`` as ``#BSUB`` lines, ``prologue=``).
+    """
 
     member_class = _LSFWorker
     index_expr = "$LSB_JOBINDEX"
     cancel_ignore = ("already finished", "No matching job found")
-
-    def __init__(self, numworker: int, options: str = "") -> None:
-        super().__init__(numworker)
-        self._options = options
+    directive_prefix = "#BSUB"
 
     def submit_argv(self) -> list[str]:
-        return lsf_bsub_argv(self._numworker, self._options)
+        return lsf_bsub_argv(self._numworker, self._options, self.settings)
 
     def parse_job_id(self, stdout: str) -> str:
         return parse_bsub_job_id(stdout)

@@ -25,20 +25,54 @@ from __future__ import annotations
 
 import re
 import shlex
+from typing import Any
 
 from ..errors import LauncherError
 from .base import ArrayMember, BatchWorkerArray
+from .jobs import JobSettings, hms
 
 PBS_INDEX = "${PBS_ARRAY_INDEX:-$PBS_ARRAYID}"
 PBS_SINGLE_INDEX = "${PBS_ARRAY_INDEX:-${PBS_ARRAYID:-1}}"  # no array: worker 1
 
 
-def pbs_qsub_argv(numworker: int, options: str = "", array_option: str = "-J") -> list[str]:
-    """``qsub -N netpool -j oe [-J 1-N] <options>``; no array option for one worker. Pure."""
-    argv = ["qsub", "-N", "netpool", "-j", "oe"]
+def pbs_qsub_argv(numworker: int, options: str = "", array_option: str = "-J",
+                  settings: JobSettings = JobSettings()) -> list[str]:
+    """``qsub -N NAME -j oe [-J 1-N] <settings> <options>``; no array option for one
+    worker. Pure."""
+    argv = ["qsub", "-N", settings.name, "-j", "oe"]
     if int(numworker) > 1:
         argv += [array_option, f"1-{int(numworker)}"]
-    return argv + shlex.split(options)
+    return argv + pbs_settings_argv(settings, torque=array_option == "-t") + shlex.split(options)
+
+
+def pbs_settings_argv(settings: JobSettings, torque: bool = False) -> list[str]:
+    """qsub options for ``settings`` (not the job name). Pure.
+
+    Cores and memory are one chunk in PBS Pro's ``-l select=1:ncpus=N:mem=Mmb``; Torque spells
+    them ``-l nodes=1:ppn=N`` and ``-l mem=Mmb``.
+    """
+    out = []
+    if settings.seconds is not None:
+        out += ["-l", f"walltime={hms(settings.seconds)}"]
+    if torque:
+        if settings.cores is not None:
+            out += ["-l", f"nodes=1:ppn={settings.cores}"]
+        if settings.mb is not None:
+            out += ["-l", f"mem={settings.mb}mb"]
+    elif settings.cores is not None or settings.mb is not None:
+        chunk = "select=1"
+        if settings.cores is not None:
+            chunk += f":ncpus={settings.cores}"
+        if settings.mb is not None:
+            chunk += f":mem={settings.mb}mb"
+        out += ["-l", chunk]
+    if settings.queue is not None:
+        out += ["-q", settings.queue]
+    if settings.account is not None:
+        out += ["-A", settings.account]
+    if settings.log is not None:
+        out += ["-o", settings.log]
+    return out
 
 
 def parse_pbs_job_id(stdout: str) -> str:
@@ -60,20 +94,25 @@ class _PBSWorker(ArrayMember):
 
 
 class PBSWorkerArray(BatchWorkerArray):
-    """``numworker`` workers as one PBS array job; ``options`` are extra qsub options (a shell
-    string, e.g. ``"-q workq -l walltime=1:00:00 -V"``), after netpool's own."""
+    """``numworker`` workers as one PBS array job.
+
+    ``options`` are extra qsub options (a shell string, e.g. ``"-V"``), after netpool's own;
+    the keyword arguments are :class:`~netpool.launchers.jobs.JobSettings` (``walltime=``,
+    ``memory=``, ``cores=``, ``queue=``, ``account=``, ``job_name=``, ``log=``,
+    ``directives=`` as ``#PBS`` lines, ``prologue=``).
+    """
 
     member_class = _PBSWorker
     array_option = "-J"
     cancel_ignore = ("Unknown Job Id", "Job has finished", "has finished")
+    directive_prefix = "#PBS"
 
-    def __init__(self, numworker: int, options: str = "") -> None:
-        super().__init__(numworker)
-        self._options = options
+    def __init__(self, numworker: int, options: str = "", **settings: Any) -> None:
+        super().__init__(numworker, options, **settings)
         self.index_expr = PBS_INDEX if self._numworker > 1 else PBS_SINGLE_INDEX
 
     def submit_argv(self) -> list[str]:
-        return pbs_qsub_argv(self._numworker, self._options, self.array_option)
+        return pbs_qsub_argv(self._numworker, self._options, self.array_option, self.settings)
 
     def parse_job_id(self, stdout: str) -> str:
         return parse_pbs_job_id(stdout)

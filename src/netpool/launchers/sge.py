@@ -32,15 +32,43 @@ from typing import Optional, Sequence
 from ..errors import LauncherError
 from .base import (KEY_FILE, ArrayMember, BatchWorkerArray, ProcessWorker, Worker, WorkerArray,
                    WorkerCommand, popen_to_output)
+from .jobs import JobSettings, hms
 from .local import LocalWorker
 
 
 # --- pure builders ---------------------------------------------------------------------------
 
-def sge_qsub_argv(numworker: int, options: str, standard_options: str) -> list[str]:
-    """``qsub -S /bin/sh <options> <standard_options> -t 1-N`` (the script comes on stdin)."""
+def sge_qsub_argv(numworker: int, options: str, standard_options: str,
+                  settings: JobSettings = JobSettings(), pe: str = "smp") -> list[str]:
+    """``qsub -S /bin/sh <options> <standard_options> <settings> -t 1-N`` (the script comes
+    on stdin). The settings come after the standard options, since qsub takes the last of a
+    repeated option (``-o``). Pure."""
     return ["qsub", "-S", "/bin/sh", *shlex.split(options), *shlex.split(standard_options),
-            "-t", f"1-{int(numworker)}"]
+            *sge_settings_argv(settings, pe), "-t", f"1-{int(numworker)}"]
+
+
+def sge_settings_argv(settings: JobSettings, pe: str = "smp") -> list[str]:
+    """qsub options for ``settings``. Pure.
+
+    Memory is ``h_vmem`` (per slot, the limit most sites enforce); cores ask for ``-pe PE N``
+    (the parallel environment ``pe``, ``smp`` unless the array's ``pe`` says otherwise).
+    """
+    out = []
+    if settings.job_name is not None:
+        out += ["-N", settings.job_name]
+    if settings.seconds is not None:
+        out += ["-l", f"h_rt={hms(settings.seconds)}"]
+    if settings.mb is not None:
+        out += ["-l", f"h_vmem={settings.mb}M"]
+    if settings.cores is not None:
+        out += ["-pe", pe, str(settings.cores)]
+    if settings.queue is not None:
+        out += ["-q", settings.queue]
+    if settings.account is not None:
+        out += ["-A", settings.account]
+    if settings.log is not None:
+        out += ["-o", settings.log]
+    return out
 
 
 def parse_sge_job_id(stdout: str) -> str:
@@ -86,20 +114,25 @@ class _SGEQsubWorker(ArrayMember):
 
 
 class SGEQsubWorkerArray(BatchWorkerArray):
-    """``numworker`` workers as one SGE array job; ``options`` are extra qsub options (a shell
-    string, e.g. ``"-q long.q -V"``), placed before :attr:`standard_options`."""
+    """``numworker`` workers as one SGE array job.
+
+    ``options`` are extra qsub options (a shell string, e.g. ``"-V -l gpu=1"``), placed before
+    :attr:`standard_options`; the keyword arguments are
+    :class:`~netpool.launchers.jobs.JobSettings` (``walltime=`` as ``h_rt``, ``memory=`` as
+    ``h_vmem``, ``cores=`` through the parallel environment :attr:`pe`, ``queue=``,
+    ``account=``, ``job_name=``, ``log=``, ``directives=`` as ``#$`` lines, ``prologue=``).
+    """
 
     standard_options = '-j y -cwd -r n -o sge-errors'
+    pe = "smp"
     member_class = _SGEQsubWorker
     index_expr = "$SGE_TASK_ID"
     cancel_ignore = ("does not exist",)
-
-    def __init__(self, numworker: int, options: str) -> None:
-        super().__init__(numworker)
-        self._options = options
+    directive_prefix = "#$"
 
     def submit_argv(self) -> list[str]:
-        return sge_qsub_argv(self._numworker, self._options, self.standard_options)
+        return sge_qsub_argv(self._numworker, self._options, self.standard_options,
+                             self.settings, self.pe)
 
     def parse_job_id(self, stdout: str) -> str:
         return parse_sge_job_id(stdout)

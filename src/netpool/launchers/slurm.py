@@ -37,14 +37,41 @@ from typing import Optional, Sequence
 from ..errors import LauncherError
 from .base import (KEY_FILE, ArrayMember, BatchWorkerArray, ChildProcess, Worker, WorkerArray,
                    WorkerCommand, job_script, popen_to_output)
+from .jobs import JobSettings
 
 
 # --- pure builders ---------------------------------------------------------------------------
 
-def slurm_sbatch_argv(numworker: int, options: str = "") -> list[str]:
-    """``sbatch --parsable --job-name=netpool --array=1-N <options>`` (script on stdin)."""
-    return ["sbatch", "--parsable", "--job-name=netpool", f"--array=1-{int(numworker)}",
-            *shlex.split(options)]
+def slurm_sbatch_argv(numworker: int, options: str = "",
+                      settings: JobSettings = JobSettings()) -> list[str]:
+    """``sbatch --parsable --job-name=NAME --array=1-N <settings> <options>`` (script on
+    stdin). Pure."""
+    return ["sbatch", "--parsable", f"--job-name={settings.name}",
+            f"--array=1-{int(numworker)}", *slurm_settings_argv(settings), *shlex.split(options)]
+
+
+def slurm_settings_argv(settings: JobSettings) -> list[str]:
+    """sbatch/srun options for ``settings`` (not the job name). Pure.
+
+    The walltime is rounded up to whole minutes (``--time`` in ``D-HH:MM:SS`` form would keep
+    seconds, but a minute is SLURM's scheduling grain); memory is ``--mem`` (per node, which is
+    per worker: each array task is one worker).
+    """
+    out = []
+    if settings.seconds is not None:
+        minutes = -(-settings.seconds // 60)
+        out.append(f"--time={minutes}")
+    if settings.mb is not None:
+        out.append(f"--mem={settings.mb}M")
+    if settings.cores is not None:
+        out.append(f"--cpus-per-task={settings.cores}")
+    if settings.queue is not None:
+        out.append(f"--partition={settings.queue}")
+    if settings.account is not None:
+        out.append(f"--account={settings.account}")
+    if settings.log is not None:
+        out.append(f"--output={settings.log}")
+    return out
 
 
 def parse_sbatch_job_id(stdout: str) -> str:
@@ -72,19 +99,21 @@ class _SLURMWorker(ArrayMember):
 
 
 class SLURMWorkerArray(BatchWorkerArray):
-    """``numworker`` workers as one SLURM job array; ``options`` are extra sbatch options (a
-    shell string, e.g. ``"--partition=debug --time=60"``), after netpool's own."""
+    """``numworker`` workers as one SLURM job array.
+
+    ``options`` are extra sbatch options (a shell string, e.g. ``"--qos=long"``), after
+    netpool's own; the keyword arguments are :class:`~netpool.launchers.jobs.JobSettings`
+    (``walltime=``, ``memory=``, ``cores=``, ``queue=`` for the partition, ``account=``,
+    ``job_name=``, ``log=``, ``directives=`` as ``#SBATCH`` lines, ``prologue=``).
+    """
 
     member_class = _SLURMWorker
     index_expr = "$SLURM_ARRAY_TASK_ID"
     cancel_ignore = ("Invalid job id",)
-
-    def __init__(self, numworker: int, options: str = "") -> None:
-        super().__init__(numworker)
-        self._options = options
+    directive_prefix = "#SBATCH"
 
     def submit_argv(self) -> list[str]:
-        return slurm_sbatch_argv(self._numworker, self._options)
+        return slurm_sbatch_argv(self._numworker, self._options, self.settings)
 
     def parse_job_id(self, stdout: str) -> str:
         return parse_sbatch_job_id(stdout)

@@ -63,3 +63,14 @@ def slow_first_time(marker, value):
 def pid_after(seconds):
     time.sleep(seconds)
     return os.getpid()
+
+
+def rendezvous(folder, k, timeout=30.0):
+    """Record our pid in ``folder`` and wait (bounded) until ``k`` distinct pids have: so
+    that a test can require that k workers ran tasks at once. Returns our pid."""
+    pid = os.getpid()
+    open(os.path.join(folder, str(pid)), "w").close()
+    deadline = time.monotonic() + timeout
+    while len(os.listdir(folder)) < k and time.monotonic() < deadline:
+        time.sleep(0.005)
+    return pid

@@ -18,7 +18,11 @@ g. when tasks are pending, no worker is live or starting and none will be launch
    has been told (``NoWorkers``) about every pending task;
 h. ``next_deadline()`` is honest: a Tick before it returns no command, and right after a Tick
    it lies in the future, so a shell that sleeps until it neither misses a timeout or a steal
-   nor spins.
+   nor spins;
+i. a close launches nothing it does not need: a worker is stopped for the close only when no
+   task is pending or waiting behind any head (it could steal those), the exit of a worker the
+   close stopped never brings a replacement, and any other loss during the close brings one
+   only while such work is left (so a crash during the close strands nothing).
 
 Besides, the model checks that the scheduler's views (pending order, each worker's queue, each
 worker's state) equal its own, so requeue-to-the-front and FIFO dispatch are checked too, and at
@@ -105,6 +109,7 @@ class SchedulerMachine(RuleBasedStateMachine):
         self.queue: dict = {}            # worker -> the tasks it holds, head running
         self.sent: dict = {}             # worker -> tasks ever sent to it
         self.stopped: set = set()        # StopWorker received
+        self.close_stopped: set = set()  # ... because of the close (not max_tasks)
         self.since: dict = {}            # launch time, then last contact
         self.revokes: dict = {}          # worker -> tasks asked back, reply not yet delivered
         self.stale_revokes: list = []    # (worker, tasks) asked back from a worker now gone
@@ -120,17 +125,26 @@ class SchedulerMachine(RuleBasedStateMachine):
         self.told: set = set()           # pending tasks named by a NoWorkers
 
     # -- the model's view ----------------------------------------------------------------
-    def may_launch(self) -> bool:
-        """Will the scheduler ask for a replacement when a worker goes away now?
+    def may_launch(self, lost: Optional[int] = None) -> bool:
+        """Will the scheduler ask for a replacement when ``lost`` (or any worker) goes away now?
 
         ``replace`` promises a replacement for every worker that goes away, unless starts keep
-        failing; after ``Closing`` only while work is left, pending or running (``Closing``
-        means "stop workers once everything is done", not "give up on what is left").
+        failing; after ``Closing`` (i) only while there is work a new worker could take,
+        pending or waiting behind a head (``Closing`` means "stop workers once everything is
+        done", not "give up on what is left"), and never for a worker the close stopped.
         """
         cfg = self.cfg
-        work_left = bool(self.pending) or any(self.queue.values())
-        return (cfg.replace and (not self.closing or work_left)
-                and self.start_failures < cfg.max_start_failures)
+        if not cfg.replace or self.start_failures >= cfg.max_start_failures:
+            return False
+        if not self.closing:
+            return True
+        if lost in self.close_stopped:
+            return False
+        return bool(self.pending) or self.waiting()
+
+    def waiting(self) -> bool:
+        """Tasks queued behind a head, which an idle worker could steal."""
+        return any(len(q) > 1 for q in self.queue.values())
 
     def alive(self) -> int:
         """Workers that count against MAX_ALIVE: the stopped ones are on their way out."""
@@ -181,7 +195,7 @@ class SchedulerMachine(RuleBasedStateMachine):
             else:
                 back.append(t)
         self.pending[:0] = back  # requeued at the front, in queue order
-        if self.may_launch():
+        if self.may_launch(w):
             self.step.launch.append(w)
 
     # events, as facts the model learns
@@ -310,9 +324,12 @@ class SchedulerMachine(RuleBasedStateMachine):
         assert self.state.get(w, STARTING) != STARTING and w not in self.stopped, c
         assert not self.queue[w], f"{c} with tasks {self.queue[w]}"
         used_up = limit is not None and self.sent[w] >= limit
-        assert used_up or (self.closing and not self.pending), f"{c} too early"
+        nothing_left = self.closing and not self.pending and not self.waiting()
+        assert used_up or nothing_left, f"(i) {c} too early"
         self.state[w] = DRAINING
         self.stopped.add(w)
+        if not used_up:
+            self.close_stopped.add(w)
 
     def do_NoWorkers(self, c: NoWorkers) -> None:
         assert c.pending and c.pending == tuple(self.pending), f"{c}, pending {self.pending}"
@@ -500,7 +517,8 @@ class SchedulerMachine(RuleBasedStateMachine):
             if state == STARTING or self.queue[w] or w in self.stopped:
                 continue
             used_up = limit is not None and self.sent[w] >= limit
-            assert not (used_up or (self.closing and not self.pending)), f"{w} not stopped"
+            nothing_left = self.closing and not self.pending and not self.waiting()
+            assert not (used_up or nothing_left), f"{w} not stopped"
         # g. nobody left to run pending tasks: the shell knows
         if (self.pending and not self.may_launch()
                 and not any(st_ in (LIVE, STARTING) for st_ in self.state.values())):
@@ -703,3 +721,41 @@ def test_results_at_one_instant_never_break_the_window():
     for t in range(3000):
         assert run(sched, TasksSubmitted((t,))) == [SendTasks(1, (t,))]
         assert run(sched, ResultsArrived(1, (t,), 1.0)) == [Resolve(t, 1)]
+
+
+def test_closing_keeps_an_idle_worker_while_tasks_wait_behind_a_head():
+    """Regression (issue 8): close() right after submitting stopped idle workers while another
+    held queued tasks, and replaced them (a Pool(4) started 23 processes)."""
+    sched = live_scheduler(Config(window=3, steal_after=0.05, replace=True), 1)
+    assert run(sched, TasksSubmitted((1, 2, 3))) == [SendTasks(1, (1, 2, 3))]
+    run(sched, WorkerLaunched(2, 0.0))
+    assert run(sched, Closing()) == []
+    assert run(sched, WorkerJoined(2, 0.01)) == []             # not stopped: 2 and 3 wait
+    assert run(sched, Tick(0.06)) == [RevokeTasks(1, (2, 3))]
+    assert run(sched, Revoked(1, (2, 3), 0.07)) == [SendTasks(2, (2, 3))]
+    assert run(sched, ResultsArrived(1, (1,), 0.08)) == [Resolve(1, 1)]  # 3 waits behind 2
+    assert run(sched, ResultsArrived(2, (2,), 0.09)) == [Resolve(2, 2), StopWorker(1)]
+    assert run(sched, WorkerLost(1, graceful=True)) == []      # stopped by the close: no one new
+    assert run(sched, ResultsArrived(2, (3,), 0.1)) == [Resolve(3, 2), StopWorker(2)]
+    assert run(sched, WorkerLost(2, graceful=True)) == [] and sched.idle
+
+
+def test_a_crash_during_closing_replaces_the_worker_so_its_tasks_are_not_stranded():
+    sched = live_scheduler(Config(window=1, replace=True), 1, 2)
+    assert run(sched, TasksSubmitted((1,))) == [SendTasks(1, (1,))]
+    assert run(sched, Closing()) == [StopWorker(2)]
+    assert run(sched, WorkerLost(1)) == [LaunchReplacement(1)]  # task 1 is pending again
+    assert run(sched, WorkerLost(2, graceful=True)) == []
+    run(sched, WorkerLaunched(3, 0.1))
+    assert run(sched, WorkerJoined(3, 0.2)) == [SendTasks(3, (1,))]
+    assert run(sched, ResultsArrived(3, (1,), 0.3)) == [Resolve(1, 3), StopWorker(3)]
+    assert run(sched, WorkerLost(3, graceful=True)) == [] and sched.idle
+
+
+def test_a_crash_during_closing_without_replacement_says_no_workers():
+    """Without replacement (Manager, SSH, batch arrays) the pending task is not left waiting
+    for a worker that will never come: the shell is told, as at any other time."""
+    sched = live_scheduler(Config(window=1), 1, 2)
+    run(sched, TasksSubmitted((1,)))
+    assert run(sched, Closing()) == [StopWorker(2)]
+    assert run(sched, WorkerLost(1)) == [NoWorkers((1,), ever_joined=True)]

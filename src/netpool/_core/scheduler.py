@@ -366,21 +366,42 @@ class Scheduler:
                     back.append(t)
             self._pending.extendleft(reversed(back))
             self._starved = self._starved and not back  # new pending tasks: tell again
-        if self._may_launch():
+        if self._may_launch(w):
             out.append(LaunchReplacement(wid))
 
-    def _may_launch(self) -> bool:
+    def _may_launch(self, lost: Optional[_Worker] = None) -> bool:
+        """Does the loss of ``lost`` (or of any worker, if None) bring a replacement?
+
+        Before ``Closing``: always, if configured to replace and starts are not failing.
+        After it, only while there is work a new worker could take (pending, or waiting behind
+        a head), and never for a worker the close itself stopped: that one was stopped because
+        there was no such work, so a replacement would only be stopped in turn. A worker that
+        *crashes* during the close does bring one if its tasks went back to pending, so that
+        they are not stranded (docs/architecture.md, "Closing").
+        """
         cfg = self.config
-        still_needed = not self._closing or bool(self._pending or self._where)
-        return cfg.replace and still_needed and self._start_failures < cfg.max_start_failures
+        if not cfg.replace or self._start_failures >= cfg.max_start_failures:
+            return False
+        if not self._closing:
+            return True
+        if lost is not None and lost.stop_sent and not self._used_up(lost):
+            return False
+        return bool(self._pending) or self._waiting()
+
+    def _used_up(self, w: _Worker) -> bool:
+        limit = self.config.max_tasks
+        return limit is not None and w.sent >= limit
+
+    def _waiting(self) -> bool:
+        """Is any task queued behind another's head, where an idle worker could steal it?"""
+        return any(len(w.queue) > 1 for w in self._workers.values())
 
     def _maybe_retire(self, wid: WorkerId, w: _Worker, out: list) -> None:
-        """Stop a worker that has no more to do: it used up max_tasks, or we are closing."""
+        """Stop a worker that has no more to do: it used up max_tasks, or we are closing and
+        no task is pending or waiting behind a head (it could still steal those)."""
         if w.state == STARTING or w.queue or w.stop_sent:
             return
-        limit = self.config.max_tasks
-        used_up = limit is not None and w.sent >= limit
-        if used_up or (self._closing and not self._pending):
+        if self._used_up(w) or (self._closing and not self._pending and not self._waiting()):
             w.state, w.stop_sent = DRAINING, True
             out.append(StopWorker(wid))
 

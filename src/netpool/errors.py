@@ -88,6 +88,14 @@ class ProtocolError(Error):
     """A peer sent something that is not netpool's protocol, or of another version."""
 
 
+class ForkedPoolError(Error):
+    """A pool or manager was used in a child process forked from the one that made it.
+
+    It belongs to its parent (whose links and task table it shares): create a new one in the
+    child. Nothing is sent when this is raised.
+    """
+
+
 class NoMoreSlavesError(NoMoreWorkersError):
     """Deprecated name of :class:`NoMoreWorkersError` (IMP.parallel before 2.14).
 

@@ -19,6 +19,7 @@ from . import errors
 from ._core.scheduler import Config
 from ._protocol import codec
 from ._protocol import messages as M
+from ._runtime import forks
 from ._runtime.loop import Runtime, Task
 from .launchers.base import Worker, WorkerArray, split_python
 from .launchers.local import LocalWorker, default_host
@@ -50,9 +51,11 @@ class Manager:
         self._waiting: list = []   # added workers, started at the next request for results
         self._runtime: Optional[Runtime] = None
         self._lock = threading.Lock()
+        self._pid = forks.pid  # the process it belongs to (forks.py)
 
     def add_worker(self, worker: Worker | WorkerArray) -> None:
         """Add a worker (or an array of them); it is started when results are next requested."""
+        forks.check(self._pid, "Manager")
         if not isinstance(worker, (Worker, WorkerArray)):
             raise TypeError(f"add_worker needs a Worker or WorkerArray, not {type(worker).__name__}")
         with self._lock:
@@ -66,6 +69,7 @@ class Manager:
 
     def get_context(self, startup: Optional[Callable[[], Any]] = None) -> "Context":
         """A new context whose tasks run after ``startup()`` on each worker."""
+        forks.check(self._pid, "Manager")
         return Context(self, startup)
 
     @property
@@ -78,7 +82,11 @@ class Manager:
         return self._start().worker_command()
 
     def close(self) -> None:
-        """Stop every worker now (cancelling batch jobs). The manager cannot be used after."""
+        """Stop every worker now (cancelling batch jobs). The manager cannot be used after.
+
+        Raises ``ForkedPoolError`` in a child forked from the manager's process.
+        """
+        forks.check(self._pid, "Manager")
         if self._runtime is not None:
             self._runtime.terminate(wait=10.0, why="the Manager was closed")
 
@@ -86,11 +94,13 @@ class Manager:
         return self
 
     def __exit__(self, *exc: Any) -> None:
-        self.close()
+        if self._pid == forks.pid:  # a forked child leaving the block leaves ours alone
+            self.close()
 
     # -- internal ----------------------------------------------------------------------
     def _start(self) -> Runtime:
         """Start the runtime if needed and launch the workers added since last time."""
+        forks.check(self._pid, "Manager")
         with self._lock:
             waiting, self._waiting = self._waiting, []
             if self._runtime is None:
@@ -124,6 +134,7 @@ class Context:
 
     def add_task(self, task: Callable[..., Any]) -> None:
         """Add a task: any callable cloudpickle can carry, called as ``task(*startup())``."""
+        forks.check(self._manager._pid, "Manager")
         if not callable(task):
             raise TypeError(f"a task must be callable, not {type(task).__name__}")
         with self._cond:

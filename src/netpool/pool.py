@@ -35,6 +35,7 @@ from ._core.ordering import ReorderBuffer
 from ._core.scheduler import Config
 from ._protocol import codec
 from ._protocol import messages as M
+from ._runtime import forks
 from ._runtime.loop import Runtime, Task
 from .launchers.base import Worker, WorkerArray, split_python
 from .launchers.local import LocalWorker, default_host
@@ -108,6 +109,7 @@ class ApplyResult:
         self._callback, self._error_callback = callback, error_callback
         self._success = False
         self._value: Any = None
+        self._pid = forks.pid  # a forked child must not wait for what only we can receive
 
     def ready(self) -> bool:
         return self._done
@@ -118,8 +120,10 @@ class ApplyResult:
         return self._success
 
     def wait(self, timeout: Optional[float] = None) -> None:
+        """Raises ``ForkedPoolError`` in a forked child if not ready (it would never be)."""
         if self._done:
             return
+        forks.check(self._pid, "pool's result")
         if timeout is None:
             got = self._latch.acquire()
         elif timeout > 0:
@@ -211,6 +215,7 @@ class IMapIterator:
         self._taken = 0                   # chunks the user has consumed
         self._chunked = chunked
         self._feed_wake_at = 0               # the feeder sleeps until _taken reaches this
+        self._pid = forks.pid
 
     def __iter__(self) -> "IMapIterator":
         return self
@@ -221,6 +226,7 @@ class IMapIterator:
             if not self._items:
                 if self._delivered == self._length:
                     raise StopIteration
+                forks.check(self._pid, "pool's result")  # a forked child would wait forever
                 self._cond.wait_for(lambda: self._items or self._delivered == self._length,
                                     timeout)
                 if not self._items:
@@ -306,6 +312,7 @@ class DistributedPool:
                  authkey: Optional[bytes] = None, heartbeat_timeout: float = 30.0,
                  connect_timeout: float = 120.0, max_attempts: int = 3, window: int = 32) -> None:
         self._state = RUN  # set first: __del__ must find it even if we raise below
+        self._pid = forks.pid  # the process it belongs to (forks.py)
         self._lock = threading.Lock()  # guards _state changes against submits and feeders
         if processes is not None and processes < 1:
             raise ValueError("Number of processes must be at least 1")
@@ -366,6 +373,7 @@ class DistributedPool:
         The key goes in a 0600 file (never on the command line), removed when the pool
         stops; the file must be readable where the command runs.
         """
+        forks.check(self._pid, "DistributedPool")
         return self._rt.worker_command()
 
     # -- the stdlib surface ----------------------------------------------------------------
@@ -439,6 +447,7 @@ class DistributedPool:
 
     def close(self) -> None:
         """No more tasks; workers exit once the submitted ones are done."""
+        forks.check(self._pid, "DistributedPool")
         with self._lock:
             if self._state == RUN:
                 self._state = CLOSE
@@ -452,6 +461,7 @@ class DistributedPool:
         (the stdlib's would never become ready); their ``error_callback`` runs on the loop
         thread, before this returns unless it is called from a callback.
         """
+        forks.check(self._pid, "DistributedPool")
         with self._lock:
             self._state = TERMINATE
         if hasattr(self, "_rt"):
@@ -459,6 +469,7 @@ class DistributedPool:
 
     def join(self, timeout: Optional[float] = None) -> None:
         """Wait for the workers to exit, after ``close()`` or ``terminate()``."""
+        forks.check(self._pid, "DistributedPool")
         if self._state == RUN:
             raise ValueError("Pool is still running")
         self._rt.join(timeout)
@@ -468,12 +479,14 @@ class DistributedPool:
         return self
 
     def __exit__(self, *exc: Any) -> None:
-        self.terminate()
+        if self._pid == forks.pid:  # a forked child leaving the block leaves ours alone
+            self.terminate()
 
     def __del__(self, _warn: Callable = warnings.warn) -> None:
         # As the stdlib: a running pool that is dropped warns, and is terminated (there by a
         # finalizer). _warn is bound now because module globals may be gone at exit.
-        if getattr(self, "_state", None) == RUN and hasattr(self, "_rt"):
+        if (getattr(self, "_state", None) == RUN and hasattr(self, "_rt")
+                and self._pid == forks.pid):
             _warn(f"unclosed running multiprocessing pool {self!r}", ResourceWarning,
                   source=self)
             self._state = TERMINATE
@@ -488,6 +501,9 @@ class DistributedPool:
 
     # -- internals -------------------------------------------------------------------------
     def _check_running(self) -> None:
+        """``ForkedPoolError`` in a forked child, ``ValueError`` once closed."""
+        if self._pid != forks.pid:
+            forks.check(self._pid, "DistributedPool")
         if self._state != RUN:
             raise ValueError("Pool not running")
 

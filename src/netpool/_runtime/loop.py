@@ -40,6 +40,7 @@ from .._protocol import messages as M
 from .._transport.channel import DEFAULT_MAX_FRAME, set_io_timeouts
 from .._transport.handshake import finish
 from ..launchers.base import KEY_FILE, WorkerArray, WorkerCommand, write_key_file
+from . import forks
 from .listener import Acceptor, bind
 from .workers import WorkerRec
 
@@ -120,6 +121,7 @@ class Runtime:
         self._thread = threading.Thread(target=self._run, name="netpool-loop", daemon=True)
         self._thread.start()
         _live_runtimes.add(self)
+        forks.own(self)
 
     # -- thread-safe API ---------------------------------------------------------------
     def task_ids(self, n: int) -> list[int]:
@@ -601,6 +603,25 @@ class Runtime:
             pass
         chan.close()
 
+    def _disown(self) -> None:
+        """In a forked child (forks.py): close our copies of the parent's descriptors.
+
+        No lock (the parent's threads may have held it) and no ``shutdown``, which would cut
+        the parent's links too. Closing through the socket objects leaves them knowing they
+        are closed, so nothing closes a reused descriptor number later.
+        """
+        self._running, self._terminated = False, True
+        _live_runtimes.discard(self)
+        socks = [self._sock] + [c.sock for r in list(self._workers.values())
+                                for c in (r.chan, r.beat) if c is not None]
+        for sock in socks:
+            sock.close()
+        self._sel.close()
+        fds, self._wake_r, self._wake_w = (self._wake_r, self._wake_w), -1, -1
+        for fd in fds:
+            if fd >= 0:
+                os.close(fd)
+
     # -- ending ------------------------------------------------------------------------
     def _fail_everything(self, exc: BaseException) -> None:
         for tid in list(self._tasks):
@@ -615,6 +636,7 @@ class Runtime:
 
     def _shutdown(self) -> None:
         _live_runtimes.discard(self)
+        forks.release(self)  # before closing: a later child must not close reused numbers
         self._acceptor.close()
         self._kill_all()
         for array in self._arrays:
@@ -626,7 +648,8 @@ class Runtime:
             import shutil
             shutil.rmtree(self._keydir, ignore_errors=True)
         self._sel.close()
-        for fd in (self._wake_r, self._wake_w):
+        fds, self._wake_r, self._wake_w = (self._wake_r, self._wake_w), -1, -1
+        for fd in fds:
             try:
                 os.close(fd)
             except OSError:

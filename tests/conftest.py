@@ -9,6 +9,11 @@ if HERE not in sys.path:
     sys.path.insert(0, HERE)  # tests/_tasks.py, importable by workers through sys.path
 
 
+# Workers on "other hosts" (ssh, SLURM, SGE) run on this machine in tests: keep every
+# connection on loopback. tests/transport/test_addresses.py checks the default choice itself.
+os.environ.setdefault("NETPOOL_HOST", "127.0.0.1")
+
+
 def wait_for(condition, timeout=10.0, interval=0.01, what="condition"):
     """Poll ``condition`` until it is true; fail the test after ``timeout`` seconds."""
     deadline = time.monotonic() + timeout

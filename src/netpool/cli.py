@@ -17,8 +17,12 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     demo.add_argument("--workers", type=int, default=2, help="local workers (default 2)")
     demo.add_argument("--tasks", type=int, default=12, help="tasks to run (default 12)")
     run = sub.add_parser("run", help="run a multiprocessing.Pool script on netpool",
-                         usage="netpool run [--workers SPEC] script.py [args ...]")
+                         usage="netpool run [--workers SPEC] [--host HOST] script.py [args ...]")
     run.add_argument("--workers", metavar="SPEC", default=None, help=WORKERS_HELP)
+    run.add_argument("--host", default=None,
+                     help="the address or interface (e.g. ib0) workers connect back to; "
+                          "default: loopback for local workers, else this machine's "
+                          "network addresses, each tried in turn")
     run.add_argument("script")
     run.add_argument("args", nargs=argparse.REMAINDER)
     sub.add_parser("worker", help="join a running manager: netpool worker HOST:PORT",
@@ -29,7 +33,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     args = parser.parse_args(argv)
     if args.command == "demo":
         return demo_main(args.workers, args.tasks)
-    return run_script(args.script, args.args, args.workers)
+    return run_script(args.script, args.args, args.workers, args.host)
 
 
 # -- netpool demo ----------------------------------------------------------------------------
@@ -143,7 +147,8 @@ def _positive(text: str) -> int:
     return n
 
 
-def run_script(script: str, args: list[str], workers: Optional[str] = None) -> int:
+def run_script(script: str, args: list[str], workers: Optional[str] = None,
+               host: Optional[str] = None) -> int:
     """Run ``script`` as ``__main__`` with every way to make a multiprocessing Pool redirected."""
     import multiprocessing
     import multiprocessing.context
@@ -157,6 +162,8 @@ def run_script(script: str, args: list[str], workers: Optional[str] = None) -> i
 
     def make_pool(processes: Optional[int] = None, *a: Any, **kw: Any) -> DistributedPool:
         kw.pop("context", None)
+        if host is not None:
+            kw.setdefault("host", host)
         if workers is not None:
             return DistributedPool(processes, *a, workers=parse_workers(workers), **kw)
         return DistributedPool(processes, *a, **kw)
@@ -166,6 +173,8 @@ def run_script(script: str, args: list[str], workers: Optional[str] = None) -> i
 
         def __init__(self, processes: Optional[int] = None, *a: Any, **kw: Any) -> None:
             kw.pop("context", None)
+            if host is not None:
+                kw.setdefault("host", host)
             if workers is not None:
                 kw["workers"] = parse_workers(workers)
             super().__init__(processes, *a, **kw)

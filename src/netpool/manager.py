@@ -108,8 +108,9 @@ class Manager:
                 waiting.sort(key=lambda w: isinstance(w, WorkerArray))
                 cfg = Config(window=1, heartbeat_timeout=float(self.heartbeat_timeout),
                              connect_timeout=float(self.connect_timeout))
-                self._runtime = Runtime(host=self.host or default_host(waiting),
-                                        python=self._python, config=cfg, output=self.output)
+                host, addresses = default_host(waiting, self.host)
+                self._runtime = Runtime(host=host, addresses=addresses, python=self._python,
+                                        config=cfg, output=self.output)
             else:
                 self._runtime.configure(self.heartbeat_timeout, self.connect_timeout)
             rt = self._runtime

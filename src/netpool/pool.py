@@ -333,7 +333,7 @@ class DistributedPool:
         replace = all(isinstance(w, Worker) and w._replacement() is not None for w in launchers)
         self._processes = sum(len(w._get_workers()) if isinstance(w, WorkerArray) else 1
                               for w in launchers)
-        host = host or default_host(launchers)
+        host, addresses = default_host(launchers, host)
         init = codec.dumps_callable((initializer, tuple(initargs))) if initializer else None
         # A forked or spawned stdlib worker has the parent's multiprocessing authkey, which is
         # what lets Manager proxies passed to it connect back. Ours get it too, but only when
@@ -348,7 +348,7 @@ class DistributedPool:
                      connect_timeout=connect_timeout)
         self._rt = Runtime(host=host, authkey=authkey,
                            python=split_python(python, sys.executable), config=cfg,
-                           initializer=init)
+                           initializer=init, addresses=addresses)
         self._feeders = 0
         try:
             for w in launchers:

@@ -77,7 +77,8 @@ class Runtime:
 
     def __init__(self, *, host: str = "127.0.0.1", authkey: Optional[bytes] = None,
                  python: tuple[str, ...] = (sys.executable,), config: S.Config,
-                 initializer: Optional[bytes] = None, output: Optional[str] = None) -> None:
+                 initializer: Optional[bytes] = None, output: Optional[str] = None,
+                 addresses: Optional[list[str]] = None) -> None:
         # os.urandom is what secrets.token_bytes calls, without importing secrets (8 ms).
         self.authkey = authkey if authkey is not None else os.urandom(32)
         if not isinstance(self.authkey, bytes):
@@ -116,7 +117,9 @@ class Runtime:
         self._dead: dict[int, str] = {}        # how each lost worker ended, for error messages
         self._dead_tails: dict[int, str] = {}  # ... and its output, if it never connected
         self._sock = bind(host)
-        self.address: tuple[str, int] = (host, self._sock.getsockname()[1])
+        # Listening on `host`, workers are told `addresses` (best first; launchers.address).
+        self.addresses: list[str] = list(addresses or [host])
+        self.address: tuple[str, int] = (self.addresses[0], self._sock.getsockname()[1])
         self._acceptor = Acceptor(self._sock, self.authkey, self._on_hello)
         self._thread = threading.Thread(target=self._run, name="netpool-loop", daemon=True)
         self._thread.start()
@@ -501,7 +504,8 @@ class Runtime:
 
     def _command(self, rec: WorkerRec, key: str) -> WorkerCommand:
         keyfile = self.key_file() if key == KEY_FILE else None
-        return WorkerCommand(tuple(self.python), self.address, rec.id, rec.output, keyfile)
+        return WorkerCommand(tuple(self.python), self.address, rec.id, rec.output, keyfile,
+                             tuple(self.addresses[1:]))
 
     def _on_hello(self, chan: Any, hello: tuple, peer: Any) -> None:
         """Called on a handshake thread: hand the authenticated link to the loop."""

@@ -37,10 +37,13 @@ class WorkerCommand:
     worker_id: int
     output: Optional[str] = None  # file for stdout + stderr; None: inherit the manager's
     authkey_file: Optional[str] = None
+    alternatives: tuple[str, ...] = ()  # more addresses of the manager, tried in turn
 
     def argv(self, key: str = KEY_ENV) -> list[str]:
         host, port = self.address
         argv = [*self.python, "-m", "netpool.worker", f"{host}:{port}", "--id", str(self.worker_id)]
+        for alt in self.alternatives:
+            argv += ["--alt", alt]
         if key == KEY_STDIN:
             argv.append("--authkey-stdin")
         elif key == KEY_FILE:

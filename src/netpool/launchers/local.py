@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import os
-import socket
 
 from ..errors import LauncherError, WorkerStartError
+from .address import choose
 from .base import AUTHKEY_ENV, ProcessWorker, WorkerCommand, popen_to_output
 
 
@@ -37,19 +37,8 @@ class LocalWorker(ProcessWorker):
         return "<LocalWorker>"
 
 
-def _primary_address() -> str:
-    """This machine's address on the network, for workers on other hosts to connect to."""
-    name = socket.gethostname()
-    try:
-        addrs = socket.gethostbyname_ex(name)[2]
-    except OSError:
-        return name
-    outside = [a for a in addrs if not a.startswith("127.")]
-    return (outside or addrs or [name])[0]
-
-
-def default_host(launchers: list) -> str:
-    """Loopback when every worker is local (nothing listens on the network), else our address."""
-    if all(isinstance(w, LocalWorker) for w in launchers):
-        return "127.0.0.1"
-    return _primary_address()
+def default_host(launchers: list, host: "str | None" = None) -> tuple[str, list[str]]:
+    """(address to listen on, addresses to give workers) for these launchers and ``host``:
+    loopback when every worker is local, else one this machine's workers can reach (see
+    :mod:`netpool.launchers.address`). Raises ValueError for an interface without IPv4."""
+    return choose(host, all(isinstance(w, LocalWorker) for w in launchers))

@@ -37,34 +37,39 @@ def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     fast = _parse_fast(args)
     if fast is not None:  # what launchers pass: no argparse to import (~10 ms of start-up)
-        address, worker_id, key_file, key_stdin = fast
+        address, worker_id, key_file, key_stdin, alternatives = fast
         try:
             authkey = _read_authkey(key_file, key_stdin)
         except (OSError, ValueError) as exc:
             print(f"netpool worker: error: {exc}", file=sys.stderr)
             return 2
-        return run_worker(address, authkey, worker_id)
+        return run_worker(address, authkey, worker_id, alternatives)
     return _main_argparse(args)
 
 
 def _parse_fast(args: list[str]) -> tuple | None:
-    """``HOST:PORT [--id N] [--authkey-file PATH | --authkey-stdin]``, or None for argparse."""
+    """``HOST:PORT [--id N] [--alt HOST]... [--authkey-file PATH | --authkey-stdin]``, or
+    None for argparse."""
     if not args or args[0].startswith("-"):
         return None
     host, _, port = args[0].rpartition(":")
     if not host or not port.isdigit():
         return None
     worker_id, key_file, key_stdin, rest = -1, None, False, args[1:]
+    alternatives: list[str] = []
     while rest:
         if rest[0] == "--id" and len(rest) > 1 and rest[1].lstrip("-").isdigit():
             worker_id, rest = int(rest[1]), rest[2:]
+        elif rest[0] == "--alt" and len(rest) > 1 and not rest[1].startswith("-"):
+            alternatives.append(rest[1].strip("[]"))
+            rest = rest[2:]
         elif rest[0] == "--authkey-file" and len(rest) > 1 and not key_stdin and not key_file:
             key_file, rest = rest[1], rest[2:]
         elif rest[0] == "--authkey-stdin" and not key_file:
             key_stdin, rest = True, rest[1:]
         else:
             return None
-    return (host.strip("[]"), int(port)), worker_id, key_file, key_stdin
+    return (host.strip("[]"), int(port)), worker_id, key_file, key_stdin, tuple(alternatives)
 
 
 def _main_argparse(argv: list[str]) -> int:
@@ -73,6 +78,8 @@ def _main_argparse(argv: list[str]) -> int:
                                      description="Run a netpool worker that connects to a manager.")
     parser.add_argument("address", help="the manager's HOST:PORT (see pool.address)")
     parser.add_argument("--id", type=int, default=-1, help=argparse.SUPPRESS)
+    parser.add_argument("--alt", action="append", default=[], metavar="HOST",
+                        help="another address of the manager, tried in turn if HOST fails")
     key = parser.add_mutually_exclusive_group()
     key.add_argument("--authkey-file", help="file holding the authkey in hex (keep it 0600)")
     key.add_argument("--authkey-stdin", action="store_true",
@@ -85,7 +92,8 @@ def _main_argparse(argv: list[str]) -> int:
         authkey = _read_authkey(args.authkey_file, args.authkey_stdin)
     except (OSError, ValueError) as exc:
         parser.error(str(exc))
-    return run_worker((host.strip("[]"), int(port)), authkey, args.id)
+    return run_worker((host.strip("[]"), int(port)), authkey, args.id,
+                      tuple(a.strip("[]") for a in args.alt))
 
 
 def _read_authkey(path: str | None, stdin: bool) -> bytes:
@@ -101,15 +109,13 @@ def _read_authkey(path: str | None, stdin: bool) -> bytes:
     return bytes.fromhex(text.strip())
 
 
-def run_worker(address: tuple[str, int], authkey: bytes, worker_id: int = -1) -> int:
-    """Connect to the manager at ``address`` and serve it until it stops us or goes away."""
+def run_worker(address: tuple[str, int], authkey: bytes, worker_id: int = -1,
+               alternatives: tuple[str, ...] = ()) -> int:
+    """Connect to the manager at ``address`` (or, failing that, at each of ``alternatives``
+    on the same port, in turn) and serve it until it stops us or goes away."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is for the manager, which stops us
-    host, port = address
-    if not os.environ.get("NETPOOL_QUIET"):
-        print(f"netpool worker {worker_id} (pid {os.getpid()} on {socket.gethostname()}) "
-          f"connecting to {host}:{port}", flush=True)
     hello = (M.HELLO, M.VERSION, worker_id, M.ROLE_MAIN, os.getpid(), socket.gethostname())
-    chan = client_connect(address, authkey, hello)
+    chan, address = _connect_any(address, alternatives, authkey, hello, worker_id)
     (msg, _) = chan.recv()
     if msg[0] != M.WELCOME:
         raise SystemExit(f"netpool worker: expected WELCOME from the manager, got {msg[0]}")
@@ -126,6 +132,36 @@ def run_worker(address: tuple[str, int], authkey: bytes, worker_id: int = -1) ->
         func(*args)
     chan.send((M.READY,))
     return _Serve(chan, Runner(blobs)).run()
+
+
+ALT_CONNECT_TIMEOUT = 5.0  # per address that is not the last: a dead network fails fast
+
+
+def _connect_any(address: tuple[str, int], alternatives: tuple[str, ...], authkey: bytes,
+                 hello: tuple, worker_id: int):
+    """The first of the manager's addresses that accepts us, as (channel, address).
+
+    A manager on several networks offers each of its addresses; this worker may reach only
+    some. Connection failures move on to the next; the last one's error is raised. A wrong
+    key is not a connection failure: it ends the search at once.
+    """
+    host, port = address
+    tries = [host, *(a for a in alternatives if a != host)]
+    quiet = os.environ.get("NETPOOL_QUIET")
+    for n, candidate in enumerate(tries):
+        last = n == len(tries) - 1
+        if not quiet:
+            print(f"netpool worker {worker_id} (pid {os.getpid()} on {socket.gethostname()}) "
+                  f"connecting to {candidate}:{port}", flush=True)
+        try:
+            kwargs = {} if last else {"timeout": ALT_CONNECT_TIMEOUT}
+            return client_connect((candidate, port), authkey, hello, **kwargs), (candidate, port)
+        except OSError as exc:
+            if last:
+                raise
+            print(f"netpool worker {worker_id}: {candidate}:{port} failed ({exc}); "
+                  "trying the next address", file=sys.stderr, flush=True)
+    raise AssertionError("unreachable: the last try returns or raises")
 
 
 class _Serve:

@@ -1,0 +1,18 @@
+# Corpus program: a Manager().Queue() proxy as a task argument; the parent reads the queue;
+# the pool is never closed (it is cleaned up at exit).
+# Source: asevans48/CompAktor test/mess_around.py (GitHub, by asevans48).
+# Written anew in the source's idiom; no code copied.
+# Changes: none needed.
+import multiprocessing
+
+
+def worker(name, que):
+    que.put("%d is done" % name)
+
+
+if __name__ == '__main__':
+    pool = multiprocessing.Pool(processes=3)
+    m = multiprocessing.Manager()
+    q = m.Queue()
+    workers = pool.apply_async(worker, (33, q))
+    print(q.get())

@@ -1,0 +1,340 @@
+"""The corpus: real programs that use ``multiprocessing.Pool``, run with ``python`` and with
+``netpool run``, and compared.
+
+Each file in ``compat/programs/`` is one program (its header names the program it follows and
+what was changed to run here). It runs twice, in a fresh temporary working directory, as its
+own session (process group): once as ``python PROG`` and once as ``python -m netpool run PROG``
+with the same interpreter. The test compares the exit status, stdout and stderr (each on its
+own, so their interleaving does not matter) and the processes left running after the program
+ended, after masking what legitimately differs between two runs of the same program:
+
+* the run's temporary directory -> ``<TMP>``; memory addresses ``0x...`` -> ``0x?``;
+* a number after ``pid``/``ppid``/``process``/``process id`` -> ``<PID>``;
+* durations with a unit (``0.53 s``, ``12.5ms``, ``1.2 seconds``) -> ``<T>s``;
+* traceback frames in multiprocessing's, netpool's and runpy's own files (which library
+  frames lead to the user's code is an implementation detail; the script's frames stay).
+
+A program whose output varies even under plain ``python`` says so in its header, never here:
+
+* ``# compat: sort-lines [stdout] [stderr]`` -- compare that stream's lines (default stdout)
+  as a sorted multiset (racing prints, ``imap_unordered``);
+* ``# compat: uniq-lines [stdout] [stderr]`` -- and count each distinct line once (a line
+  printed by every worker start, when how many workers start varies);
+* ``# compat: mask REGEX => REPLACEMENT`` -- one more substitution (``re.sub``) on both runs;
+* ``# compat: progress-bars`` -- tqdm output: drop terminal escapes and intermediate
+  refreshes, keep each finished (100%) bar once and everything else in order;
+  ``# compat: progress-bars drop`` drops the bars altogether (bars that tqdm clears, whose
+  last refresh depends on timing);
+* ``# compat: timeout SECONDS`` -- for each run (default 60).
+
+A program that differs today is listed in ``KNOWN_FAILURES`` with its diagnosis; its test is an
+``xfail(strict=True)``, so a fix makes it XPASS and fail loudly until the entry is removed.
+The runs are started in a few threads as soon as the first test asks for one, so the corpus
+takes about as long as its slowest programs, not their sum.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import dataclasses
+import difflib
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Optional
+
+import pytest
+
+import multiprocessing
+import netpool
+
+PROGRAMS_DIR = Path(__file__).resolve().parent / "programs"
+PROGRAMS = sorted(p.stem for p in PROGRAMS_DIR.glob("*.py"))
+RUNNERS = {
+    "python": [sys.executable],
+    "netpool": [sys.executable, "-m", "netpool", "run"],
+}
+if os.environ.get("NETPOOL_CORPUS_SELFCHECK"):
+    # Both runs under plain python: shows that the masks and directives absorb everything that
+    # varies between two runs of the same program, so a difference under netpool is netpool's.
+    RUNNERS["netpool"] = [sys.executable]
+PARALLEL_RUNS = 4
+DEFAULT_TIMEOUT = 60.0
+
+# Programs that differ under `netpool run` today: name -> one-line diagnosis naming the item of
+# issue 8 it needs. Remove an entry when its test XPASSes.
+_MAIN_CLASS = ("item 1, __main__ objects: {} defined in the script, as an argument: "
+               "AttributeError: Can't get attribute '{}' on <module 'netpool.worker.__main__'>")
+_SYNC = ("item 3, sync objects: multiprocessing.{} in initargs: RuntimeError: {} objects should "
+         "only be shared between processes through inheritance")
+KNOWN_FAILURES: dict[str, str] = {
+    "class_instance_argument": _MAIN_CLASS.format("a class", "MyClass"),
+    "dataclass_jobs_results": _MAIN_CLASS.format("a dataclass", "DataPacket"),
+    "realpython_namedtuple_no_guard": _MAIN_CLASS.format("a namedtuple", "Scientist"),
+    "docs_mp_pool": _MAIN_CLASS.format("a function inside the argument tuple", "mul")
+                    + "; then item 6: pool._cache, pool._pool",
+    "so_nestable_pool": "item 9, nested pools: the task's own Pool cannot pickle the script's "
+                        "function 'square' (PicklingError: attribute lookup square on __main__)",
+    "exception_uncaught_map": "item 10, tracebacks: an uncaught task error's traceback also shows "
+                              "the worker's frame (by design, DEVIATIONS.md) with a '^^^' line "
+                              "under the wrong columns",
+    "number_left_no_guard": "item 6, private attributes: MapResult has no _number_left",
+    "pool_processes_attribute": "item 6, private attributes: DistributedPool has no _pool",
+    "pymotw_pool_initializer": "item 5, identity: current_process().name is 'MainProcess' in "
+                               "workers, not 'ForkPoolWorker-N'",
+    "pymotw_maxtasksperchild": "item 5, identity: current_process().name is 'MainProcess' in "
+                               "workers",
+    "rawarray_numpy_initializer": "item 3, sync objects: multiprocessing.RawArray in initargs: "
+                                  "TypeError: cannot pickle 'mmap.mmap' object",
+    "rawarray_three_globals": "item 3, sync objects: multiprocessing.RawArray in initargs: "
+                              "TypeError: cannot pickle 'mmap.mmap' object",
+    "semaphore_initializer": _SYNC.format("Semaphore", "Semaphore"),
+    "simplequeue_initializer_global": _SYNC.format("SimpleQueue", "SimpleQueue"),
+    "so_lock_initializer": _SYNC.format("Lock", "Lock"),
+    "so_queue_function_attribute": _SYNC.format("Queue", "Queue"),
+    "so_shared_array_writes": _SYNC.format("Array", "SynchronizedArray"),
+    "so_value_counter_initializer": _SYNC.format("Value", "Synchronized"),
+    "tqdm_identity_position": _SYNC.format("RLock (tqdm.set_lock recipe)", "RLock"),
+    "tqdm_parallel_bars_set_lock": _SYNC.format("RLock (tqdm.set_lock recipe)", "RLock"),
+}
+
+
+# -- running -------------------------------------------------------------------------------
+
+@dataclasses.dataclass
+class Run:
+    status: Optional[int]  # None: killed at the timeout
+    stdout: str
+    stderr: str
+    left_running: int      # processes of the run's session alive after it ended
+    seconds: float
+
+
+@dataclasses.dataclass
+class Program:
+    name: str
+    path: Path
+    sort_lines: set[str] = dataclasses.field(default_factory=set)  # stream names
+    uniq_lines: set[str] = dataclasses.field(default_factory=set)
+    progress_bars: str = ""  # "", "finished" or "drop"
+    timeout: float = DEFAULT_TIMEOUT
+    masks: list[tuple[re.Pattern, str]] = dataclasses.field(default_factory=list)
+
+
+DIRECTIVE = re.compile(r"^#\s*compat:\s*(\S+)\s*(.*?)\s*$")
+
+
+def load_program(name: str) -> Program:
+    """Parse the ``# compat:`` directives of a program's header; unknown ones are errors."""
+    path = PROGRAMS_DIR / f"{name}.py"
+    prog = Program(name, path)
+    for line in path.read_text().splitlines():
+        m = DIRECTIVE.match(line)
+        if not m:
+            continue
+        key, value = m.groups()
+        if key in ("sort-lines", "uniq-lines"):
+            streams = value.split() or ["stdout"]
+            if not set(streams) <= {"stdout", "stderr"}:
+                raise ValueError(f"{name}: '# compat: {key}' takes stdout and/or stderr")
+            prog.sort_lines.update(streams)
+            if key == "uniq-lines":
+                prog.uniq_lines.update(streams)
+        elif key == "progress-bars":
+            if value not in ("", "drop"):
+                raise ValueError(f"{name}: '# compat: progress-bars' takes only 'drop'")
+            prog.progress_bars = "drop" if value else "finished"
+        elif key == "timeout":
+            prog.timeout = float(value)
+        elif key == "mask":
+            parts = re.match(r"(.+?)\s+=>(?:\s+(.*))?$", value)
+            if not parts:
+                raise ValueError(f"{name}: '# compat: mask' needs 'REGEX => REPLACEMENT'")
+            prog.masks.append((re.compile(parts[1]), parts[2] or ""))
+        else:
+            raise ValueError(f"{name}: unknown directive '# compat: {key}'")
+    return prog
+
+
+def session_members(sid: int) -> list[tuple[int, str]]:
+    """(pid, state) of every process whose session id is ``sid``."""
+    out = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[3]) == sid:  # fields after the name: state ppid pgrp session ...
+            out.append((int(entry), fields[0]))
+    return out
+
+
+def run_program(prog: Program, runner: str) -> Run:
+    """Run ``prog`` once with ``runner`` in a temporary directory, as a new session."""
+    tmp = tempfile.mkdtemp(prefix=f"corpus-{prog.name}-{runner}-")
+    env = dict(os.environ, PYTHONHASHSEED="0", COLUMNS="100", LINES="40")
+    # Output buffered as by default when stdout is a pipe, whatever the caller's environment:
+    # unbuffered, racing workers' prints interleave mid-line even under plain python.
+    for name in ("PYTHONUNBUFFERED", "PYTEST_CURRENT_TEST", "PYTHONSTARTUP"):
+        env.pop(name, None)
+    start = time.monotonic()
+    proc = subprocess.Popen(RUNNERS[runner] + [str(prog.path)], cwd=tmp, env=env,
+                            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, start_new_session=True)
+    try:
+        out, err = proc.communicate(timeout=prog.timeout)
+        status: Optional[int] = proc.returncode
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        out, err = proc.communicate()
+        status = None
+    seconds = time.monotonic() - start
+    # Workers still running after the program ended are a difference worth seeing (the
+    # stdlib's are gone); give them a moment to finish exiting, then clean up.
+    deadline = time.monotonic() + 3.0
+    while True:
+        alive = [p for p, state in session_members(proc.pid) if state != "Z"]
+        if not alive or time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
+    if alive:
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    text = {}
+    for key, raw in (("out", out), ("err", err)):
+        text[key] = raw.decode("utf-8", "replace").replace(tmp, "<TMP>")
+    shutil.rmtree(tmp, ignore_errors=True)
+    return Run(status, text["out"], text["err"], len(alive), seconds)
+
+
+@pytest.fixture(scope="module")
+def corpus_runs(request: pytest.FixtureRequest):
+    """Futures of the runs of every selected program, started at once in a few threads."""
+    names = sorted({item.callspec.params["name"] for item in request.session.items
+                    if getattr(item, "originalname", None) == "test_program"})
+    executor = concurrent.futures.ThreadPoolExecutor(PARALLEL_RUNS, "corpus")
+    futures = {(n, r): executor.submit(run_program, load_program(n), r)
+               for n in names for r in RUNNERS}
+    yield futures
+    executor.shutdown(wait=True, cancel_futures=True)
+
+
+# -- comparing -----------------------------------------------------------------------------
+
+GLOBAL_MASKS = [
+    (re.compile(r"0x[0-9a-fA-F]+"), "0x?"),
+    (re.compile(r"(?i)\b(pid|ppid|process id|process)(\s*[:=#]?\s*)\d+"), r"\1\2<PID>"),
+    (re.compile(r"\b\d+\.\d+(e-?\d+)?\s*(s|sec|secs|seconds|ms)\b"), "<T>s"),
+]
+FRAME = re.compile(r'^(\s*)File "([^"]+)", line \d+, in ')
+LIBRARY_DIRS = (
+    os.path.dirname(multiprocessing.__file__) + os.sep,
+    str(Path(netpool.__file__).resolve().parent) + os.sep,
+)
+ESCAPE = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
+TQDM_BAR = re.compile(r"\d+%\|.*\|\s*\d+/\d+|\|\s*\d+/\d+ \[|\d+it \[")
+TQDM_STATS = re.compile(r"\[\d\d:\d\d(:\d\d)?<[^\]]*\]|\[\d\d:\d\d(:\d\d)?, [^\]]*\]")
+
+
+def drop_library_frames(lines: list[str]) -> list[str]:
+    """Traceback frames of multiprocessing's, netpool's and runpy's own code, removed: which
+    library frames lead to the user's code is an implementation detail; the user's frames
+    (file, line, source) stay."""
+    out: list[str] = []
+    skip_deeper_than: Optional[int] = None
+    for line in lines:
+        indent = len(line) - len(line.lstrip())
+        if skip_deeper_than is not None and line.strip() and indent > skip_deeper_than:
+            continue  # the source line and ^^^ markers of a dropped frame
+        skip_deeper_than = None
+        m = FRAME.match(line)
+        if m and (m[2].startswith(LIBRARY_DIRS) or m[2] == "<frozen runpy>"):
+            skip_deeper_than = len(m[1])
+            continue
+        out.append(line)
+    return out
+
+
+def normalise(prog: Program, text: str, stream: str) -> list[str]:
+    """The lines of one stream of one run, with everything that may differ masked."""
+    text = "\n".join(drop_library_frames(text.splitlines()))
+    for regex, repl in GLOBAL_MASKS + prog.masks:
+        text = regex.sub(repl, text)
+    if prog.progress_bars:
+        kept, finished = [], set()
+        for seg in re.split(r"[\r\n]", ESCAPE.sub("", text)):
+            if TQDM_BAR.search(seg):
+                seg = TQDM_STATS.sub("[<T>]", seg).rstrip()
+                if "100%" in seg and prog.progress_bars == "finished":
+                    finished.add(seg)
+            elif seg.strip():
+                kept.append(seg)
+        lines = kept + sorted(finished)
+    else:
+        lines = text.splitlines()
+    if stream in prog.uniq_lines:
+        lines = sorted(set(lines))
+    elif stream in prog.sort_lines:
+        lines = sorted(lines)
+    return lines
+
+
+def describe(runs: dict[str, Run]) -> str:
+    return ", ".join(f"{r}: status {run.status} in {run.seconds:.1f}s" for r, run in runs.items())
+
+
+def compare(prog: Program, runs: dict[str, Run]) -> list[str]:
+    """Human-readable differences between the two runs; empty if they agree."""
+    py, net = runs["python"], runs["netpool"]
+    problems = []
+    if py.status is None:
+        problems.append(f"python run timed out after {prog.timeout}s: fix the program")
+    if py.status != net.status:
+        problems.append(f"exit status: python {py.status}, netpool {net.status}")
+    if py.left_running != net.left_running:
+        problems.append(f"processes left running: python {py.left_running}, "
+                        f"netpool {net.left_running}")
+    for stream in ("stdout", "stderr"):
+        a = normalise(prog, getattr(py, stream), stream)
+        b = normalise(prog, getattr(net, stream), stream)
+        if a != b:
+            diff = difflib.unified_diff(a, b, f"python {stream}", f"netpool run {stream}",
+                                        lineterm="", n=2)
+            problems.append("\n".join(list(diff)[:80]))
+    return problems
+
+
+def _param(name: str):
+    reason = KNOWN_FAILURES.get(name)
+    if reason is None or os.environ.get("NETPOOL_CORPUS_SELFCHECK"):
+        return name
+    return pytest.param(name, marks=pytest.mark.xfail(strict=True, reason=reason))
+
+
+def test_known_failures_name_programs() -> None:
+    assert sorted(set(KNOWN_FAILURES) - set(PROGRAMS)) == []
+
+
+def test_directives_parse() -> None:
+    for name in PROGRAMS:
+        load_program(name)  # raises on an unknown or malformed directive
+
+
+@pytest.mark.timeout(300)
+@pytest.mark.parametrize("name", [_param(n) for n in PROGRAMS])
+def test_program(name: str, corpus_runs: dict) -> None:
+    prog = load_program(name)
+    runs = {r: corpus_runs[name, r].result() for r in RUNNERS}
+    problems = compare(prog, runs)
+    assert not problems, f"{name} ({describe(runs)}):\n" + "\n".join(problems)

@@ -19,6 +19,7 @@ import os
 import pickle
 import sys
 import threading
+import time
 from _thread import allocate_lock as _allocate_lock
 import types
 import warnings
@@ -30,6 +31,7 @@ from multiprocessing.pool import MaybeEncodingError, RemoteTraceback
 from typing import Any, Callable, Iterable, Iterator, Optional, Sequence
 
 from . import errors
+from ._batching import Batch
 from ._core.chunking import check_chunksize, chunks, default_chunksize
 from ._core.ordering import ReorderBuffer
 from ._core.scheduler import Config
@@ -201,64 +203,92 @@ class MapResult(ApplyResult):
 
 
 class IMapIterator:
-    """Results of ``imap`` in input order; ``next(timeout)`` as in the stdlib."""
+    """Results of ``imap`` in input order; ``next(timeout)`` as in the stdlib.
+
+    Each finished chunk is queued whole; ``next()`` takes items from the chunk being read
+    without a lock (a list iterator's step is atomic), and takes the lock only between chunks.
+    """
 
     _ordered = True
 
     def __init__(self, chunked: bool) -> None:
         self._cond = threading.Condition(threading.Lock())
-        self._items: deque = deque()
+        self._items: deque = deque()      # (success, value) per finished chunk, in read order
+        self._cur: Iterator = iter(())   # the chunk being read
         self._reorder = ReorderBuffer()
         self._ids: dict[int, int] = {}   # task id -> chunk index
         self._length: Optional[int] = None  # number of chunks, once the input is exhausted
-        self._delivered = 0               # chunks handed to the reader (or to _items)
-        self._taken = 0                   # chunks the user has consumed
+        self._delivered = 0               # chunks handed to _items
+        self._taken = 0                   # chunks the reader has started on
         self._chunked = chunked
-        self._feed_wake_at = 0               # the feeder sleeps until _taken reaches this
+        self._feed_wake_at = 0            # the feeder sleeps until _taken reaches this
         self._pid = forks.pid
 
-    def __iter__(self) -> "IMapIterator":
-        return self
+    def __iter__(self) -> Iterator:
+        # A generator that delegates to the chunk's list iterator: a ``for`` loop then pays a
+        # generator step per item, not a Python call of next() (half the cost). It reads the
+        # same state as next(), so the two may be mixed, and a loop left early loses nothing.
+        return self._iterate()
+
+    def _iterate(self) -> Iterator:
+        while True:
+            yield from self._cur
+            try:
+                item = self._next_chunk(None)
+            except StopIteration:
+                return
+            yield item
 
     def next(self, timeout: Optional[float] = None) -> Any:
         """The next result; raises StopIteration at the end, ``TimeoutError`` on timeout."""
-        with self._cond:
-            if not self._items:
-                if self._delivered == self._length:
-                    raise StopIteration
-                forks.check(self._pid, "pool's result")  # a forked child would wait forever
-                self._cond.wait_for(lambda: self._items or self._delivered == self._length,
-                                    timeout)
-                if not self._items:
-                    if self._delivered == self._length:
-                        raise StopIteration
-                    raise TimeoutError
-            success, value = self._items.popleft()
-            if not isinstance(value, _Taken):
-                self._taken += 1
-                if self._taken >= self._feed_wake_at:
-                    self._cond.notify_all()  # the feeder may send more
-        if success:
-            return value.item if isinstance(value, _Taken) else value
-        raise value
+        item = next(self._cur, _END)
+        if item is not _END:
+            return item
+        return self._next_chunk(timeout)
 
     __next__ = next
+
+    def _next_chunk(self, timeout: Optional[float]) -> Any:
+        deadline = None if timeout is None else time.monotonic() + timeout
+        with self._cond:
+            while True:
+                # Another reader may have started a chunk while we waited for the lock.
+                item = next(self._cur, _END)
+                if item is not _END:
+                    return item
+                if self._items:
+                    break
+                if self._delivered == self._length:
+                    raise StopIteration
+                left = None if deadline is None else deadline - time.monotonic()
+                if left is not None and left <= 0:
+                    raise TimeoutError
+                forks.check(self._pid, "pool's result")  # a forked child would wait forever
+                self._cond.wait(left)
+            success, value = self._items.popleft()
+            self._taken += 1
+            if self._taken >= self._feed_wake_at:
+                self._cond.notify_all()  # the feeder may send more
+            if not success:
+                raise value
+            if not self._chunked:
+                return value
+            self._cur = it = iter(value)
+            item = next(it, _END)
+        if item is _END:  # an empty chunk (an empty input has none): the next one
+            return self._next_chunk(timeout)
+        return item
 
     def _push(self, index: int, success: bool, value: Any) -> None:
         """Loop or feeder thread: chunk ``index`` is done."""
         with self._cond:
-            ready = self._reorder.put(index, (success, value)) if self._ordered else [(success, value)]
-            for success, value in ready:
-                self._delivered += 1
-                if success and self._chunked:
-                    if not value:
-                        self._taken += 1
-                    for n, item in enumerate(value):
-                        last = n == len(value) - 1
-                        self._items.append((True, item if last else _Taken(item)))
-                else:
-                    self._items.append((success, value))
+            if self._ordered:
+                ready = self._reorder.put(index, (success, value))
+            else:
+                ready = [(success, value)]
             if ready:
+                self._delivered += len(ready)
+                self._items.extend(ready)
                 self._cond.notify_all()
 
     def _deliver(self, tid: int, status: int, payload: bytes, bufs: list, worker: str) -> None:
@@ -273,13 +303,7 @@ class IMapIterator:
             self._cond.notify_all()
 
 
-class _Taken:
-    """Marks items of a chunk other than its last, so a chunk counts as consumed once."""
-
-    __slots__ = ("item",)
-
-    def __init__(self, item: Any) -> None:
-        self.item = item
+_END = object()  # what next(iterator, _END) returns at a chunk's end
 
 
 class IMapUnorderedIterator(IMapIterator):
@@ -581,9 +605,14 @@ class DistributedPool:
 
     def _feed(self, ref: "weakref.ref[IMapIterator]", it: Iterator, blob: "int | Exception",
               chunksize: int, window: int) -> None:
-        """Feeder thread: pulls the input only while fewer than ``window`` chunks are unread."""
+        """Feeder thread: pulls the input only while fewer than ``window`` chunks are unread.
+
+        What it reads goes out in batches, each within ``_batching.HOLD_SECONDS`` of its
+        first chunk being read, even while the input blocks (see ``_batching``).
+        """
         index = 0
         exhausted = False
+        batch = Batch(self._submit)
         try:
             while self._state != TERMINATE:
                 result = ref()
@@ -600,35 +629,11 @@ class DistributedPool:
                     # close() would wait for this feeder for ever.
                     del result
                     continue
-                batch, stop = [], False
-                for _ in range(room):
-                    try:
-                        chunk = list(islice(it, chunksize))
-                    except Exception as exc:  # the input raised: surfaces at this position
-                        result._push(index, False, exc)
-                        index += 1
-                        exhausted = stop = True
-                        break
-                    if not chunk:
-                        exhausted = stop = True
-                        break
-                    if isinstance(blob, Exception):  # the function could not be pickled
-                        result._push(index, False, blob)
-                        index += 1
-                        continue
-                    (tid,) = self._rt.task_ids(1)
-                    try:
-                        data, bufs = codec.dumps(chunk)
-                    except Exception as exc:
-                        result._push(index, False, exc)
-                    else:
-                        result._ids[tid] = index
-                        batch.append(Task(tid, M.MAP, blob, data, bufs, result))
-                    index += 1
-                if batch:
-                    self._submit(batch)
-                del result, batch  # the tasks hold the result: no reference may outlive this
-                if stop:
+                index, exhausted = self._feed_room(result, it, blob, chunksize, room, index,
+                                                   batch)
+                batch.flush()
+                del result  # the tasks hold the result: no reference may outlive this
+                if exhausted:
                     break
             result = ref()
             if result is not None:
@@ -637,10 +642,39 @@ class DistributedPool:
                     index += 1
                 result._set_length(index)
         finally:
+            batch.flush()
             with self._lock:
                 self._feeders -= 1
                 if self._feeders == 0 and self._state == CLOSE:
                     self._rt.close()
+
+    def _feed_room(self, result: IMapIterator, it: Iterator, blob: "int | Exception",
+                   chunksize: int, room: int, index: int, batch: Batch) -> tuple[int, bool]:
+        """Read up to ``room`` chunks into ``batch``; returns the next index and whether the
+        input is exhausted (or raised)."""
+        for _ in range(room):
+            try:
+                chunk = list(islice(it, chunksize))
+            except Exception as exc:  # the input raised: surfaces at this position
+                batch.flush()  # what was read before goes first
+                result._push(index, False, exc)
+                return index + 1, True
+            if not chunk:
+                return index, True
+            if isinstance(blob, Exception):  # the function could not be pickled
+                result._push(index, False, blob)
+                index += 1
+                continue
+            (tid,) = self._rt.task_ids(1)
+            try:
+                data, bufs = codec.dumps(chunk)
+            except Exception as exc:
+                result._push(index, False, exc)
+            else:
+                result._ids[tid] = index
+                batch.add(Task(tid, M.MAP, blob, data, bufs, result))
+            index += 1
+        return index, False
 
 
 def _lazily(iterable: Iterable) -> Iterator:

@@ -37,12 +37,12 @@ import workloads as W  # noqa: E402  (after the sys.path fix-up)
 WORKERS = 2
 DEADLINE = 300.0  # seconds any one measurement may take before it counts as failed
 
-FULL = dict(tiny=20_000, chunked=200_000, latency=2_000, payload=200, payload_bytes=8_000_000,
+FULL = dict(tiny=20_000, chunked=200_000, imap_items=1_000_000, imap_chunksize=125_000, latency=2_000, payload=200, payload_bytes=8_000_000,
             cpu=64, cpu_seconds=0.05, repeat=5)
-QUICK = dict(tiny=2_000, chunked=20_000, latency=300, payload=20, payload_bytes=8_000_000,
+QUICK = dict(tiny=2_000, chunked=20_000, imap_items=100_000, imap_chunksize=12_500, latency=300, payload=20, payload_bytes=8_000_000,
              cpu=16, cpu_seconds=0.05, repeat=1)
 
-ORDER = ("tiny", "chunked", "latency", "payload", "cpu", "startup")
+ORDER = ("tiny", "chunked", "imap", "latency", "payload", "cpu", "startup")
 
 
 class Failed(Exception):
@@ -116,6 +116,30 @@ def run_chunked(pool, cfg) -> dict:
     return {"tasks/s": n / dt}
 
 
+def run_imap(pool, cfg) -> dict:
+    """``imap``, ``imap_unordered`` and ``map`` of the same big chunked input, one pool.
+
+    Real code reads chunked imap item by item; ``map`` of the same input in the same pool is
+    the yardstick (the target is imap within 1.2x of map).
+    """
+    n, cs = cfg["imap_items"], cfg["imap_chunksize"]
+    out = {}
+    for method in ("map", "imap", "imap_unordered"):
+        getattr(pool, method)(W.inc, range(cs // 10), cs // 100)  # warm-up (map: a list)
+        for _ in getattr(pool, method)(W.inc, range(cs // 10), cs // 100):
+            pass
+        t0 = time.perf_counter()
+        count = total = 0
+        for x in getattr(pool, method)(W.inc, range(n), cs):
+            count += 1
+            total += x
+        dt = time.perf_counter() - t0
+        if count != n or total != n * (n + 1) // 2:
+            raise Failed(f"{method}: wrong result")
+        out[f"{method} tasks/s"] = n / dt
+    return out
+
+
 def run_latency(pool, cfg) -> dict:
     n = cfg["latency"]
     for i in range(100):  # warm-up
@@ -171,7 +195,7 @@ def run_cpu(pool, cfg) -> dict:
             "task_ms": 1e3 * statistics.median(w for _, w in used)}
 
 
-RUNNERS = {"tiny": run_tiny, "chunked": run_chunked, "latency": run_latency,
+RUNNERS = {"tiny": run_tiny, "chunked": run_chunked, "imap": run_imap, "latency": run_latency,
            "payload": run_payload, "cpu": run_cpu}
 
 
@@ -253,6 +277,9 @@ def _errors(runs: list) -> list:
 ROWS = [
     ("tiny", "tasks/s", "tiny: imap_unordered chunksize=1, tasks/s", True, 1.0),
     ("chunked", "tasks/s", "chunked: map default chunksize, tasks/s", True, 1.0),
+    ("imap", "imap tasks/s", "imap: chunked imap, tasks/s", True, 1.0),
+    ("imap", "imap_unordered tasks/s", "imap: chunked imap_unordered, tasks/s", True, 1.0),
+    ("imap", "map tasks/s", "imap: same input through map, tasks/s", True, 1.0),
     ("latency", "median_us", "latency: apply round trip median, us", False, 1.0),
     ("latency", "p99_us", "latency: apply round trip p99, us", False, 1.0),
     ("payload", "MB/s", "payload: 8 MB numpy echo, MB/s in+out", True, 3.0),
@@ -269,10 +296,20 @@ def table(raw: dict, cfg) -> tuple[str, list]:
         s, n = raw[name].get("stdlib", []), raw[name].get("netpool", [])
         rows.append(_row(label.replace("tiny:", f"tiny {cfg['tiny']:,}:")
                          .replace("chunked:", f"chunked {cfg['chunked']:,}:")
+                         .replace("imap:", f"{cfg['imap_items']:,} items by {cfg['imap_chunksize']:,}:")
                          .replace("payload:", f"payload {cfg['payload']}x:")
                          .replace("cpu:", f"cpu {cfg['cpu']}x:"),
                          _median(s, key), _median(n, key), higher, target,
                          _errors(s) + _errors(n), _spread(s, n, key, higher)))
+    if "imap" in raw:  # the second target: netpool's chunked imap within 1.2x of its map
+        n = [r for r in raw["imap"].get("netpool", []) if "map tasks/s" in r]
+        for method in ("imap", "imap_unordered"):
+            key = f"{method} tasks/s"
+            per_rep = [r[key] / r["map tasks/s"] for r in n]
+            spread = f"{min(per_rep):.2f}-{max(per_rep):.2f}" if len(per_rep) > 1 else ""
+            rows.append(_row(f"netpool's own {method} / its map, same input (map | {method})",
+                             _median(n, "map tasks/s"), _median(n, key), True,
+                             round(1 / 1.2, 2), [], spread))
     if "startup" in raw:
         n = raw["startup"].get("netpool", [])
         for method in ("spawn", "fork"):

@@ -78,3 +78,26 @@ def rendezvous(folder, k, timeout=30.0):
 
 def inc(x):
     return x + 1
+
+
+class NeedsArg(Exception):
+    """Pickles as NeedsArg(message) but needs two arguments: it cannot be rebuilt."""
+
+    def __init__(self, message, code):
+        super().__init__(message)
+        self.code = code
+
+
+def raise_needs_arg():
+    raise NeedsArg("needs its code", 7)
+
+
+def raise_from_worker_only_module(folder):
+    """Raise an exception whose class lives in a module only this process can import."""
+    import sys
+    path = os.path.join(folder, "only_on_the_worker.py")
+    with open(path, "w") as f:
+        f.write("class Private(Exception):\n    pass\n")
+    sys.path.insert(0, folder)
+    import only_on_the_worker
+    raise only_on_the_worker.Private("from a module the manager lacks")

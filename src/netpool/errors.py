@@ -50,17 +50,28 @@ class RemoteError(Error):
     """A task (or its context's startup) raised on a worker.
 
     ``exc`` is the original exception, ``traceback`` the remote traceback as a list of
-    lines (``traceback.format_exception`` on the worker), ``worker`` the worker it ran on.
+    lines (``traceback.format_exception`` on the worker), ``worker`` the worker it ran on,
+    ``type_name`` the remote exception's ``module.qualname``. When the exception cannot be
+    rebuilt on the manager (a required constructor argument, a module only the worker has),
+    ``exc`` is a netpool ``Error`` saying so, and ``type_name`` and ``traceback`` still tell
+    what was raised and where.
     """
 
-    def __init__(self, exc: BaseException, traceback: Sequence[str], worker: object) -> None:
-        super().__init__(exc, list(traceback), worker)
+    def __init__(self, exc: BaseException, traceback: Sequence[str], worker: object,
+                 type_name: str | None = None) -> None:
+        if type_name is None:
+            type_name = f"{type(exc).__module__}.{type(exc).__qualname__}"
+        super().__init__(exc, list(traceback), worker, type_name)
         self.exc = exc
         self.traceback = list(traceback)
         self.worker = worker
+        self.type_name = type_name
 
     def __str__(self) -> str:
-        return (f"{type(self.exc).__name__}: {self.exc} from {self.worker}\n"
+        what = type(self.exc).__name__
+        if what != self.type_name.rpartition(".")[2]:
+            what = self.type_name
+        return (f"{what}: {self.exc} from {self.worker}\n"
                 f"Remote traceback:\n{''.join(self.traceback)}")
 
 

@@ -192,22 +192,12 @@ class Context:
         rt.submit(tasks)
 
     def _deliver(self, tid: int, status: int, payload: bytes, bufs: list, worker: str) -> None:
-        """Loop thread: a result arrived."""
-        if status == M.OK:
-            try:
-                item = (True, codec.loads(payload, bufs))
-            except Exception as exc:
-                item = (False, errors.RemoteError(exc, [f"result could not be unpickled: {exc!r}\n"],
-                                                  worker))
-        elif status == M.RAISED:
-            exc, _tb, text, name = codec.loads(payload)
-            if exc is None:
-                exc = errors.Error(f"{name} (which could not be pickled)")
-            item = (False, errors.RemoteError(exc, text, worker))
-        else:
-            err, value = codec.loads(payload)
+        """Loop thread: a result arrived. Whatever it holds, the task yields something."""
+        try:
+            item = _decode(status, payload, bufs, worker)
+        except Exception as exc:  # a payload we cannot read at all: still the task's outcome
             item = (False, errors.RemoteError(
-                errors.Error(f"the result {value} could not be pickled: {err}"), [], worker))
+                errors.Error(f"the result could not be decoded: {exc!r}"), [], worker))
         with self._cond:
             self._running.pop(tid, None)
             self._ready.append(item)
@@ -224,6 +214,26 @@ class Context:
                     return  # one report for all the tasks that failed together
             self._ready.append((False, exc))
             self._cond.notify_all()
+
+
+def _decode(status: int, payload: bytes, bufs: list, worker: str) -> tuple[bool, Any]:
+    if status == M.OK:
+        try:
+            return True, codec.loads(payload, bufs)
+        except Exception as exc:
+            return False, errors.RemoteError(
+                exc, [f"result could not be unpickled: {exc!r}\n"], worker)
+    if status == M.RAISED:
+        exc, rebuild_error, _tb, text, name = codec.loads_raised(payload)
+        if rebuild_error is not None:  # a required constructor argument, a module it lacks
+            exc = errors.Error(f"raised on the worker, it cannot be rebuilt here: "
+                               f"{type(rebuild_error).__name__}: {rebuild_error}")
+        elif exc is None:
+            exc = errors.Error("raised on the worker, it could not be pickled there")
+        return False, errors.RemoteError(exc, text, worker, name)
+    err, value = codec.loads(payload)
+    return False, errors.RemoteError(
+        errors.Error(f"the result {value} could not be pickled: {err}"), [], worker)
 
 
 # -- deprecated names of IMP.parallel before 2.14 ---------------------------------------------

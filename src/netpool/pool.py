@@ -65,8 +65,11 @@ if init is not None:
 
 def _remote_error(payload: bytes) -> BaseException:
     """The worker's exception, as the stdlib presents it, with the real remote frames."""
-    exc, frames, text, name = codec.loads(payload)
+    exc, rebuild_error, frames, text, name = codec.loads_raised(payload)
     tb_text = "".join(text)
+    if rebuild_error is not None:  # e.g. a required constructor argument: say where it came from
+        rebuild_error.__cause__ = RemoteTraceback(f'\n"""\n{tb_text}"""')
+        return rebuild_error
     if exc is None:
         return _encoding_error(f"the exception {name} could not be pickled", tb_text.strip())
     exc.__cause__ = RemoteTraceback(f'\n"""\n{tb_text}"""')

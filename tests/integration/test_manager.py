@@ -250,3 +250,45 @@ def test_timeouts_are_settable_with_fractions():
     m.connect_timeout = 0.5
     m.heartbeat_timeout = 0.25
     assert (m.connect_timeout, m.heartbeat_timeout) == (0.5, 0.25)
+
+
+def _outcomes_within(ctx, seconds):
+    """Every outcome of ``get_results_unordered``, raised ones included; fail if it hangs."""
+    import threading
+    got = []
+
+    def drain():
+        it = ctx.get_results_unordered()
+        while True:
+            try:
+                got.append(next(it))
+            except StopIteration:
+                return
+            except Exception as exc:  # the task's error; the iteration goes on
+                got.append(exc)
+                it = ctx.get_results_unordered()
+    t = threading.Thread(target=drain, daemon=True)
+    t.start()
+    t.join(seconds)
+    assert not t.is_alive(), f"get_results_unordered hung; had yielded {got!r}"
+    return got
+
+
+def test_an_exception_the_manager_cannot_rebuild_is_a_remote_error(manager, tmp_path):
+    """Needs a constructor argument, or a module only the worker has: never a hang."""
+    from _tasks import raise_from_worker_only_module, raise_needs_arg
+    folder = tmp_path / "worker-only"
+    folder.mkdir()
+    c = manager(1).get_context()
+    c.add_task(raise_needs_arg)
+    c.add_task(lambda: raise_from_worker_only_module(str(folder)))
+    c.add_task(SimpleTask("after"))
+    got = _outcomes_within(c, 30)
+    assert "after" in got and len(got) == 3, got
+    errs = {e.type_name: e for e in got if isinstance(e, netpool.RemoteError)}
+    assert set(errs) == {"_tasks.NeedsArg", "only_on_the_worker.Private"}, got
+    assert "cannot be rebuilt here" in str(errs["_tasks.NeedsArg"].exc)
+    assert "raise NeedsArg" in "".join(errs["_tasks.NeedsArg"].traceback)
+    assert "only_on_the_worker.Private: from a module the manager lacks" in str(
+        errs["only_on_the_worker.Private"])
+    assert "No module named 'only_on_the_worker'" in str(errs["only_on_the_worker.Private"].exc)

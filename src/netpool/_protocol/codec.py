@@ -68,3 +68,22 @@ def loads_callable(data) -> object:
 
 def loads(data, buffers=()) -> object:
     return pickle.loads(data, buffers=buffers)
+
+
+def loads_raised(data) -> tuple[BaseException | None, Exception | None, object, list, str]:
+    """A RAISED payload: (exception, error rebuilding it, tblib frames, text lines, type name).
+
+    The exception is None when it did not pickle on the worker, or when rebuilding it here
+    failed (that error is then the second item).
+
+    The exception is a pickle of its own inside the payload, so one that cannot be rebuilt
+    here (a required constructor argument, a module only the worker has) still leaves the
+    remote type name and traceback text. Raises only for a payload that is not RAISED's.
+    """
+    blob, frames, text, name = loads(data)
+    if blob is None:
+        return None, None, frames, text, name
+    try:
+        return loads(blob), None, frames, text, name
+    except Exception as exc:
+        return None, exc, frames, text, name

@@ -20,7 +20,7 @@ import pickle
 
 from ..errors import ProtocolError
 
-VERSION = 1
+VERSION = 2
 
 # worker -> manager
 HELLO = 1      # (HELLO, version, worker_id or -1, role, pid, hostname)
@@ -46,7 +46,7 @@ CONTEXT = 3    # payload task; blob_id = startup -> task(*startup())
 
 # result status
 OK = 0         # payload: the pickled value
-RAISED = 1     # payload: pickled (exception or None, tblib dict or None, text lines, type name)
+RAISED = 1     # payload: pickled (pickled exception or None, tblib dict or None, text lines, type name)
 UNENCODABLE = 2  # payload: pickled (repr of the pickling error, repr of the value)
 
 # Messages that carry out-of-band buffers after the envelope.

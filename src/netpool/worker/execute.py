@@ -91,10 +91,16 @@ def encode_error(exc: BaseException) -> tuple[int, bytes, list]:
     name = f"{type(exc).__module__}.{type(exc).__qualname__}"
     exc.__traceback__ = None  # frames hold locals that may not pickle
     exc.__context__ = exc.__cause__ = None
-    # An exception that does not pickle still reports its type and traceback text.
-    for obj, frames in ((exc, tb), (None, tb), (None, None)):
+    # The exception travels pickled on its own, inside: one the manager cannot rebuild (a
+    # required constructor argument, a module only we have) still leaves it the type name
+    # and the traceback text. One that does not pickle here sends those alone.
+    try:
+        blob: bytes | None = codec.dumps(exc)[0]
+    except Exception:
+        blob = None
+    for frames in (tb, None):
         try:
-            return M.RAISED, codec.dumps((obj, frames, text, name))[0], []
+            return M.RAISED, codec.dumps((blob, frames, text, name))[0], []
         except Exception:
             continue
     raise AssertionError("unreachable: strings always pickle")

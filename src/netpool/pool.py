@@ -355,9 +355,10 @@ class DistributedPool:
             bad = [w for w in launchers if not isinstance(w, (Worker, WorkerArray))]
             if bad:
                 raise TypeError(f"workers must be Worker or WorkerArray objects, not {bad[0]!r}")
-        # Dead workers are replaced, as the stdlib does, when every launcher can do it
-        # (local and ssh workers; a batch array is one job and is not resubmitted).
-        replace = all(isinstance(w, Worker) and w._replacement() is not None for w in launchers)
+        # Dead workers are replaced, as the stdlib does, when every launcher can do it: local
+        # and ssh workers by another, a batch array's member by a one-worker job like it.
+        replace = all(w._can_replace() if isinstance(w, WorkerArray)
+                      else w._replacement() is not None for w in launchers)
         self._processes = sum(len(w._get_workers()) if isinstance(w, WorkerArray) else 1
                               for w in launchers)
         host, addresses = default_host(launchers, host)

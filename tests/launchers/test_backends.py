@@ -48,7 +48,7 @@ BACKENDS = ("local", "ssh", "slurm", "sge")
 HEARTBEAT = 5.0        # seconds: the heartbeat_timeout of every manager and pool here
 CONNECT = 60.0         # seconds a worker may take to connect (a stuck queue fails, never hangs)
 SLURM_OPTIONS = "--time=5"
-SGE_OPTIONS = "-N netpool_backends"
+JOB_NAME = f"npb{os.getpid() % 100000}"  # every job of this run, replacements included
 SSH_OPTIONS = ("-o", "ConnectTimeout=10")
 WHERE_VARS = ("SSH_CONNECTION", "SLURM_JOB_ID", "SLURM_ARRAY_JOB_ID", "SLURM_ARRAY_TASK_ID",
               "JOB_ID", "SGE_TASK_ID")
@@ -70,9 +70,9 @@ def make_launchers(backend: str, n: int) -> list:
         return [netpool.SSHWorker("localhost", user="root", ssh_options=SSH_OPTIONS)
                 for _ in range(n)]
     if backend == "slurm":
-        return [netpool.SLURMWorkerArray(n, SLURM_OPTIONS)]
+        return [netpool.SLURMWorkerArray(n, SLURM_OPTIONS, job_name=JOB_NAME)]
     if backend == "sge":
-        return [netpool.SGEQsubWorkerArray(n, SGE_OPTIONS)]
+        return [netpool.SGEQsubWorkerArray(n, job_name=JOB_NAME)]
     raise ValueError(backend)
 
 
@@ -82,16 +82,23 @@ def make_probe(markers: Optional[str] = None, seconds: float = 0.0):
     Built in a function so that cloudpickle sends it by value (workers need not import this
     module). With ``markers`` (a folder): it writes ``start.I.TAG.PID`` when it starts, runs at
     least ``seconds``, and then keeps running while ``hold.TAG`` exists, after writing
-    ``holding.I.TAG.PID``. TAG names the worker: its array task id, else its pid.
+    ``holding.I.TAG.PID``. TAG names the worker: ``JOB_TASK`` (SLURM), ``JOB-TASK`` (SGE),
+    else its pid; a replacement job's worker has a TAG of its own.
     """
     def probe(i):
         import os
         import time
         env = {k: os.environ.get(k) for k in ("SSH_CONNECTION", "SLURM_JOB_ID",
                                                "SLURM_ARRAY_JOB_ID", "SLURM_ARRAY_TASK_ID",
-                                               "JOB_ID", "SGE_TASK_ID")}
+                                               "JOB_ID", "SGE_TASK_ID", "SLURM_JOB_NAME",
+                                               "JOB_NAME")}
         pid = os.getpid()
-        tag = env["SLURM_ARRAY_TASK_ID"] or env["SGE_TASK_ID"] or str(pid)
+        if env["SLURM_ARRAY_TASK_ID"]:
+            tag = f"{env['SLURM_ARRAY_JOB_ID']}_{env['SLURM_ARRAY_TASK_ID']}"
+        elif env["SGE_TASK_ID"]:
+            tag = f"{env['JOB_ID']}-{env['SGE_TASK_ID']}"
+        else:
+            tag = str(pid)
         if markers:
             open(os.path.join(markers, f"start.{i}.{tag}.{pid}"), "w").close()
         end = time.monotonic() + seconds
@@ -208,9 +215,13 @@ def starts(markers: Path) -> dict[str, list[tuple[int, int]]]:
     return found
 
 
-def check_where(backend: str, results, launchers, manager_pid: int, address=None) -> None:
-    """Every result came from a process inside the backend (and from a worker of ours)."""
+def check_where(backend: str, results, launchers, manager_pid: int, address=None,
+                replaced: bool = False) -> None:
+    """Every result came from a process inside the backend (and from a worker of ours): a job
+    of ours, the first array's or (``replaced``) a later one of this run, by its job name."""
     jobs = job_ids(launchers)
+    if replaced:
+        jobs = jobs + sorted(job_ids_in(backend, results) - set(jobs))
     for r in results:
         env, comms = r["env"], [c for _, c in r["chain"]]
         parents = [p for p, _ in r["chain"][1:]]
@@ -222,19 +233,30 @@ def check_where(backend: str, results, launchers, manager_pid: int, address=None
         if backend == "ssh":
             assert env["SSH_CONNECTION"], r
         elif backend == "slurm":
-            assert env["SLURM_ARRAY_JOB_ID"] == jobs[0] and env["SLURM_ARRAY_TASK_ID"], r
+            assert env["SLURM_ARRAY_JOB_ID"] in jobs and env["SLURM_ARRAY_TASK_ID"], r
+            assert env["SLURM_JOB_NAME"] == JOB_NAME, r
+            assert int(env["SLURM_ARRAY_JOB_ID"]) >= int(jobs[0]), r
         elif backend == "sge":
-            assert env["JOB_ID"] == jobs[0] and env["SGE_TASK_ID"], r
+            assert env["JOB_ID"] in jobs and env["SGE_TASK_ID"], r
+            assert env["JOB_NAME"] == JOB_NAME, r
+            assert int(env["JOB_ID"]) >= int(jobs[0]), r
     if address is not None:  # checked while the workers still run
         assert {r["pid"] for r in results} <= worker_pids(address)
+
+
+def job_ids_in(backend: str, results) -> set:
+    """The batch job ids that the results ran in."""
+    key = {"slurm": "SLURM_ARRAY_JOB_ID", "sge": "JOB_ID"}.get(backend)
+    return {r["env"][key] for r in results if key and r["env"][key]}
 
 
 def kill_worker(backend: str, launchers, tag: str, pid: int) -> None:
     """Kill one worker from the outside, as an admin would."""
     if backend == "slurm":
-        proc = run(["scancel", f"{job_ids(launchers)[0]}_{tag}"])
+        proc = run(["scancel", tag])
     elif backend == "sge":
-        proc = run(["qdel", job_ids(launchers)[0], "-t", tag])
+        job, task = tag.split("-")
+        proc = run(["qdel", job, "-t", task])
     else:
         os.kill(pid, signal.SIGKILL)
         return
@@ -454,14 +476,48 @@ def test_worker_killed_mid_run_its_tasks_rerun(backend, facade, workdir, cleanup
     by_task = {r["i"]: r for r in results}
     assert by_task[held_task]["tag"] != victim, "the killed worker's task was rerun elsewhere"
     assert all(r["pid"] != victim_pid for r in results if r["i"] == held_task)
-    check_where(backend, results, launchers, os.getpid())
-    address, jobs = runner.address, job_ids(launchers)
+    check_where(backend, results, launchers, os.getpid(), replaced=facade == "pool")
+    address = runner.address
+    jobs = sorted(set(job_ids(launchers)) | job_ids_in(backend, results))
     if facade == "manager":
         runner.close()
     else:
         runner.close()
         runner.join(30)
     wait_all_gone(backend, address, jobs)
+
+
+@pytest.mark.timeout(150)
+def test_lost_array_member_is_replaced_by_a_new_job(backend, workdir, cleanup):
+    """A batch array heals: a member killed mid-run (scancel / qdel of its task) gets a
+    one-worker replacement job, which joins and runs tasks; every result arrives once."""
+    if backend not in ("slurm", "sge"):
+        pytest.skip("arrays are batch jobs; local and ssh replacement is tested elsewhere")
+    markers = workdir / "markers"
+    launchers = make_launchers(backend, 2)
+    probe = make_probe(str(markers), seconds=0.2)
+    pool = start_pool(launchers, cleanup)
+    drain = Drain(pool.imap_unordered(probe, range(30)))
+    running = wait_until(lambda: len(starts(markers)) == 2 and starts(markers), CONNECT,
+                         "a task running on each of the 2 array members")
+    first = job_ids(launchers)[0]
+    victim = sorted(running)[0]
+    for tag in running:  # both stay in their tasks until the replacement has joined
+        (markers / f"hold.{tag}").touch()
+    kill_worker(backend, launchers, victim, running[victim][0][1])
+    fresh = wait_until(lambda: [t for t in starts(markers) if not t.startswith(first)], CONNECT,
+                       "a task to start in a replacement job")
+    for path in markers.glob("hold.*"):
+        path.unlink()
+    results = drain.result(60)
+    assert indices(results) == list(range(30)), "every result exactly once"
+    new_jobs = job_ids_in(backend, results) - {first}
+    assert len(new_jobs) == 1, f"one replacement job ran tasks, got {new_jobs} (tags {fresh})"
+    check_where(backend, results, launchers, os.getpid(), replaced=True)
+    address = pool.address
+    pool.close()
+    pool.join(30)
+    wait_all_gone(backend, address, [first, *new_jobs])
 
 
 # --- 4. closing leaves nothing behind ------------------------------------------------------------
@@ -683,12 +739,11 @@ def test_manager_killed_leaves_no_worker(backend, signum, workdir, cleanup):
 
 @pytest.mark.timeout(90)
 def test_pool_replaces_dead_workers_where_the_launcher_can(backend, workdir, cleanup):
-    """Local and ssh workers that die are replaced, as the stdlib replaces its workers; a
-    batch array is one job and is not resubmitted (the others carry on)."""
+    """Workers that die are replaced, as the stdlib replaces its workers: local and ssh ones
+    by another, a batch array's member by a one-worker job like its array."""
     launchers = make_launchers(backend, 2)
     pool = start_pool(launchers, cleanup)
-    replaces = backend in ("local", "ssh")
-    assert pool._rt._sched.config.replace is replaces
+    assert pool._rt._sched.config.replace is True
     wait_all_connected(pool.address, 2)
 
     def executors() -> set[int]:  # not their forked supervisors, which share the command line
@@ -698,9 +753,8 @@ def test_pool_replaces_dead_workers_where_the_launcher_can(backend, workdir, cle
     victim = min(executors())
     os.kill(victim, 9)
     wait_until(lambda: not pid_alive(victim), 15, "the killed worker to die")
-    if replaces:
-        wait_until(lambda: len(executors() - {victim}) == 2, 60, "a replacement worker")
-        wait_until(lambda: pool._rt.worker_count() == 2, 30, "the replacement to join")
+    wait_until(lambda: len(executors() - {victim}) == 2, 60, "a replacement worker")
+    wait_until(lambda: pool._rt.worker_count() == 2, 30, "the replacement to join")
     assert sorted(pool.map(abs, range(-20, 0), chunksize=1)) == list(range(1, 21))
 
 

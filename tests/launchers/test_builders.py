@@ -338,3 +338,27 @@ def test_missing_python_error_lands_in_output_file(fake_env, tmp_path):
                           text=True, timeout=30)
     assert proc.returncode == 127
     assert "no-such-python" in Path(cmds[0].output).read_text()
+
+
+@pytest.mark.parametrize("cls", [SGEQsubWorkerArray, SLURMWorkerArray, PBSWorkerArray,
+                                 LSFWorkerArray])
+def test_a_lost_member_is_replaced_by_a_one_worker_job_like_its_array(cls):
+    array = cls(3, "-x 'y z'", walltime=600, queue="q1", prologue=["module load a"])
+    array.job_id = "77"
+    lost = array._get_workers()[2]
+    fresh = lost._replacement()
+    assert type(fresh) is cls and fresh is not array and fresh.job_id is None
+    assert len(fresh._get_workers()) == 1 and fresh._get_workers()[0].array is fresh
+    assert fresh.settings == array.settings and fresh._options == array._options
+    one = cls(1, "-x 'y z'", walltime=600, queue="q1", prologue=["module load a"])
+    assert fresh.submit_argv() == one.submit_argv()
+    assert fresh.job_script(commands(1), CWD) == one.job_script(commands(1), CWD)
+    assert array._can_replace() and len(array._get_workers()) == 3  # the original is untouched
+
+
+def test_replacement_keeps_instance_overrides():
+    torque = PBSWorkerArray(2)
+    torque.array_option = "-t"
+    fresh = torque._get_workers()[0]._replacement()
+    assert fresh.array_option == "-t" and fresh.index_expr == PBSWorkerArray(1).index_expr
+    assert not SGEPEWorkerArray()._can_replace()

@@ -15,6 +15,8 @@ Authkey delivery, never on a command line:
 
 from __future__ import annotations
 
+import copy
+import dataclasses
 import os
 import shlex
 import subprocess
@@ -87,9 +89,9 @@ class Worker:
     def _stop(self) -> None:
         pass
 
-    def _replacement(self) -> "Worker | None":
-        """A fresh, unstarted launcher for a worker like this one, or None if it cannot be
-        replaced (batch array members: their array is one job)."""
+    def _replacement(self) -> "Worker | WorkerArray | None":
+        """A fresh, unstarted launcher for a worker like this one (a one-worker array for a
+        member of a batch array), or None if it cannot be replaced."""
         return None
 
     def __repr__(self) -> str:
@@ -152,6 +154,10 @@ class WorkerArray:
 
     def _stop(self) -> None:
         pass
+
+    def _can_replace(self) -> bool:
+        """Can each of its workers be replaced (``_replacement``) when it is lost?"""
+        return False
 
 
 def write_key_file(folder: str, authkey: bytes) -> str:
@@ -266,12 +272,17 @@ class ArrayMember(Worker):
     key_delivery = KEY_FILE
     label = "batch worker"
 
-    def __init__(self, index: int) -> None:
+    def __init__(self, index: int, array: "Optional[BatchWorkerArray]" = None) -> None:
         self.index = index
+        self.array = array
         self.job_id: Optional[str] = None  # the scheduler's id of this task, once submitted
 
     def _start(self, command: WorkerCommand, authkey: bytes) -> None:
         self.output = command.output
+
+    def _replacement(self) -> "Optional[BatchWorkerArray]":
+        """A new one-worker job like its array (same class, options and settings)."""
+        return self.array._resubmission() if self.array is not None else None
 
     def __repr__(self) -> str:
         return f"<{self.label}, ID {self.job_id or '(unknown)'}>"
@@ -309,9 +320,27 @@ class BatchWorkerArray(WorkerArray):
         self.settings = JobSettings(**settings)
         self._options = options
         self._numworker = int(numworker)
-        self._workers = [self.member_class(i + self.first_index) for i in range(self._numworker)]
+        self._workers = [self.member_class(i + self.first_index, self)
+                         for i in range(self._numworker)]
         self.job_id: Optional[str] = None
         self._cancelled = False
+
+    def _can_replace(self) -> bool:
+        return True
+
+    def _resubmission(self) -> "BatchWorkerArray":
+        """An unsubmitted one-worker array like this one: a lost member's replacement job.
+
+        A copy, so that settings changed on this instance (``array_option`` for Torque, a
+        subclass's ``standard_options``) carry over; then made anew for one worker.
+        """
+        fresh = copy.copy(self)
+        BatchWorkerArray.__init__(fresh, 1, self._options, **dataclasses.asdict(self.settings))
+        fresh._after_resubmission_init()
+        return fresh
+
+    def _after_resubmission_init(self) -> None:
+        """Subclasses whose ``__init__`` derives more from the worker count redo it here."""
 
     def _get_workers(self) -> list[Worker]:
         return list(self._workers)

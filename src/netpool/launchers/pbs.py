@@ -109,6 +109,9 @@ class PBSWorkerArray(BatchWorkerArray):
 
     def __init__(self, numworker: int, options: str = "", **settings: Any) -> None:
         super().__init__(numworker, options, **settings)
+        self._after_resubmission_init()
+
+    def _after_resubmission_init(self) -> None:
         self.index_expr = PBS_INDEX if self._numworker > 1 else PBS_SINGLE_INDEX
 
     def submit_argv(self) -> list[str]:

@@ -1,4 +1,4 @@
-"""The ``netpool`` command: ``demo``, ``run SCRIPT``, ``worker HOST:PORT``."""
+"""The ``netpool`` command: ``demo``, ``run SCRIPT``, ``doctor``, ``worker HOST:PORT``."""
 
 from __future__ import annotations
 
@@ -25,6 +25,14 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                           "network addresses, each tried in turn")
     run.add_argument("script")
     run.add_argument("args", nargs=argparse.REMAINDER)
+    doc = sub.add_parser("doctor", help="run one tiny task through the real launcher and say "
+                                        "what was found (address, job id, time, output)")
+    doc.add_argument("--workers", metavar="SPEC", default="1", help=WORKERS_HELP)
+    doc.add_argument("--host", default=None, help="as for `netpool run`")
+    doc.add_argument("--python", default=None,
+                     help="the command that starts Python on the workers (default: this one)")
+    doc.add_argument("--timeout", type=float, default=300.0,
+                     help="seconds to wait for the worker to connect and run (default 300)")
     sub.add_parser("worker", help="join a running manager: netpool worker HOST:PORT",
                    add_help=False)
     if argv[:1] == ["worker"]:
@@ -33,6 +41,13 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     args = parser.parse_args(argv)
     if args.command == "demo":
         return demo_main(args.workers, args.tasks)
+    if args.command == "doctor":
+        from .doctor import doctor
+        try:
+            return doctor(args.workers, args.host, args.timeout, args.python)
+        except ValueError as exc:
+            print(f"netpool doctor: error: {exc}", file=sys.stderr)
+            return 2
     return run_script(args.script, args.args, args.workers, args.host)
 
 

@@ -77,6 +77,11 @@ class Manager:
         """(host, port) the manager listens on, once started."""
         return self._runtime.address if self._runtime else None
 
+    @property
+    def addresses(self) -> list[str]:
+        """Every address workers are told to try, best first, once started."""
+        return list(self._runtime.addresses) if self._runtime else []
+
     def worker_command(self) -> str:
         """The shell command that joins one more worker to this manager (starts it if needed)."""
         return self._start().worker_command()

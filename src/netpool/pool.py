@@ -392,6 +392,11 @@ class DistributedPool:
         return self._rt.address
 
     @property
+    def addresses(self) -> list[str]:
+        """Every address workers are told to try, best first (``address`` has the first)."""
+        return list(self._rt.addresses)
+
+    @property
     def authkey(self) -> bytes:
         return self._rt.authkey
 

@@ -328,6 +328,10 @@ class BatchWorkerArray(WorkerArray):
     def _can_replace(self) -> bool:
         return True
 
+    def __repr__(self) -> str:
+        job = f", job {self.job_id}" if self.job_id else ""
+        return f"<{type(self).__name__} of {self._numworker}{job}>"
+
     def _resubmission(self) -> "BatchWorkerArray":
         """An unsubmitted one-worker array like this one: a lost member's replacement job.
 

@@ -20,7 +20,8 @@ from ._core.scheduler import Config
 from ._protocol import codec
 from ._protocol import messages as M
 from ._runtime import forks
-from ._runtime.loop import Runtime, Task
+from ._runtime.loop import Runtime
+from ._runtime.tasks import Task
 from .launchers.base import Worker, WorkerArray, split_python
 from .launchers.local import LocalWorker, default_host
 from .launchers.sge import SGEPEWorkerArray, SGEQsubWorkerArray

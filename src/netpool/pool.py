@@ -38,7 +38,8 @@ from ._core.scheduler import Config
 from ._protocol import codec
 from ._protocol import messages as M
 from ._runtime import forks
-from ._runtime.loop import Runtime, Task
+from ._runtime.loop import Runtime
+from ._runtime.tasks import Task
 from .launchers.base import Worker, WorkerArray, split_python
 from .launchers.local import LocalWorker, default_host
 
@@ -544,7 +545,7 @@ class DistributedPool:
         # The stdlib allows terminate() in a callback, but our callbacks run on the loop
         # thread, which cannot wait for its own end: there a helper thread does the stopping,
         # which starts as soon as the callback returns.
-        if threading.current_thread() is getattr(self._rt, "_thread", None):
+        if self._rt.on_loop_thread():
             threading.Thread(target=self._rt.terminate, kwargs={"wait": wait},
                              name="netpool-terminate", daemon=True).start()
         else:
@@ -604,7 +605,7 @@ class DistributedPool:
             blob = self._rt.define(func)
         except Exception as exc:  # as the stdlib: every chunk fails with it, in its place
             blob = exc
-        window = 8 + 2 * self._processes * max(self._rt._sched.config.window, 1)
+        window = 8 + 2 * self._processes * max(self._rt.window, 1)
         with self._lock:
             self._feeders += 1
         threading.Thread(target=self._feed, name="netpool-feeder", daemon=True,

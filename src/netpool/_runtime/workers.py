@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import itertools
+import logging
 import os
 from dataclasses import dataclass, field
-from typing import Any, Optional
+from typing import Any, Iterator, Optional
 
+from .. import errors
+from .._protocol import messages as M
 from ..errors import describe_exit
+
+log = logging.getLogger("netpool")
 
 TAIL_LINES = 15
 
@@ -78,3 +84,98 @@ class WorkerRec:
             return f"\n  (its output file {self.output} is empty)"
         body = "\n".join("    " + line for line in lines)
         return f"\n  last lines of {self.output}:\n{body}"
+
+
+class WorkerTable:
+    """The live workers by id, and what is remembered of the ones that went away.
+
+    Touched by the thread that owns the core only (``count_ready`` excepted: any thread).
+    """
+
+    def __init__(self) -> None:
+        self._ids = itertools.count()
+        self.live: dict[int, WorkerRec] = {}
+        self.dead: dict[int, str] = {}        # how each lost worker ended, for error messages
+        self.dead_tails: dict[int, str] = {}  # ... and its output, if it never connected
+        self.lost_launchers: dict[int, Any] = {}  # launchers of lost workers, to replace
+
+    def new_rec(self, launcher: Any, output: Optional[str]) -> WorkerRec:
+        """A record with a fresh id (not yet in the table); any thread."""
+        rec = WorkerRec(next(self._ids), launcher)
+        if output is not None and launcher is not None:
+            rec.output = output % rec.id
+        return rec
+
+    def add(self, rec: WorkerRec) -> None:
+        self.live[rec.id] = rec
+
+    def get(self, wid: int) -> Optional[WorkerRec]:
+        return self.live.get(wid)
+
+    def __getitem__(self, wid: int) -> WorkerRec:
+        return self.live[wid]
+
+    def __bool__(self) -> bool:
+        return bool(self.live)
+
+    def __iter__(self) -> Iterator[WorkerRec]:
+        return iter(list(self.live.values()))
+
+    def remove(self, rec: WorkerRec, replace: bool) -> None:
+        """Mark it gone; keep its launcher for ``LaunchReplacement`` if ``replace``."""
+        rec.gone = True
+        self.live.pop(rec.id, None)
+        if replace and rec.launcher is not None:
+            self.lost_launchers[rec.id] = rec.launcher  # for LaunchReplacement, just after
+
+    def count_ready(self) -> int:
+        """Workers connected and not gone; any thread."""
+        return sum(1 for w in list(self.live.values()) if w.ready and not w.gone)
+
+    def record_death(self, rec: WorkerRec) -> str:
+        """Remember (and return) how it ended, with its output if it never connected."""
+        how = self.dead[rec.id] = rec.how_it_ended()
+        if not rec.ready:
+            self.dead_tails[rec.id] = "\n" + how + rec.output_tail()
+        return how
+
+    def admit(self, hello: tuple) -> tuple[Optional[WorkerRec], bool]:
+        """The record an authenticated HELLO attaches to, and whether it is new.
+
+        (None, False) refuses the link: a heartbeat link for a worker with no main link, or
+        a second main link. A worker that joined by itself (id -1) gets a new record.
+        """
+        _, _, wid, role, pid, host = hello[:6]
+        rec = self.live.get(wid)
+        if role == M.ROLE_BEAT:
+            if rec is None or rec.chan is None or rec.beat is not None or rec.gone:
+                return None, False
+            return rec, False
+        if wid == -1:  # joined by itself: `netpool worker HOST:PORT`
+            rec = self.new_rec(None, None)
+            self.add(rec)
+            new = True
+        elif rec is None or rec.chan is not None or rec.gone:
+            log.warning("netpool: refused worker %s from %s: unknown or already connected", wid, host)
+            return None, False
+        else:
+            new = False
+        rec.pid, rec.host = pid, host
+        return rec, new
+
+    def poison_error(self, tid: int, what: str, killers: Any) -> errors.PoisonTaskError:
+        """The error for a task that was running on a worker each time one died."""
+        deaths = [self.dead.get(w, f"worker {w}") for w in killers]
+        msg = (f"task {tid} ({what}) was running on a worker each time one died, "
+               f"{len(deaths)} times; it is not retried:\n  " + "\n  ".join(deaths))
+        return errors.PoisonTaskError(msg, tid, deaths)
+
+    def no_workers_error(self, ever_joined: bool, address: tuple) -> errors.Error:
+        """Why tasks fail when no worker is left: the last deaths, or why none started."""
+        if ever_joined or not self.dead:
+            return errors.NoMoreWorkersError("Ran out of workers to run tasks" + "".join(
+                f"\n  {d}" for d in list(self.dead.values())[-5:]))
+        tails = list(self.dead_tails.values())[-3:]
+        return errors.WorkerStartError(
+            "no worker connected back to the manager at %s:%d; check the `python` and "
+            "`host` arguments and the workers' output%s" % (*address, "".join(tails)))

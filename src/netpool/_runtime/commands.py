@@ -1,0 +1,135 @@
+"""What the shell does for each of the core's commands, and when a worker is lost.
+
+``Commands.table`` maps each command type to its executor; the loop runs the commands that
+``Scheduler.handle`` returns through it. Executors turn commands into I/O (queued sends,
+kills, launches) and into *sink calls*, which are collected here and made by the loop thread
+after it lets go of the lock. Thread that owns the core only.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, Callable
+
+from .._core import scheduler as S
+from .._protocol import messages as M
+from .blobs import Blobs
+from .launching import Launching
+from .links import Links
+from .tasks import TaskTable
+from .workers import WorkerRec, WorkerTable
+
+log = logging.getLogger("netpool")
+
+
+class Commands:
+    def __init__(self, *, sched: S.Scheduler, tasks: TaskTable, workers: WorkerTable,
+                 blobs: Blobs, links: Links, launching: Launching,
+                 handle: Callable[[Any], None]) -> None:
+        self._sched, self._tasks, self._workers = sched, tasks, workers
+        self._blobs, self._links, self._launching = blobs, links, launching
+        self._handle = handle
+        self.later: list = []                 # sink calls decided, for the loop to make
+        self.results: dict[int, tuple] = {}   # payloads of the RESULTS being handled
+        self.table: dict[type, Callable[[Any], None]] = {
+            S.SendTasks: self.send_tasks, S.Resolve: self.resolve,
+            S.RevokeTasks: self.revoke, S.StopWorker: self.stop,
+            S.KillWorker: self.kill, S.LaunchReplacement: self.replace,
+            S.FailTask: self.fail, S.NoWorkers: self.no_workers,
+        }
+
+    def take_later(self) -> list:
+        later, self.later = self.later, []
+        return later
+
+    def to_sink(self, method: Any, *args: Any) -> None:
+        self.later.append((method, args))
+
+    # -- the executors -----------------------------------------------------------------
+    def send_tasks(self, cmd: S.SendTasks) -> None:
+        """Queue the tasks; the loop flushes each worker's share of a round at once."""
+        rec = self._workers[cmd.worker]
+        out = self._links.queue(rec)
+        entries, bufs = [], []
+        for tid in cmd.tasks:
+            t = self._tasks[tid]
+            if t.blob and t.blob not in rec.blobs:
+                out.append(((M.DEFINE, t.blob, self._blobs.data(t.blob)), ()))
+                rec.blobs.add(t.blob)
+            entries.append((tid, t.kind, t.blob, t.payload, len(t.bufs)))
+            bufs += t.bufs
+        out.append(((M.TASKS, entries, [memoryview(b).nbytes for b in bufs]), bufs))
+
+    def resolve(self, cmd: S.Resolve) -> None:
+        task = self._tasks.resolve(cmd.task)
+        status, payload, bufs = self.results.pop(cmd.task)
+        self.to_sink(task.sink._deliver, cmd.task, status, payload, bufs,
+                     self._workers[cmd.worker].label())
+
+    def revoke(self, cmd: S.RevokeTasks) -> None:
+        self._links.send(self._workers[cmd.worker], (M.REVOKE, list(cmd.tasks)))
+
+    def stop(self, cmd: S.StopWorker) -> None:
+        rec = self._workers[cmd.worker]
+        rec.stopping = True
+        self._links.send(rec, (M.STOP,))
+
+    def kill(self, cmd: S.KillWorker) -> None:
+        rec = self._workers.get(cmd.worker)
+        if rec is not None:
+            rec.lost_reason = cmd.reason
+            self.forget(rec, kill=True)
+            self._record_death(rec)
+
+    def replace(self, cmd: S.LaunchReplacement) -> None:
+        self._launching.replace(cmd.worker)
+
+    def fail(self, cmd: S.FailTask) -> None:
+        task = self._tasks.resolve(cmd.task)
+        what = self._blobs.name(task.blob) if task.kind != M.CONTEXT else "a context task"
+        self.to_sink(task.sink._fail, cmd.task,
+                     self._workers.poison_error(cmd.task, what, cmd.killers))
+
+    def no_workers(self, cmd: S.NoWorkers) -> None:
+        exc = self._workers.no_workers_error(cmd.ever_joined, self._launching.address)
+        self._handle(S.TasksWithdrawn(cmd.pending))
+        for tid in cmd.pending:
+            task = self._tasks.resolve(tid)
+            if task is not None:
+                self.to_sink(task.sink._fail, tid, exc)
+
+    # -- losing workers ----------------------------------------------------------------
+    def lost(self, rec: WorkerRec) -> None:
+        """Its link broke (or it exited before connecting): forget it and tell the core."""
+        if rec.gone:
+            return
+        graceful = rec.stopping
+        self.forget(rec, kill=not graceful)
+        if not graceful:
+            rec.reap(0.2)
+            self._record_death(rec)
+        self._handle(S.WorkerLost(rec.id, graceful))
+        self._workers.lost_launchers.pop(rec.id, None)  # not replaced (closing, or no work left)
+
+    def _record_death(self, rec: WorkerRec) -> None:
+        log.warning("netpool: %s", self._workers.record_death(rec))
+
+    def forget(self, rec: WorkerRec, kill: bool) -> None:
+        """Drop its links; stop its process if ``kill``, else reap it if it has exited."""
+        self._workers.remove(rec, replace=self._sched.config.replace)
+        for chan in (rec.chan, rec.beat):
+            if chan is not None:
+                self._links.drop(chan)
+        if kill and rec.launcher is not None:
+            rec.launcher._stop()
+        else:
+            rec.exit_status()  # reaps a child that has exited; never blocks the loop
+
+    def fail_everything(self, exc: BaseException) -> None:
+        for task in self._tasks.resolve_all():
+            self.to_sink(task.sink._fail, task.id, exc)
+
+    def kill_all(self) -> None:
+        for rec in self._workers:
+            rec.stopping = True
+            self.forget(rec, kill=True)

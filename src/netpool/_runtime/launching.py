@@ -1,0 +1,102 @@
+"""Starting workers: launch and replacement, the key file, the command that joins a worker.
+
+A launcher only starts processes (``netpool.launchers``); this module gives each worker a
+record and a command line, and stops the batch arrays when the runtime ends.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from typing import Any, Callable, Optional
+
+from ..launchers.base import KEY_FILE, WorkerArray, WorkerCommand, write_key_file
+from . import inbox
+from .workers import WorkerRec, WorkerTable
+
+log = logging.getLogger("netpool")
+
+
+class Launching:
+    """Launches workers for one runtime. ``launch``, ``key_file`` and ``worker_command``
+    are thread-safe; ``replace`` and ``shutdown`` run on the thread that owns the core."""
+
+    def __init__(self, *, python: tuple[str, ...], address: tuple[str, int], authkey: bytes,
+                 output: Optional[str], workers: WorkerTable, post: Callable[[Any], None],
+                 fallbacks: tuple[str, ...] = ()) -> None:
+        self.python = python
+        self.address = address
+        self.fallbacks = fallbacks    # more addresses a worker may try (launchers.address)
+        self.authkey = authkey
+        self.output = output          # %-pattern for worker output files, or None
+        self.arrays: list[WorkerArray] = []  # appended by the loop, cancelled at shutdown
+        self._workers = workers
+        self._post = post
+        self._keydir: Optional[str] = None
+        self._key_lock = threading.Lock()
+
+    def launch(self, launcher: Any) -> None:
+        """Start a Worker or WorkerArray now, on the caller's thread.
+
+        Raises what the launcher raises (``LauncherError`` when e.g. ``sbatch`` is missing).
+        """
+        is_array = isinstance(launcher, WorkerArray)
+        members = launcher._get_workers() if is_array else [launcher]
+        recs = [self._workers.new_rec(w, self.output) for w in members]
+        cmds = [self.command(r, launcher.key_delivery) for r in recs]
+        # Registered before the start, so that even a very quick worker finds its record.
+        self._post(inbox.Launched(launcher if is_array else None, recs))
+        try:
+            launcher._start(cmds if is_array else cmds[0], self.authkey)
+        except BaseException:
+            self._post(inbox.LaunchFailed(recs))
+            raise
+
+    def replace(self, wid: int) -> None:
+        """Launch a replacement for lost worker ``wid``; failures are logged, not raised."""
+        # The core asks only while work remains, and only when configured to replace, which
+        # the facade does only if every launcher can (Worker._replacement).
+        lost = self._workers.lost_launchers.pop(wid, None)
+        fresh = lost._replacement() if lost is not None else None
+        if fresh is None:
+            log.error("netpool: worker %d cannot be replaced (%r)", wid, lost)
+            return
+        try:
+            self.launch(fresh)
+        except Exception as exc:
+            log.error("netpool: could not launch a replacement worker: %s", exc)
+
+    def key_file(self) -> str:
+        """A 0600 file holding the authkey, in a 0700 folder removed when the runtime stops.
+
+        In the current folder: batch workers need a path on a filesystem they share with us.
+        """
+        with self._key_lock:
+            if self._keydir is None:
+                import tempfile
+                self._keydir = tempfile.mkdtemp(prefix=".netpool-", dir=os.getcwd())
+                write_key_file(self._keydir, self.authkey)
+            return os.path.join(self._keydir, "authkey")
+
+    def worker_command(self) -> str:
+        """The command that joins another worker to this runtime, from any machine."""
+        import shlex
+        host, port = self.address
+        return f"netpool worker {host}:{port} --authkey-file {shlex.quote(self.key_file())}"
+
+    def command(self, rec: WorkerRec, key: str) -> WorkerCommand:
+        keyfile = self.key_file() if key == KEY_FILE else None
+        return WorkerCommand(tuple(self.python), self.address, rec.id, rec.output, keyfile,
+                             self.fallbacks)
+
+    def shutdown(self) -> None:
+        """Cancel the batch arrays and remove the key file."""
+        for array in self.arrays:
+            try:
+                array._stop()
+            except Exception as exc:
+                log.warning("netpool: could not cancel %r: %s", array, exc)
+        if self._keydir is not None:
+            import shutil
+            shutil.rmtree(self._keydir, ignore_errors=True)

@@ -1,0 +1,58 @@
+"""The shell's task table: payloads and sinks by task id, for the tasks the core knows.
+
+Every task enters through ``accept`` and leaves through ``resolve`` (a result or a failure
+was decided for it), which makes them the one place to observe tasks: a journal or a stats
+view hooks in here. Touched by the thread that owns the core only.
+"""
+
+from __future__ import annotations
+
+import itertools
+from typing import Any, Iterator, Optional
+
+
+class Task:
+    """One unit of work as the shell sees it; the core sees only ``id``."""
+
+    __slots__ = ("id", "kind", "blob", "payload", "bufs", "sink")
+
+    def __init__(self, id: int, kind: int, blob: int, payload: bytes, bufs: list, sink: Any):
+        self.id, self.kind, self.blob = id, kind, blob
+        self.payload, self.bufs, self.sink = payload, bufs, sink
+
+
+class TaskTable:
+    """Tasks by id, from submission until their outcome is decided."""
+
+    def __init__(self) -> None:
+        self._tasks: dict[int, Task] = {}
+        self._ids = itertools.count()
+
+    def new_ids(self, n: int) -> list[int]:
+        """``n`` fresh task ids; any thread (``next`` on a count is atomic under the GIL)."""
+        ids = self._ids
+        return [next(ids) for _ in range(n)]
+
+    def accept(self, tasks: list[Task]) -> tuple[int, ...]:
+        """Add the tasks; their ids, for ``TasksSubmitted``."""
+        table = self._tasks
+        for t in tasks:
+            table[t.id] = t
+        return tuple(t.id for t in tasks)
+
+    def __getitem__(self, tid: int) -> Task:
+        return self._tasks[tid]
+
+    def __len__(self) -> int:
+        return len(self._tasks)
+
+    def resolve(self, tid: int) -> Optional[Task]:
+        """Remove the task whose outcome was decided (None if it was already)."""
+        return self._tasks.pop(tid, None)
+
+    def resolve_all(self) -> Iterator[Task]:
+        """Remove every task, yielding each (the runtime is ending)."""
+        for tid in list(self._tasks):  # in submission order
+            task = self._tasks.pop(tid, None)
+            if task is not None:
+                yield task

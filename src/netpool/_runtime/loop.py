@@ -36,9 +36,8 @@ from typing import Any, Callable, Optional
 from .. import errors
 from .._core import scheduler as S
 from .._protocol import messages as M
-from .._transport.channel import DEFAULT_MAX_FRAME, set_io_timeouts
-from .._transport.handshake import finish
 from . import forks, inbox
+from .admission import Admission, beat_interval
 from .blobs import Blobs
 from .launching import Launching
 from .commands import Commands
@@ -79,7 +78,6 @@ class Runtime:
         self.authkey = authkey if authkey is not None else os.urandom(32)
         if not isinstance(self.authkey, bytes):
             raise TypeError("authkey must be bytes")
-        self._init = initializer
         self._sched = S.Scheduler(config)
         self._tasks = TaskTable()
         self._workers = WorkerTable()
@@ -100,16 +98,19 @@ class Runtime:
         self._launching = Launching(python=python, address=self.address, authkey=self.authkey,
                                     output=output, workers=self._workers, post=self._inbox.post,
                                     fallbacks=tuple(self.addresses[1:]))
-        self._on_item: dict[type, Callable[[Any], None]] = {
-            inbox.Submit: self._on_submit, inbox.Hello: self._on_hello_item,
-            inbox.Launched: self._on_launched, inbox.LaunchFailed: self._on_launch_failed,
-            inbox.CoreEvent: self._on_core_event, inbox.Sinks: self._on_sinks,
-            inbox.Close: self._on_close, inbox.Terminate: self._on_terminate,
-        }
         self._cmds = Commands(sched=self._sched, tasks=self._tasks, workers=self._workers,
                               blobs=self._blobs, links=self._links, launching=self._launching,
                               handle=self._handle)
         self._execute = self._cmds.table  # command type -> its executor
+        self._admission = Admission(workers=self._workers, links=self._links,
+                                    config=lambda: self._sched.config, initializer=initializer,
+                                    handle=self._handle, lost=self._lost)
+        self._on_item: dict[type, Callable[[Any], None]] = {
+            inbox.Submit: self._on_submit, inbox.Hello: self._admission.on_hello,
+            inbox.Launched: self._on_launched, inbox.LaunchFailed: self._on_launch_failed,
+            inbox.CoreEvent: self._on_core_event, inbox.Sinks: self._on_sinks,
+            inbox.Close: self._on_close, inbox.Terminate: self._on_terminate,
+        }
         self._acceptor = Acceptor(self._sock, self.authkey, self._on_hello)
         self._thread = threading.Thread(target=self._run, name="netpool-loop", daemon=True)
         self._thread.start()
@@ -253,7 +254,7 @@ class Runtime:
             self._handle(S.Tick(now))
             self._links.flush()
             if now >= self._next_beat:
-                self._next_beat = now + self._beat_interval()
+                self._next_beat = now + beat_interval(self._sched.config)
                 self._links.ping(self._workers)
         # Workers still starting are waited for: they join, run the initializer (as the
         # stdlib's eagerly started workers do), and are stopped; or they time out.
@@ -359,35 +360,6 @@ class Runtime:
     def _on_hello(self, chan: Any, hello: tuple, peer: Any) -> None:
         """Called on a handshake thread: hand the authenticated link to the loop."""
         self._inbox.post(inbox.Hello(chan, hello, peer))
-
-    def _on_hello_item(self, item: inbox.Hello) -> None:
-        chan = item.chan
-        rec, new = self._workers.admit(item.hello)
-        if rec is None:
-            chan.close()
-            return
-        if new:
-            self._handle(S.WorkerLaunched(rec.id, time.monotonic()))
-        if item.hello[3] == M.ROLE_BEAT:
-            finish(chan)
-            rec.beat = chan
-            self._links.register(rec, chan)
-            return
-        rec.chan = chan
-        finish(chan, DEFAULT_MAX_FRAME)  # past the handshake, frames may be large
-        cfg = self._sched.config
-        try:
-            chan.send((M.WELCOME, rec.id, self._beat_interval(), cfg.heartbeat_timeout,
-                       [p for p in sys.path if p], self._init))
-        except OSError:
-            self._lost(rec)
-            return
-        # Bound sends: a peer that stops reading must not block the loop forever.
-        set_io_timeouts(chan.sock, None, max(cfg.heartbeat_timeout, 5.0))
-        self._links.register(rec, chan)
-
-    def _beat_interval(self) -> float:
-        return min(max(self._sched.config.heartbeat_timeout / 4, 0.02), 15.0)
 
     def _check_starting(self) -> None:
         """A local worker that exited before connecting is a failed start: say so now."""

@@ -1,0 +1,61 @@
+"""Admission: an authenticated link becomes a worker's main or heartbeat link.
+
+The accept thread and the handshake threads (``listener``) authenticate peers off the loop
+thread; what reaches the loop is an ``inbox.Hello``. Here it is attached to its worker
+record (``WorkerTable.admit`` decides which), welcomed, and registered for reading.
+Loop thread only.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from typing import Any, Callable, Optional
+
+from .._core import scheduler as S
+from .._protocol import messages as M
+from .._transport.channel import DEFAULT_MAX_FRAME, set_io_timeouts
+from .._transport.handshake import finish
+from . import inbox
+from .links import Links
+from .workers import WorkerRec, WorkerTable
+
+
+def beat_interval(cfg: S.Config) -> float:
+    """How often the heartbeat links exchange a BEAT."""
+    return min(max(cfg.heartbeat_timeout / 4, 0.02), 15.0)
+
+
+class Admission:
+    def __init__(self, *, workers: WorkerTable, links: Links, config: Callable[[], S.Config],
+                 initializer: Optional[bytes], handle: Callable[[Any], None],
+                 lost: Callable[[WorkerRec], None]) -> None:
+        self._workers, self._links, self._config = workers, links, config
+        self._init = initializer
+        self._handle, self._lost = handle, lost
+
+    def on_hello(self, item: inbox.Hello) -> None:
+        chan = item.chan
+        rec, new = self._workers.admit(item.hello)
+        if rec is None:
+            chan.close()
+            return
+        if new:
+            self._handle(S.WorkerLaunched(rec.id, time.monotonic()))
+        if item.hello[3] == M.ROLE_BEAT:
+            finish(chan)
+            rec.beat = chan
+            self._links.register(rec, chan)
+            return
+        rec.chan = chan
+        finish(chan, DEFAULT_MAX_FRAME)  # past the handshake, frames may be large
+        cfg = self._config()
+        try:
+            chan.send((M.WELCOME, rec.id, beat_interval(cfg), cfg.heartbeat_timeout,
+                       [p for p in sys.path if p], self._init))
+        except OSError:
+            self._lost(rec)
+            return
+        # Bound sends: a peer that stops reading must not block the loop forever.
+        set_io_timeouts(chan.sock, None, max(cfg.heartbeat_timeout, 5.0))
+        self._links.register(rec, chan)

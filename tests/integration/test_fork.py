@@ -117,7 +117,7 @@ def test_a_forked_child_holds_no_descriptor_of_the_pool():
         pool.apply(inc, (1,))
         rt = pool._rt
         wait_for(lambda: all(w.beat for w in rt._workers.values()), what="the heartbeat link")
-        fds = sorted({rt._sock.fileno(), rt._wake_r, rt._wake_w, rt._sel.fileno()}
+        fds = sorted({rt._sock.fileno(), rt._inbox.fd, rt._inbox.write_fd, rt._sel.fileno()}
                      | {c.sock.fileno() for w in rt._workers.values()
                         for c in (w.chan, w.beat) if c is not None})
         mine = {fd for fd in fds if os.path.exists(f"/proc/self/fd/{fd}")}

@@ -21,7 +21,7 @@ class Waker:
 
     def __init__(self) -> None:
         self.items: deque = deque()
-        self.fd, self._write_fd = os.pipe()
+        self.fd, self.write_fd = os.pipe()
         os.set_blocking(self.fd, False)
         self._woken = False
 
@@ -36,7 +36,7 @@ class Waker:
         if not self._woken:
             self._woken = True
             try:
-                os.write(self._write_fd, b"x")
+                os.write(self.write_fd, b"x")
             except OSError:
                 pass  # closed: the loop has ended, nobody is there to wake
 
@@ -62,7 +62,7 @@ class Waker:
     def close(self) -> None:
         # Forgotten before closing, so that a second close (a forked child's, then ours)
         # never closes a descriptor number the process has since reused.
-        fds, self.fd, self._write_fd = (self.fd, self._write_fd), -1, -1
+        fds, self.fd, self.write_fd = (self.fd, self.write_fd), -1, -1
         for fd in fds:
             if fd >= 0:
                 try:

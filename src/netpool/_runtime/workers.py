@@ -121,6 +121,10 @@ class WorkerTable:
     def __iter__(self) -> Iterator[WorkerRec]:
         return iter(list(self.live.values()))
 
+    def values(self) -> list[WorkerRec]:
+        """The live records, as a list (safe to iterate while the table changes)."""
+        return list(self.live.values())
+
     def remove(self, rec: WorkerRec, replace: bool) -> None:
         """Mark it gone; keep its launcher for ``LaunchReplacement`` if ``replace``."""
         rec.gone = True

@@ -88,6 +88,8 @@ KNOWN_FAILURES: dict[str, str] = {
     "pool_processes_attribute": "item 6, private attributes: DistributedPool has no _pool",
     "pymotw_pool_initializer": "item 5, identity: current_process().name is 'MainProcess' in "
                                "workers, not 'ForkPoolWorker-N'",
+    "custom_basemanager_counter": "item 5, identity: current_process().name is 'MainProcess' "
+                                  "in workers",
     "pymotw_maxtasksperchild": "item 5, identity: current_process().name is 'MainProcess' in "
                                "workers",
     "rawarray_numpy_initializer": "item 3, sync objects: multiprocessing.RawArray in initargs: "
@@ -320,6 +322,38 @@ def _param(name: str):
     if reason is None or os.environ.get("NETPOOL_CORPUS_SELFCHECK"):
         return name
     return pytest.param(name, marks=pytest.mark.xfail(strict=True, reason=reason))
+
+
+def _run(status: Optional[int] = 0, out: str = "", err: str = "", left: int = 0) -> Run:
+    return Run(status, out, err, left, 0.1)
+
+
+def test_compare_sees_each_kind_of_difference() -> None:
+    """The comparison has teeth: status, each stream, leftovers; masks only what they say."""
+    prog = Program("example", PROGRAMS_DIR / "example.py")
+    same = _run(out="pid 123 at 0x7f00 took 0.51 s\n")
+    assert compare(prog, {"python": same,
+                          "netpool": _run(out="pid 987 at 0x7e11 took 1.25 s\n")}) == []
+    for other in (_run(status=1, out=same.stdout), _run(out="pid 1 at 0x1 took 1.0 s\nmore\n"),
+                  _run(out=same.stdout, err="Traceback\n"), _run(out=same.stdout, left=2),
+                  _run(status=None, out=same.stdout)):
+        assert compare(prog, {"python": same, "netpool": other}) != []
+    # Unmasked numbers still count, and order matters unless the program says otherwise.
+    assert compare(prog, {"python": _run(out="a 1\nb\n"), "netpool": _run(out="a 2\nb\n")})
+    assert compare(prog, {"python": _run(out="a\nb\n"), "netpool": _run(out="b\na\n")})
+    prog.sort_lines = {"stdout"}
+    assert compare(prog, {"python": _run(out="a\nb\n"), "netpool": _run(out="b\na\n")}) == []
+    assert compare(prog, {"python": _run(out="a\nb\n"), "netpool": _run(out="b\nb\n")})
+
+
+def test_library_frames_are_dropped_and_the_scripts_kept() -> None:
+    lib = os.path.join(os.path.dirname(multiprocessing.__file__), "pool.py")
+    lines = ["Traceback (most recent call last):",
+             '  File "/x/prog.py", line 3, in <module>', "    main()",
+             f'  File "{lib}", line 774, in get', "    raise self._value", "    ^^^^^",
+             '  File "<frozen runpy>", line 88, in _run_code',
+             '  File "/x/prog.py", line 9, in go', "    1 / 0", "ZeroDivisionError: division by zero"]
+    assert drop_library_frames(lines) == lines[:3] + lines[7:]
 
 
 def test_known_failures_name_programs() -> None:

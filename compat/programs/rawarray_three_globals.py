@@ -2,7 +2,9 @@
 # tasks view it with np.frombuffer and report their timing.
 # Source: OKzsy/work random_forest/share_memory.py (GitHub, by OKzsy).
 # Written anew in the source's idiom; no code copied.
-# Changes: seeded data; the task's "some other operations" sleep is 0.05 s, not 1 s.
+# Changes: seeded data; the task's "some other operations" sleep is 0.05 s, not 1 s; the
+#   task's print flushes: without, leaving the `with` block terminates the stdlib's workers
+#   before some of them flush, and a varying subset of the lines is lost under python.
 # The workers' lines reach the pipe when they flush, racing the parent's: compared sorted.
 # compat: sort-lines
 import multiprocessing
@@ -24,7 +26,7 @@ def worker(i):
     start_time = time.time()
     new_arr = np.frombuffer(global_arr_shared, dtype).reshape(SHAPE)
     end_time = time.time()
-    print("time: %.4f secs." % (end_time - start_time))
+    print("time: %.4f secs." % (end_time - start_time), flush=True)
     time.sleep(0.05)  # some other operations
     return new_arr[i, 0, 0]
 

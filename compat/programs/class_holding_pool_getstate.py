@@ -5,7 +5,7 @@
 #   (CC BY-SA).
 # Written anew in the source's idiom; no code copied.
 # Changes: 3 rounds sleeping 0.01 s, not 10 of 1 s; the queue is used (one message per round)
-#   and read at the end.
+#   and read at the end; the task's prints flush, so they come before the parent's last line.
 import multiprocessing
 import time
 

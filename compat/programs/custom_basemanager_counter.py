@@ -4,7 +4,8 @@
 # Source: jcnaud/snippet languages/python3/multiprocessing/manager/custom_shared_object.py
 #   (GitHub, by jcnaud).
 # Written anew in the source's idiom; no code copied.
-# Changes: pool of 2 (not cpu_count()); the manager is shut down at the end.
+# Changes: pool of 2 (not cpu_count()); the manager is shut down at the end; the task's print
+#   flushes, so the lines come out in call order rather than in per-worker blocks at exit.
 # Which worker runs which apply is up to the pool: the worker numbers are masked.
 # compat: mask PoolWorker-\d+ => PoolWorker-N
 import multiprocessing

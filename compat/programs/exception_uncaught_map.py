@@ -6,7 +6,8 @@
 #   exception does propagate.
 # Written anew in the question's idiom; no code copied.
 # Changes: the last item fails, not the third, so every task has printed before the error
-#   ends the program (else which lines appear depends on timing).
+#   ends the program (else which lines appear depends on timing); the task prints a line,
+#   flushed, so the output shows which tasks ran.
 from multiprocessing import Pool
 
 

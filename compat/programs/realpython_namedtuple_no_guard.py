@@ -4,7 +4,9 @@
 #   processing with multiprocessing), as transcribed in bglynch/code_scratchpad
 #   python/general/real_python/functional-programming/parallel.py (GitHub, by bglynch).
 # Written anew in the source's idiom; no code copied.
-# Changes: tasks sleep 0.05 s, not 1 s; workers' racing prints compared as sorted lines.
+# Changes: tasks sleep 0.05 s, not 1 s; the workers' prints flush (the pool is never closed:
+#   at exit the stdlib terminates its workers, losing unflushed lines at random); their racing
+#   lines compared sorted.
 # compat: sort-lines
 # compat: mask completion: [\d.]+ => completion: <T>
 import collections

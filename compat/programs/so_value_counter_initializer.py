@@ -5,7 +5,8 @@
 #   noobsmaster/fyp-sagemath-simulation thhradtest2.py.
 # Written anew in the answer's idiom; no code copied.
 # Changes: the increment holds the Value's own lock (the source's bare `+= 1` can lose
-#   updates even under python); the parent prints the final count, showing it is shared.
+#   updates even under python); the task's print flushes; the parent prints the final count,
+#   showing it is shared, then closes and joins the pool (the source just exits).
 # compat: sort-lines
 from multiprocessing import Pool, Value
 

@@ -101,3 +101,16 @@ def raise_from_worker_only_module(folder):
     sys.path.insert(0, folder)
     import only_on_the_worker
     raise only_on_the_worker.Private("from a module the manager lacks")
+
+
+def make_blob(n, kind="bytes"):
+    """``n`` bytes of a repeating pattern, as bytes, bytearray, or a list of 4 bytes objects."""
+    pattern = b"0123456789abcdef"
+    if kind == "list":
+        return [pattern * (n // 64) for _ in range(4)]
+    data = pattern * (n // 16)
+    return bytearray(data) if kind == "bytearray" else data
+
+
+def blob_size(data):
+    return len(data), bytes(data[:16]), type(data).__name__

@@ -81,3 +81,84 @@ def test_garbage_frames_raise_protocol_error_never_crash(garbage):
     finally:
         a.close()
         b.close()
+
+
+# -- large bytes and bytearray ("blobs") ----------------------------------------------------
+
+def _blob(size: int, kind: type, seed: int) -> object:
+    return kind(bytes([seed % 251]) * size)
+
+
+blob_sizes = st.sampled_from([10, 70_000, codec.BLOB_MIN - 1, codec.BLOB_MIN, 3 << 20])
+leaves = (st.integers() | st.text(max_size=5) | st.sampled_from(["s" * 70_000])
+          | st.builds(_blob, blob_sizes, st.sampled_from([bytes, bytearray]), st.integers(0, 250)))
+values = st.recursive(leaves, lambda inner: st.lists(inner, max_size=4)
+                      | st.tuples(inner, inner)
+                      | st.dictionaries(st.text(max_size=3), inner, max_size=3), max_leaves=8)
+
+
+def _blobs_in(value) -> list:
+    if type(value) in (bytes, bytearray):
+        return [value] if len(value) >= codec.BLOB_MIN else []
+    inner = value.values() if isinstance(value, dict) else value
+    if isinstance(value, (list, tuple, dict)):
+        return [b for x in inner for b in _blobs_in(x)]
+    return []
+
+
+def _leaves(value) -> list:
+    if isinstance(value, (list, tuple, dict)):
+        inner = value.values() if isinstance(value, dict) else value
+        return [leaf for x in inner for leaf in _leaves(x)]
+    return [value]
+
+
+def _received(bufs: list) -> list:
+    """What the channel hands over: bytes buffers as bytes, the others as bytearray."""
+    return [b if type(b) is bytes else bytearray(b) for b in bufs]
+
+
+@settings(max_examples=60, deadline=None)
+@given(values)
+def test_blobs_go_out_of_band_at_any_depth_and_come_back_as_received(value):
+    data, bufs = codec.dumps(value)
+    blobs = _blobs_in(value)
+    distinct = {id(b): b for b in blobs}
+    assert len(bufs) == len(distinct)
+    in_band = {id(x): len(x) for x in _leaves(value)
+               if type(x) in (bytes, bytearray, str) and id(x) not in distinct}
+    assert len(data) < sum(in_band.values()) + 65536  # no blob left in the stream
+    received = _received(bufs)
+    back = codec.loads(data, received)
+    assert back == value
+    back_blobs = _blobs_in(back)
+    assert [type(b) for b in back_blobs] == [type(b) for b in blobs]
+    # Every blob that came back is one of the very buffers received: not copied again.
+    assert {id(b) for b in back_blobs} <= {id(b) for b in received}
+
+
+@settings(max_examples=60, deadline=None)
+@given(values)
+def test_stream_layout_tells_exactly_whether_a_blob_is_in_band(value):
+    import pickle
+    data = pickle.dumps(value, 5)
+    assert codec._holds_blobs(data) == (len(data) >= codec.BLOB_MIN and bool(_blobs_in(value)))
+
+
+def test_bytes_and_bytearray_frames_keep_their_type_big_or_small():
+    import threading
+    a, b = socket.socketpair()
+    try:
+        sender, receiver = Channel(a), Channel(b)
+        bufs = [b"f" * 100, bytearray(b"m" * 100), b"F" * (3 << 20), bytearray(3 << 20)]
+        sizes = [len(x) for x in bufs]
+        t = threading.Thread(target=sender.send, args=((M.RESULTS, [], sizes), bufs))
+        t.start()
+        (msg, got) = receiver.recv()
+        t.join(10)
+        assert [type(x) for x in got] == [bytes, bytearray, bytes, bytearray]
+        assert got == bufs
+        got[3].extend(b"!")  # a bytearray received in place is left resizable
+    finally:
+        a.close()
+        b.close()

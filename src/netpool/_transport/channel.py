@@ -1,7 +1,10 @@
 """A framed, authenticated TCP channel.
 
 Framing is multiprocessing.connection's: a 4-byte big-endian length, then the bytes (lengths
-of 2**31 and more use -1 and an 8-byte length). We frame ourselves, on the socket, instead of
+of 2**31 and more use -1 and an 8-byte length). One addition: a buffer sent from a ``bytes``
+object has the length -2 and an 8-byte length, and is received as ``bytes`` (in place for a
+large one: into the ``bytes`` object that ``io.BytesIO.getvalue()`` hands over without a copy
+in CPython), so that the codec can return it as the very object received. We frame ourselves, on the socket, instead of
 calling ``Connection.send_bytes``/``recv_bytes`` for speed: ``sendmsg`` writes a header and a
 large buffer without joining them, many small frames arrive in one ``recv``, and a large frame
 is received straight into a preallocated, writable ``bytearray`` (numpy arrays built on it are
@@ -13,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+import io
 import socket
 import struct
 import threading
@@ -32,6 +36,43 @@ def _header(n: int) -> bytes:
     if n < 0x7FFFFFFF:
         return _HDR.pack(n)
     return _HDR.pack(-1) + _HDR64.pack(n)
+
+
+_FROZEN = _HDR.pack(-2)  # then an 8-byte length: a buffer to be received as ``bytes``
+
+
+class _Frozen:
+    """A received frame that was sent from a ``bytes`` object, and is one."""
+
+    __slots__ = ("data",)
+
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+
+
+class _InPlace:
+    """A large frame being received straight into its final object."""
+
+    __slots__ = ("view", "got", "bio")
+
+    def __init__(self, n: int, frozen: bool) -> None:
+        if frozen:
+            self.bio: "io.BytesIO | None" = io.BytesIO()
+            self.bio.seek(n - 1)
+            self.bio.write(b"\0")
+            self.view = self.bio.getbuffer()
+        else:
+            self.bio, self.view = None, memoryview(bytearray(n))
+        self.got = 0
+
+    def frame(self) -> object:
+        obj = self.view.obj
+        self.view.release()  # else the bytearray could not be resized, nor getvalue() share
+        if self.bio is None:
+            return obj
+        data = self.bio.getvalue()
+        self.bio.close()
+        return _Frozen(data)
 
 
 def tune(sock: socket.socket) -> None:
@@ -58,8 +99,7 @@ class Channel:
         self._buf = bytearray()
         self._chunk = bytearray(_CHUNK)
         self._chunk_view = memoryview(self._chunk)
-        self._big: bytearray | None = None   # frame being received in place
-        self._big_got = 0
+        self._big: _InPlace | None = None     # frame being received in place
         self._frames: list = []                 # complete frames not yet made into messages
         self._want = 0                          # buffer frames the current envelope still needs
         self._msg: tuple | None = None
@@ -87,8 +127,9 @@ class Channel:
             env = M.encode(msg)
             parts += (_header(len(env)), env)
             for b in buffers:
+                frozen = type(b) is bytes
                 b = memoryview(b).cast("B")
-                parts += (_header(b.nbytes), b)
+                parts += (_FROZEN + _HDR64.pack(b.nbytes) if frozen else _header(b.nbytes), b)
         with self._send_lock:
             self._sendall(parts)
 
@@ -130,14 +171,14 @@ class Channel:
         return self._ready.pop(0)
 
     def _fill(self, flags: int) -> None:
-        if self._big is not None:
-            view = memoryview(self._big)[self._big_got:]
-            n = self.sock.recv_into(view, len(view), flags)
+        big = self._big
+        if big is not None:
+            n = self.sock.recv_into(big.view[big.got:], len(big.view) - big.got, flags)
             if n == 0:
                 raise EOFError("peer closed the connection")
-            self._big_got += n
-            if self._big_got == len(self._big):
-                self._frames.append(self._big)
+            big.got += n
+            if big.got == len(big.view):
+                self._frames.append(big.frame())
                 self._big = None
             return
         # Into a buffer kept for the channel's life: ``recv(256 KiB)`` would allocate (and
@@ -151,10 +192,11 @@ class Channel:
         pos, end = 0, len(buf)
         while end - pos >= 4:
             (n,) = _HDR.unpack_from(buf, pos)
-            hdr = 4
-            if n == -1:
+            hdr, frozen = 4, False
+            if n == -1 or n == -2:
                 if end - pos < 12:
                     break
+                frozen = n == -2
                 (n,) = _HDR64.unpack_from(buf, pos + 4)
                 hdr = 12
             elif n < 0:
@@ -163,13 +205,14 @@ class Channel:
                 raise ProtocolError(f"frame of {n} bytes exceeds the cap of {self.max_frame}")
             start = pos + hdr
             if end - start >= n:
-                self._frames.append(bytes(buf[start:start + n]))
+                data = bytes(buf[start:start + n])
+                self._frames.append(_Frozen(data) if frozen else data)
                 pos = start + n
             elif n >= _BIG:
-                big = bytearray(n)
                 have = end - start
-                big[:have] = buf[start:end]
-                self._big, self._big_got = big, have
+                self._big = big = _InPlace(n, frozen)
+                big.view[:have] = buf[start:end]
+                big.got = have
                 pos = end
                 break
             else:
@@ -192,7 +235,11 @@ class Channel:
                         continue
                 out.append((msg, ()))
             else:
-                self._bufs.append(f if isinstance(f, bytearray) else bytearray(f))
+                if type(f) is _Frozen:
+                    f = f.data
+                elif type(f) is not bytearray:
+                    f = bytearray(f)  # writable, as numpy arrays built on it must be
+                self._bufs.append(f)
                 self._want -= 1
                 if self._want == 0:
                     out.append((self._msg, self._bufs))

@@ -114,3 +114,9 @@ def make_blob(n, kind="bytes"):
 
 def blob_size(data):
     return len(data), bytes(data[:16]), type(data).__name__
+
+
+def raise_with_blob(n):
+    """Raise an exception carrying ``n`` bytes and a numpy array of ``n`` bytes."""
+    import numpy as np
+    raise ValueError(make_blob(n), np.arange(n // 8, dtype=np.float64))

@@ -78,3 +78,15 @@ def test_a_large_argument_is_not_copied_into_messages():
     assert (got["len"], got["head"], got["type"]) == (N, "0123456789abcdef", "bytes")
     # The argument existed before; pickling it in-band and framing it took two more copies.
     assert got["growth"] < 1.4 * N, f"manager grew by {got['growth'] / N:.2f}x the argument"
+
+
+def test_an_exception_carrying_large_buffers_arrives_whole():
+    sys.path.insert(0, TESTS)
+    import netpool
+    from _tasks import raise_with_blob
+    with netpool.DistributedPool(1) as pool:
+        with pytest.raises(ValueError) as info:
+            pool.apply(raise_with_blob, (2 << 20,))
+    data, array = info.value.args
+    assert type(data) is bytes and len(data) == 2 << 20 and data[:16] == b"0123456789abcdef"
+    assert array.shape == ((2 << 20) // 8,) and array[-1] == (2 << 20) // 8 - 1

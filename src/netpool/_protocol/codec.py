@@ -72,6 +72,19 @@ _FRAME = 0x95
 _U4, _U8 = struct.Struct("<I"), struct.Struct("<Q")
 
 
+def dumps_in_band(obj: object) -> bytes:
+    """Pickle ``obj`` into one stream, buffers and blobs included (cloudpickle if need be).
+
+    For payloads that travel without buffers of their own (an exception inside RAISED).
+    Raises what pickle raises for an object nothing can pickle.
+    """
+    try:
+        return pickle.dumps(obj, 5)
+    except (pickle.PicklingError, AttributeError, TypeError):
+        import cloudpickle
+        return cloudpickle.dumps(obj, 5)
+
+
 def _holds_blobs(data: bytes) -> bool:
     """Whether a protocol-5 stream holds a bytes or bytearray payload of ``BLOB_MIN`` or more.
 

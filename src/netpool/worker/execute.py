@@ -95,12 +95,12 @@ def encode_error(exc: BaseException) -> tuple[int, bytes, list]:
     # required constructor argument, a module only we have) still leaves it the type name
     # and the traceback text. One that does not pickle here sends those alone.
     try:
-        blob: bytes | None = codec.dumps(exc)[0]
+        blob: bytes | None = codec.dumps_in_band(exc)
     except Exception:
         blob = None
     for frames in (tb, None):
         try:
-            return M.RAISED, codec.dumps((blob, frames, text, name))[0], []
+            return M.RAISED, codec.dumps_in_band((blob, frames, text, name)), []
         except Exception:
             continue
     raise AssertionError("unreachable: strings always pickle")

@@ -362,3 +362,35 @@ def test_replacement_keeps_instance_overrides():
     fresh = torque._get_workers()[0]._replacement()
     assert fresh.array_option == "-t" and fresh.index_expr == PBSWorkerArray(1).index_expr
     assert not SGEPEWorkerArray()._can_replace()
+
+
+def test_job_script_exports_the_jobs_end(tmp_path):
+    """With a walltime, the script tells its worker when the job ends (epoch seconds)."""
+    import time
+    cmd = WorkerCommand((sys.executable, "-c", "import os; print(os.environ['NETPOOL_JOB_END'])",
+                         "--"), ("h", 1), 1, str(tmp_path / "out"), str(tmp_path / "key"))
+    script = tmp_path / "job.sh"
+    script.write_text(SLURMWorkerArray(1, walltime=600).job_script([cmd], str(tmp_path)))
+    before = time.time()
+    proc = subprocess.run(["/bin/sh", str(script)], env={"SLURM_ARRAY_TASK_ID": "1",
+                          "PATH": "/usr/bin:/bin"}, capture_output=True, text=True, timeout=30)
+    assert proc.returncode == 0, proc.stderr
+    end = float((tmp_path / "out").read_text())
+    assert before + 599 <= end <= time.time() + 601
+    assert "export NETPOOL_JOB_END" not in SLURMWorkerArray(1).job_script([cmd], str(tmp_path))
+
+
+def test_worker_reads_its_jobs_end(monkeypatch):
+    from netpool.worker import walltime
+    monkeypatch.setenv("NETPOOL_JOB_END", "2000000000.5")
+    assert walltime.job_end() == 2000000000.5
+    monkeypatch.setenv("NETPOOL_JOB_END", "soon")
+    assert walltime.job_end() is None
+    monkeypatch.delenv("NETPOOL_JOB_END")
+    monkeypatch.delenv("SLURM_JOB_ID", raising=False)
+    assert walltime.job_end() is None and walltime.remaining() is None
+    rec = "JobId=7 JobName=x TimeLimit=00:01:00 StartTime=2026-12-01T10:00:00 EndTime=2026-12-01T10:01:00 X=1"
+    import datetime
+    assert walltime.parse_slurm_end_time(rec) == datetime.datetime(2026, 12, 1, 10, 1).timestamp()
+    assert walltime.parse_slurm_end_time("JobId=7 EndTime=Unknown") is None
+    assert walltime.parse_slurm_end_time("JobId=7") is None

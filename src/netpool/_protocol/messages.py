@@ -26,7 +26,8 @@ VERSION = 2
 HELLO = 1      # (HELLO, version, worker_id or -1, role, pid, hostname)
 RESULTS = 2    # (RESULTS, [(task_id, status, payload, nbufs), ...], [buffer sizes])
 REVOKED = 3    # (REVOKED, [task_id, ...])
-READY = 4      # (READY,)  initializer done: the worker takes tasks from now on
+READY = 4      # (READY, seconds left or None)  initializer done: the worker takes tasks; its
+               # batch job ends that many seconds from now (None: no walltime known)
 # manager -> worker
 WELCOME = 10   # (WELCOME, worker_id, beat_interval, heartbeat_timeout, [sys.path], init or None)
 DEFINE = 11    # (DEFINE, blob_id, pickled callable)

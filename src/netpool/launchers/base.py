@@ -367,8 +367,12 @@ class BatchWorkerArray(WorkerArray):
 
     def job_script(self, commands: Sequence[WorkerCommand], cwd: Optional[str]) -> str:
         directives = [f"{self.directive_prefix} {d}" for d in self.settings.directives]
+        prologue = list(self.settings.prologue)
+        if self.settings.seconds is not None:  # the job's end, for its worker to drain before
+            prologue.insert(0, f"NETPOOL_JOB_END=$(( $(date +%s) + {self.settings.seconds} )); "
+                               "export NETPOOL_JOB_END")
         return job_script(self.index_expr, commands, self.first_index, cwd,
-                          directives=directives, prologue=self.settings.prologue)
+                          directives=directives, prologue=prologue)
 
     def _start(self, commands: list[WorkerCommand], authkey: bytes) -> None:
         if len(commands) != self._numworker:

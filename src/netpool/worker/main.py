@@ -130,7 +130,8 @@ def run_worker(address: tuple[str, int], authkey: bytes, worker_id: int = -1,
         from .._protocol.codec import loads_callable
         func, args = loads_callable(init)
         func(*args)
-    chan.send((M.READY,))
+    from .walltime import remaining
+    chan.send((M.READY, remaining()))
     return _Serve(chan, Runner(blobs)).run()
 
 

@@ -3,6 +3,7 @@
 # netpool workers: 3 worker(s), chosen by ${PBS_ARRAY_INDEX:-$PBS_ARRAYID}
 # written by netpool; runs under any POSIX sh (no arrays)
 cd '/shared/run '"'"'A'"'"' $HOME `x`' || exit 1
+NETPOOL_JOB_END=$(( $(date +%s) + 5400 )); export NETPOOL_JOB_END
 module load python/3.11
 conda activate 'my env'
 case "${PBS_ARRAY_INDEX:-$PBS_ARRAYID}" in

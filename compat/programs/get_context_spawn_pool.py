@@ -1,9 +1,7 @@
 # Corpus program: a pool from an explicit start-method context, get_context("spawn").Pool(...)
 # as a context manager, workers printing their pid with flush=True and their CPU affinity.
-# Source: the multiprocessing docs, "Contexts and start methods"
-#   (https://docs.python.org/3/library/multiprocessing.html#contexts-and-start-methods, PSF),
-#   in the form of automorphis/cornifer scripts/test.py (GitHub, by automorphis), which runs
-#   the same pool with get_context("spawn").
+# Source: automorphis/cornifer scripts/test.py at 0834530231e2c44a78ba9151c80d380d59cd12a1
+#   (GitHub, by automorphis), the docs' "Contexts and start methods" applied to a Pool.
 # Written anew in that idiom; no code copied.
 # Changes: the affinity is printed as a count compared with os.cpu_count().
 # compat: sort-lines

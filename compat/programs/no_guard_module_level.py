@@ -1,6 +1,6 @@
 # Corpus program: the whole program at module level, no __main__ guard: with Pool(4) as p:
 # print(p.map(square, ...)).
-# Source: eurostat/Pysco src/accessibility/test.py (GitHub, by Eurostat; EUPL-1.2).
+# Source: eurostat/Pysco src/accessibility/test.py (GitHub, by Eurostat / gaffuri; MIT).
 # Written anew in the source's idiom; no code copied.
 # Changes: none needed.
 from multiprocessing import Pool

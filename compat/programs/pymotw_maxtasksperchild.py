@@ -3,7 +3,7 @@
 # Source: PyMOTW-3 multiprocessing_pool_maxtasksperchild.py by Doug Hellmann,
 #   https://pymotw.com/3/multiprocessing/communication.html#process-pools; the same program as
 #   golanghack/programming_pro python/std_lib/concurrency/multiprocessing_pool_maxtasksperchild.py.
-#   Licence of PyMOTW-3's examples: BSD-style (see pymotw.com).
+#   Licence: as stated on pymotw.com.
 # Written anew in the source's idiom and output; no code copied.
 # Changes: none needed. How many replacement workers start (and their numbers) depends on
 # timing even under python, so start-up lines are compared as a set, numbers masked.

@@ -3,7 +3,7 @@
 # Source: PyMOTW-3 "multiprocessing -- Manage Processes Like Threads", multiprocessing_pool.py,
 #   by Doug Hellmann, https://pymotw.com/3/multiprocessing/communication.html#process-pools
 #   (the same program in golanghack/programming_pro python/std_lib/concurrency/).
-#   Licence of PyMOTW-3's examples: BSD-style (see pymotw.com).
+#   Licence: as stated on pymotw.com.
 # Written anew in the source's idiom and output; no code copied.
 # Changes: none needed. Worker start-up lines race each other.
 # compat: sort-lines

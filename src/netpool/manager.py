@@ -121,6 +121,8 @@ class Manager:
                 self._runtime.configure(self.heartbeat_timeout, self.connect_timeout)
             rt = self._runtime
         if not rt.alive:
+            if rt.failure is not None:
+                raise rt.failure_error()
             raise errors.Error("this Manager has been closed")
         for w in waiting:
             rt.launch(w)

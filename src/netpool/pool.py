@@ -14,6 +14,7 @@ The input of ``imap``/``imap_unordered`` is consumed on a feeder thread of its o
 
 from __future__ import annotations
 
+import functools
 import multiprocessing
 import os
 import pickle
@@ -378,6 +379,9 @@ class DistributedPool:
         self._rt = Runtime(host=host, authkey=authkey,
                            python=split_python(python, sys.executable), config=cfg,
                            initializer=init, addresses=addresses)
+        # A loop that dies shows in the state at once (a weak reference: the loop thread
+        # must not keep a dropped pool alive, or it would never be terminated).
+        self._rt.on_failure = functools.partial(_loop_failed, weakref.ref(self))
         self._feeders = 0
         try:
             for w in launchers:
@@ -535,10 +539,13 @@ class DistributedPool:
 
     # -- internals -------------------------------------------------------------------------
     def _check_running(self) -> None:
-        """``ForkedPoolError`` in a forked child, ``ValueError`` once closed."""
+        """``ForkedPoolError`` in a forked child, ``ValueError`` once closed, ``netpool.Error``
+        once the loop has died."""
         if self._pid != forks.pid:
             forks.check(self._pid, "DistributedPool")
         if self._state != RUN:
+            if self._rt.failure is not None:
+                raise self._rt.failure_error()
             raise ValueError("Pool not running")
 
     def _stop_runtime(self, wait: Optional[float]) -> None:
@@ -562,7 +569,8 @@ class DistributedPool:
             if self._state != TERMINATE:
                 self._rt.submit(tasks)
                 return
-        exc = errors.Error("the pool was terminated")
+        failure = self._rt.failure
+        exc = self._rt.failure_error() if failure else errors.Error("the pool was terminated")
         for t in tasks:
             t.sink._fail(t.id, exc)
 
@@ -685,6 +693,12 @@ class DistributedPool:
                 batch.add(Task(tid, M.MAP, blob, data, bufs, result))
             index += 1
         return index, False
+
+
+def _loop_failed(ref: "weakref.ref[DistributedPool]") -> None:
+    pool = ref()
+    if pool is not None:
+        pool._state = TERMINATE  # every later call raises the loop's failure (_check_running)
 
 
 def _lazily(iterable: Iterable) -> Iterator:

@@ -87,3 +87,59 @@ def test_no_orphans_after_the_manager_is_killed(tmp_path):
     finally:
         if proc.poll() is None:
             proc.kill()
+
+
+def _kill_the_loop(rt):
+    def boom(*_):
+        raise RuntimeError("injected fault")
+    rt._read = boom  # only the loop thread reads workers' links: the next message kills it
+
+
+def test_a_dead_loop_is_never_silent_for_the_pool():
+    import time
+    from _tasks import inc
+    pool = netpool.DistributedPool(1)
+    try:
+        assert pool.apply(inc, (1,)) == 2
+        rt = pool._rt
+        _kill_the_loop(rt)
+        running = pool.apply_async(inc, (2,))  # its result arriving kills the loop
+        with pytest.raises(netpool.Error, match="loop failed"):
+            running.get(timeout=10)
+        wait_for(lambda: not rt.alive, what="the loop thread to end")
+        assert pool._state == "TERMINATE" and "TERMINATE" in repr(pool)
+        for call in (lambda: pool.apply(inc, (1,)), lambda: pool.map(inc, range(3)),
+                     lambda: pool.apply_async(inc, (1,)), lambda: list(pool.imap(inc, [1]))):
+            start = time.monotonic()
+            with pytest.raises(netpool.Error, match="manager loop failed.*injected fault"):
+                call()
+            assert time.monotonic() - start < 1.0
+        # What reached the runtime without the facade (a race with the death) fails too.
+        res = netpool.pool.ApplyResult()
+        rt.submit([netpool.pool.Task(rt.task_ids(1)[0], 0, 0, b"", [], res)])
+        with pytest.raises(netpool.Error, match="loop failed"):
+            res.get(timeout=1)
+    finally:
+        pool.terminate()
+
+
+def test_a_dead_loop_is_never_silent_for_the_manager(tmp_path):
+    import time
+    m = netpool.Manager(output=str(tmp_path / "w%d.out"))
+    m.add_worker(netpool.LocalWorker())
+    try:
+        c = m.get_context()
+        c.add_task(lambda: 1)
+        assert list(c.get_results_unordered()) == [1]
+        _kill_the_loop(m._runtime)
+        c.add_task(lambda: 2)
+        with pytest.raises(netpool.Error, match="loop failed"):
+            list(c.get_results_unordered())
+        wait_for(lambda: not m._runtime.alive, what="the loop thread to end")
+        c.add_task(lambda: 3)
+        start = time.monotonic()
+        with pytest.raises(netpool.Error, match="manager loop failed.*injected fault"):
+            list(c.get_results_unordered())
+        assert time.monotonic() - start < 1.0
+    finally:
+        m.close()

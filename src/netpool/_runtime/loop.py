@@ -90,6 +90,8 @@ class Runtime:
         self._terminated = False
         self._lock = threading.Lock()
         self._running = True  # the loop takes work; False once it has ended
+        self.failure: Optional[BaseException] = None  # what killed the loop thread, if it died
+        self.on_failure: Optional[Any] = None  # called (no arguments) on the loop thread then
         self._sleep_until = self._next_beat = time.monotonic()
         self._sock = bind(host)
         # Listening on `host`, workers are told `addresses` (best first; launchers.address).
@@ -145,6 +147,9 @@ class Runtime:
         # Sent from this thread when the loop is not busy and nothing is queued before us
         # (so one thread's tasks keep their order); otherwise the loop takes them in turn.
         # Never blocks on the lock: the loop thread may be running a user's callback.
+        if self.failure is not None:  # nobody would ever take them
+            self._refuse(tasks)
+            return
         if not self._inbox and self._lock.acquire(blocking=False):
             try:
                 if not self._inbox and self._running:
@@ -158,6 +163,30 @@ class Runtime:
             finally:
                 self._lock.release()
         self._inbox.post(inbox.Submit(tasks))
+        if self.failure is not None:  # it died meanwhile, perhaps after its last look
+            self._refuse_inbox()
+
+    def _refuse(self, tasks: list[Task]) -> None:
+        exc = self.failure_error()
+        for t in tasks:
+            t.sink._fail(t.id, exc)
+
+    def _refuse_inbox(self) -> None:
+        """Fail the tasks posted to a dead loop (any thread; each item is popped once)."""
+        while True:
+            item = self._inbox.pop()
+            if item is None:
+                return
+            if isinstance(item, inbox.Submit):
+                self._refuse(item.tasks)
+
+    def failure_error(self) -> errors.Error:
+        """What every call on a runtime whose loop died raises (``failure`` is its cause)."""
+        exc = self.failure
+        err = errors.Error(f"the netpool manager loop failed ({type(exc).__name__}: {exc}); "
+                           "its workers were stopped: see the log, and start a new pool")
+        err.__cause__ = exc
+        return err
 
     def launch(self, launcher: Any) -> None:
         """Start a Worker or WorkerArray now, on the caller's thread.
@@ -203,14 +232,18 @@ class Runtime:
     def _run(self) -> None:
         try:
             self._loop()
-        except BaseException:
+        except BaseException as exc:
             log.exception("netpool: the manager loop failed; stopping all workers")
+            self.failure = exc  # from now on every submit fails at once (a dead loop is loud)
             with self._lock:
                 self._running = False
-                self._cmds.fail_everything(errors.Error("the netpool manager loop failed; see the log"))
+                self._cmds.fail_everything(self.failure_error())
                 self._cmds.kill_all()
                 later = self._cmds.take_later()
             self._call_sinks(later)
+            self._refuse_inbox()
+            if self.on_failure is not None:
+                self.on_failure()
         finally:
             self._shutdown()
 

@@ -19,7 +19,7 @@ from . import errors
 from ._core.scheduler import Config
 from ._protocol import codec
 from ._protocol import messages as M
-from ._runtime import forks
+from ._runtime import failures, forks
 from ._runtime.loop import Runtime
 from ._runtime.tasks import Task
 from .launchers.base import Worker, WorkerArray, split_python
@@ -122,7 +122,7 @@ class Manager:
             rt = self._runtime
         if not rt.alive:
             if rt.failure is not None:
-                raise rt.failure_error()
+                raise failures.error(rt.failure)
             raise errors.Error("this Manager has been closed")
         for w in waiting:
             rt.launch(w)

@@ -38,7 +38,7 @@ from ._core.ordering import ReorderBuffer
 from ._core.scheduler import Config
 from ._protocol import codec
 from ._protocol import messages as M
-from ._runtime import forks
+from ._runtime import failures, forks
 from ._runtime.loop import Runtime
 from ._runtime.tasks import Task
 from .launchers.base import Worker, WorkerArray, split_python
@@ -545,7 +545,7 @@ class DistributedPool:
             forks.check(self._pid, "DistributedPool")
         if self._state != RUN:
             if self._rt.failure is not None:
-                raise self._rt.failure_error()
+                raise failures.error(self._rt.failure)
             raise ValueError("Pool not running")
 
     def _stop_runtime(self, wait: Optional[float]) -> None:
@@ -570,7 +570,7 @@ class DistributedPool:
                 self._rt.submit(tasks)
                 return
         failure = self._rt.failure
-        exc = self._rt.failure_error() if failure else errors.Error("the pool was terminated")
+        exc = failures.error(failure) if failure else errors.Error("the pool was terminated")
         for t in tasks:
             t.sink._fail(t.id, exc)
 

@@ -47,6 +47,19 @@ def check(owner: int, what: str) -> None:
             f"multiprocessing.Pool); nothing was sent")
 
 
+def close_copies(socks: list, selector: Any, waker: Any) -> None:
+    """In a forked child: close its copies of a runtime's descriptors.
+
+    No lock (the parent's threads may have held it) and no ``shutdown``, which would cut the
+    parent's links too. Closing through the objects leaves them knowing they are closed, so
+    nothing closes a descriptor number reused since.
+    """
+    for sock in socks:
+        sock.close()
+    selector.close()
+    waker.close()
+
+
 def _after_fork_in_child() -> None:
     global pid
     pid = os.getpid()

@@ -36,7 +36,7 @@ from typing import Any, Callable, Optional
 from .. import errors
 from .._core import scheduler as S
 from .._protocol import messages as M
-from . import forks, inbox
+from . import failures, forks, inbox
 from .admission import Admission, beat_interval
 from .blobs import Blobs
 from .launching import Launching
@@ -148,8 +148,7 @@ class Runtime:
         # (so one thread's tasks keep their order); otherwise the loop takes them in turn.
         # Never blocks on the lock: the loop thread may be running a user's callback.
         if self.failure is not None:  # nobody would ever take them
-            self._refuse(tasks)
-            return
+            return failures.refuse(tasks, self.failure)
         if not self._inbox and self._lock.acquire(blocking=False):
             try:
                 if not self._inbox and self._running:
@@ -164,29 +163,7 @@ class Runtime:
                 self._lock.release()
         self._inbox.post(inbox.Submit(tasks))
         if self.failure is not None:  # it died meanwhile, perhaps after its last look
-            self._refuse_inbox()
-
-    def _refuse(self, tasks: list[Task]) -> None:
-        exc = self.failure_error()
-        for t in tasks:
-            t.sink._fail(t.id, exc)
-
-    def _refuse_inbox(self) -> None:
-        """Fail the tasks posted to a dead loop (any thread; each item is popped once)."""
-        while True:
-            item = self._inbox.pop()
-            if item is None:
-                return
-            if isinstance(item, inbox.Submit):
-                self._refuse(item.tasks)
-
-    def failure_error(self) -> errors.Error:
-        """What every call on a runtime whose loop died raises (``failure`` is its cause)."""
-        exc = self.failure
-        err = errors.Error(f"the netpool manager loop failed ({type(exc).__name__}: {exc}); "
-                           "its workers were stopped: see the log, and start a new pool")
-        err.__cause__ = exc
-        return err
+            failures.refuse_posted(self._inbox, self.failure)
 
     def launch(self, launcher: Any) -> None:
         """Start a Worker or WorkerArray now, on the caller's thread.
@@ -237,11 +214,11 @@ class Runtime:
             self.failure = exc  # from now on every submit fails at once (a dead loop is loud)
             with self._lock:
                 self._running = False
-                self._cmds.fail_everything(self.failure_error())
+                self._cmds.fail_everything(failures.error(exc))
                 self._cmds.kill_all()
                 later = self._cmds.take_later()
             self._call_sinks(later)
-            self._refuse_inbox()
+            failures.refuse_posted(self._inbox, exc)
             if self.on_failure is not None:
                 self.on_failure()
         finally:
@@ -405,20 +382,11 @@ class Runtime:
 
     # -- ending ------------------------------------------------------------------------
     def _disown(self) -> None:
-        """In a forked child (forks.py): close our copies of the parent's descriptors.
-
-        No lock (the parent's threads may have held it) and no ``shutdown``, which would cut
-        the parent's links too. Closing through the socket objects leaves them knowing they
-        are closed, so nothing closes a reused descriptor number later.
-        """
+        """In a forked child: close our copies of the parent's links (forks.close_copies)."""
         self._running, self._terminated = False, True
         _live_runtimes.discard(self)
-        socks = [self._sock] + [c.sock for r in self._workers
-                                for c in (r.chan, r.beat) if c is not None]
-        for sock in socks:
-            sock.close()
-        self._sel.close()
-        self._inbox.close()
+        forks.close_copies([self._sock] + [c.sock for r in self._workers for c in (r.chan, r.beat)
+                                           if c is not None], self._sel, self._inbox)
 
     def _shutdown(self) -> None:
         _live_runtimes.discard(self)

@@ -11,7 +11,7 @@ import importlib
 __version__ = "0.1.0"
 
 _EXPORTS = {
-    "DistributedPool": "pool", "Pool": "pool",
+    "DistributedPool": "pool", "Pool": "pool", "Executor": "executor",
     "Manager": "manager", "Context": "manager",
     "Slave": "manager", "SlaveArray": "manager", "LocalSlave": "manager",
     "SGEQsubSlaveArray": "manager", "SGEPESlaveArray": "manager",

@@ -25,7 +25,7 @@ import time
 import weakref
 from collections import deque
 from concurrent import futures
-from concurrent.futures._base import PENDING, RUNNING
+from concurrent.futures._base import CANCELLED, PENDING, RUNNING
 from concurrent.futures.process import _RemoteTraceback
 from multiprocessing.pool import RemoteTraceback
 from typing import Any, Callable, Iterable, Iterator, Optional, Sequence
@@ -80,7 +80,7 @@ class _TaskFuture(futures.Future):
         # What the stdlib's executor does when it reaches a cancelled item: waiters in
         # wait() and as_completed() count only a cancelled future that was "notified".
         with self._condition:
-            if self._state == futures._base.CANCELLED:
+            if self._state == CANCELLED:
                 self.set_running_or_notify_cancel()
         return True
 

@@ -44,6 +44,7 @@ from .commands import Commands
 from .links import Links
 from .listener import Acceptor, bind
 from .tasks import Task, TaskTable
+from .withdrawal import Withdrawal
 from .workers import WorkerRec, WorkerTable
 
 __all__ = ["Runtime", "Task"]
@@ -59,7 +60,7 @@ def _terminate_all() -> None:
         rt.terminate(wait=1.0)
 
 
-class Runtime:
+class Runtime(Withdrawal):
     """A listening manager: workers connect to it, tasks go out, results come back.
 
     Thread-safe entry points: ``launch``, ``define``, ``submit``, ``withdraw``, ``configure``,
@@ -164,29 +165,6 @@ class Runtime:
         self._inbox.post(inbox.Submit(tasks))
         if self.failure is not None:  # it died meanwhile, perhaps after its last look
             failures.refuse_posted(self._inbox, self.failure)
-
-    def withdraw(self, ids: list[int]) -> set[int]:
-        """Take back those of ``ids`` not yet sent to a worker; returns the ids taken back.
-
-        Their sinks are never called. A task already on a worker (or done) is left alone.
-        """
-        with self._lock:
-            if not self._running:
-                return set()
-            # Tasks submitted a moment ago may still wait in the inbox: take them in first,
-            # from its front only (nobody else pops it while we hold the lock).
-            items = self._inbox.items
-            while items and type(items[0]) is inbox.Submit:
-                self._accept(items.popleft().tasks)
-            pending = set(self._sched.pending).intersection(ids)
-            if pending:
-                self._handle(S.TasksWithdrawn(tuple(pending)))
-                for tid in pending:
-                    self._tasks.resolve(tid)
-            self._links.flush()
-            if self._cmds.later:  # sinks are for the loop thread to call
-                self._inbox.post(inbox.Sinks(self._cmds.take_later()))
-            return pending
 
     def launch(self, launcher: Any) -> None:
         """Start a Worker or WorkerArray now, on the caller's thread.

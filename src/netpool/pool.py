@@ -151,6 +151,13 @@ class ApplyResult:
 
     __class_getitem__ = classmethod(types.GenericAlias)  # AsyncResult[int], as the stdlib's
 
+    _hooks: Any = ()  # called once done, on the loop thread: netpool.aio adds to them
+
+    def __await__(self) -> Any:
+        """``await result``: the value (or the task's exception), not blocking the loop."""
+        from .aio import wrap
+        return wrap(self).__await__()
+
     def _finish(self, success: bool, value: Any) -> None:
         self._success, self._value = success, value
         cb = self._callback if success else self._error_callback
@@ -163,6 +170,8 @@ class ApplyResult:
         self._callback = self._error_callback = None
         self._done = True
         self._latch.release()
+        for hook in self._hooks:
+            hook()
 
     # sink protocol, called on the loop thread
     def _deliver(self, tid: int, status: int, payload: bytes, bufs: list, worker: str) -> None:
@@ -243,6 +252,11 @@ class IMapIterator:
             except StopIteration:
                 return
             yield item
+
+    def __aiter__(self) -> Any:
+        """``async for``: results as ``next()`` gives them, not blocking the event loop."""
+        from .aio import aiterate
+        return aiterate(self)
 
     def next(self, timeout: Optional[float] = None) -> Any:
         """The next result; raises StopIteration at the end, ``TimeoutError`` on timeout."""

@@ -2,8 +2,9 @@
 
 Data flow inside one worker::
 
-    manager ──TASKS/DEFINE/REVOKE/STOP──> reader thread ──> queue ──> main thread runs tasks
-    manager <──────────────RESULTS (batched)────────────────────────────────┘
+    manager ──TASKS/DEFINE/REVOKE/STOP──> main thread while idle ──> queue ──> main thread
+                                      └──> reader thread during a long task ──┘   runs tasks
+    manager <──────────────RESULTS (batched)────────────────────────────────────────┘
     manager <──BEAT──> supervisor process (forked at start-up, its own connection)
 
 Heartbeats come from a forked *supervisor process*, not a thread: a task that holds the GIL
@@ -20,17 +21,14 @@ import select
 import signal
 import socket
 import sys
-import threading
 import time
-from collections import deque
 
 from .._protocol import messages as M
 from .._transport.handshake import client_connect, finish
 from .execute import Blobs, Runner
+from .serve import Serve
 
 AUTHKEY_ENV = "NETPOOL_AUTHKEY"
-BATCH_MAX = 64          # results per RESULTS message at most
-HOLD_SECONDS = 0.002    # a result waits this long at most for others to share its message
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -132,7 +130,7 @@ def run_worker(address: tuple[str, int], authkey: bytes, worker_id: int = -1,
         func(*args)
     from .walltime import remaining
     chan.send((M.READY, remaining()))
-    return _Serve(chan, Runner(blobs)).run()
+    return Serve(chan, Runner(blobs)).run()
 
 
 ALT_CONNECT_TIMEOUT = 5.0  # per address that is not the last: a dead network fails fast
@@ -163,103 +161,6 @@ def _connect_any(address: tuple[str, int], alternatives: tuple[str, ...], authke
             print(f"netpool worker {worker_id}: {candidate}:{port} failed ({exc}); "
                   "trying the next address", file=sys.stderr, flush=True)
     raise AssertionError("unreachable: the last try returns or raises")
-
-
-class _Serve:
-    def __init__(self, chan, runner: Runner) -> None:
-        self.chan, self.runner = chan, runner
-        self.cond = threading.Condition()
-        self.queue: deque = deque()
-        self.stopping = False
-        self.out_cond = threading.Condition()
-        self.outbox: list = []
-        self.outbufs: list = []
-        self.held_since = 0.0
-
-    def run(self) -> int:
-        threading.Thread(target=self._read, name="netpool-reader", daemon=True).start()
-        threading.Thread(target=self._flusher, name="netpool-flusher", daemon=True).start()
-        cond, queue = self.cond, self.queue
-        while True:
-            with cond:
-                while not queue and not self.stopping:
-                    cond.wait()
-                if not queue:
-                    break
-                tid, kind, blob, payload, bufs = queue.popleft()
-                more = bool(queue)
-            status, data, out = self.runner.run(kind, blob, payload, bufs)
-            self._post((tid, status, data, len(out)), out, flush=not more)
-        self._flush()
-        return 0
-
-    def _post(self, entry: tuple, bufs: list, flush: bool) -> None:
-        with self.out_cond:
-            self.outbox.append(entry)
-            self.outbufs += bufs
-            if not (flush or len(self.outbox) >= BATCH_MAX or bufs):
-                if len(self.outbox) == 1:  # held back: the flusher sends it if we are slow
-                    self.held_since = time.monotonic()
-                    self.out_cond.notify()
-                return
-        self._flush()
-
-    def _flush(self) -> None:
-        with self.out_cond:
-            if not self.outbox:
-                return
-            entries, bufs = self.outbox, self.outbufs
-            self.outbox, self.outbufs = [], []
-            sizes = [memoryview(b).nbytes for b in bufs]
-            try:
-                self.chan.send((M.RESULTS, entries, sizes), bufs)
-            except OSError:
-                os._exit(0)  # the manager is gone; it will rerun what we did not report
-
-    def _flusher(self) -> None:
-        """Sends results held back for batching when the next task turns out to be slow."""
-        while True:
-            with self.out_cond:
-                while not self.outbox:
-                    self.out_cond.wait()
-                wait = self.held_since + HOLD_SECONDS - time.monotonic()
-                if wait > 0:
-                    self.out_cond.wait(wait)
-                    continue
-            self._flush()
-
-    def _read(self) -> None:
-        chan, cond, queue = self.chan, self.cond, self.queue
-        try:
-            while True:
-                msg, bufs = chan.recv()
-                kind = msg[0]
-                if kind == M.TASKS:
-                    items, pos = [], 0
-                    for tid, tkind, blob, payload, nbufs in msg[1]:
-                        items.append((tid, tkind, blob, payload, bufs[pos:pos + nbufs]))
-                        pos += nbufs
-                    with cond:
-                        queue.extend(items)
-                        cond.notify()
-                elif kind == M.DEFINE:
-                    self.runner.blobs.define(msg[1], msg[2])
-                elif kind == M.REVOKE:
-                    wanted = set(msg[1])
-                    with cond:
-                        kept = [item for item in queue if item[0] not in wanted]
-                        gone = [item[0] for item in queue if item[0] in wanted]
-                        queue.clear()
-                        queue.extend(kept)
-                    chan.send((M.REVOKED, gone))
-                elif kind == M.STOP:
-                    with cond:
-                        self.stopping = True
-                        cond.notify()
-        except (EOFError, OSError, Exception):
-            # The manager closed the link (or broke the protocol): it is gone or has dropped
-            # us, and reruns whatever we hold. Leave at once, even mid-task.
-            os._exit(0)
 
 
 # -- the supervisor process ------------------------------------------------------------------

@@ -242,7 +242,7 @@ def corpus_runs(request: pytest.FixtureRequest):
 
 GLOBAL_MASKS = [
     (re.compile(r"0x[0-9a-fA-F]+"), "0x?"),
-    (re.compile(r"(?i)\b(pid|ppid|process id|process)(\s*[:=#]?\s*)\d+"), r"\1\2<PID>"),
+    (re.compile(r"(?i)\b(pid|ppid|process id|process)(\s*[:=#]\s*|\s+)\d+"), r"\1\2<PID>"),
     (re.compile(r"\b\d+\.\d+(e-?\d+)?\s*(s|sec|secs|seconds|ms)\b"), "<T>s"),
 ]
 FRAME = re.compile(r'^(\s*)File "([^"]+)", line \d+, in ')
@@ -338,6 +338,7 @@ def test_compare_sees_each_kind_of_difference() -> None:
     """The comparison has teeth: status, each stream, leftovers; masks only what they say."""
     prog = Program("example", PROGRAMS_DIR / "example.py")
     same = _run(out="pid 123 at 0x7f00 took 0.51 s\n")
+    assert compare(prog, {"python": _run(out="Process0\n"), "netpool": _run(out="Process1\n")})
     assert compare(prog, {"python": same,
                           "netpool": _run(out="pid 987 at 0x7e11 took 1.25 s\n")}) == []
     for other in (_run(status=1, out=same.stdout), _run(out="pid 1 at 0x1 took 1.0 s\nmore\n"),

@@ -22,7 +22,7 @@ _EXPORTS = {
     "Error": "errors", "RemoteError": "errors", "NetworkError": "errors",
     "NoMoreWorkersError": "errors", "NoMoreSlavesError": "errors",
     "WorkerStartError": "errors", "PoisonTaskError": "errors", "LauncherError": "errors",
-    "ProtocolError": "errors", "ForkedPoolError": "errors",
+    "ProtocolError": "errors", "ForkedPoolError": "errors", "JournalError": "errors",
 }
 
 __all__ = sorted(_EXPORTS)

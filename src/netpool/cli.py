@@ -1,4 +1,5 @@
-"""The ``netpool`` command: ``demo``, ``run SCRIPT``, ``doctor``, ``worker HOST:PORT``."""
+"""The ``netpool`` command: ``demo``, ``run SCRIPT``, ``doctor``, ``worker HOST:PORT``,
+``journal PATH``."""
 
 from __future__ import annotations
 
@@ -17,12 +18,14 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     demo.add_argument("--workers", type=int, default=2, help="local workers (default 2)")
     demo.add_argument("--tasks", type=int, default=12, help="tasks to run (default 12)")
     run = sub.add_parser("run", help="run a multiprocessing.Pool script on netpool",
-                         usage="netpool run [--workers SPEC] [--host HOST] script.py [args ...]")
+                         usage="netpool run [--workers SPEC] [--host HOST] [--journal PATH] "
+                               "script.py [args ...]")
     run.add_argument("--workers", metavar="SPEC", default=None, help=WORKERS_HELP)
     run.add_argument("--host", default=None,
                      help="the address or interface (e.g. ib0) workers connect back to; "
                           "default: loopback for local workers, else this machine's "
                           "network addresses, each tried in turn")
+    run.add_argument("--journal", metavar="PATH", default=None, help=JOURNAL_HELP)
     run.add_argument("script")
     run.add_argument("args", nargs=argparse.REMAINDER)
     doc = sub.add_parser("doctor", help="run one tiny task through the real launcher and say "
@@ -35,6 +38,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                      help="seconds to wait for the worker to connect and run (default 300)")
     sub.add_parser("worker", help="join a running manager: netpool worker HOST:PORT",
                    add_help=False)
+    jrn = sub.add_parser("journal", help="print what a journal holds (see docs/journal.md)")
+    jrn.add_argument("path")
     if argv[:1] == ["worker"]:
         from .worker.main import main as worker_main
         return worker_main(argv[1:])
@@ -48,7 +53,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         except ValueError as exc:
             print(f"netpool doctor: error: {exc}", file=sys.stderr)
             return 2
-    return run_script(args.script, args.args, args.workers, args.host)
+    if args.command == "journal":
+        return journal_main(args.path)
+    return run_script(args.script, args.args, args.workers, args.host, args.journal)
 
 
 # -- netpool demo ----------------------------------------------------------------------------
@@ -162,18 +169,34 @@ def _positive(text: str) -> int:
     return n
 
 
+JOURNAL_HELP = """keep every finished task's outcome in the file PATH; run again with the same
+PATH to skip the tasks already done (see docs/journal.md). Delete PATH to start afresh."""
+
+
 def run_script(script: str, args: list[str], workers: Optional[str] = None,
-               host: Optional[str] = None) -> int:
-    """Run ``script`` as ``__main__`` with every way to make a multiprocessing Pool redirected."""
+               host: Optional[str] = None, journal: Optional[str] = None) -> int:
+    """Run ``script`` as ``__main__`` with every way to make a multiprocessing Pool redirected.
+
+    With ``journal``, every pool and Manager the script makes uses that journal.
+    """
     import multiprocessing
     import multiprocessing.context
     import multiprocessing.pool
     import runpy
 
+    from ._runtime import journaled
+    from .errors import JournalError
     from .pool import DistributedPool
 
     if workers is not None:
         parse_workers(workers)  # fail before the script starts
+    if journal is not None:
+        try:
+            journaled.Journal(journal).close()  # a bad journal fails now, before the script
+        except JournalError as exc:
+            print(f"netpool run: {exc}", file=sys.stderr)
+            return 2
+        journaled.set_default(journal)
 
     def make_pool(processes: Optional[int] = None, *a: Any, **kw: Any) -> DistributedPool:
         kw.pop("context", None)
@@ -212,6 +235,52 @@ def run_script(script: str, args: list[str], workers: Optional[str] = None,
         print(code, file=sys.stderr)
         return 1
     return 0
+
+
+# -- netpool journal ---------------------------------------------------------------------
+
+def journal_main(path: str) -> int:
+    """Print what the journal at ``path`` holds; 2 (and a message) if it cannot be read."""
+    from ._runtime.journal import Journal
+    from .errors import JournalError
+
+    try:
+        j = Journal(path, readonly=True)
+    except JournalError as exc:
+        print(f"netpool journal: {exc}", file=sys.stderr)
+        return 2
+    try:
+        print(format_summary(j.summary()))
+    finally:
+        j.close()
+    return 0
+
+
+def format_summary(s: dict) -> str:
+    def when(t: Optional[float]) -> str:
+        return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(t)) if t else "-"
+
+    lines = [f"journal {s['path']} (format {s['format']}, {_size(s['file_bytes'])} on disk)",
+             f"tasks: {s['done']} done, {s['failed']} failed (raised), "
+             f"{_size(s['result_bytes'])} of outcomes"]
+    lines.append(f"runs: {len(s['runs'])}")
+    for rid, program, argv, host, pid, started, ended, n in s["runs"]:
+        end = when(ended) if ended else "did not finish (killed, or still running)"
+        lines.append(f"  #{rid} {when(started)} .. {end}: {n} outcomes kept; {program} "
+                     f"(pid {pid} on {host}; argv: {argv})")
+    if s["names"]:
+        lines.append("by function:")
+        for name, done, failed in s["names"]:
+            lines.append(f"  {name}: {done} done, {failed} failed")
+    return "\n".join(lines)
+
+
+def _size(n: int) -> str:
+    for unit in ("bytes", "KiB", "MiB", "GiB"):
+        if n < 1024 or unit == "GiB":
+            return f"{n:.0f} {unit}" if unit == "bytes" else f"{n:.1f} {unit}"
+        n /= 1024
+    return f"{n} bytes"
 
 
 if __name__ == "__main__":

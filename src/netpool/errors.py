@@ -107,6 +107,11 @@ class ForkedPoolError(Error):
     """
 
 
+class JournalError(Error):
+    """A journal cannot be used: not a netpool journal, a newer format, corrupted, or not
+    writable. Raised when the pool or manager starts, before any task runs."""
+
+
 class NoMoreSlavesError(NoMoreWorkersError):
     """Deprecated name of :class:`NoMoreWorkersError` (IMP.parallel before 2.14).
 

@@ -20,6 +20,7 @@ from ._core.scheduler import Config
 from ._protocol import codec
 from ._protocol import messages as M
 from ._runtime import failures, forks
+from ._runtime.journaled import open_journal
 from ._runtime.loop import Runtime
 from ._runtime.tasks import Task
 from .launchers.base import Worker, WorkerArray, split_python
@@ -34,6 +35,9 @@ class Manager:
     netpool on the workers, ``sys.executable`` by default. ``host`` is the address workers
     connect back to, and the one the manager listens on: loopback when all workers are local,
     else this machine's address. ``output`` names each worker's output file (``% index``).
+    ``journal`` names a file that keeps every finished task's outcome, so that a rerun of the
+    same program gets those from it instead of running them again (docs/journal.md); a task
+    is identified by its callable, its context's startup and what they hold.
 
     ``connect_timeout`` (seconds a started worker may take to connect) and
     ``heartbeat_timeout`` (seconds of silence after which a worker is declared dead and its
@@ -45,7 +49,8 @@ class Manager:
     heartbeat_timeout: float = 60.0
 
     def __init__(self, python: Optional[str] = None, host: Optional[str] = None,
-                 output: str = "worker%d.output") -> None:
+                 output: str = "worker%d.output", journal: Optional[str] = None) -> None:
+        self._journal = open_journal(journal)  # raises JournalError now, before any task
         self._python = split_python(python, sys.executable)
         self.host = host
         self.output = output
@@ -95,6 +100,8 @@ class Manager:
         forks.check(self._pid, "Manager")
         if self._runtime is not None:
             self._runtime.terminate(wait=10.0, why="the Manager was closed")
+        elif self._journal is not None:
+            self._journal.close()
 
     def __enter__(self) -> "Manager":
         return self
@@ -116,7 +123,8 @@ class Manager:
                              connect_timeout=float(self.connect_timeout))
                 host, addresses = default_host(waiting, self.host)
                 self._runtime = Runtime(host=host, addresses=addresses, python=self._python,
-                                        config=cfg, output=self.output)
+                                        config=cfg, output=self.output,
+                                        journal=self._journal)
             else:
                 self._runtime.configure(self.heartbeat_timeout, self.connect_timeout)
             rt = self._runtime
@@ -194,7 +202,7 @@ class Context:
                     self._unsent.extendleft(reversed(todo[n + 1:]))
                 rt.submit(tasks)
                 raise
-            tasks.append(Task(tid, M.CONTEXT, self._blob, data, [], self))
+            tasks.append(Task(tid, M.CONTEXT, self._blob, data, [], self, ident=fn))
             with self._cond:
                 self._running[tid] = fn
         rt.submit(tasks)

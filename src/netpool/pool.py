@@ -39,6 +39,7 @@ from ._core.scheduler import Config
 from ._protocol import codec
 from ._protocol import messages as M
 from ._runtime import failures, forks
+from ._runtime.journaled import open_journal
 from ._runtime.loop import Runtime
 from ._runtime.tasks import Task
 from .launchers.base import Worker, WorkerArray, split_python
@@ -344,8 +345,12 @@ class DistributedPool:
     running task, so long tasks are not queued behind each other and short ones still hide
     the network round trip.
 
-    Raises ``ValueError``/``TypeError`` for bad arguments as the stdlib does, and
-    ``WorkerStartError`` when the worker command cannot be run at all.
+    ``journal`` names a file where every finished task's outcome is kept, so that a rerun
+    of the same program gets those from it instead of running them again (docs/journal.md).
+
+    Raises ``ValueError``/``TypeError`` for bad arguments as the stdlib does,
+    ``JournalError`` for a journal that cannot be used, and ``WorkerStartError`` when the
+    worker command cannot be run at all.
     """
 
     def __init__(self, processes: Optional[int] = None, initializer: Optional[Callable] = None,
@@ -353,7 +358,8 @@ class DistributedPool:
                  context: Any = None, *, workers: Optional[Any] = None,
                  python: Optional[str] = None, host: Optional[str] = None,
                  authkey: Optional[bytes] = None, heartbeat_timeout: float = 30.0,
-                 connect_timeout: float = 120.0, max_attempts: int = 3, window: int = 32) -> None:
+                 connect_timeout: float = 120.0, max_attempts: int = 3, window: int = 32,
+                 journal: Optional[str] = None) -> None:
         self._state = RUN  # set first: __del__ must find it even if we raise below
         self._pid = forks.pid  # the process it belongs to (forks.py)
         self._lock = threading.Lock()  # guards _state changes against submits and feeders
@@ -390,9 +396,16 @@ class DistributedPool:
         cfg = Config(window=window, max_attempts=max_attempts, max_tasks=maxtasksperchild,
                      replace=replace, heartbeat_timeout=heartbeat_timeout,
                      connect_timeout=connect_timeout)
-        self._rt = Runtime(host=host, authkey=authkey,
-                           python=split_python(python, sys.executable), config=cfg,
-                           initializer=init, addresses=addresses)
+        log = open_journal(journal)
+        try:
+            self._rt = Runtime(host=host, authkey=authkey,
+                               python=split_python(python, sys.executable), config=cfg,
+                               initializer=init, addresses=addresses,
+                               journal=log)
+        except BaseException:
+            if log is not None:
+                log.close()
+            raise
         # A loop that dies shows in the state at once (a weak reference: the loop thread
         # must not keep a dropped pool alive, or it would never be terminated).
         self._rt.on_failure = functools.partial(_loop_failed, weakref.ref(self))

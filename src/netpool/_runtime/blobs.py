@@ -6,7 +6,7 @@ import itertools
 import threading
 import weakref
 from types import FunctionType as _FunctionType
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 from .._protocol import codec
 
@@ -17,7 +17,8 @@ class Blobs:
     Id 0 means "no callable" (a Context without a startup).
     """
 
-    def __init__(self) -> None:
+    def __init__(self, on_new: Optional[Callable[[int, Any, str], None]] = None) -> None:
+        self._on_new = on_new  # told (id, callable, name) of each new one: the journal
         self._ids = itertools.count(1)
         self._data: dict[int, bytes] = {}
         self._by_bytes: dict[bytes, int] = {}
@@ -44,6 +45,8 @@ class Blobs:
                 bid = self._by_bytes[data] = next(self._ids)
                 self._data[bid] = data
                 self._names[bid] = getattr(obj, "__qualname__", None) or type(obj).__name__
+                if self._on_new is not None:
+                    self._on_new(bid, obj, self._names[bid])
             if cacheable:
                 self._by_func[obj] = bid
             return bid

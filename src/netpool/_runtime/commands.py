@@ -39,6 +39,8 @@ class Commands:
         }
 
     def take_later(self) -> list:
+        """The round's sink calls, after committing its outcomes to the journal if due."""
+        self._tasks.journaled.end_of_round()
         later, self.later = self.later, []
         return later
 
@@ -63,8 +65,18 @@ class Commands:
     def resolve(self, cmd: S.Resolve) -> None:
         task = self._tasks.resolve(cmd.task)
         status, payload, bufs = self.results.pop(cmd.task)
-        self.to_sink(task.sink._deliver, cmd.task, status, payload, bufs,
-                     self._workers[cmd.worker].label())
+        label = self._workers[cmd.worker].label()
+        self.to_sink(task.sink._deliver, cmd.task, status, payload, bufs, label)
+        for twin in self._tasks.journaled.resolved(task, status, payload, bufs):
+            # Buffers of their own: a sink's numpy array may be written to.
+            self.to_sink(twin.sink._deliver, twin.id, status, payload,
+                         [bytearray(b) for b in bufs], label)
+
+    def fail_task(self, task: Any, exc: BaseException) -> None:
+        """Hand a task's failure to its sink, and to those of the tasks identical to it."""
+        self.to_sink(task.sink._fail, task.id, exc)
+        for twin in self._tasks.journaled.withdrawn(task.id):
+            self.to_sink(twin.sink._fail, twin.id, exc)
 
     def revoke(self, cmd: S.RevokeTasks) -> None:
         self._links.send(self._workers[cmd.worker], (M.REVOKE, list(cmd.tasks)))
@@ -87,8 +99,7 @@ class Commands:
     def fail(self, cmd: S.FailTask) -> None:
         task = self._tasks.resolve(cmd.task)
         what = self._blobs.name(task.blob) if task.kind != M.CONTEXT else "a context task"
-        self.to_sink(task.sink._fail, cmd.task,
-                     self._workers.poison_error(cmd.task, what, cmd.killers))
+        self.fail_task(task, self._workers.poison_error(cmd.task, what, cmd.killers))
 
     def no_workers(self, cmd: S.NoWorkers) -> None:
         exc = self._workers.no_workers_error(cmd.ever_joined, self._launching.address)
@@ -96,7 +107,7 @@ class Commands:
         for tid in cmd.pending:
             task = self._tasks.resolve(tid)
             if task is not None:
-                self.to_sink(task.sink._fail, tid, exc)
+                self.fail_task(task, exc)
 
     # -- losing workers ----------------------------------------------------------------
     def lost(self, rec: WorkerRec) -> None:
@@ -127,7 +138,7 @@ class Commands:
 
     def fail_everything(self, exc: BaseException) -> None:
         for task in self._tasks.resolve_all():
-            self.to_sink(task.sink._fail, task.id, exc)
+            self.fail_task(task, exc)
 
     def kill_all(self) -> None:
         for rec in self._workers:

@@ -43,7 +43,7 @@ from .launching import Launching
 from .commands import Commands
 from .links import Links
 from .listener import Acceptor, bind
-from .tasks import Task, TaskTable
+from .tasks import Journal, Task, TaskTable
 from .withdrawal import Withdrawal
 from .workers import WorkerRec, WorkerTable
 
@@ -74,15 +74,15 @@ class Runtime(Withdrawal):
     def __init__(self, *, host: str = "127.0.0.1", authkey: Optional[bytes] = None,
                  python: tuple[str, ...] = (sys.executable,), config: S.Config,
                  initializer: Optional[bytes] = None, output: Optional[str] = None,
-                 addresses: Optional[list[str]] = None) -> None:
+                 addresses: Optional[list[str]] = None, journal: Optional[Journal] = None) -> None:
         # os.urandom is what secrets.token_bytes calls, without importing secrets (8 ms).
         self.authkey = authkey if authkey is not None else os.urandom(32)
         if not isinstance(self.authkey, bytes):
             raise TypeError("authkey must be bytes")
         self._sched = S.Scheduler(config)
-        self._tasks = TaskTable()
+        self._tasks = TaskTable(journal)
         self._workers = WorkerTable()
-        self._blobs = Blobs()
+        self._blobs = Blobs(on_new=self._tasks.journaled.define)
         self._inbox = inbox.Waker()
         self._sel = selectors.DefaultSelector()
         self._sel.register(self._inbox.fd, selectors.EVENT_READ, None)
@@ -275,7 +275,8 @@ class Runtime(Withdrawal):
         """When the loop must wake even if nothing happens (monotonic seconds)."""
         now = time.monotonic()
         deadline = self._sched.next_deadline()
-        until = self._next_beat if deadline is None else min(deadline, self._next_beat)
+        until = min(self._next_beat, self._tasks.journaled.due(),  # a journal commit waiting
+                    self._next_beat if deadline is None else deadline)
         if not all(r.ready for r in self._workers):
             until = min(until, now + 0.05)  # notice at once a local worker that died starting
         return max(until, now + 0.001)  # never spin, even on a deadline already due
@@ -298,7 +299,7 @@ class Runtime(Withdrawal):
         self._accept(item.tasks)
 
     def _accept(self, tasks: list[Task]) -> None:
-        self._handle(S.TasksSubmitted(self._tasks.accept(tasks)))
+        self._handle(S.TasksSubmitted(self._tasks.accept(tasks, self._cmds.to_sink)))
 
     def _on_launched(self, item: inbox.Launched) -> None:
         if item.array is not None:
@@ -394,6 +395,7 @@ class Runtime(Withdrawal):
         forks.release(self)  # before closing: a later child must not close reused numbers
         self._acceptor.close()
         self._cmds.kill_all()
+        self._tasks.journaled.close()
         self._launching.shutdown()
         self._sel.close()
         self._inbox.close()

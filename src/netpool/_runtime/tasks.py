@@ -8,33 +8,46 @@ view hooks in here. Touched by the thread that owns the core only.
 from __future__ import annotations
 
 import itertools
-from typing import Any, Iterator, Optional
+from typing import Any, Callable, Iterator, Optional
+
+from .journaled import Journal, JournaledTasks
 
 
 class Task:
     """One unit of work as the shell sees it; the core sees only ``id``."""
 
-    __slots__ = ("id", "kind", "blob", "payload", "bufs", "sink")
+    __slots__ = ("id", "kind", "blob", "payload", "bufs", "sink", "ident")
 
-    def __init__(self, id: int, kind: int, blob: int, payload: bytes, bufs: list, sink: Any):
+    def __init__(self, id: int, kind: int, blob: int, payload: bytes, bufs: list, sink: Any,
+                 ident: Any = None):
         self.id, self.kind, self.blob = id, kind, blob
         self.payload, self.bufs, self.sink = payload, bufs, sink
+        self.ident = ident  # a Context's task callable: what the journal identifies it by
 
 
 class TaskTable:
-    """Tasks by id, from submission until their outcome is decided."""
+    """Tasks by id, from submission until their outcome is decided.
 
-    def __init__(self) -> None:
+    With a journal, ``journaled`` answers the tasks whose outcome is recorded before they
+    enter the table, and records the outcomes of the others (journaled.py).
+    """
+
+    def __init__(self, journal: Optional[Journal] = None) -> None:
         self._tasks: dict[int, Task] = {}
         self._ids = itertools.count()
+        self.journaled = JournaledTasks(journal)
 
     def new_ids(self, n: int) -> list[int]:
         """``n`` fresh task ids; any thread (``next`` on a count is atomic under the GIL)."""
         ids = self._ids
         return [next(ids) for _ in range(n)]
 
-    def accept(self, tasks: list[Task]) -> tuple[int, ...]:
-        """Add the tasks; their ids, for ``TasksSubmitted``."""
+    def accept(self, tasks: list[Task], to_sink: Callable[..., None]) -> tuple[int, ...]:
+        """Add the tasks that must run; their ids, for ``TasksSubmitted``.
+
+        Those the journal answers go to their sinks through ``to_sink`` instead.
+        """
+        tasks = self.journaled.admit(tasks, to_sink)
         table = self._tasks
         for t in tasks:
             table[t.id] = t

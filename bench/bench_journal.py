@@ -1,0 +1,135 @@
+#!/usr/bin/env python
+"""What a journal costs: DistributedPool with and without ``journal=``, side by side in one run.
+
+    python bench/bench_journal.py [--quick] [--repeat N] [--only tiny,chunked,latency,resume]
+
+Every measurement uses a fresh pool of 2 local workers and, with the journal, a fresh journal
+file (so nothing is found in it); the two pools take turns, the order flipping each
+repetition. The ratio is journal/no-journal for rates and no-journal/journal for times, so
+1.00 means free and less is a loss. ``resume`` is the tiny workload run a second time on the
+journal the first pass filled (every result comes from it) against a fresh pool.
+See docs/journal.md for the figures and their reading.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import os
+import statistics
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+if HERE not in sys.path:
+    sys.path.insert(0, HERE)
+
+import workloads as W  # noqa: E402
+from bench_pool import DEADLINE, _drain, close_pool, wait_ready  # noqa: E402
+
+SIZES = dict(tiny=20_000, chunked=200_000, latency=2_000, repeat=5)
+QUICK = dict(tiny=2_000, chunked=20_000, latency=300, repeat=1)
+
+
+def tiny(pool, cfg) -> float:
+    _drain(pool.imap_unordered(W.inc, range(-500, 0), 1), 500, DEADLINE)  # warm-up, other keys
+    n = cfg["tiny"]
+    t0 = time.perf_counter()
+    _drain(pool.imap_unordered(W.inc, range(n), 1), n, DEADLINE)
+    return n / (time.perf_counter() - t0)
+
+
+def chunked(pool, cfg) -> float:
+    pool.map(W.inc, range(-2000, 0))
+    n = cfg["chunked"]
+    t0 = time.perf_counter()
+    out = pool.map(W.inc, range(n))
+    assert out[-1] == n
+    return n / (time.perf_counter() - t0)
+
+
+def latency(pool, cfg) -> float:
+    for i in range(-100, 0):
+        pool.apply(W.inc, (i,))
+    samples = []
+    for i in range(cfg["latency"]):
+        t0 = time.perf_counter_ns()
+        pool.apply(W.inc, (i,))
+        samples.append(time.perf_counter_ns() - t0)
+    return statistics.median(samples) / 1e3
+
+
+RATES = {"tiny": (tiny, "tasks/s"), "chunked": (chunked, "tasks/s"),
+         "latency": (latency, "median us")}
+
+
+def pool_with(journal):
+    from netpool import DistributedPool
+    pool = DistributedPool(2, journal=journal)
+    wait_ready(pool)
+    return pool
+
+
+def measure(name: str, journal, cfg) -> float:
+    pool = pool_with(journal)
+    try:
+        return RATES[name][0](pool, cfg)
+    finally:
+        close_pool(pool)
+
+
+def measure_resume(folder: str, cfg) -> tuple[float, float]:
+    """(fresh pool's tiny rate, tiny rate of a pool whose journal holds every result)."""
+    path = os.path.join(folder, "resume.db")
+    fresh = measure("tiny", path, cfg)  # fills the journal
+    return fresh, measure("tiny", path, cfg)
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--repeat", type=int)
+    ap.add_argument("--only", default="tiny,chunked,latency,resume")
+    args = ap.parse_args()
+    cfg = dict(QUICK if args.quick else SIZES)
+    if args.repeat:
+        cfg["repeat"] = args.repeat
+    names = args.only.split(",")
+    print(f"# bench_journal {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC, "
+          f"python {sys.version.split()[0]}, {os.cpu_count()} cores, "
+          f"load {os.getloadavg()[0]:.2f}, repeat {cfg['repeat']}")
+    results: dict = {n: ([], []) for n in names}
+    with tempfile.TemporaryDirectory(prefix="netpool-bench-journal-") as folder:
+        for rep in range(cfg["repeat"]):
+            for name in names:
+                if name == "resume":
+                    sub = os.path.join(folder, f"r{rep}")
+                    os.makedirs(sub)
+                    fresh, resumed = measure_resume(sub, cfg)
+                    results[name][0].append(fresh)
+                    results[name][1].append(resumed)
+                    continue
+                runs = [(False, None), (True, os.path.join(folder, f"{name}{rep}.db"))]
+                if rep % 2:
+                    runs.reverse()
+                got = {journaled: measure(name, path, cfg) for journaled, path in runs}
+                results[name][0].append(got[False])
+                results[name][1].append(got[True])
+    print(f"{'workload':10} {'metric':10} {'no journal':>12} {'journal':>12} {'ratio':>7}  per-rep")
+    for name in names:
+        plain, journaled = results[name]
+        time_like = name == "latency"
+        ratios = [(p / j) if time_like else (j / p) for p, j in zip(plain, journaled)]
+        mp, mj = statistics.median(plain), statistics.median(journaled)
+        ratio = mp / mj if time_like else mj / mp
+        metric = "tasks/s" if name == "resume" else RATES[name][1]
+        label = "resumed" if name == "resume" else "journal"
+        print(f"{name:10} {metric:10} {mp:12.1f} {mj:12.1f} {ratio:7.2f}  "
+              f"{min(ratios):.2f}-{max(ratios):.2f}  ({label})")
+    print(f"# load after {os.getloadavg()[0]:.2f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,382 @@
+"""The journal: finished tasks' outcomes on disk, so that a rerun does only what is left.
+
+Storage is one SQLite file (the standard library's ``sqlite3``) in WAL mode with
+``synchronous=NORMAL``. That is what makes it crash-safe without code of our own: a
+transaction is in the file once ``COMMIT`` returns, a process killed at any moment (even in
+the middle of a commit) leaves the last committed state, and a torn write at the end of the
+WAL is discarded by SQLite when the file is next opened. An append-only file of checksummed
+records would need the same torn-tail recovery written by hand, plus an index to find a
+task without reading the whole file. WAL keeps readers (``netpool journal PATH``) working
+while a run writes. ``NORMAL`` rather than ``FULL``: commits do not wait for ``fsync``, so a
+power cut may lose the last commits (those tasks simply run again) but never corrupts.
+
+Writes are group commits, paced by what a commit costs: pending outcomes are committed
+once the last commit is 50 commit-durations old (so commits take at most ~2 % of the loop
+thread), or 256 or 16 MiB of them are pending, or the oldest is 0.1 s old. The runtime
+commits at the end of a round of events, *before* it hands that round's results to their
+sinks, whenever a commit is due: when results arrive less often than every ~50 commit
+durations (5-10 ms on a busy machine), every result is on disk before the program sees it. A
+flood of tiny tasks is delivered ahead of its commit; a crash then reruns at most the
+outcomes of the last few milliseconds (at most 0.1 s).
+
+Every outcome carries a CRC-32 of its bytes, checked when it is read: SQLite does not
+checksum its pages, and a corrupted result must run again rather than be returned.
+
+Rules of this file: it never unpickles anything (outcomes stay as the worker's bytes);
+every method is called under the runtime's lock (the connection is shared between the
+caller's thread that opened it and the loop thread).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import sqlite3
+import struct
+import sys
+import time
+import zlib
+from typing import Any, Optional
+
+from ..errors import JournalError
+from . import forks
+
+log = logging.getLogger("netpool")
+
+FORMAT = 1                      # PRAGMA user_version of the files this code writes
+APPLICATION_ID = 0x6E706A6C     # "npjl" in PRAGMA application_id: the file is ours
+MAX_RESULT = 64 << 20           # outcomes larger than this are not kept: the task reruns
+BATCH_ROWS = 256
+BATCH_BYTES = 16 << 20
+BATCH_SECONDS = 0.1             # the oldest pending outcome waits no longer than this
+COMMIT_SHARE = 50               # ... nor longer than this many times what a commit costs
+
+_SCHEMA = """
+CREATE TABLE runs(id INTEGER PRIMARY KEY, program TEXT, argv TEXT, host TEXT, pid INTEGER,
+                  started REAL, ended REAL);
+CREATE TABLE batches(id INTEGER PRIMARY KEY, run INTEGER, at REAL, idx BLOB NOT NULL,
+                     data BLOB NOT NULL);
+CREATE TABLE names(batch INTEGER, name TEXT, done INTEGER, failed INTEGER)
+"""
+
+# One batch is one row: ``idx`` holds an entry per outcome, ``data`` the outcomes' bytes.
+# A row per outcome would cost an index insertion per task (10-30 us here, a third of a tiny
+# task); a row per batch costs one insertion per 256 tasks.
+_ENTRY = struct.Struct("<16sBIQQ")  # key, status, crc32 of the record, offset, length in data
+_HEAD = struct.Struct("<QH")         # a record in data: payload length, number of buffers
+_SIZE = struct.Struct("<Q")          # ... then each buffer's length, the payload, the buffers
+
+Outcome = tuple  # (status, payload bytes, [buffers]), as a worker's RESULTS entry
+
+
+def _encode(status: int, payload: bytes, bufs: list) -> bytes:
+    if not bufs:
+        return _HEAD.pack(len(payload), 0) + payload
+    parts = [_HEAD.pack(len(payload), len(bufs))]
+    parts += [_SIZE.pack(memoryview(b).nbytes) for b in bufs]
+    parts.append(payload)
+    parts += bufs
+    return b"".join(parts)  # copies: a sink may write into the worker's buffers later
+
+
+def _decode(record: bytes) -> tuple[bytes, list]:
+    n, nbufs = _HEAD.unpack_from(record)
+    pos = _HEAD.size
+    sizes = [_SIZE.unpack_from(record, pos + i * _SIZE.size)[0] for i in range(nbufs)]
+    pos += nbufs * _SIZE.size
+    payload = record[pos:pos + n]
+    pos += n
+    bufs = []
+    for size in sizes:
+        bufs.append(bytearray(record[pos:pos + size]))  # writable, as a worker's buffers are
+        pos += size
+    return payload, bufs
+
+
+class Journal:
+    """One open journal file. ``Journal(path)`` validates it and registers this run.
+
+    Raises ``JournalError`` when the file is not a netpool journal (another program's file,
+    another SQLite database), is of a newer format, is corrupted, or cannot be written.
+    With ``readonly`` it only reads (``netpool journal PATH``).
+    """
+
+    def __init__(self, path: str, *, readonly: bool = False, max_result: int = MAX_RESULT) -> None:
+        self.path = os.path.abspath(os.fspath(path))
+        self.max_result = max_result
+        self.too_large = 0          # outcomes not kept because of max_result, this run
+        self.broken = False         # a write failed: nothing more is written, tasks just run
+        self._pending: dict[bytes, tuple] = {}  # key -> (status, record, name), not committed
+        self._pending_bytes = 0
+        self._due: Optional[float] = None      # when the pending outcomes must be committed
+        self._last_commit = 0.0                # monotonic time the last commit ended
+        self._commit_cost = 0.0                # seconds a commit takes, smoothed
+        self._where: dict[bytes, int] = {}       # key -> batch id, for every committed outcome
+        self._batch: tuple = (0, {}, b"")  # the last batch read: id, key -> entry, data
+        self._db = self._connect(readonly)
+        try:
+            self._validate(readonly)
+            for bid, idx in self._db.execute("SELECT id, idx FROM batches ORDER BY id"):
+                for entry in _ENTRY.iter_unpack(idx):
+                    self._where[entry[0]] = bid
+            self.run = None if readonly else self._start_run()
+            forks.own(self)
+        except sqlite3.DatabaseError as exc:
+            self._db.close()
+            raise self._error(exc) from None
+        except BaseException:
+            self._db.close()
+            raise
+
+    # -- opening -----------------------------------------------------------------------
+    def _connect(self, readonly: bool) -> sqlite3.Connection:
+        if os.path.isdir(self.path):
+            raise JournalError(f"the journal {self.path} is a directory; give a file name")
+        if not readonly:
+            self._check_writable()
+        elif not os.path.exists(self.path):
+            raise JournalError(f"there is no journal at {self.path}")
+        uri = "file:" + self.path.replace("?", "%3f").replace("#", "%23") + (
+            "?mode=ro" if readonly else "")
+        try:
+            # Autocommit mode: transactions are begun explicitly, one per batch.
+            db = sqlite3.connect(uri, uri=True, timeout=30.0, isolation_level=None,
+                                 check_same_thread=False)
+        except sqlite3.Error as exc:
+            raise self._error(exc) from None
+        return db
+
+    def _check_writable(self) -> None:
+        folder = os.path.dirname(self.path)
+        # SQLite writes -wal and -shm files beside the journal: the folder must be writable.
+        for what, where in (("the folder", folder), ("the file", self.path)):
+            if os.path.exists(where) and not os.access(where, os.W_OK):
+                raise JournalError(
+                    f"cannot write the journal {self.path}: no write permission on {what} "
+                    f"{where}; choose another journal path or change the permissions")
+        if not os.path.isdir(folder):
+            raise JournalError(f"cannot create the journal {self.path}: {folder} is not a folder")
+
+    def _validate(self, readonly: bool) -> None:
+        db = self._db
+        app = db.execute("PRAGMA application_id").fetchone()[0]
+        version = db.execute("PRAGMA user_version").fetchone()[0]
+        tables = {n for (n,) in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        if app == 0 and version == 0 and not tables:
+            if readonly:
+                raise JournalError(f"{self.path} is an empty file, not a netpool journal yet")
+            self._create()
+            return
+        if app != APPLICATION_ID:
+            raise JournalError(
+                f"{self.path} is not a netpool journal (an SQLite database of another "
+                "program): it is left untouched; choose another journal path")
+        if version > FORMAT:
+            raise JournalError(
+                f"the journal {self.path} was written by a newer netpool (journal format "
+                f"{version}; this one reads format {FORMAT}): use that netpool, or start "
+                "afresh with another journal path")
+        if version < 1 or not {"runs", "batches", "names"} <= tables:
+            raise JournalError(f"the journal {self.path} is corrupted (format {version}, "
+                               f"tables {sorted(tables)}); remove it to start afresh")
+        check = db.execute("PRAGMA quick_check").fetchall()
+        if check != [("ok",)]:
+            raise JournalError(f"the journal {self.path} is corrupted ({check[0][0]}); "
+                               "remove it (and its -wal and -shm files) to start afresh")
+        if not readonly:
+            self._set_wal()
+
+    def _create(self) -> None:
+        self._set_wal()
+        db = self._db
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            if db.execute("PRAGMA application_id").fetchone()[0] == 0:  # nobody raced us
+                for stmt in filter(str.strip, _SCHEMA.split(";")):
+                    db.execute(stmt)
+                db.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+                db.execute(f"PRAGMA user_version = {FORMAT}")
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+
+    def _set_wal(self) -> None:
+        mode = self._db.execute("PRAGMA journal_mode=WAL").fetchone()[0]
+        if mode.lower() != "wal":
+            raise JournalError(f"the journal {self.path} cannot use SQLite's WAL mode "
+                               f"(got {mode!r}): put it on a local file system")
+        self._db.execute("PRAGMA synchronous=NORMAL")
+
+    def _start_run(self) -> int:
+        argv = " ".join(sys.argv)
+        program = os.path.abspath(sys.argv[0]) if sys.argv and sys.argv[0] else "?"
+        cur = self._db.execute(
+            "INSERT INTO runs(program, argv, host, pid, started) VALUES (?, ?, ?, ?, ?)",
+            (program, argv, socket.gethostname(), os.getpid(), time.time()))
+        return int(cur.lastrowid)
+
+    def _error(self, exc: sqlite3.Error) -> JournalError:
+        text = str(exc)
+        if "not a database" in text:
+            return JournalError(f"{self.path} is not a netpool journal (not an SQLite file; "
+                                "another program's file?): it is left untouched; choose "
+                                "another journal path")
+        if "readonly" in text or "unable to open" in text:
+            return JournalError(f"cannot write the journal {self.path}: {text}; choose "
+                                "another journal path or change the permissions")
+        if "malformed" in text or "corrupt" in text:
+            return JournalError(f"the journal {self.path} is corrupted ({text}); remove it "
+                                "(and its -wal and -shm files) to start afresh")
+        return JournalError(f"the journal {self.path} cannot be used: {text}")
+
+    # -- the runtime's side --------------------------------------------------------------
+    def __contains__(self, key: bytes) -> bool:
+        return key in self._where or key in self._pending
+
+    def __len__(self) -> int:
+        return len(self._where) + sum(1 for k in self._pending if k not in self._where)
+
+    def lookup(self, key: bytes) -> Optional[Outcome]:
+        """The recorded outcome of the task ``key``, or None (not recorded, or damaged)."""
+        pending = self._pending.get(key)
+        if pending is not None:
+            return (pending[0], *_decode(pending[1]))
+        bid = self._where.get(key)
+        if bid is None:
+            return None
+        if self._batch[0] != bid:  # results come back in the order they were recorded
+            try:
+                idx, data = self._db.execute("SELECT idx, data FROM batches WHERE id = ?",
+                                             (bid,)).fetchone()
+            except sqlite3.DatabaseError as exc:  # damaged since it was opened and checked
+                log.warning("netpool: the journal %s cannot be read (%s); that task runs "
+                            "again", self.path, exc)
+                del self._where[key]
+                return None
+            self._batch = bid, {e[0]: e for e in _ENTRY.iter_unpack(idx)}, data
+        _, status, crc, offset, length = self._batch[1][key]
+        record = self._batch[2][offset:offset + length]
+        if zlib.crc32(record) != crc:
+            log.warning("netpool: the journal %s holds a damaged record; that task runs again",
+                        self.path)
+            del self._where[key]
+            return None
+        return (status, *_decode(record))
+
+    def record(self, key: bytes, status: int, payload: bytes, bufs: list, name: str) -> None:
+        """Keep a task's outcome (written with the next batch)."""
+        if self.broken:
+            return
+        size = len(payload) + sum(memoryview(b).nbytes for b in bufs) if bufs else len(payload)
+        if size > self.max_result:
+            if not self.too_large:
+                log.warning("netpool: a %s result of %d bytes is larger than the journal's "
+                            "limit (%d bytes): tasks like it are not journaled and rerun",
+                            name, size, self.max_result)
+            self.too_large += 1
+            return
+        self._pending[key] = (status, _encode(status, payload, bufs), name)
+        self._pending_bytes += size
+        if len(self._pending) >= BATCH_ROWS or self._pending_bytes >= BATCH_BYTES:
+            self.flush()
+        elif self._due is None:
+            self._due = min(time.monotonic() + BATCH_SECONDS,
+                            self._last_commit + COMMIT_SHARE * self._commit_cost)
+
+    @property
+    def flush_due(self) -> Optional[float]:
+        """Monotonic time by which ``flush`` should be called, None if nothing is pending.
+
+        Often already past when the first outcome of a while is recorded: then the runtime
+        commits it before handing it on.
+        """
+        return self._due
+
+    def flush(self) -> None:
+        """Commit what is pending, in one transaction. A failure is logged, never raised."""
+        self._due = None
+        if not self._pending or self.broken:
+            return
+        idx, data, names, pos = [], [], {}, 0
+        for key, (status, record, name) in self._pending.items():
+            idx.append(_ENTRY.pack(key, status, zlib.crc32(record), pos, len(record)))
+            data.append(record)
+            pos += len(record)
+            counts = names.setdefault(name, [0, 0])
+            counts[status != 0] += 1
+        start = time.monotonic()
+        try:
+            self._db.execute("BEGIN")
+            bid = self._db.execute("INSERT INTO batches(run, at, idx, data) VALUES (?,?,?,?)",
+                                   (self.run, time.time(), b"".join(idx), b"".join(data))
+                                   ).lastrowid
+            self._db.executemany("INSERT INTO names VALUES (?,?,?,?)",
+                                 [(bid, n, d, f) for n, (d, f) in names.items()])
+            self._db.execute("COMMIT")
+        except sqlite3.Error as exc:
+            # Results are still delivered; only the journal stops: those tasks will rerun.
+            self.broken = True
+            log.error("netpool: writing the journal %s failed (%s); the run goes on "
+                      "without journaling", self.path, exc)
+            try:
+                self._db.execute("ROLLBACK")
+            except sqlite3.Error:
+                pass
+        else:
+            for key in self._pending:
+                self._where[key] = bid
+        self._last_commit = end = time.monotonic()
+        self._commit_cost += (end - start - self._commit_cost) / 4
+        self._pending.clear()
+        self._pending_bytes = 0
+
+    def _disown(self) -> None:
+        """In a forked child: never touch the parent's connection, not even to close it.
+
+        SQLite forbids using a connection across fork; closing it may checkpoint and delete
+        the WAL the parent is writing. It is kept referenced, so it is never closed (forked
+        children normally end with ``os._exit``).
+        """
+        _abandoned.append(self._db)
+        self._db = None  # type: ignore[assignment]
+
+    def close(self) -> None:
+        """Flush, note the run's end, close the file. Safe to call twice."""
+        if self._db is None:
+            return
+        forks.release(self)
+        self.flush()
+        if self.run is not None and not self.broken:
+            try:
+                self._db.execute("UPDATE runs SET ended = ? WHERE id = ?", (time.time(), self.run))
+            except sqlite3.Error:
+                pass
+        self._db.close()
+        self._db = None  # type: ignore[assignment]
+
+    # -- reading it whole (netpool journal PATH) ------------------------------------------
+    def summary(self) -> dict:
+        """What the journal holds: counts, sizes, the runs and the functions."""
+        db = self._db
+        status: dict[bytes, int] = {}
+        nbytes = 0
+        for (idx,) in db.execute("SELECT idx FROM batches ORDER BY id"):
+            for key, st, _, _, length in _ENTRY.iter_unpack(idx):
+                status[key] = st
+                nbytes += length
+        failed = sum(1 for st in status.values() if st != 0)
+        runs = db.execute(
+            "SELECT r.id, r.program, r.argv, r.host, r.pid, r.started, r.ended, "
+            "(SELECT COALESCE(SUM(n.done + n.failed), 0) FROM names n JOIN batches b "
+            "ON n.batch = b.id WHERE b.run = r.id) FROM runs r ORDER BY r.id").fetchall()
+        names = db.execute("SELECT name, SUM(done), SUM(failed) FROM names GROUP BY name "
+                           "ORDER BY SUM(done + failed) DESC").fetchall()
+        on_disk = sum(os.path.getsize(self.path + s) for s in ("", "-wal")
+                      if os.path.exists(self.path + s))
+        return dict(path=self.path, format=FORMAT, done=len(status) - failed, failed=failed,
+                    result_bytes=nbytes, file_bytes=on_disk, runs=runs, names=names)
+
+
+_abandoned: list = []  # connections inherited by a forked child, never to be closed

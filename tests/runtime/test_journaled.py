@@ -1,0 +1,71 @@
+"""The runtime's use of a journal, without processes: hits, leaders and followers."""
+
+import pytest
+
+from netpool._protocol import messages as M
+from netpool._runtime.journaled import Journal, JournaledTasks
+from netpool._runtime.tasks import Task
+
+pytestmark = pytest.mark.timeout(60)
+
+
+def square(x):
+    return x * x
+
+
+class Sink:
+    pass
+
+
+def tasks(jt, payloads, first=0, blob=1):
+    return [Task(first + i, M.CALL, blob, p, [], Sink()) for i, p in enumerate(payloads)]
+
+
+def test_identical_running_tasks_wait_for_the_first_and_share_its_outcome(tmp_path):
+    jt = JournaledTasks(Journal(tmp_path / "j.db"))
+    jt.define(1, square, "square")
+    calls = []
+    run = jt.admit(tasks(jt, [b"a", b"b", b"a", b"a"]), lambda *c: calls.append(c))
+    assert [t.id for t in run] == [0, 1] and calls == []
+    twins = jt.resolved(run[0], M.OK, b"A", [])
+    assert [t.id for t in twins] == [2, 3]
+    assert [t.id for t in jt.withdrawn(1)] == []  # a leader without twins
+    # Recorded now: a later identical task comes from the journal, not from a worker.
+    sink = Sink()
+    sink._deliver = lambda *a: calls.append(a)
+    assert jt.admit([Task(9, M.CALL, 1, b"a", [], sink)], lambda m, *a: m(*a)) == []
+    assert calls == [(9, M.OK, b"A", [], "the journal")]
+    jt.close()
+
+
+def test_a_leader_that_ends_without_an_outcome_takes_its_twins_along(tmp_path):
+    jt = JournaledTasks(Journal(tmp_path / "j.db"))
+    jt.define(1, square, "square")
+    run = jt.admit(tasks(jt, [b"a", b"a"]), None)
+    assert [t.id for t in jt.withdrawn(run[0].id)] == [1]
+    assert len(jt.journal) == 0  # nothing recorded: it runs again next time
+    assert [t.id for t in jt.admit(tasks(jt, [b"a"], first=5), None)] == [5]  # a new leader
+    jt.close()
+
+
+def test_other_functions_kinds_and_unfingerprinted_callables_are_other_tasks(tmp_path):
+    jt = JournaledTasks(Journal(tmp_path / "j.db"))
+    jt.define(1, square, "square")
+    jt.define(2, lambda x: x, "<lambda>")
+    jt.define(3, (x for x in ()), "generator")  # cannot be pickled: never journaled
+    mixed = tasks(jt, [b"a"]) + tasks(jt, [b"a"], first=1, blob=2) + [
+        Task(2, M.MAP, 1, b"a", [], Sink()), Task(3, M.CALL, 3, b"a", [], Sink()),
+        Task(4, M.CALL, 3, b"a", [], Sink())]
+    assert [t.id for t in jt.admit(mixed, None)] == [0, 1, 2, 3, 4]
+    jt.close()
+
+
+def test_without_a_journal_everything_runs_and_nothing_is_kept():
+    jt = JournaledTasks(None)
+    jt.define(1, square, "square")
+    ts = tasks(jt, [b"a", b"a"])
+    assert jt.admit(ts, None) == ts
+    assert jt.resolved(ts[0], M.OK, b"A", []) == [] and jt.withdrawn(1) == []
+    assert jt.due() == float("inf")
+    jt.end_of_round()
+    jt.close()

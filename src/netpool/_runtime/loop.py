@@ -275,8 +275,7 @@ class Runtime(Withdrawal):
         """When the loop must wake even if nothing happens (monotonic seconds)."""
         now = time.monotonic()
         deadline = self._sched.next_deadline()
-        until = min(self._next_beat, self._tasks.journaled.due(),  # a journal commit waiting
-                    self._next_beat if deadline is None else deadline)
+        until = min(self._next_beat, deadline or self._next_beat, self._tasks.journaled.due())
         if not all(r.ready for r in self._workers):
             until = min(until, now + 0.05)  # notice at once a local worker that died starting
         return max(until, now + 0.001)  # never spin, even on a deadline already due

@@ -350,11 +350,12 @@ def backend(request) -> str:
 
 @pytest.fixture
 def workdir(tmp_path, monkeypatch) -> Path:
-    """The manager's working directory (batch jobs cd there; key files go there)."""
+    """The manager's working directory (batch jobs cd there; key files go to its keys/)."""
     folder = tmp_path / "work"
     folder.mkdir()
     (folder / "markers").mkdir()
     monkeypatch.chdir(folder)
+    monkeypatch.setenv("NETPOOL_KEY_DIR", str(folder / "keys"))  # searched with the rest
     return folder
 
 
@@ -563,7 +564,7 @@ def test_close_leaves_no_job_and_no_worker(backend, how, workdir, cleanup):
     else:
         assert indices(drain.result(15)) == list(range(4 * n))
     assert stop_seconds < 20, f"stopping took {stop_seconds:.1f} s"
-    assert not list(workdir.glob(".netpool-*")), "the key folder outlived the manager"
+    assert not list(workdir.glob("keys/*")), "the key folder outlived the manager"
 
 
 # --- 5. the authkey stays secret -----------------------------------------------------------------
@@ -625,7 +626,7 @@ def test_authkey_never_on_a_command_line_or_in_a_file(backend, facade, workdir, 
     for path in workdir.rglob("*"):
         if not path.is_file():
             continue
-        if path.parent.name.startswith(".netpool-") and path.name == "authkey":
+        if path.parent.parent.name == "keys" and path.name == "authkey":
             key_files.append(path)  # the key file itself, which must be private
             continue
         data = path.read_bytes()
@@ -654,7 +655,7 @@ def test_authkey_never_on_a_command_line_or_in_a_file(backend, facade, workdir, 
         runner.close()
         runner.join(30)
     wait_all_gone(backend, address, jobs)
-    assert not list(workdir.glob(".netpool-*")), "the key folder outlived the manager"
+    assert not list(workdir.glob("keys/*")), "the key folder outlived the manager"
 
 
 # --- 6. the manager killed with SIGKILL ---------------------------------------------------------

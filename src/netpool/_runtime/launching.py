@@ -12,7 +12,7 @@ import threading
 from typing import Any, Callable, Optional
 
 from ..launchers.base import KEY_FILE, WorkerArray, WorkerCommand, write_key_file
-from . import inbox
+from . import inbox, keyfiles
 from .workers import WorkerRec, WorkerTable
 
 log = logging.getLogger("netpool")
@@ -70,12 +70,12 @@ class Launching:
     def key_file(self) -> str:
         """A 0600 file holding the authkey, in a 0700 folder removed when the runtime stops.
 
-        In the current folder: batch workers need a path on a filesystem they share with us.
+        Batch workers need a path on a filesystem they share with us, outside the user's
+        project: ``~/.netpool/keys`` or ``$NETPOOL_KEY_DIR`` (keyfiles.py).
         """
         with self._key_lock:
             if self._keydir is None:
-                import tempfile
-                self._keydir = tempfile.mkdtemp(prefix=".netpool-", dir=os.getcwd())
+                self._keydir = keyfiles.new_key_folder()
                 write_key_file(self._keydir, self.authkey)
             return os.path.join(self._keydir, "authkey")
 

@@ -48,6 +48,7 @@ class Admission:
             self._links.register(rec, chan)
             return
         rec.chan = chan
+        rec.peer = _peer(item.peer)
         finish(chan, DEFAULT_MAX_FRAME)  # past the handshake, frames may be large
         cfg = self._config()
         try:
@@ -59,3 +60,10 @@ class Admission:
         # Bound sends: a peer that stops reading must not block the loop forever.
         set_io_timeouts(chan.sock, None, max(cfg.heartbeat_timeout, 5.0))
         self._links.register(rec, chan)
+
+
+def _peer(peer: Any) -> Optional[str]:
+    try:
+        return f"{peer[0]}:{peer[1]}"
+    except (TypeError, IndexError):
+        return None if peer is None else str(peer)

@@ -1,7 +1,8 @@
 """What the shell does for each of the core's commands, and when a worker is lost.
 
 ``Commands.table`` maps each command type to its executor; the loop runs the commands that
-``Scheduler.handle`` returns through it. Executors turn commands into I/O (queued sends,
+``Scheduler.handle`` returns through it. A few inbox items that act on the tables (workers
+launched, a launch failed, what a submitting thread deferred) are carried out here too. Executors turn commands into I/O (queued sends,
 kills, launches) and into *sink calls*, which are collected here and made by the loop thread
 after it lets go of the lock. Thread that owns the core only.
 """
@@ -9,10 +10,12 @@ after it lets go of the lock. Thread that owns the core only.
 from __future__ import annotations
 
 import logging
+import time
 from typing import Any, Callable
 
 from .._core import scheduler as S
 from .._protocol import messages as M
+from . import inbox
 from .blobs import Blobs
 from .launching import Launching
 from .links import Links
@@ -20,6 +23,16 @@ from .tasks import TaskTable
 from .workers import WorkerRec, WorkerTable
 
 log = logging.getLogger("netpool")
+
+
+def call_sinks(later: list) -> None:
+    """Make the sink calls of a round (on the loop thread, outside the lock)."""
+    for method, args in later:
+        try:
+            method(*args)
+        except Exception:  # our own result objects; users' callbacks are guarded there
+            log.exception("netpool: delivering a result failed")
+    later.clear()  # the caller's list would keep results alive until the next round
 
 
 class Commands:
@@ -108,6 +121,29 @@ class Commands:
             task = self._tasks.resolve(tid)
             if task is not None:
                 self.fail_task(task, exc)
+
+    # -- inbox items that act on the tables ------------------------------------------
+    def launched(self, item: inbox.Launched) -> None:
+        if item.array is not None:
+            self._launching.arrays.append(item.array)
+        now = time.monotonic()
+        for rec in item.recs:
+            self._workers.add(rec)
+            self._handle(S.WorkerLaunched(rec.id, now))
+
+    def launch_failed(self, item: inbox.LaunchFailed) -> None:
+        for rec in item.recs:
+            if not rec.gone:
+                self.forget(rec, kill=False)
+                self._handle(S.WorkerLost(rec.id, False))
+
+    def deferred(self, item: inbox.Deferred) -> None:
+        """What a submitting thread left to the loop (see ``Runtime._submit_here``)."""
+        self.later += item.sinks
+        for cmd in item.commands:
+            self.table[type(cmd)](cmd)
+        for rec in item.broken:
+            self.lost(rec)
 
     # -- losing workers ----------------------------------------------------------------
     def lost(self, rec: WorkerRec) -> None:

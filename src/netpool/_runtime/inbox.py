@@ -112,14 +112,6 @@ class CoreEvent:
         self.event = event
 
 
-class Sinks:
-    """Sink calls decided on another thread, for the loop thread to make."""
-    __slots__ = ("calls",)
-
-    def __init__(self, calls: list) -> None:
-        self.calls = calls
-
-
 class Close:
     __slots__ = ()
 
@@ -129,3 +121,12 @@ class Terminate:
 
     def __init__(self, why: str) -> None:
         self.why = why
+
+
+class Deferred:
+    """What a thread that submitted directly left to the loop: sink calls, links a send
+    failed on, commands that kill or launch."""
+    __slots__ = ("sinks", "broken", "commands")
+
+    def __init__(self, sinks: list, broken: list, commands: list) -> None:
+        self.sinks, self.broken, self.commands = sinks, broken, commands

@@ -2,28 +2,33 @@
 
 Messages decided while handling a round of events are queued per worker and sent at the end
 of the round, one system call per worker rather than one per task. A send that fails is
-reported to ``on_broken(rec)``; it never raises into the code that decided the send.
-Loop thread only.
+remembered in ``broken`` for the thread that owns the core to handle (``take_broken``); it
+never raises into the code that decided the send. Used under the runtime's lock.
 """
 
 from __future__ import annotations
 
 import selectors
-from typing import Any, Callable, Optional
+from typing import Any, Optional
 
 from .._protocol import messages as M
 from .workers import WorkerRec
 
 
 class Links:
-    def __init__(self, sel: selectors.BaseSelector, on_broken: Callable[[WorkerRec], None]) -> None:
+    def __init__(self, sel: selectors.BaseSelector) -> None:
         self._sel = sel
-        self._on_broken = on_broken
+        self._broken: dict[WorkerRec, None] = {}  # links a send failed on, in order
         self._outgoing: dict[WorkerRec, list] = {}  # messages decided this round, per worker
 
     def register(self, rec: WorkerRec, chan: Any) -> None:
         """Read ``chan`` (the worker's main or heartbeat link) in the loop's selector."""
         self._sel.register(chan.sock, selectors.EVENT_READ, (rec, chan))
+
+    def sockets(self) -> list:
+        """Every worker socket registered (a forked child closes its copies)."""
+        return [key.fileobj for key in list(self._sel.get_map().values())
+                if key.data is not None and key.data[1] is not None]
 
     def drop(self, chan: Any) -> None:
         try:
@@ -50,7 +55,15 @@ class Links:
                 try:
                     rec.chan.send_many(msgs)
                 except OSError:
-                    self._on_broken(rec)
+                    self._broken[rec] = None
+
+    def take_broken(self) -> list[WorkerRec]:
+        """The workers whose link failed a send since the last call."""
+        if not self._broken:
+            return []
+        broken = list(self._broken)
+        self._broken.clear()
+        return broken
 
     def send(self, rec: WorkerRec, msg: tuple) -> None:
         """Send one message now, after what was queued for that worker."""
@@ -60,7 +73,7 @@ class Links:
         try:
             rec.chan.send(msg)
         except OSError:
-            self._on_broken(rec)
+            self._broken[rec] = None
 
     def ping(self, recs: Any) -> None:
         """A BEAT on each heartbeat link; a broken one is dropped (the main link decides)."""

@@ -8,17 +8,11 @@ Data flow::
         loop thread: event -> Scheduler.handle -> commands -> TASKS/REVOKE/STOP, sink calls
 
 This module keeps the select, the reading, and two dispatch tables: inbox items to their
-handlers, the core's commands to their executors (``commands``). Beside it: ``inbox`` (the
-wake-up pipe, the typed items), ``tasks`` and ``workers`` (the tables), ``blobs`` (the
-callable registry), ``links`` (sockets and queued sends), ``launching``.
-
-The Scheduler and the tables are touched under ``_lock`` only, which the loop thread holds
-while it handles what it woke up for. A thread that submits tasks while the loop sleeps takes
-the lock itself and sends them at once: waking the loop thread to do it would cost a thread
-hand-off, a fifth of a small ``apply``'s round trip. Everything else goes through the inbox.
-Results are handed to each task's *sink* (the facade's result object) on the loop thread,
-which is where callbacks run. The loop sleeps until a socket or the inbox is ready, or the
-Scheduler's ``next_deadline`` (a timeout or a steal), or the next heartbeat ping.
+handlers, the core's commands to their executors (``commands``). Beside it: ``inbox``,
+``tasks`` and ``workers`` (the tables), ``blobs``, ``links``, ``reading``, ``admission``,
+``launching``. The loop thread owns the core; how others may touch it (a direct submit
+under ``_lock``) is in docs/architecture.md, "One owner of the core". The loop sleeps
+until a socket or the inbox is ready, the core's ``next_deadline``, or the next ping.
 """
 
 from __future__ import annotations
@@ -31,16 +25,16 @@ import sys
 import threading
 import time
 import weakref
+from collections import deque
 from typing import Any, Callable, Optional
 
 from .. import errors
 from .._core import scheduler as S
-from .._protocol import messages as M
-from . import failures, forks, inbox
+from . import forks, inbox, reading
 from .admission import Admission, beat_interval
 from .blobs import Blobs
 from .launching import Launching
-from .commands import Commands
+from .commands import Commands, call_sinks
 from .links import Links
 from .listener import Acceptor, bind
 from .tasks import Journal, Task, TaskTable
@@ -50,6 +44,9 @@ from .workers import WorkerRec, WorkerTable
 __all__ = ["Runtime", "Task"]
 
 log = logging.getLogger("netpool")
+
+# What a submitting thread never does itself (kill, reap, launch): the loop thread's alone.
+_LOOP_ONLY = frozenset({S.KillWorker, S.LaunchReplacement})
 
 _live_runtimes: "weakref.WeakSet[Runtime]" = weakref.WeakSet()
 
@@ -86,13 +83,15 @@ class Runtime(Withdrawal):
         self._inbox = inbox.Waker()
         self._sel = selectors.DefaultSelector()
         self._sel.register(self._inbox.fd, selectors.EVENT_READ, None)
-        self._links = Links(self._sel, on_broken=self._lost)
+        self._links = Links(self._sel)
+        self._events: deque = deque()  # follow-up events, handled once the batch is done
+        self._handling = False
+        self._direct = False           # handling on a submitting thread (_submit_here)
+        self._deferred: list = []      # commands that thread leaves to the loop
         self._closing = False
         self._terminated = False
         self._lock = threading.Lock()
         self._running = True  # the loop takes work; False once it has ended
-        self.failure: Optional[BaseException] = None  # what killed the loop thread, if it died
-        self.on_failure: Optional[Any] = None  # called (no arguments) on the loop thread then
         self._sleep_until = self._next_beat = time.monotonic()
         self._sock = bind(host)
         # Listening on `host`, workers are told `addresses` (best first; launchers.address).
@@ -110,11 +109,14 @@ class Runtime(Withdrawal):
                                     handle=self._handle, lost=self._lost)
         self._on_item: dict[type, Callable[[Any], None]] = {
             inbox.Submit: self._on_submit, inbox.Hello: self._admission.on_hello,
-            inbox.Launched: self._on_launched, inbox.LaunchFailed: self._on_launch_failed,
-            inbox.CoreEvent: self._on_core_event, inbox.Sinks: self._on_sinks,
+            inbox.Launched: self._cmds.launched, inbox.LaunchFailed: self._cmds.launch_failed,
+            inbox.CoreEvent: self._on_core_event,
             inbox.Close: self._on_close, inbox.Terminate: self._on_terminate,
+            inbox.Deferred: self._cmds.deferred,
         }
-        self._acceptor = Acceptor(self._sock, self.authkey, self._on_hello)
+        # on_hello runs on a handshake thread: the authenticated link goes to the loop.
+        self._acceptor = Acceptor(self._sock, self.authkey,
+                                  lambda *link: self._inbox.post(inbox.Hello(*link)))
         self._thread = threading.Thread(target=self._run, name="netpool-loop", daemon=True)
         self._thread.start()
         _live_runtimes.add(self)
@@ -145,26 +147,40 @@ class Runtime(Withdrawal):
         return self._blobs.define(obj, data)
 
     def submit(self, tasks: list[Task]) -> None:
-        # Sent from this thread when the loop is not busy and nothing is queued before us
-        # (so one thread's tasks keep their order); otherwise the loop takes them in turn.
-        # Never blocks on the lock: the loop thread may be running a user's callback.
-        if self.failure is not None:  # nobody would ever take them
-            return failures.refuse(tasks, self.failure)
+        # Sent from here if the loop is idle and nothing is queued before us (one thread's
+        # tasks keep their order). Never waits for the lock: the loop may be in a callback.
         if not self._inbox and self._lock.acquire(blocking=False):
             try:
                 if not self._inbox and self._running:
-                    self._accept(tasks)
-                    self._links.flush()
-                    if self._cmds.later:  # e.g. NoWorkers: sinks are for the loop thread to call
-                        self._inbox.post(inbox.Sinks(self._cmds.take_later()))
-                    elif self._wake_deadline() < self._sleep_until:
-                        self._inbox.wake()
+                    self._submit_here(tasks)
                     return
             finally:
                 self._lock.release()
         self._inbox.post(inbox.Submit(tasks))
-        if self.failure is not None:  # it died meanwhile, perhaps after its last look
-            failures.refuse_posted(self._inbox, self.failure)
+
+    def _submit_here(self, tasks: list[Task]) -> None:
+        """Accept and send on the caller's thread (under the lock, the loop asleep).
+
+        Only bookkeeping and sends happen here: a send that fails, sink calls, and any
+        command that kills or launches go to the loop thread, which owns what follows.
+        """
+        self._direct = True
+        try:
+            self._accept(tasks)
+        finally:
+            self._direct = False
+        self._hand_over()
+
+    def _hand_over(self) -> None:
+        """On a thread other than the loop's, under the lock: send what was decided, and
+        leave to the loop what only it may do (failed sends, sinks, kills, launches)."""
+        self._links.flush()
+        broken, deferred = self._links.take_broken(), self._deferred
+        if broken or deferred or self._cmds.later:
+            self._deferred = []
+            self._inbox.post(inbox.Deferred(self._cmds.take_later(), broken, deferred))
+        elif self._wake_deadline() < self._sleep_until:
+            self._inbox.wake()
 
     def launch(self, launcher: Any) -> None:
         """Start a Worker or WorkerArray now, on the caller's thread.
@@ -210,18 +226,14 @@ class Runtime(Withdrawal):
     def _run(self) -> None:
         try:
             self._loop()
-        except BaseException as exc:
+        except BaseException:
             log.exception("netpool: the manager loop failed; stopping all workers")
-            self.failure = exc  # from now on every submit fails at once (a dead loop is loud)
             with self._lock:
                 self._running = False
-                self._cmds.fail_everything(failures.error(exc))
+                self._cmds.fail_everything(errors.Error("the netpool manager loop failed; see the log"))
                 self._cmds.kill_all()
                 later = self._cmds.take_later()
-            self._call_sinks(later)
-            failures.refuse_posted(self._inbox, exc)
-            if self.on_failure is not None:
-                self.on_failure()
+            call_sinks(later)
         finally:
             self._shutdown()
 
@@ -233,20 +245,11 @@ class Runtime(Withdrawal):
                 later = self._cmds.take_later()
             # Outside the lock, so that a callback may submit without waiting for us, and
             # before planning the next sleep, so that a woken caller waits less for the GIL.
-            self._call_sinks(later)
+            call_sinks(later)
             if not self._running:
                 return
             with self._lock:
                 self._sleep_until = self._wake_deadline()
-
-    @staticmethod
-    def _call_sinks(later: list) -> None:
-        for method, args in later:
-            try:
-                method(*args)
-            except Exception:  # our own result objects; users' callbacks are guarded there
-                log.exception("netpool: delivering a result failed")
-        later.clear()  # the caller's list would keep results alive until the next round
 
     def _round(self, ready: list) -> bool:
         """Handle what woke the loop, ticking if a deadline is due; False when the loop is done."""
@@ -258,12 +261,13 @@ class Runtime(Withdrawal):
         self._drain_inbox()
         if self._terminated:
             return False
-        self._links.flush()
+        self._settle()
         now = time.monotonic()
         if now >= self._sleep_until:
-            self._check_starting()
+            for rec in self._workers.exited_before_joining():
+                self._lost(rec)  # a failed start: say so now
             self._handle(S.Tick(now))
-            self._links.flush()
+            self._settle()
             if now >= self._next_beat:
                 self._next_beat = now + beat_interval(self._sched.config)
                 self._links.ping(self._workers)
@@ -289,9 +293,38 @@ class Runtime(Withdrawal):
             on_item[type(item)](item)
 
     def _handle(self, event: Any) -> None:
-        execute = self._execute
-        for cmd in self._sched.handle(event):
-            execute[type(cmd)](cmd)
+        """Hand ``event`` to the core and carry out its commands.
+
+        Never re-entered: an event that executing a command gives rise to (a worker lost on
+        a failed send, tasks withdrawn) waits until the current batch of commands is done.
+        """
+        self._events.append(event)
+        if self._handling:
+            return
+        self._handling = True
+        try:
+            events, handle, execute = self._events, self._sched.handle, self._execute
+            while events:
+                for cmd in handle(events.popleft()):
+                    if self._direct and type(cmd) in _LOOP_ONLY:
+                        self._deferred.append(cmd)
+                    else:
+                        execute[type(cmd)](cmd)
+        finally:
+            self._handling = False
+            self._events.clear()
+
+    def _settle(self) -> None:
+        """Send all that was decided, then handle the links found broken doing so, and
+        again, until nothing is left: a task re-queued by a broken link goes out now."""
+        links = self._links
+        while True:
+            links.flush()
+            broken = links.take_broken()
+            if not broken:
+                return
+            for rec in broken:
+                self._lost(rec)
 
     # -- inbox items -------------------------------------------------------------------
     def _on_submit(self, item: inbox.Submit) -> None:
@@ -300,25 +333,8 @@ class Runtime(Withdrawal):
     def _accept(self, tasks: list[Task]) -> None:
         self._handle(S.TasksSubmitted(self._tasks.accept(tasks, self._cmds.to_sink)))
 
-    def _on_launched(self, item: inbox.Launched) -> None:
-        if item.array is not None:
-            self._launching.arrays.append(item.array)
-        now = time.monotonic()
-        for rec in item.recs:
-            self._workers.add(rec)
-            self._handle(S.WorkerLaunched(rec.id, now))
-
-    def _on_launch_failed(self, item: inbox.LaunchFailed) -> None:
-        for rec in item.recs:
-            if not rec.gone:
-                self._cmds.forget(rec, kill=False)
-                self._handle(S.WorkerLost(rec.id, False))
-
     def _on_core_event(self, item: inbox.CoreEvent) -> None:
         self._handle(item.event)
-
-    def _on_sinks(self, item: inbox.Sinks) -> None:
-        self._cmds.later += item.calls
 
     def _on_close(self, item: inbox.Close) -> None:
         self._closing = True
@@ -333,61 +349,45 @@ class Runtime(Withdrawal):
     def _read(self, rec: WorkerRec, chan: Any) -> None:
         if rec.gone:
             return  # dropped earlier in this same round of events
+        out: list = []
         try:
-            msgs = chan.recv_ready()
+            error = reading.events(rec, chan.recv_ready(), time.monotonic(), out)
         except (EOFError, OSError, errors.ProtocolError) as exc:
-            if chan is rec.beat:
-                self._links.drop(chan)
-                rec.beat = None
-            else:
-                if isinstance(exc, errors.ProtocolError):
-                    log.warning("netpool: %s broke the protocol: %s", rec.label(), exc)
-                self._lost(rec)
+            error = exc
+        results = self._cmds.results
+        for event, payloads in out:
+            if payloads is not None:
+                results.update(payloads)
+            self._handle(event)
+            results.clear()  # what the core did not accept was stale
+        if error is None:
             return
-        now = time.monotonic()
-        for msg, bufs in msgs:
-            kind = msg[0]
-            if kind == M.RESULTS:
-                self._on_results(rec, msg[1], bufs, now)
-            elif kind == M.BEAT:
-                self._handle(S.HeartbeatArrived(rec.id, now))
-            elif kind == M.REVOKED:
-                self._handle(S.Revoked(rec.id, tuple(msg[1]), now))
-            elif kind == M.READY and not rec.ready:
-                rec.ready = True
-                self._handle(S.WorkerJoined(rec.id, now))
-
-    def _on_results(self, rec: WorkerRec, entries: list, bufs: list, now: float) -> None:
-        pos = 0
-        tids = []
-        for tid, status, payload, nbufs in entries:
-            self._cmds.results[tid] = (status, payload, bufs[pos:pos + nbufs])
-            pos += nbufs
-            tids.append(tid)
-        self._handle(S.ResultsArrived(rec.id, tuple(tids), now))
-        self._cmds.results.clear()  # what the core did not accept was stale
-
-    # -- admission ---------------------------------------------------------------------
-    def _on_hello(self, chan: Any, hello: tuple, peer: Any) -> None:
-        """Called on a handshake thread: hand the authenticated link to the loop."""
-        self._inbox.post(inbox.Hello(chan, hello, peer))
-
-    def _check_starting(self) -> None:
-        """A local worker that exited before connecting is a failed start: say so now."""
-        for rec in self._workers:
-            if not rec.ready and not rec.gone and rec.exit_status() is not None:
-                self._lost(rec)
+        if isinstance(error, errors.ProtocolError):
+            log.warning("netpool: %s (%s) broke the protocol: %s; dropping its link",
+                        rec.label(), rec.peer or "?", error)
+        if chan is rec.beat:
+            self._links.drop(chan)
+            rec.beat = None
+        elif not rec.gone:
+            self._lost(rec)
 
     def _lost(self, rec: WorkerRec) -> None:
         self._cmds.lost(rec)
 
     # -- ending ------------------------------------------------------------------------
     def _disown(self) -> None:
-        """In a forked child: close our copies of the parent's links (forks.close_copies)."""
+        """In a forked child (forks.py): close our copies of the parent's descriptors.
+
+        No lock (the parent's threads may have held it) and no ``shutdown``, which would cut
+        the parent's links too. Closing through the socket objects leaves them knowing they
+        are closed, so nothing closes a reused descriptor number later.
+        """
         self._running, self._terminated = False, True
         _live_runtimes.discard(self)
-        forks.close_copies([self._sock] + [c.sock for r in self._workers for c in (r.chan, r.beat)
-                                           if c is not None], self._sel, self._inbox)
+        for sock in [self._sock] + self._links.sockets():
+            sock.close()
+        self._sel.close()
+        self._inbox.close()
 
     def _shutdown(self) -> None:
         _live_runtimes.discard(self)

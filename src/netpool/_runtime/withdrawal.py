@@ -23,14 +23,16 @@ class Withdrawal:
             # Tasks submitted a moment ago may still wait in the inbox: take them in first,
             # from its front only (nobody else pops it while we hold the lock).
             items = self._inbox.items
-            while items and type(items[0]) is inbox.Submit:
-                self._accept(items.popleft().tasks)
-            pending = set(self._sched.pending).intersection(ids)
-            if pending:
-                self._handle(S.TasksWithdrawn(tuple(pending)))
-                for tid in pending:
-                    self._tasks.resolve(tid)
-            self._links.flush()
-            if self._cmds.later:  # sinks are for the loop thread to call
-                self._inbox.post(inbox.Sinks(self._cmds.take_later()))
+            self._direct = True  # bookkeeping and sends only (docs/architecture.md)
+            try:
+                while items and type(items[0]) is inbox.Submit:
+                    self._accept(items.popleft().tasks)
+                pending = set(self._sched.pending).intersection(ids)
+                if pending:
+                    self._handle(S.TasksWithdrawn(tuple(pending)))
+                    for tid in pending:
+                        self._tasks.resolve(tid)
+            finally:
+                self._direct = False
+            self._hand_over()
             return pending

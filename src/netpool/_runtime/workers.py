@@ -28,6 +28,7 @@ class WorkerRec:
     beat: Any = None                # supervisor's heartbeat link
     pid: Optional[int] = None
     host: Optional[str] = None
+    peer: Optional[str] = None      # "address:port" of its main link, for logs
     ready: bool = False
     stopping: bool = False          # we asked it to exit, so its exit is graceful
     gone: bool = False
@@ -131,6 +132,10 @@ class WorkerTable:
         self.live.pop(rec.id, None)
         if replace and rec.launcher is not None:
             self.lost_launchers[rec.id] = rec.launcher  # for LaunchReplacement, just after
+
+    def exited_before_joining(self) -> list[WorkerRec]:
+        """Local workers whose process ended before they connected."""
+        return [r for r in self if not r.ready and not r.gone and r.exit_status() is not None]
 
     def count_ready(self) -> int:
         """Workers connected and not gone; any thread."""

@@ -1,0 +1,84 @@
+"""The shape of every message a manager accepts from a peer, checked in one place.
+
+An envelope is plain data (``messages.decode`` guarantees that much), but an authenticated
+peer may still send a RESULTS with no entries, an entry of the wrong length, a task id that
+is a list, a HELLO whose worker id is a string. Each ``check_*`` raises ``ProtocolError``
+saying what was wrong; the caller drops that one link. Nothing here imports the manager's
+modules: the checks are the protocol's own.
+
+Entry shapes live in ``RESULT_ENTRY`` and friends: a field added to an entry (an attempt
+number, say) is added there and in ``result_entry``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..errors import ProtocolError
+from . import messages as M
+
+STATUSES = frozenset((M.OK, M.RAISED, M.UNENCODABLE))
+ROLES = frozenset((M.ROLE_MAIN, M.ROLE_BEAT))
+MAX_ENTRIES = 1 << 20  # more results in one message than any worker batches
+
+
+def _is_int(x: Any) -> bool:
+    return type(x) is int  # not bool, not a subclass that could hash oddly
+
+
+def _fail(what: str, msg: Any) -> ProtocolError:
+    text = repr(msg)
+    return ProtocolError(f"malformed {what}: {text[:120]}{'...' if len(text) > 120 else ''}")
+
+
+def result_entry(entry: Any) -> tuple[int, int, bytes, int]:
+    """(task_id, status, payload, nbufs) of one RESULTS entry, or ProtocolError."""
+    if type(entry) not in (tuple, list) or len(entry) != 4:
+        raise _fail("RESULTS entry", entry)
+    tid, status, payload, nbufs = entry
+    if not (_is_int(tid) and status in STATUSES and _is_int(status)
+            and type(payload) is bytes and _is_int(nbufs) and nbufs >= 0):
+        raise _fail("RESULTS entry", entry)
+    return tid, status, payload, nbufs
+
+
+def check_results(msg: tuple, nbufs: int) -> list[tuple[int, int, bytes, int]]:
+    """The entries of a RESULTS message that came with ``nbufs`` out-of-band buffers."""
+    if len(msg) not in (2, 3) or type(msg[1]) not in (tuple, list) or not msg[1]:
+        raise _fail("RESULTS", msg)
+    if len(msg[1]) > MAX_ENTRIES:
+        raise ProtocolError(f"RESULTS with {len(msg[1])} entries")
+    entries = [result_entry(e) for e in msg[1]]
+    if sum(e[3] for e in entries) != nbufs:
+        raise ProtocolError(f"RESULTS entries account for {sum(e[3] for e in entries)} "
+                            f"buffers, {nbufs} came")
+    if len({e[0] for e in entries}) != len(entries):
+        raise _fail("RESULTS (a task twice)", msg)
+    return entries
+
+
+def check_revoked(msg: tuple) -> tuple[int, ...]:
+    """The task ids a REVOKED message gives back (possibly none)."""
+    if (len(msg) != 2 or type(msg[1]) not in (tuple, list) or len(msg[1]) > MAX_ENTRIES
+            or not all(_is_int(t) for t in msg[1])):
+        raise _fail("REVOKED", msg)
+    return tuple(msg[1])
+
+
+def check_hello(msg: tuple) -> tuple:
+    """A HELLO: (HELLO, version, worker id, role, pid, host, ...); extra fields are allowed
+    for later versions. The version is checked by the caller, which can say more."""
+    if len(msg) < 6:
+        raise _fail("HELLO", msg)
+    _, version, wid, role, pid, host = msg[:6]
+    if not (_is_int(version) and _is_int(wid) and wid >= -1 and role in ROLES
+            and type(role) is str and (pid is None or _is_int(pid))
+            and (host is None or (type(host) is str and len(host) <= 1024))):
+        raise _fail("HELLO", msg)
+    return msg
+
+
+def check_bare(msg: tuple, what: str) -> None:
+    """READY and BEAT carry nothing."""
+    if len(msg) != 1:
+        raise _fail(what, msg)

@@ -1,0 +1,52 @@
+"""Reading a worker: its messages, their shapes checked, become events for the core.
+
+Everything a peer sends is checked here (with ``_protocol.shapes``) before the core sees it,
+so a malformed message costs its link only: ``events`` raises ``ProtocolError`` after the
+events of the well-formed messages before it. Loop thread only.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Optional
+
+from .._core import scheduler as S
+from .._protocol import messages as M
+from .._protocol import shapes
+from ..errors import ProtocolError
+from .workers import WorkerRec
+
+
+def events(rec: WorkerRec, msgs: list, now: float, out: list) -> Optional[ProtocolError]:
+    """Append ``(event, payloads)`` for each message to ``out``; the first protocol error,
+    if any (the messages after it are not read). ``payloads`` maps task id to
+    ``(status, payload, buffers)`` for a RESULTS, else is None."""
+    for msg, bufs in msgs:
+        try:
+            item = _event(rec, msg, bufs, now)
+        except ProtocolError as exc:
+            return exc
+        if item is not None:
+            out.append(item)
+    return None
+
+
+def _event(rec: WorkerRec, msg: tuple, bufs: list, now: float) -> Optional[tuple[Any, Any]]:
+    kind = msg[0]
+    if kind == M.RESULTS:
+        pos, payloads = 0, {}
+        for tid, status, payload, nbufs in shapes.check_results(msg, len(bufs)):
+            payloads[tid] = (status, payload, bufs[pos:pos + nbufs])
+            pos += nbufs
+        return S.ResultsArrived(rec.id, tuple(payloads), now), payloads
+    if kind == M.BEAT:
+        shapes.check_bare(msg, "BEAT")
+        return S.HeartbeatArrived(rec.id, now), None
+    if kind == M.REVOKED:
+        return S.Revoked(rec.id, shapes.check_revoked(msg), now), None
+    if kind == M.READY:
+        shapes.check_bare(msg, "READY")
+        if rec.ready:
+            return None
+        rec.ready = True
+        return S.WorkerJoined(rec.id, now), None
+    raise ProtocolError(f"unexpected message type {kind!r} from a worker")

@@ -12,7 +12,7 @@ number, say) is added there and in ``result_entry``.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Optional
 
 from ..errors import ProtocolError
 from . import messages as M
@@ -79,6 +79,14 @@ def check_hello(msg: tuple) -> tuple:
 
 
 def check_bare(msg: tuple, what: str) -> None:
-    """READY and BEAT carry nothing."""
+    """BEAT carries nothing."""
     if len(msg) != 1:
         raise _fail(what, msg)
+
+
+def check_ready(msg: tuple) -> Optional[float]:
+    """(READY, seconds left or None): how long the worker's batch job has left, if known."""
+    left = msg[1] if len(msg) > 1 else None
+    if len(msg) > 2 or not (left is None or type(left) in (int, float)):
+        raise _fail("READY", msg)
+    return left

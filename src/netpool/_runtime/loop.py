@@ -30,7 +30,7 @@ from typing import Any, Callable, Optional
 
 from .. import errors
 from .._core import scheduler as S
-from . import forks, inbox, reading
+from . import failures, forks, inbox, reading
 from .admission import Admission, beat_interval
 from .blobs import Blobs
 from .launching import Launching
@@ -84,6 +84,8 @@ class Runtime(Withdrawal):
         self._sel = selectors.DefaultSelector()
         self._sel.register(self._inbox.fd, selectors.EVENT_READ, None)
         self._links = Links(self._sel)
+        self.failure: Optional[BaseException] = None  # what killed the loop thread, if it died
+        self.on_failure: Optional[Any] = None  # called (no arguments) on the loop thread then
         self._events: deque = deque()  # follow-up events, handled once the batch is done
         self._handling = False
         self._direct = False           # handling on a submitting thread (_submit_here)
@@ -106,7 +108,7 @@ class Runtime(Withdrawal):
         self._execute = self._cmds.table  # command type -> its executor
         self._admission = Admission(workers=self._workers, links=self._links,
                                     config=lambda: self._sched.config, initializer=initializer,
-                                    handle=self._handle, lost=self._lost)
+                                    handle=self._handle, lost=self._cmds.lost)
         self._on_item: dict[type, Callable[[Any], None]] = {
             inbox.Submit: self._on_submit, inbox.Hello: self._admission.on_hello,
             inbox.Launched: self._cmds.launched, inbox.LaunchFailed: self._cmds.launch_failed,
@@ -149,6 +151,8 @@ class Runtime(Withdrawal):
     def submit(self, tasks: list[Task]) -> None:
         # Sent from here if the loop is idle and nothing is queued before us (one thread's
         # tasks keep their order). Never waits for the lock: the loop may be in a callback.
+        if self.failure is not None:  # nobody would ever take them
+            return failures.refuse(tasks, self.failure)
         if not self._inbox and self._lock.acquire(blocking=False):
             try:
                 if not self._inbox and self._running:
@@ -157,6 +161,8 @@ class Runtime(Withdrawal):
             finally:
                 self._lock.release()
         self._inbox.post(inbox.Submit(tasks))
+        if self.failure is not None:  # it died meanwhile, perhaps after its last look
+            failures.refuse_posted(self._inbox, self.failure)
 
     def _submit_here(self, tasks: list[Task]) -> None:
         """Accept and send on the caller's thread (under the lock, the loop asleep).
@@ -226,14 +232,18 @@ class Runtime(Withdrawal):
     def _run(self) -> None:
         try:
             self._loop()
-        except BaseException:
+        except BaseException as exc:
             log.exception("netpool: the manager loop failed; stopping all workers")
+            self.failure = exc  # from now on every submit fails at once (a dead loop is loud)
             with self._lock:
                 self._running = False
-                self._cmds.fail_everything(errors.Error("the netpool manager loop failed; see the log"))
+                self._cmds.fail_everything(failures.error(exc))
                 self._cmds.kill_all()
                 later = self._cmds.take_later()
             call_sinks(later)
+            failures.refuse_posted(self._inbox, exc)
+            if self.on_failure is not None:
+                self.on_failure()
         finally:
             self._shutdown()
 
@@ -265,7 +275,7 @@ class Runtime(Withdrawal):
         now = time.monotonic()
         if now >= self._sleep_until:
             for rec in self._workers.exited_before_joining():
-                self._lost(rec)  # a failed start: say so now
+                self._cmds.lost(rec)  # a failed start: say so now
             self._handle(S.Tick(now))
             self._settle()
             if now >= self._next_beat:
@@ -324,7 +334,7 @@ class Runtime(Withdrawal):
             if not broken:
                 return
             for rec in broken:
-                self._lost(rec)
+                self._cmds.lost(rec)
 
     # -- inbox items -------------------------------------------------------------------
     def _on_submit(self, item: inbox.Submit) -> None:
@@ -369,25 +379,14 @@ class Runtime(Withdrawal):
             self._links.drop(chan)
             rec.beat = None
         elif not rec.gone:
-            self._lost(rec)
-
-    def _lost(self, rec: WorkerRec) -> None:
-        self._cmds.lost(rec)
+            self._cmds.lost(rec)
 
     # -- ending ------------------------------------------------------------------------
     def _disown(self) -> None:
-        """In a forked child (forks.py): close our copies of the parent's descriptors.
-
-        No lock (the parent's threads may have held it) and no ``shutdown``, which would cut
-        the parent's links too. Closing through the socket objects leaves them knowing they
-        are closed, so nothing closes a reused descriptor number later.
-        """
+        """In a forked child: close our copies of the parent's links (forks.close_copies)."""
         self._running, self._terminated = False, True
         _live_runtimes.discard(self)
-        for sock in [self._sock] + self._links.sockets():
-            sock.close()
-        self._sel.close()
-        self._inbox.close()
+        forks.close_copies([self._sock] + self._links.sockets(), self._sel, self._inbox)
 
     def _shutdown(self) -> None:
         _live_runtimes.discard(self)

@@ -44,7 +44,7 @@ def _event(rec: WorkerRec, msg: tuple, bufs: list, now: float) -> Optional[tuple
     if kind == M.REVOKED:
         return S.Revoked(rec.id, shapes.check_revoked(msg), now), None
     if kind == M.READY:
-        shapes.check_bare(msg, "READY")
+        shapes.check_ready(msg)
         if rec.ready:
             return None
         rec.ready = True

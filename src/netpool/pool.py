@@ -495,20 +495,24 @@ class DistributedPool:
         """``starmap`` without waiting; as ``map_async``."""
         return self._map_async(func, iterable, M.STARMAP, chunksize, callback, error_callback)
 
-    def imap(self, func: Callable, iterable: Iterable, chunksize: int = 1) -> IMapIterator:
+    def imap(self, func: Callable, iterable: Iterable, chunksize: int = 1,
+             buffersize: Optional[int] = None) -> IMapIterator:
         """Ordered results, lazily: the input is read only as far as a bounded window.
 
+        ``buffersize`` (Python 3.15's) sets that window: at most that many chunks are read
+        ahead of the results handed out; by default the window is sized for the workers.
         ``next()`` raises a failed task's (or chunk's) exception at its place, then goes on;
         an exception of the input comes at its place too, and ends the iteration.
-        ``next(timeout)`` raises ``multiprocessing.TimeoutError``. ``chunksize < 1`` raises
-        ``ValueError`` here.
+        ``next(timeout)`` raises ``multiprocessing.TimeoutError``. ``chunksize < 1`` or
+        ``buffersize < 1`` raise ``ValueError`` here, a ``buffersize`` that is not an int
+        ``TypeError``.
         """
-        return self._imap(IMapIterator, func, iterable, chunksize)
+        return self._imap(IMapIterator, func, iterable, chunksize, buffersize)
 
-    def imap_unordered(self, func: Callable, iterable: Iterable,
-                       chunksize: int = 1) -> IMapUnorderedIterator:
-        """Results as they complete, input read lazily within a bounded window."""
-        return self._imap(IMapUnorderedIterator, func, iterable, chunksize)
+    def imap_unordered(self, func: Callable, iterable: Iterable, chunksize: int = 1,
+                       buffersize: Optional[int] = None) -> IMapUnorderedIterator:
+        """Results as they complete, input read lazily within a bounded window (as imap)."""
+        return self._imap(IMapUnorderedIterator, func, iterable, chunksize, buffersize)
 
     def close(self) -> None:
         """No more tasks; workers exit once the submitted ones are done."""
@@ -630,27 +634,36 @@ class DistributedPool:
         self._submit(tasks)
         return result
 
-    def _imap(self, cls: type, func: Callable, iterable: Iterable, chunksize: int) -> Any:
+    def _imap(self, cls: type, func: Callable, iterable: Iterable, chunksize: int,
+              buffersize: Optional[int] = None) -> Any:
         self._check_running()
         if chunksize < 1:
             raise ValueError("Chunksize must be 1+, not {0:n}".format(chunksize))
+        if buffersize is not None:
+            if not isinstance(buffersize, int):
+                raise TypeError("buffersize must be an integer or None")
+            if buffersize < 1:
+                raise ValueError("buffersize must be None or >= 1")
         result = cls(chunked=True)
         blob: "int | Exception"
         try:
             blob = self._rt.define(func)
         except Exception as exc:  # as the stdlib: every chunk fails with it, in its place
             blob = exc
-        window = 8 + 2 * self._processes * max(self._rt.window, 1)
+        window = buffersize or 8 + 2 * self._processes * max(self._rt.window, 1)
         with self._lock:
             self._feeders += 1
         threading.Thread(target=self._feed, name="netpool-feeder", daemon=True,
                          args=(weakref.ref(result), _lazily(iterable), blob, chunksize,
-                               window)).start()
+                               window, buffersize is not None)).start()
         return result
 
     def _feed(self, ref: "weakref.ref[IMapIterator]", it: Iterator, blob: "int | Exception",
-              chunksize: int, window: int) -> None:
+              chunksize: int, window: int, buffered: bool) -> None:
         """Feeder thread: pulls the input only while fewer than ``window`` chunks are unread.
+
+        It refills the window once half of it is read, or, for a ``buffersize`` (``buffered``),
+        as each chunk is, as the stdlib does; close() then ends the input.
 
         What it reads goes out in batches, each within ``_batching.HOLD_SECONDS`` of its
         first chunk being read, even while the input blocks (see ``_batching``).
@@ -658,18 +671,27 @@ class DistributedPool:
         index = 0
         exhausted = False
         batch = Batch(self._submit)
+        low = window - 1 if buffered else window // 2  # refill when this few are unread
         try:
             while self._state != TERMINATE:
                 result = ref()
                 if result is None:
                     return  # nobody can read the results any more
                 with result._cond:
-                    room = result._cond.wait_for(lambda: index - result._taken <= window // 2,
-                                                 timeout=0.5)
+                    room = result._cond.wait_for(
+                        lambda: index - result._taken <= low or self._state != RUN,
+                        timeout=0.5)
                     if room:
-                        room = window - (index - result._taken)
-                        result._feed_wake_at = index + room - window // 2
-                if not room:
+                        # After close() the reader may never read on: the window stops
+                        # holding the input back (the stdlib's imap had read it all), unless
+                        # it is a buffersize, which then ends the input (gh-155477).
+                        room = window - (index - result._taken) if self._state == RUN else window
+                        result._feed_wake_at = index + room - low
+                if self._state == CLOSE and buffered:
+                    exhausted = True
+                    del result
+                    break
+                if not room or self._state == TERMINATE:
                     # Let go before looking again, or ref() could never see it dropped and
                     # close() would wait for this feeder for ever.
                     del result

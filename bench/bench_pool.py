@@ -83,6 +83,38 @@ def close_pool(pool) -> None:
         traceback.print_exc()
 
 
+def tree_cpu() -> "float | None":
+    """CPU seconds used so far by this process and every live descendant (Linux; else None).
+
+    From /proc/PID/schedstat (the scheduler's own nanosecond count, all threads). Unlike wall
+    time it hardly moves with the machine's load: on a shared machine it is the steadier way
+    to compare what two pools spend. Processes that exit meanwhile are missed: call it around
+    work done by workers that stay alive.
+    """
+    try:
+        children: dict = {}
+        for entry in os.listdir("/proc"):
+            if entry.isdigit():
+                try:
+                    with open(f"/proc/{entry}/stat") as f:
+                        ppid = int(f.read().rsplit(")", 1)[1].split()[1])
+                except (OSError, IndexError, ValueError):
+                    continue
+                children.setdefault(ppid, []).append(int(entry))
+        total, todo = 0, [os.getpid()]
+        while todo:
+            pid = todo.pop()
+            todo += children.get(pid, [])
+            try:
+                with open(f"/proc/{pid}/schedstat") as f:
+                    total += int(f.read().split()[0])
+            except (OSError, IndexError, ValueError):
+                pass
+        return total / 1e9
+    except OSError:
+        return None
+
+
 # --------------------------------------------------------------------------- workloads
 # Each takes a ready, warmed-up pool and the sizes, and returns {metric: value}.
 
@@ -128,15 +160,17 @@ def run_imap(pool, cfg) -> dict:
         getattr(pool, method)(W.inc, range(cs // 10), cs // 100)  # warm-up (map: a list)
         for _ in getattr(pool, method)(W.inc, range(cs // 10), cs // 100):
             pass
-        t0 = time.perf_counter()
+        c0, t0 = tree_cpu(), time.perf_counter()
         count = total = 0
         for x in getattr(pool, method)(W.inc, range(n), cs):
             count += 1
             total += x
-        dt = time.perf_counter() - t0
+        dt, c1 = time.perf_counter() - t0, tree_cpu()
         if count != n or total != n * (n + 1) // 2:
             raise Failed(f"{method}: wrong result")
         out[f"{method} tasks/s"] = n / dt
+        if c0 is not None and c1 is not None:
+            out[f"{method} cpu_ns"] = (c1 - c0) / n * 1e9
     return out
 
 
@@ -146,13 +180,18 @@ def run_latency(pool, cfg) -> dict:
         pool.apply_async(W.inc, (i,)).get(DEADLINE)
     samples = []
     clock = time.perf_counter_ns
+    c0 = tree_cpu()
     for i in range(n):
         t0 = clock()
         pool.apply_async(W.inc, (i,)).get(DEADLINE)
         samples.append(clock() - t0)
+    c1 = tree_cpu()
     samples.sort()
-    return {"median_us": samples[len(samples) // 2] / 1e3,
-            "p99_us": samples[min(len(samples) - 1, int(len(samples) * 0.99))] / 1e3}
+    out = {"median_us": samples[len(samples) // 2] / 1e3,
+           "p99_us": samples[min(len(samples) - 1, int(len(samples) * 0.99))] / 1e3}
+    if c0 is not None and c1 is not None:
+        out["cpu_us"] = (c1 - c0) / n * 1e6
+    return out
 
 
 def _array(nbytes: int):
@@ -280,8 +319,12 @@ ROWS = [
     ("imap", "imap tasks/s", "imap: chunked imap, tasks/s", True, 1.0),
     ("imap", "imap_unordered tasks/s", "imap: chunked imap_unordered, tasks/s", True, 1.0),
     ("imap", "map tasks/s", "imap: same input through map, tasks/s", True, 1.0),
+    ("imap", "imap cpu_ns", "imap: chunked imap, CPU of manager + workers per item, ns", False,
+     None),
+    ("imap", "map cpu_ns", "imap: map, CPU of manager + workers per item, ns", False, None),
     ("latency", "median_us", "latency: apply round trip median, us", False, 1.0),
     ("latency", "p99_us", "latency: apply round trip p99, us", False, 1.0),
+    ("latency", "cpu_us", "latency: CPU of manager + workers per call, us", False, None),
     ("payload", "MB/s", "payload: 8 MB numpy echo, MB/s in+out", True, 3.0),
     ("cpu", "busy_%", "cpu: 50 ms tasks, worker utilisation %", True, 0.98),
     ("cpu", "util_%", "cpu: same, task CPU time / wall %", True, None),

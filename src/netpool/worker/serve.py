@@ -3,10 +3,12 @@
 The link is read by whichever thread is free to. While the main thread has nothing to run it
 reads the link itself, so a task reaches it without a hand-over between threads (a wake-up and
 a GIL hand-over, the costliest step of a short round trip: without it a worker spends about a
-quarter less CPU per trivial task, and a bare round trip is ~18% shorter). Once a task has run
-for ``HANDOVER_SECONDS``, the reader thread takes the link over, so that more tasks,
-revocations, STOP and a closed link are seen while the task runs; the main thread calls the
-link back (a byte on a pipe) when it is idle again. Results wait up to ``HOLD_SECONDS`` for
+quarter less CPU per trivial task, and a bare round trip is ~18% shorter). Once the main thread
+has been away from the link for ``HANDOVER_SECONDS`` (a long task), or at once when it has work
+in a row or a message of ``BIG_MESSAGE`` or more to take or send, the reader thread takes the
+link over, so that more tasks, revocations, STOP and a closed link are seen meanwhile and the
+manager's sends to us never wait on ours to it; the main thread calls the link back (a byte on
+a pipe) when it is idle again. Results wait up to ``HOLD_SECONDS`` for
 others to share their message; a flusher thread sends them if the next task is slow.
 """
 
@@ -24,6 +26,7 @@ from .execute import Runner
 BATCH_MAX = 64           # results per RESULTS message at most
 HOLD_SECONDS = 0.002     # a result waits this long at most for others to share its message
 HANDOVER_SECONDS = 0.01  # a task running longer has the reader thread watch the link
+BIG_MESSAGE = 64 * 1024  # a task or result this big has the reader thread watch it at once
 _MAIN, _READER = "main", "reader"  # who reads the link (Serve.holder)
 
 
@@ -41,7 +44,10 @@ class Serve:
         self.queue: deque = deque()
         self.stopping = False
         self.holder: str | None = None           # _MAIN, _READER, or None: nobody reads
-        self.running_since: float | None = None  # when the main thread's task started
+        self.away_since: float | None = None  # when the main thread last left the link
+        self.nap = threading.Lock()               # the reader thread sleeps on it
+        self.nap.acquire()
+        self.kicked = False                       # nap released: the reader must look now
         self.recall_r, self.recall_w = os.pipe()
         self.recalled = False
         self.out_cond = threading.Condition()
@@ -57,9 +63,9 @@ class Serve:
             if task is None:
                 break
             (tid, kind, blob, payload, bufs), more = task
-            self.running_since = time.monotonic()
             status, data, out = self.runner.run(kind, blob, payload, bufs)
-            self.running_since = None
+            if out or len(data) >= BIG_MESSAGE:
+                self._kick()  # sending it may block: the manager may be sending to us too
             self._post((tid, status, data, len(out)), out, flush=not more)
         self._flush()
         return 0
@@ -72,7 +78,14 @@ class Serve:
             with cond:
                 if queue:
                     item = queue.popleft()
-                    return item, bool(queue)
+                    if self.away_since is None:
+                        self.away_since = time.monotonic()
+                    more = bool(queue)
+                    if more or item[4] or len(item[3]) >= BIG_MESSAGE:
+                        # Work in a row, or big messages: the link must be read meanwhile,
+                        # or the manager's sends to us (and ours to it) stall.
+                        self._kick()
+                    return item, more
                 if self.stopping:
                     return None
                 if self.holder is not None:  # the reader thread has the link: call it back
@@ -82,6 +95,7 @@ class Serve:
                     cond.wait()
                     continue
                 self.holder = _MAIN
+                self.away_since = None
             try:
                 self._receive(block=True)
             finally:
@@ -90,15 +104,15 @@ class Serve:
 
     def _read(self) -> None:
         """Reader thread: holds the link while a task runs long, until it is called back."""
-        cond, nap = self.cond, threading.Lock()
-        nap.acquire()
+        cond, nap = self.cond, self.nap
         while True:
             while True:
-                # Polled, and never by waiting on cond: a notify meant for the main thread
-                # would wake this one, and every task would pay for a GIL hand-over.
+                # Polled or kicked, and never by waiting on cond: a notify meant for the main
+                # thread would wake this one, and every task would pay for a GIL hand-over.
                 nap.acquire(True, HANDOVER_SECONDS)
                 with cond:
-                    if self._long_task():
+                    kicked, self.kicked = self.kicked, False
+                    if self._main_is_away(kicked):
                         self.holder = _READER
                         break
             try:
@@ -108,10 +122,17 @@ class Serve:
                     self.holder = None
                     cond.notify_all()  # the main thread may wait to read
 
-    def _long_task(self) -> bool:
-        since = self.running_since
+    def _main_is_away(self, kicked: bool) -> bool:
+        since = self.away_since
         return (self.holder is None and since is not None
-                and time.monotonic() - since >= HANDOVER_SECONDS)
+                and (kicked or time.monotonic() - since >= HANDOVER_SECONDS))
+
+    def _kick(self) -> None:
+        """Have the reader thread take the link now (main thread, under cond or not)."""
+        with self.cond:
+            if not self.kicked and self.holder is None:
+                self.kicked = True
+                self.nap.release()
 
     def _watch(self) -> None:
         sock, recall = self.chan.sock, self.recall_r

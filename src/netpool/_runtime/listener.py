@@ -1,23 +1,46 @@
-"""Accepting workers without ever blocking the loop thread.
+"""Accepting workers without ever blocking the loop thread, or letting anyone starve admission.
 
-One thread accepts; each accepted socket gets a short-lived thread for the handshake, bounded
-by kernel socket timeouts, so a silent client, garbage bytes, an oversized frame or a wrong
-authkey costs one thread for at most ``HANDSHAKE_TIMEOUT`` seconds and is then refused and
-logged, while everyone else is served. Only an authenticated HELLO reaches the loop.
+One thread accepts; each accepted socket gets a short-lived thread for the handshake. Nobody
+can hold admission hostage by connecting and then stalling (silently, or one byte a second):
+
+* every handshake has a *total* deadline (``DEADLINE``), enforced by the accept thread, which
+  shuts the socket down under a handshake thread that is still reading past it;
+* at most ``MAX_PENDING`` handshakes run at once, at most ``PER_PEER`` from one address;
+* when full, a new connection cuts the oldest pending handshake that has had ``GRACE``
+  seconds (a real worker's takes milliseconds), from the address with the most pending, or
+  from its own address when that one is at its limit; if every pending one is younger, it
+  waits, in arrival order, for a slot.
+
+So a real worker joins at once while fewer than ``PER_PEER`` stalled connections from its
+address are open, and within about ``GRACE`` seconds however many are. Refusals are logged with the peer's address. Only an authenticated HELLO reaches the
+loop.
 """
 
 from __future__ import annotations
 
 import logging
+import select
 import socket
 import threading
-from typing import Callable
+import time
+from collections import Counter, deque
+from typing import Callable, Optional
 
 from .._transport.handshake import HANDSHAKE_TIMEOUT, server_handshake
 
 log = logging.getLogger("netpool")
 
-MAX_HANDSHAKES = 64  # concurrent; more connections wait in the kernel's accept backlog
+# A stalled handshake costs a thread until its deadline, so there are enough slots that
+# stalled connections rarely fill them (a handful of threads is what an idle one costs), and
+# when they do, the oldest is cut. One address may hold half: local workers, and all the
+# workers behind one NAT, share an address.
+MAX_PENDING = 512  # handshakes at once (one thread each)
+PER_PEER = 256     # ... from one address
+MAX_WAITING = 4096 # accepted connections waiting for a handshake slot
+DEADLINE = 5.0     # seconds from accept to an authenticated HELLO
+GRACE = 1.0        # a handshake younger than this is never cut to make room (a loaded
+                   # machine in a join storm may take this long for a real one)
+BACKLOG = 1024     # the kernel's queue of connections not yet accepted (a join storm)
 
 
 def bind(host: str, port: int = 0) -> socket.socket:
@@ -27,20 +50,26 @@ def bind(host: str, port: int = 0) -> socket.socket:
     sock = socket.socket(family, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(addr)
-    sock.listen(128)
+    sock.listen(BACKLOG)
     return sock
 
 
 class Acceptor:
-    """Runs the accept thread; calls ``on_hello(channel, hello)`` for each authenticated peer."""
+    """Runs the accept thread; calls ``on_hello(channel, hello, peer)`` for each
+    authenticated peer, on that peer's handshake thread."""
 
     def __init__(self, sock: socket.socket, authkey: bytes,
-                 on_hello: Callable, timeout: float = HANDSHAKE_TIMEOUT) -> None:
+                 on_hello: Callable, timeout: float = HANDSHAKE_TIMEOUT,
+                 deadline: float = DEADLINE) -> None:
         self.sock = sock
         self.authkey = authkey
         self.on_hello = on_hello
-        self.timeout = timeout
-        self._slots = threading.BoundedSemaphore(MAX_HANDSHAKES)
+        self.timeout = min(timeout, deadline)  # each read's bound; the deadline is the total's
+        self.deadline = deadline
+        self._lock = threading.Lock()
+        self._pending: dict[socket.socket, tuple[float, str]] = {}  # -> (accepted at, address)
+        self._per_peer: Counter = Counter()
+        self._waiting: deque = deque()  # (socket, peer, accepted at)
         self._closed = False
         self._thread = threading.Thread(target=self._accept_loop, name="netpool-accept",
                                         daemon=True)
@@ -54,22 +83,100 @@ class Acceptor:
             pass
         self.sock.close()
 
+    def pending(self) -> int:
+        """Handshakes running or waiting now (for tests and diagnostics)."""
+        return len(self._pending) + len(self._waiting)
+
+    # -- the accept thread -------------------------------------------------------------
     def _accept_loop(self) -> None:
         while not self._closed:
+            wait = self._expire(time.monotonic())
             try:
+                readable, _, _ = select.select([self.sock], [], [], wait)
+                if not readable:
+                    continue
                 conn, peer = self.sock.accept()
-            except OSError:
+            except (OSError, ValueError):
                 if self._closed:
                     return
                 continue
-            self._slots.acquire()
+            with self._lock:
+                if len(self._waiting) >= MAX_WAITING:
+                    log.warning("netpool: refused connection from %s: %d connections are "
+                                "already waiting for a handshake", _peer(peer), MAX_WAITING)
+                    conn.close()
+                    continue
+                self._waiting.append((conn, peer, time.monotonic()))
+                self._start_waiting()
+
+    def _expire(self, now: float) -> Optional[float]:
+        """Cut handshakes past their deadline, start waiting ones that now can; seconds
+        until the next of these is due."""
+        with self._lock:
+            while self._waiting and now - self._waiting[0][2] >= self.deadline:
+                conn, peer, _ = self._waiting.popleft()
+                log.warning("netpool: refused connection from %s: no handshake slot "
+                            "within %.1fs", _peer(peer), self.deadline)
+                conn.close()
+            due = [t + self.deadline for t, _ in self._pending.values()]
+            due += [t + self.deadline for _, _, t in list(self._waiting)[:1]]
+            for conn, (t, _) in list(self._pending.items()):
+                if now - t >= self.deadline:
+                    self._cut(conn)
+            self._start_waiting()
+            if self._waiting:  # one of them may cut a handshake once it is past GRACE
+                due += [t + GRACE for t, _ in self._pending.values()]
+            later = [d - now for d in due if d > now]
+        return min(later) if later else None
+
+    def _start_waiting(self) -> None:
+        """Under the lock: start handshakes for waiting connections while there is room."""
+        while self._waiting:
+            conn, peer, _ = self._waiting[0]
+            addr = _addr(peer)
+            full = len(self._pending) >= MAX_PENDING
+            if self._per_peer[addr] >= PER_PEER:
+                if not self._cut_oldest(addr):
+                    return
+            elif full and not self._cut_oldest(None):
+                return
+            self._waiting.popleft()
+            self._pending[conn] = (time.monotonic(), addr)
+            self._per_peer[addr] += 1
             threading.Thread(target=self._handshake, args=(conn, peer),
                              name="netpool-handshake", daemon=True).start()
 
+    def _cut_oldest(self, addr: Optional[str]) -> bool:
+        """Cut the oldest handshake past GRACE from ``addr`` (None: the busiest address)."""
+        if addr is None:
+            addr = self._per_peer.most_common(1)[0][0]
+        now = time.monotonic()
+        old = [(t, c) for c, (t, a) in self._pending.items() if a == addr and now - t >= GRACE]
+        if not old:
+            return False
+        self._cut(min(old, key=lambda tc: tc[0])[1])
+        return True
+
+    def _cut(self, conn: socket.socket) -> None:
+        """Under the lock: free the slot now; the thread reading it fails and ends."""
+        _, addr = self._pending.pop(conn)
+        self._release(addr)
+        try:
+            conn.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+
+    def _release(self, addr: str) -> None:
+        self._per_peer[addr] -= 1
+        if self._per_peer[addr] <= 0:
+            del self._per_peer[addr]
+
+    # -- one handshake thread per connection -------------------------------------------
     def _handshake(self, conn: socket.socket, peer) -> None:
         try:
             chan, hello = server_handshake(conn, self.authkey, self.timeout)
-        except Exception as exc:  # wrong key, garbage, silence, oversize: refuse this one
+        except Exception as exc:  # wrong key, garbage, silence, oversize, cut: refuse it
+            self._done(conn)
             if self._closed:  # e.g. a supervisor dialling in while the pool shuts down
                 conn.close()
                 return
@@ -81,13 +188,30 @@ class Acceptor:
                     _peer(peer), type(exc).__name__, exc or "no detail")
             conn.close()
             return
-        finally:
-            self._slots.release()
+        if not self._done(conn):  # cut at its deadline just as it finished: too late
+            chan.close()
+            return
         try:
             self.on_hello(chan, hello, peer)
         except Exception:
             log.exception("netpool: could not admit worker from %s", _peer(peer))
             chan.close()
+
+    def _done(self, conn: socket.socket) -> bool:
+        """The handshake on ``conn`` ended; False if it had been cut already."""
+        with self._lock:
+            entry = self._pending.pop(conn, None)
+            if entry is not None:
+                self._release(entry[1])
+            self._start_waiting()
+        return entry is not None
+
+
+def _addr(peer) -> str:
+    try:
+        return str(peer[0])
+    except (TypeError, IndexError):
+        return str(peer)
 
 
 def _peer(peer) -> str:

@@ -28,6 +28,12 @@ _HDR = struct.Struct("!i")
 _HDR64 = struct.Struct("!Q")
 _CHUNK = 256 * 1024
 _BIG = 1 << 20  # frames at least this large are received in place
+# A large frame's memory is reserved as its bytes arrive, at most this far ahead of them
+# (or as far again as has arrived): a peer that announces 2 GiB and sends nothing costs
+# 64 MiB, not 2 GiB. Growing a large buffer is cheap (realloc of an mmapped block remaps
+# its pages instead of copying them).
+_AHEAD = 64 << 20
+_MAX_BUFFERS = 1 << 16  # out-of-band buffers one message may announce
 
 DEFAULT_MAX_FRAME = 1 << 34  # 16 GiB: user payloads may be large, but not unbounded
 
@@ -53,17 +59,34 @@ class _Frozen:
 class _InPlace:
     """A large frame being received straight into its final object."""
 
-    __slots__ = ("view", "got", "bio")
+    __slots__ = ("view", "got", "bio", "size")
 
-    def __init__(self, n: int, frozen: bool) -> None:
+    def __init__(self, n: int, frozen: bool, have: int) -> None:
+        self.size, self.got = n, 0
+        first = min(n, max(have, _AHEAD))
         if frozen:
             self.bio: "io.BytesIO | None" = io.BytesIO()
-            self.bio.seek(n - 1)
+            self.bio.seek(first - 1)
             self.bio.write(b"\0")
             self.view = self.bio.getbuffer()
         else:
-            self.bio, self.view = None, memoryview(bytearray(n))
-        self.got = 0
+            self.bio, self.view = None, memoryview(bytearray(first))
+
+    def room(self) -> memoryview:
+        """Where the next bytes go; reserves more once what was reserved is full."""
+        have = len(self.view)
+        if self.got == have < self.size:
+            more = min(self.size, have + max(have, _AHEAD))
+            obj = self.view.obj
+            self.view.release()
+            if self.bio is None:
+                obj += bytes(more - have)
+                self.view = memoryview(obj)
+            else:
+                self.bio.seek(more - 1)
+                self.bio.write(b"\0")
+                self.view = self.bio.getbuffer()
+        return self.view[self.got:]
 
     def frame(self) -> object:
         obj = self.view.obj
@@ -104,6 +127,7 @@ class Channel:
         self._want = 0                          # buffer frames the current envelope still needs
         self._msg: tuple | None = None
         self._bufs: list = []
+        self._sizes: "list | tuple" = ()          # announced sizes of the current buffers
         self._ready: list = []                  # messages received but not yet returned
 
     def fileno(self) -> int:
@@ -173,11 +197,13 @@ class Channel:
     def _fill(self, flags: int) -> None:
         big = self._big
         if big is not None:
-            n = self.sock.recv_into(big.view[big.got:], len(big.view) - big.got, flags)
+            room = big.room()
+            n = self.sock.recv_into(room, len(room), flags)
+            room.release()
             if n == 0:
                 raise EOFError("peer closed the connection")
             big.got += n
-            if big.got == len(big.view):
+            if big.got == big.size:
                 self._frames.append(big.frame())
                 self._big = None
             return
@@ -210,7 +236,7 @@ class Channel:
                 pos = start + n
             elif n >= _BIG:
                 have = end - start
-                self._big = big = _InPlace(n, frozen)
+                self._big = big = _InPlace(n, frozen, have)
                 big.view[:have] = buf[start:end]
                 big.got = have
                 pos = end
@@ -230,8 +256,12 @@ class Channel:
                 msg = M.decode(f)
                 if msg[0] in M.WITH_BUFFERS:
                     sizes = msg[2] if len(msg) > 2 else ()
+                    if (type(sizes) not in (list, tuple) or len(sizes) > _MAX_BUFFERS
+                            or not all(type(n) is int and n >= 0 for n in sizes)):
+                        raise ProtocolError(f"malformed buffer sizes in message {msg[0]}")
                     if sizes:
                         self._msg, self._want, self._bufs = msg, len(sizes), []
+                        self._sizes = sizes
                         continue
                 out.append((msg, ()))
             else:
@@ -239,6 +269,9 @@ class Channel:
                     f = f.data
                 elif type(f) is not bytearray:
                     f = bytearray(f)  # writable, as numpy arrays built on it must be
+                if len(f) != self._sizes[len(self._bufs)]:
+                    raise ProtocolError(f"a buffer of {len(f)} bytes, announced as "
+                                        f"{self._sizes[len(self._bufs)]}")
                 self._bufs.append(f)
                 self._want -= 1
                 if self._want == 0:

@@ -14,6 +14,7 @@ from multiprocessing.connection import Connection, answer_challenge, deliver_cha
 
 from ..errors import ProtocolError
 from .._protocol import messages as M
+from .._protocol import shapes
 from .channel import Channel, set_io_timeouts, tune
 
 HANDSHAKE_TIMEOUT = 10.0
@@ -46,12 +47,12 @@ def server_handshake(sock: socket.socket, authkey: bytes,
     _challenge(sock, authkey, server=True)
     chan = Channel(sock, max_frame=HELLO_MAX)
     msg, _ = chan.recv()
-    if msg[0] != M.HELLO or len(msg) < 6:
+    if msg[0] != M.HELLO:
         raise ProtocolError(f"expected HELLO, got message type {msg[0]}")
-    if msg[1] != M.VERSION:
-        raise ProtocolError(f"worker speaks protocol {msg[1]}, manager speaks {M.VERSION}: "
+    if len(msg) > 1 and msg[1] != M.VERSION:
+        raise ProtocolError(f"worker speaks protocol {msg[1]!r}, manager speaks {M.VERSION}: "
                             "install the same netpool version on both sides")
-    return chan, msg
+    return chan, shapes.check_hello(msg)
 
 
 def client_connect(address: tuple[str, int], authkey: bytes, hello: tuple,

@@ -17,6 +17,7 @@ import itertools
 import multiprocessing
 import multiprocessing.pool
 import pickle
+import sys
 import threading
 import time
 import warnings
@@ -772,29 +773,49 @@ def test_deviation_workers_ignore_sigint(fresh: Callable) -> None:
     assert pair[NET].apply(T.self_sigint) == "survived"
 
 
-def test_deviation_workers_do_not_inherit_parent_state(monkeypatch: pytest.MonkeyPatch,
-                                                       fresh: Callable) -> None:
-    # Like the spawn start method: workers are fresh interpreters that import the task's
-    # module, so state the parent changed at run time is not seen; a forked worker sees it.
+def test_workers_inherit_parent_state_as_forked_workers_do(
+        monkeypatch: pytest.MonkeyPatch, fresh: Callable) -> None:
+    # Local workers are forked, as the stdlib's default on Linux: state the parent changed
+    # at run time, before the pool was made, is seen by the tasks.
     monkeypatch.setattr(T, "PARENT_STATE", "changed in the parent")
     pair = fresh(1)
     assert pair[STD].apply(T.read_parent_state) == "changed in the parent"
-    assert pair[NET].apply(T.read_parent_state) == "as imported"
+    assert pair[NET].apply(T.read_parent_state) == "changed in the parent"
+
+
+def test_spawn_context_workers_do_not_inherit_parent_state(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    # With a spawn context (or python= given) workers are fresh interpreters that import
+    # the task's module, so state the parent changed at run time is not seen, as under spawn.
+    monkeypatch.setattr(T, "PARENT_STATE", "changed in the parent")
+    spawn = multiprocessing.get_context("spawn")
+    pools = [spawn.Pool(1), make_net(1, context=spawn),
+             make_net(1, python=sys.executable)]
+    try:
+        assert [p.apply(T.read_parent_state) for p in pools] == ["as imported"] * 3
+    finally:
+        for p in pools:
+            p.terminate()
 
 
 def test_deviation_proxies_need_a_local_pool() -> None:
-    # The parent's multiprocessing authkey goes only to workers of a pool that listens on
-    # loopback (all on this machine). On a network address, proxies cannot authenticate.
+    # The parent's multiprocessing authkey goes to workers that are fresh interpreters only
+    # when the pool listens on loopback (all on this machine). On a network address, proxies
+    # cannot authenticate there. Forked workers have it from the fork, as the stdlib's.
     with multiprocessing.Manager() as mgr:
         ns = mgr.Namespace()
         ns.runs = 0
-        p = make_net(1, T.setenv, ("NETPOOL_INIT", "remote"), host="0.0.0.0")
+        p = make_net(1, T.setenv, ("NETPOOL_INIT", "remote"), host="0.0.0.0",
+                     python=sys.executable)
+        forked = make_net(1, host="0.0.0.0")
         try:
             assert p.apply(T.getenv, ("NETPOOL_INIT",)) == "remote"  # initializer ran
             assert outcome(lambda: p.apply(T.read_namespace, (ns,))) == \
                 ("raised", multiprocessing.AuthenticationError)
+            assert forked.apply(T.read_namespace, (ns,)) == 0
         finally:
             p.terminate()
+            forked.terminate()
 
 
 def test_deviation_types_are_netpool_own(pools: dict) -> None:

@@ -231,6 +231,10 @@ INTERFACES = {
     "sink": {"_deliver", "_fail"},
     # netpool._runtime.forks: what a forked child calls on each object it owns.
     "fork": {"_disown"},
+    # multiprocessing's own process internals, which a pool worker is given as a stdlib
+    # child has them (netpool.worker.process; its _identity from the stdlib's counter).
+    "multiprocessing": {"_current_process", "_process_counter", "_identity", "_ParentProcess",
+                        "_parent_process", "_children", "_config"},
 }
 INTERFACE_NAMES = frozenset().union(*INTERFACES.values())
 

@@ -7,6 +7,9 @@
 #   before some of them flush, and a varying subset of the lines is lost under python.
 # The workers' lines reach the pipe when they flush, racing the parent's: compared sorted.
 # compat: sort-lines
+# A stdlib worker's unflushed prints are lost when leaving the `with` block terminates it (how
+# many varies from run to run); netpool's workers flush before each result: count each once.
+# compat: uniq-lines
 import multiprocessing
 import time
 

@@ -7,12 +7,12 @@ import argparse
 import os
 import sys
 import time
-from typing import Any, Optional, Sequence
+from typing import Any, NoReturn, Optional, Sequence
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    parser = argparse.ArgumentParser(prog="netpool", description=__doc__)
+    parser = _Parser(prog="netpool", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     demo = sub.add_parser("demo", help="a task farm on local workers, to see netpool work")
     demo.add_argument("--workers", type=int, default=2, help="local workers (default 2)")
@@ -55,7 +55,18 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             return 2
     if args.command == "journal":
         return journal_main(args.path)
-    return run_script(args.script, args.args, args.workers, args.host, args.journal)
+    try:
+        return run_script(args.script, args.args, args.workers, args.host, args.journal)
+    except UsageError as exc:
+        print(f"netpool run: error: {exc}", file=sys.stderr)
+        return 2
+
+
+class _Parser(argparse.ArgumentParser):
+    """Usage errors in one line, with where to look, and exit status 2 (argparse's)."""
+
+    def error(self, message: str) -> "NoReturn":
+        self.exit(2, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
 
 
 # -- netpool demo ----------------------------------------------------------------------------
@@ -177,62 +188,104 @@ def run_script(script: str, args: list[str], workers: Optional[str] = None,
                host: Optional[str] = None, journal: Optional[str] = None) -> int:
     """Run ``script`` as ``__main__`` with every way to make a multiprocessing Pool redirected.
 
-    With ``journal``, every pool and Manager the script makes uses that journal.
+    With ``journal``, every pool and Manager the script makes uses that journal. Returns
+    the exit status ``python script`` would have: the script's ``sys.exit`` code, 1 after an
+    uncaught exception (its traceback printed as Python prints it, without our frames). A
+    script that cannot be read, a bad ``workers`` spec or journal is a ``UsageError``.
     """
     import multiprocessing
     import multiprocessing.context
     import multiprocessing.pool
-    import runpy
 
     from ._runtime import journaled
     from .errors import JournalError
     from .pool import DistributedPool
 
-    if workers is not None:
-        parse_workers(workers)  # fail before the script starts
+    path = os.path.abspath(script)
+    try:
+        with open(path, "rb") as f:
+            source = f.read()
+    except OSError as exc:
+        raise UsageError(f"can't open file {script!r}: {exc.strerror}") from None
+    launchers = (lambda: parse_workers(workers)) if workers is not None else (lambda: None)
+    try:
+        launchers()  # a bad spec fails before the script starts
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
     if journal is not None:
         try:
             journaled.Journal(journal).close()  # a bad journal fails now, before the script
         except JournalError as exc:
-            print(f"netpool run: {exc}", file=sys.stderr)
-            return 2
+            raise UsageError(str(exc)) from None
         journaled.set_default(journal)
 
-    def make_pool(processes: Optional[int] = None, *a: Any, **kw: Any) -> DistributedPool:
-        kw.pop("context", None)
-        if host is not None:
-            kw.setdefault("host", host)
-        if workers is not None:
-            return DistributedPool(processes, *a, workers=parse_workers(workers), **kw)
-        return DistributedPool(processes, *a, **kw)
-
-    class PoolClass(DistributedPool):
+    class Pool(DistributedPool):
         """Stands for multiprocessing.pool.Pool, so subclasses and isinstance checks work."""
 
         def __init__(self, processes: Optional[int] = None, *a: Any, **kw: Any) -> None:
-            kw.pop("context", None)
+            chosen = launchers()
+            if chosen is not None:
+                kw["workers"] = chosen
             if host is not None:
                 kw.setdefault("host", host)
-            if workers is not None:
-                kw["workers"] = parse_workers(workers)
             super().__init__(processes, *a, **kw)
 
+        def __repr__(self) -> str:
+            return (f"<{type(self).__module__}.{type(self).__qualname__} "
+                    f"state={self._state} pool_size={self._processes}>")
+
+    Pool.__module__, Pool.__qualname__ = "multiprocessing.pool", "Pool"  # prints as the stdlib's
+
+    def make_pool(processes: Optional[int] = None, *a: Any, **kw: Any) -> DistributedPool:
+        return Pool(processes, *a, **kw)
+
     def context_pool(self: Any, processes: Optional[int] = None, *a: Any, **kw: Any) -> Any:
-        return make_pool(processes, *a, **kw)
+        kw.setdefault("context", self)  # a spawn context gets fresh-interpreter workers
+        return Pool(processes, *a, **kw)
 
     multiprocessing.Pool = make_pool  # type: ignore[assignment]
-    multiprocessing.pool.Pool = PoolClass  # type: ignore[misc]
+    multiprocessing.pool.Pool = Pool  # type: ignore[misc]
     multiprocessing.context.BaseContext.Pool = context_pool  # type: ignore[method-assign]
-    path = os.path.abspath(script)
     sys.argv = [script, *args]
     sys.path[0] = os.path.dirname(path)
+    return _exec_main(path, source)
+
+
+class UsageError(Exception):
+    """A mistake on the command line: reported in one line, exit status 2."""
+
+
+def _exec_main(path: str, source: bytes) -> int:
+    """Run ``source`` as the module ``__main__``, as ``python path`` does.
+
+    The module stays ``sys.modules["__main__"]`` (and ``__mp_main__``, the name the
+    multiprocessing module gives it) until we exit, so that what the script's pools pickle
+    by reference to it, and their results, load here as in a plain run.
+    """
+    import builtins
+    import types
+    main = types.ModuleType("__main__")
+    main.__dict__.update(__file__=path, __builtins__=builtins, __cached__=None,
+                         __loader__=None, __package__=None, __spec__=None)
+    sys.modules["__main__"] = sys.modules["__mp_main__"] = main
     try:
-        runpy.run_path(path, run_name="__main__")
+        code = compile(source, path, "exec", dont_inherit=True)
+        exec(code, main.__dict__)
     except SystemExit as exc:
         code = exc.code
         if code is None or isinstance(code, int):
             return code or 0
         print(code, file=sys.stderr)
+        return 1
+    except BaseException as exc:
+        tb = exc.__traceback__
+        while tb is not None and tb.tb_frame.f_code.co_filename != path:
+            tb = tb.tb_next  # our frames: a plain run has none of them
+        if tb is not None:
+            exc = exc.with_traceback(tb)
+        sys.excepthook(type(exc), exc, exc.__traceback__)
+        if isinstance(exc, KeyboardInterrupt):
+            return 130  # what the shell reports for python killed by Ctrl-C
         return 1
     return 0
 

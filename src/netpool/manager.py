@@ -9,6 +9,7 @@ at once; a worker that cannot start shows its output file's last lines.
 
 from __future__ import annotations
 
+import os
 import sys
 import threading
 import warnings
@@ -21,6 +22,7 @@ from ._protocol import codec
 from ._protocol import messages as M
 from ._runtime import failures, forks
 from ._runtime.journaled import open_journal
+from ._runtime.forking import forked_worker
 from ._runtime.loop import Runtime
 from ._runtime.tasks import Task
 from .launchers.base import Worker, WorkerArray, split_python
@@ -52,6 +54,7 @@ class Manager:
                  output: str = "worker%d.output", journal: Optional[str] = None) -> None:
         self._journal = open_journal(journal)  # raises JournalError now, before any task
         self._python = split_python(python, sys.executable)
+        self._fork = python is None and hasattr(os, "fork")  # local workers are forked
         self.host = host
         self.output = output
         self._waiting: list = []   # added workers, started at the next request for results
@@ -124,7 +127,8 @@ class Manager:
                 host, addresses = default_host(waiting, self.host)
                 self._runtime = Runtime(host=host, addresses=addresses, python=self._python,
                                         config=cfg, output=self.output,
-                                        journal=self._journal)
+                                        journal=self._journal,
+                                        fork=forked_worker(None) if self._fork else None)
             else:
                 self._runtime.configure(self.heartbeat_timeout, self.connect_timeout)
             rt = self._runtime

@@ -4,7 +4,7 @@ Same methods, same exception types (``multiprocessing.TimeoutError``,
 ``multiprocessing.pool.MaybeEncodingError``, ``ValueError("Pool not running")``, the task's own
 exception with a ``RemoteTraceback`` cause). Beyond the stdlib: a worker that dies has its
 tasks rerun elsewhere (a task that keeps killing workers fails with ``PoisonTaskError``);
-lambdas and closures work; tracebacks carry the worker's real frames; ``imap`` pulls its input
+lambdas and closures work; ``imap`` pulls its input
 lazily; large buffers travel out of band. Differences that remain: compat/DEVIATIONS.md.
 
 Threads: ``callback`` and ``error_callback`` run on the pool's loop thread, as the stdlib
@@ -15,6 +15,7 @@ The input of ``imap``/``imap_unordered`` is consumed on a feeder thread of its o
 from __future__ import annotations
 
 import functools
+import itertools
 import multiprocessing
 import os
 import pickle
@@ -33,6 +34,7 @@ from typing import Any, Callable, Iterable, Iterator, Optional, Sequence
 
 from . import errors
 from ._batching import Batch
+from ._compat import WorkerProcess, start_method, worker_setup
 from ._core.chunking import check_chunksize, chunks, default_chunksize
 from ._core.ordering import ReorderBuffer
 from ._core.scheduler import Config
@@ -40,6 +42,7 @@ from ._protocol import codec
 from ._protocol import messages as M
 from ._runtime import failures, forks
 from ._runtime.journaled import open_journal
+from ._runtime.forking import forked_worker
 from ._runtime.loop import Runtime
 from ._runtime.tasks import Task
 from .launchers.base import Worker, WorkerArray, split_python
@@ -47,28 +50,17 @@ from .launchers.local import LocalWorker, default_host
 
 RUN, CLOSE, TERMINATE = "RUN", "CLOSE", "TERMINATE"  # the stdlib's values, for code that compares
 
-_LOOPBACK = ("127.0.0.1", "::1", "localhost")
-
-
-# Run by each worker of a local pool as its initializer, before any task: it gets what a
-# forked or spawned stdlib worker inherits, the parent's multiprocessing authkey, so that
-# Manager proxies can connect back. The key is set first, as the user's initargs (which may
-# hold proxies) are unpickled only after it, from `init`. It travels as source for the
-# builtin exec, so that loading it needs neither netpool.pool (40 ms of imports per worker
-# start) nor cloudpickle (20 ms), as a function of ours would.
-_WORKER_SETUP = """
-import multiprocessing
-multiprocessing.current_process().authkey = mp_authkey
-if init is not None:
-    from netpool._protocol.codec import loads_callable
-    func, args = loads_callable(init)
-    func(*args)
-"""
 
 
 def _remote_error(payload: bytes) -> BaseException:
-    """The worker's exception, as the stdlib presents it, with the real remote frames."""
-    exc, rebuild_error, frames, text, name = codec.loads_raised(payload)
+    """The worker's exception, as the stdlib presents it: a ``RemoteTraceback`` cause whose
+    text has the worker's frames, the script's real files and lines among them.
+
+    The frames themselves (the worker sends them, tblib-encoded) are not made the
+    exception's own ``__traceback__``: an uncaught task error then prints exactly as under
+    the stdlib, where the worker's frames appear once, in the cause.
+    """
+    exc, rebuild_error, _frames, text, name = codec.loads_raised(payload)
     tb_text = "".join(text)
     if rebuild_error is not None:  # e.g. a required constructor argument: say where it came from
         rebuild_error.__cause__ = RemoteTraceback(f'\n"""\n{tb_text}"""')
@@ -76,12 +68,6 @@ def _remote_error(payload: bytes) -> BaseException:
     if exc is None:
         return _encoding_error(f"the exception {name} could not be pickled", tb_text.strip())
     exc.__cause__ = RemoteTraceback(f'\n"""\n{tb_text}"""')
-    if frames is not None:
-        try:
-            from tblib import Traceback
-            exc = exc.with_traceback(Traceback.from_dict(frames).as_traceback())
-        except Exception:
-            pass  # the text in __cause__ still tells where it happened
     return exc
 
 
@@ -159,8 +145,12 @@ class ApplyResult:
         from .aio import wrap
         return wrap(self).__await__()
 
+    _uncache: Optional[Callable] = None  # takes this result out of its pool's _cache
+
     def _finish(self, success: bool, value: Any) -> None:
         self._success, self._value = success, value
+        if self._uncache is not None:
+            self._uncache()
         cb = self._callback if success else self._error_callback
         if cb is not None:  # before the event, so the callback is done when wait() returns
             try:
@@ -198,6 +188,11 @@ class MapResult(ApplyResult):
         self._lock = threading.Lock()
         if self._left == 0:
             self._finish(True, [])
+
+    @property
+    def _number_left(self) -> int:
+        """Chunks not yet done, as the stdlib's MapResult counts them (progress idioms)."""
+        return self._left
 
     def _set(self, i: int, success: bool, value: Any) -> None:
         with self._lock:
@@ -310,6 +305,8 @@ class IMapIterator:
                 self._delivered += len(ready)
                 self._items.extend(ready)
                 self._cond.notify_all()
+                if self._delivered == self._length and self._uncache is not None:
+                    self._uncache()
 
     def _deliver(self, tid: int, status: int, payload: bytes, bufs: list, worker: str) -> None:
         self._push(self._ids.pop(tid), *_outcome(status, payload, bufs))
@@ -317,10 +314,14 @@ class IMapIterator:
     def _fail(self, tid: int, exc: BaseException) -> None:
         self._push(self._ids.pop(tid), False, exc)
 
+    _uncache: Optional[Callable] = None
+
     def _set_length(self, n: int) -> None:
         with self._cond:
             self._length = n
             self._cond.notify_all()
+            if self._delivered == n and self._uncache is not None:
+                self._uncache()
 
 
 _END = object()  # what next(iterator, _END) returns at a chunk's end
@@ -363,6 +364,10 @@ class DistributedPool:
         self._state = RUN  # set first: __del__ must find it even if we raise below
         self._pid = forks.pid  # the process it belongs to (forks.py)
         self._lock = threading.Lock()  # guards _state changes against submits and feeders
+        # Results not yet done, by job number, as the stdlib's _cache; weakly, so that an imap
+        # iterator nobody reads any more is still dropped (and stops reading its input).
+        self._cache: "weakref.WeakValueDictionary[int, Any]" = weakref.WeakValueDictionary()
+        self._jobs = itertools.count()
         if processes is not None and processes < 1:
             raise ValueError("Number of processes must be at least 1")
         if maxtasksperchild is not None and (not isinstance(maxtasksperchild, int)
@@ -384,15 +389,7 @@ class DistributedPool:
         self._processes = sum(len(w._get_workers()) if isinstance(w, WorkerArray) else 1
                               for w in launchers)
         host, addresses = default_host(launchers, host)
-        init = codec.dumps_callable((initializer, tuple(initargs))) if initializer else None
-        # A forked or spawned stdlib worker has the parent's multiprocessing authkey, which is
-        # what lets Manager proxies passed to it connect back. Ours get it too, but only when
-        # the pool listens on loopback: every worker is then on this machine, and the key
-        # never crosses the network (our links are authenticated, not encrypted).
-        if host in _LOOPBACK:
-            setup = (exec, (_WORKER_SETUP, {
-                "mp_authkey": bytes(multiprocessing.current_process().authkey), "init": init}))
-            init = pickle.dumps((setup, None))  # what codec.loads_callable expects
+        forking = python is None and start_method(context) == "fork"
         cfg = Config(window=window, max_attempts=max_attempts, max_tasks=maxtasksperchild,
                      replace=replace, heartbeat_timeout=heartbeat_timeout,
                      connect_timeout=connect_timeout)
@@ -400,12 +397,16 @@ class DistributedPool:
         try:
             self._rt = Runtime(host=host, authkey=authkey,
                                python=split_python(python, sys.executable), config=cfg,
-                               initializer=init, addresses=addresses,
-                               journal=log)
+                               initializer=worker_setup(initializer, initargs, host,
+                                                        launchers, forking),
+                               addresses=addresses, journal=log, fork=forked_worker(
+                                   functools.partial(initializer, *initargs) if initializer
+                                   else None) if forking else None)  # called with our objects
         except BaseException:
             if log is not None:
                 log.close()
             raise
+        self._launchers, self._forking = launchers, forking
         # A loop that dies shows in the state at once (a weak reference: the loop thread
         # must not keep a dropped pool alive, or it would never be terminated).
         self._rt.on_failure = functools.partial(_loop_failed, weakref.ref(self))
@@ -458,7 +459,7 @@ class DistributedPool:
         returns, when the call fails before anything is sent.
         """
         self._check_running()
-        result = ApplyResult(callback, error_callback)
+        result = self._track(ApplyResult(callback, error_callback))
         try:
             blob = self._rt.define(func)
             data, bufs = codec.dumps((tuple(args), dict(kwds or {})))
@@ -568,6 +569,21 @@ class DistributedPool:
         return (f"<{type(self).__name__} state={self._state} "
                 f"workers={self._rt.worker_count()} address={self.address}>")
 
+    # -- what real code reads, although private (compatibility surface) --------------------
+    @property
+    def _pool(self) -> list:
+        """One entry per worker (``WorkerProcess``: pid, name, is_alive(), exitcode), as
+        ``multiprocessing.pool.Pool._pool``; ``len(pool._pool)`` is the number of workers."""
+        return [WorkerProcess(w, self._forking) for w in _current_workers(self._launchers)]
+
+    def _track(self, result: Any) -> Any:
+        """Put ``result`` in ``_cache`` (job number -> result not yet done), as the stdlib."""
+        if not getattr(result, "_done", False):
+            job = next(self._jobs)
+            self._cache[job] = result
+            result._uncache = functools.partial(self._cache.pop, job, None)
+        return result
+
     # -- internals -------------------------------------------------------------------------
     def _check_running(self) -> None:
         """``ForkedPoolError`` in a forked child, ``ValueError`` once closed, ``netpool.Error``
@@ -616,8 +632,8 @@ class DistributedPool:
             chunksize = default_chunksize(len(iterable), self._processes)
         n_chunks = -(-len(iterable) // chunksize)
         ids = self._rt.task_ids(n_chunks)
-        result = MapResult(ids[0] if ids else 0, chunksize, len(iterable), callback,
-                           error_callback)
+        result = self._track(MapResult(ids[0] if ids else 0, chunksize, len(iterable),
+                                       callback, error_callback))
         if not ids:
             return result
         tasks = []
@@ -644,7 +660,7 @@ class DistributedPool:
                 raise TypeError("buffersize must be an integer or None")
             if buffersize < 1:
                 raise ValueError("buffersize must be None or >= 1")
-        result = cls(chunked=True)
+        result = self._track(cls(chunked=True))
         blob: "int | Exception"
         try:
             blob = self._rt.define(func)
@@ -748,6 +764,17 @@ def _loop_failed(ref: "weakref.ref[DistributedPool]") -> None:
     pool = ref()
     if pool is not None:
         pool._state = TERMINATE  # every later call raises the loop's failure (_check_running)
+
+
+def _current_workers(launchers: list) -> list:
+    """The Worker objects of now: each launcher, or the one that replaced it (in turn)."""
+    out = []
+    for launcher in launchers:
+        for w in (launcher._get_workers() if isinstance(launcher, WorkerArray) else [launcher]):
+            while w.replaced_by is not None:
+                w = w.replaced_by
+            out.append(w)
+    return out
 
 
 def _lazily(iterable: Iterable) -> Iterator:

@@ -60,9 +60,10 @@ def test_run_replaces_every_way_to_make_a_pool(tmp_path):
     assert out.returncode == 0, out.stderr
     assert out.stdout.splitlines() == [
         "[0, 1, 4, 9, 16]", "[0, 1, 4]", "49", "[32]",
-        "['DistributedPool', 'DistributedPool', 'PoolClass', 'DistributedPool'] ['a1', '--flag']"]
-    plain = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=60)
-    assert plain.stdout.splitlines()[:4] == out.stdout.splitlines()[:4]  # same results
+        "['Pool', 'Pool', 'Pool', 'Pool'] ['a1', '--flag']"]
+    plain = subprocess.run([sys.executable, str(script), "a1", "--flag"], capture_output=True,
+                           text=True, timeout=60)
+    assert plain.stdout == out.stdout  # the same output, pool types included
 
 
 def test_run_with_a_workers_spec(tmp_path):
@@ -80,6 +81,31 @@ def test_run_propagates_the_exit_code(tmp_path):
     script = tmp_path / "s.py"
     script.write_text("import sys\nsys.exit(4)\n")
     assert _netpool("run", str(script)).returncode == 4
+
+
+@pytest.mark.parametrize("args, says", [
+    (["run", "missing.py"], "netpool run: error: can't open file 'missing.py': No such file"),
+    (["run", "--workers", "local:0", "s.py"], "netpool run: error: bad --workers part 'local:0'"),
+    (["run", "--workers", "moon:3", "s.py"], "netpool run: error: bad --workers part 'moon:3'"),
+    (["run", "--workers", "+", "s.py"], "netpool run: error: --workers '+' names no workers"),
+    (["run", "--bogus", "s.py"], "netpool: error: unrecognized arguments: --bogus"),
+    (["run"], "netpool run: error: the following arguments are required: script"),
+    (["launch"], "netpool: error: argument command: invalid choice: 'launch'"),
+])
+def test_cli_mistakes_give_one_line_and_exit_2(tmp_path, args, says):
+    (tmp_path / "s.py").write_text("print('ran')\n")
+    out = _netpool(*args, cwd=tmp_path)
+    assert (out.returncode, out.stdout) == (2, "")
+    assert len(out.stderr.splitlines()) == 1 and out.stderr.startswith(says), out.stderr
+
+
+def test_run_reports_an_uncaught_exception_as_python_does(tmp_path):
+    script = tmp_path / "boom.py"
+    script.write_text("def f():\n    1 / 0\n\nf()\n")
+    out = _netpool("run", str(script), cwd=tmp_path)
+    plain = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
+                           timeout=60)
+    assert (out.returncode, out.stdout, out.stderr) == (1, plain.stdout, plain.stderr)
 
 
 def test_parse_workers():

@@ -18,6 +18,9 @@ from __future__ import annotations
 import io
 import pickle
 import struct
+import sys
+import types
+from typing import Optional
 
 OOB_MIN = 64 * 1024
 BLOB_MIN = 1 << 20
@@ -162,26 +165,101 @@ def _dumps_blobs(obj: object, collect, bufs: list) -> tuple[bytes, list]:
 
 
 def dumps_callable(obj: object) -> bytes:
-    """Pickle a function-like object by value where needed (lambdas, closures, __main__).
+    """Pickle a function-like object (a function, a bound method, ``(func, args)``).
 
-    cloudpickle replaces the source file of functions it pickles by value with
-    ``<dynamic-code>``; we carry the real one along so remote tracebacks name it.
+    By reference when plain pickle can, as multiprocessing does: a worker forked from the
+    manager, or one that loaded the main script as spawn does, then runs the very function
+    with the very module globals the initializer set. Whatever refers to ``__main__`` also
+    travels by value (cloudpickle), for the worker that lacks it (a function defined after
+    the workers started, a worker that cannot read the script); what plain pickle refuses
+    (lambdas, closures) travels by value only. The source file of by-value functions goes
+    along so remote tracebacks name it, never ``<dynamic-code>``.
     """
-    import cloudpickle
-    code = getattr(getattr(obj, "__func__", obj), "__code__", None)
-    return cloudpickle.dumps((obj, getattr(code, "co_filename", None)), 5)
+    try:
+        ref: Optional[bytes] = pickle.dumps(obj, 5)
+    except Exception:  # lambdas, closures, local functions
+        ref = None
+    val = None
+    if ref is None or b"__main__" in ref:
+        import cloudpickle
+        try:
+            val = cloudpickle.dumps(obj, 5)
+        except Exception:
+            # e.g. a global it reads is a lock, which only inheritance can share: then only
+            # the reference goes, good for every worker that has the script.
+            if ref is None:
+                raise
+    return pickle.dumps((ref, val, _main_file(obj)), 5)
 
 
 def loads_callable(data) -> object:
-    obj, filename = pickle.loads(data)
-    func = getattr(obj, "__func__", obj)  # a bound method or classmethod: its function
-    code = getattr(func, "__code__", None)
-    if filename and code is not None and code.co_filename != filename:
+    """The object ``dumps_callable`` pickled: by reference where this process has it, else
+    by value, with functions of ``__main__`` rebound to this process's ``__main__`` module,
+    so that tasks see the globals the initializer set (one namespace, as in the stdlib)."""
+    ref, val, filename = pickle.loads(data)
+    if ref is not None:
         try:
-            func.__code__ = code.replace(co_filename=filename)
+            return pickle.loads(ref)
+        except (AttributeError, ImportError, pickle.UnpicklingError):
+            if val is None:
+                raise
+    obj = pickle.loads(val)
+    if isinstance(obj, tuple):
+        return tuple(_rebind(item, filename) for item in obj)
+    return _rebind(obj, filename)
+
+
+def _main_file(obj: object) -> Optional[str]:
+    func = obj[0] if isinstance(obj, tuple) and obj else obj
+    func = getattr(func, "__func__", func)
+    code = getattr(func, "__code__", None)
+    return getattr(code, "co_filename", None)
+
+
+def _rebind(obj: object, filename: Optional[str]) -> object:
+    """A by-value function of ``__main__``, made to live in this process's ``__main__``.
+
+    Names the function uses that ``__main__`` lacks here are added from what travelled
+    with it; names it has (a global the initializer set) are kept.
+    """
+    func = getattr(obj, "__func__", obj)
+    if type(func) is not types.FunctionType:
+        return obj
+    if filename:
+        _set_filename(func, filename)
+    main = sys.modules.get("__main__")
+    if func.__module__ != "__main__" or main is None or func.__globals__ is vars(main):
+        return obj
+    space = vars(main)
+    for name, value in func.__globals__.items():
+        if name not in space:
+            if filename and type(value) is types.FunctionType and value.__module__ == "__main__":
+                _set_filename(value, filename)
+            space[name] = value
+    new = types.FunctionType(func.__code__, space, func.__name__, func.__defaults__,
+                             func.__closure__)
+    new.__kwdefaults__ = func.__kwdefaults__
+    new.__dict__.update(func.__dict__)
+    new.__qualname__, new.__doc__ = func.__qualname__, func.__doc__
+    new.__module__, new.__annotations__ = func.__module__, func.__annotations__
+    if func is obj:
+        return new
+    return types.MethodType(new, obj.__self__)  # type: ignore[attr-defined]
+
+
+def _set_filename(func: types.FunctionType, filename: str) -> None:
+    if func.__code__.co_filename != filename:
+        try:
+            func.__code__ = _code_in(func.__code__, filename)
         except (AttributeError, TypeError, ValueError):
-            pass  # a builtin or an unusual callable: the traceback shows <dynamic-code>
-    return obj
+            pass  # an unusual callable: its traceback names <dynamic-code>
+
+
+def _code_in(code: types.CodeType, filename: str) -> types.CodeType:
+    """``code`` and the code objects nested in it (inner functions, lambdas), in ``filename``."""
+    consts = tuple(_code_in(c, filename) if isinstance(c, types.CodeType) else c
+                   for c in code.co_consts)
+    return code.replace(co_filename=filename, co_consts=consts)
 
 
 def loads(data, buffers=()) -> object:

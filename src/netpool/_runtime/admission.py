@@ -44,7 +44,7 @@ class Admission:
             self._handle(S.WorkerLaunched(rec.id, time.monotonic()))
         if item.hello[3] == M.ROLE_BEAT:
             finish(chan)
-            rec.beat = chan
+            rec.beat, rec.beat_pid = chan, item.hello[4]
             self._links.register(rec, chan)
             return
         rec.chan = chan
@@ -53,7 +53,7 @@ class Admission:
         cfg = self._config()
         try:
             chan.send((M.WELCOME, rec.id, beat_interval(cfg), cfg.heartbeat_timeout,
-                       [p for p in sys.path if p], self._init))
+                       [p for p in sys.path if p], self._init, rec.identity))
         except OSError:
             self._lost(rec)
             return

@@ -20,7 +20,7 @@ from .blobs import Blobs
 from .launching import Launching
 from .links import Links
 from .tasks import TaskTable
-from .workers import WorkerRec, WorkerTable
+from .workers import WorkerRec, WorkerTable, stop_supervisors
 
 log = logging.getLogger("netpool")
 
@@ -168,6 +168,7 @@ class Commands:
             if chan is not None:
                 self._links.drop(chan)
         if kill and rec.launcher is not None:
+            stop_supervisors([rec])
             rec.launcher._stop()
         else:
             rec.exit_status()  # reaps a child that has exited; never blocks the loop
@@ -177,6 +178,7 @@ class Commands:
             self.fail_task(task, exc)
 
     def kill_all(self) -> None:
+        stop_supervisors(self._workers.values())  # all at once, then each worker
         for rec in self._workers:
             rec.stopping = True
             self.forget(rec, kill=True)

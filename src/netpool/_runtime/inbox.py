@@ -60,6 +60,11 @@ class Waker:
             return None
 
     def close(self) -> None:
+        # Links authenticated but not yet admitted are closed too (a forked child's copies
+        # would keep them open after the parent closes them).
+        for item in list(self.items):
+            if isinstance(item, Hello):
+                item.chan.close()
         # Forgotten before closing, so that a second close (a forked child's, then ours)
         # never closes a descriptor number the process has since reused.
         fds, self.fd, self.write_fd = (self.fd, self.write_fd), -1, -1

@@ -24,7 +24,7 @@ class Launching:
 
     def __init__(self, *, python: tuple[str, ...], address: tuple[str, int], authkey: bytes,
                  output: Optional[str], workers: WorkerTable, post: Callable[[Any], None],
-                 fallbacks: tuple[str, ...] = ()) -> None:
+                 fallbacks: tuple[str, ...] = (), fork: Optional[Callable] = None) -> None:
         self.python = python
         self.address = address
         self.fallbacks = fallbacks    # more addresses a worker may try (launchers.address)
@@ -35,6 +35,7 @@ class Launching:
         self._post = post
         self._keydir: Optional[str] = None
         self._key_lock = threading.Lock()
+        self.fork = fork  # WorkerCommand.fork for local workers when they fork, else None
 
     def launch(self, launcher: Any) -> None:
         """Start a Worker or WorkerArray now, on the caller's thread.
@@ -62,6 +63,7 @@ class Launching:
         if fresh is None:
             log.error("netpool: worker %d cannot be replaced (%r)", wid, lost)
             return
+        lost.replaced_by = fresh  # the facade's pool._pool follows it
         try:
             self.launch(fresh)
         except Exception as exc:
@@ -88,7 +90,7 @@ class Launching:
     def command(self, rec: WorkerRec, key: str) -> WorkerCommand:
         keyfile = self.key_file() if key == KEY_FILE else None
         return WorkerCommand(tuple(self.python), self.address, rec.id, rec.output, keyfile,
-                             self.fallbacks)
+                             self.fallbacks, fork=self.fork, identity=rec.identity)
 
     def shutdown(self) -> None:
         """Cancel the batch arrays and remove the key file."""

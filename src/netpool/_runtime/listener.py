@@ -27,6 +27,7 @@ from collections import Counter, deque
 from typing import Callable, Optional
 
 from .._transport.handshake import HANDSHAKE_TIMEOUT, server_handshake
+from . import forks
 
 log = logging.getLogger("netpool")
 
@@ -74,8 +75,15 @@ class Acceptor:
         self._thread = threading.Thread(target=self._accept_loop, name="netpool-accept",
                                         daemon=True)
         self._thread.start()
+        forks.own(self)
+
+    def _disown(self) -> None:
+        """In a forked child (forks.py): close its copies of the handshaking sockets."""
+        for conn in list(self._pending) + [c for c, _, _ in list(self._waiting)]:
+            conn.close()
 
     def close(self) -> None:
+        forks.release(self)
         self._closed = True
         try:
             self.sock.shutdown(socket.SHUT_RDWR)  # wakes accept() on Linux
@@ -219,3 +227,4 @@ def _peer(peer) -> str:
         return f"{peer[0]}:{peer[1]}"
     except (TypeError, IndexError):
         return str(peer)
+

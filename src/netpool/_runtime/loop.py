@@ -71,7 +71,8 @@ class Runtime(Withdrawal):
     def __init__(self, *, host: str = "127.0.0.1", authkey: Optional[bytes] = None,
                  python: tuple[str, ...] = (sys.executable,), config: S.Config,
                  initializer: Optional[bytes] = None, output: Optional[str] = None,
-                 addresses: Optional[list[str]] = None, journal: Optional[Journal] = None) -> None:
+                 addresses: Optional[list[str]] = None, journal: Optional[Journal] = None,
+                 fork: Optional[Callable] = None) -> None:  # fork: Launching.fork
         # os.urandom is what secrets.token_bytes calls, without importing secrets (8 ms).
         self.authkey = authkey if authkey is not None else os.urandom(32)
         if not isinstance(self.authkey, bytes):
@@ -101,7 +102,7 @@ class Runtime(Withdrawal):
         self.address: tuple[str, int] = (self.addresses[0], self._sock.getsockname()[1])
         self._launching = Launching(python=python, address=self.address, authkey=self.authkey,
                                     output=output, workers=self._workers, post=self._inbox.post,
-                                    fallbacks=tuple(self.addresses[1:]))
+                                    fallbacks=tuple(self.addresses[1:]), fork=fork)
         self._cmds = Commands(sched=self._sched, tasks=self._tasks, workers=self._workers,
                               blobs=self._blobs, links=self._links, launching=self._launching,
                               handle=self._handle)

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import itertools
+import multiprocessing.process
 import logging
 import os
+import time
 from dataclasses import dataclass, field
 from typing import Any, Iterator, Optional
 
@@ -35,6 +37,8 @@ class WorkerRec:
     exit_code: Optional[int] = None
     lost_reason: Optional[str] = None
     blobs: set = field(default_factory=set)  # callables already defined on it
+    identity: tuple = ()            # its multiprocessing _identity, as a stdlib child's
+    beat_pid: Optional[int] = None  # its supervisor's pid, once the supervisor connected
     _label: Optional[str] = field(default=None, repr=False)
 
 
@@ -102,7 +106,7 @@ class WorkerTable:
 
     def new_rec(self, launcher: Any, output: Optional[str]) -> WorkerRec:
         """A record with a fresh id (not yet in the table); any thread."""
-        rec = WorkerRec(next(self._ids), launcher)
+        rec = WorkerRec(next(self._ids), launcher, identity=new_identity())
         if output is not None and launcher is not None:
             rec.output = output % rec.id
         return rec
@@ -188,3 +192,32 @@ class WorkerTable:
         return errors.WorkerStartError(
             "no worker connected back to the manager at %s:%d; check the `python` and "
             "`host` arguments and the workers' output%s" % (*address, "".join(tails)))
+
+
+def new_identity() -> tuple:
+    """The next ``_identity`` for a worker, from the counter the stdlib's children take
+    theirs from: ``(3,)`` in a main process, ``(1, 2)`` in a worker's own pool."""
+    here = multiprocessing.process._current_process
+    return tuple(here._identity) + (next(multiprocessing.process._process_counter),)
+
+
+def stop_supervisors(recs: list, timeout: float = 0.2) -> None:
+    """Kill the supervisors of local workers we are about to kill, and wait (briefly) until
+    their workers have reaped them: a supervisor outliving its worker would be left as a
+    zombie wherever PID 1 does not reap orphans. Only for our own children, on this host."""
+    from ..launchers.local import LocalWorker
+    pids = [r.beat_pid for r in recs if r.beat_pid and isinstance(r.launcher, LocalWorker)
+            and r.launcher._exit_status() is None]
+    for pid in pids:
+        try:
+            os.kill(pid, 9)
+        except ProcessLookupError:
+            pass
+    deadline = time.monotonic() + timeout
+    for pid in pids:
+        while time.monotonic() < deadline:
+            try:
+                os.kill(pid, 0)  # succeeds while it exists, a zombie included
+            except ProcessLookupError:
+                break
+            time.sleep(0.001)

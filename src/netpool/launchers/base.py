@@ -20,8 +20,8 @@ import dataclasses
 import os
 import shlex
 import subprocess
-from dataclasses import dataclass
-from typing import Any, Optional, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Callable, Optional, Sequence
 
 from ..errors import LauncherError, describe_exit
 from .jobs import SETTING_NAMES, JobSettings
@@ -40,6 +40,12 @@ class WorkerCommand:
     output: Optional[str] = None  # file for stdout + stderr; None: inherit the manager's
     authkey_file: Optional[str] = None
     alternatives: tuple[str, ...] = ()  # more addresses of the manager, tried in turn
+    # For local workers: what a child forked from the manager runs instead of ``argv``
+    # (``fork(command, authkey) -> exit code``); None when the worker must be a fresh
+    # interpreter (``python=`` given, a spawn or forkserver context, no os.fork).
+    fork: Optional[Callable[["WorkerCommand", bytes], int]] = field(
+        default=None, compare=False, repr=False)
+    identity: tuple = ()  # its multiprocessing _identity, e.g. (3,): ForkPoolWorker-3
 
     def argv(self, key: str = KEY_ENV) -> list[str]:
         host, port = self.address
@@ -79,6 +85,8 @@ class Worker:
 
     key_delivery = KEY_ENV
     output: Optional[str] = None
+    identity: tuple = ()                  # set at the start: its multiprocessing _identity
+    replaced_by: "Optional[Worker]" = None  # the launcher that replaced it, once it died
 
     def _start(self, command: WorkerCommand, authkey: bytes) -> None:
         raise NotImplementedError

@@ -21,12 +21,14 @@ import select
 import signal
 import socket
 import sys
+import threading
 import time
+from typing import Callable, Optional
 
 from .._protocol import messages as M
 from .._transport.handshake import client_connect, finish
 from .execute import Blobs, Runner
-from .serve import Serve
+from .serve import Serve, flush_output
 
 AUTHKEY_ENV = "NETPOOL_AUTHKEY"
 
@@ -108,36 +110,70 @@ def _read_authkey(path: str | None, stdin: bool) -> bytes:
 
 
 def run_worker(address: tuple[str, int], authkey: bytes, worker_id: int = -1,
-               alternatives: tuple[str, ...] = ()) -> int:
+               alternatives: tuple[str, ...] = (), *, forked: bool = False,
+               setup: Optional[Callable[[], None]] = None, quiet: Optional[bool] = None) -> int:
     """Connect to the manager at ``address`` (or, failing that, at each of ``alternatives``
-    on the same port, in turn) and serve it until it stops us or goes away."""
+    on the same port, in turn) and serve it until it stops us or goes away.
+
+    ``forked``: this process was forked from the manager (``launchers.local``), so it has
+    the manager's ``sys.path`` and ``__main__`` already, and ``setup`` (the pool's
+    initializer, called with the very objects the manager holds) replaces the pickled one
+    the manager sends to fresh interpreters.
+    """
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is for the manager, which stops us
     hello = (M.HELLO, M.VERSION, worker_id, M.ROLE_MAIN, os.getpid(), socket.gethostname())
-    chan, address = _connect_any(address, alternatives, authkey, hello, worker_id)
-    (msg, _) = chan.recv()
+    if quiet is None:
+        quiet = bool(os.environ.get("NETPOOL_QUIET"))
+    try:
+        chan, address = _connect_any(address, alternatives, authkey, hello, worker_id, quiet)
+        own_links.append(chan)
+        (msg, _) = chan.recv()
+    except (OSError, EOFError):
+        if not forked:
+            raise
+        return 3  # our parent, the manager, dropped us as we joined: it is shutting down
     if msg[0] != M.WELCOME:
         raise SystemExit(f"netpool worker: expected WELCOME from the manager, got {msg[0]}")
-    _, worker_id, beat_interval, heartbeat_timeout, paths, init = msg
+    _, worker_id, beat_interval, heartbeat_timeout, paths, init = msg[:6]
     finish(chan)
-    for path in reversed(paths):
-        if path not in sys.path and os.path.isdir(path):
-            sys.path.insert(0, path)
-    _start_supervisor(address, authkey, worker_id, beat_interval, heartbeat_timeout, chan)
+    if len(msg) > 6 and msg[6]:  # the multiprocessing identity the manager gave us
+        from .process import become_pool_worker
+        become_pool_worker(msg[6], "ForkPoolWorker" if forked else "SpawnPoolWorker")
+    if not forked:
+        for path in reversed(paths):
+            if path not in sys.path and os.path.isdir(path):
+                sys.path.insert(0, path)
+    supervisor = _start_supervisor(address, authkey, worker_id, beat_interval,
+                                   heartbeat_timeout, chan)
+    reaper = threading.Thread(target=_reap, args=(supervisor,), name="netpool-reaper",
+                              daemon=True)
+    reaper.start()
     blobs = Blobs()
-    if init is not None:  # the pool's initializer: a failure here is a failed start
+    # The pool's initializer: a failure here is a failed start.
+    if forked:
+        if setup is not None:
+            setup()
+    elif init is not None:
         from .._protocol.codec import loads_callable
         func, args = loads_callable(init)
         func(*args)
     from .walltime import remaining
     chan.send((M.READY, remaining()))
-    return Serve(chan, Runner(blobs)).run()
+    code = Serve(chan, Runner(blobs)).run()
+    _end_supervisor(supervisor, reaper)
+    return code
+
+
+# This process's own links to a manager: a child forked from it (a pool made by a task) closes
+# them, or the manager would not see this worker's link close when it dies.
+own_links: list = []
 
 
 ALT_CONNECT_TIMEOUT = 5.0  # per address that is not the last: a dead network fails fast
 
 
 def _connect_any(address: tuple[str, int], alternatives: tuple[str, ...], authkey: bytes,
-                 hello: tuple, worker_id: int):
+                 hello: tuple, worker_id: int, quiet: bool):
     """The first of the manager's addresses that accepts us, as (channel, address).
 
     A manager on several networks offers each of its addresses; this worker may reach only
@@ -146,7 +182,6 @@ def _connect_any(address: tuple[str, int], alternatives: tuple[str, ...], authke
     """
     host, port = address
     tries = [host, *(a for a in alternatives if a != host)]
-    quiet = os.environ.get("NETPOOL_QUIET")
     for n, candidate in enumerate(tries):
         last = n == len(tries) - 1
         if not quiet:
@@ -166,16 +201,35 @@ def _connect_any(address: tuple[str, int], alternatives: tuple[str, ...], authke
 # -- the supervisor process ------------------------------------------------------------------
 
 def _start_supervisor(address, authkey: bytes, worker_id: int, interval: float,
-                      timeout: float, main_chan) -> None:
+                      timeout: float, main_chan) -> int:
+    """Fork the supervisor; its pid."""
     parent = os.getpid()
+    flush_output()
     pid = os.fork()
     if pid:
-        return
+        return pid
     try:
         main_chan.close()  # the manager must see EOF when the worker dies, not when we do
         _supervise(address, authkey, worker_id, parent, interval, timeout)
     finally:
         os._exit(0)
+
+
+def _reap(pid: int) -> None:
+    """Reaper thread: waits for the supervisor to end. The manager kills a local worker's
+    supervisor before the worker itself, so that it is reaped here (the kernel reaps it as
+    the wait returns, even while a task holds the GIL) and not left as a zombie of whatever
+    reaps orphans (in a container, often nothing)."""
+    try:
+        os.waitpid(pid, 0)
+    except ChildProcessError:
+        pass
+
+
+def _end_supervisor(pid: int, reaper: threading.Thread) -> None:
+    """Kill our supervisor as we leave, and see it reaped."""
+    _kill(pid)
+    reaper.join(5.0)
 
 
 def _die_with_parent() -> None:

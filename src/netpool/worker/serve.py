@@ -15,6 +15,7 @@ others to share their message; a flusher thread sends them if the next task is s
 from __future__ import annotations
 
 import os
+import sys
 import select
 import threading
 import time
@@ -64,6 +65,7 @@ class Serve:
                 break
             (tid, kind, blob, payload, bufs), more = task
             status, data, out = self.runner.run(kind, blob, payload, bufs)
+            flush_output()
             if out or len(data) >= BIG_MESSAGE:
                 self._kick()  # sending it may block: the manager may be sending to us too
             self._post((tid, status, data, len(out)), out, flush=not more)
@@ -153,6 +155,7 @@ class Serve:
         except (EOFError, OSError, Exception):
             # The manager closed the link (or broke the protocol): it is gone or has dropped
             # us, and reruns whatever we hold. Leave at once, even mid-task.
+            flush_output()
             os._exit(0)
 
     def _handle(self, msg: tuple, bufs: list) -> None:
@@ -202,6 +205,7 @@ class Serve:
             try:
                 self.chan.send((M.RESULTS, entries, sizes), bufs)
             except OSError:
+                flush_output()
                 os._exit(0)  # the manager is gone; it will rerun what we did not report
 
     def _flusher(self) -> None:
@@ -215,3 +219,12 @@ class Serve:
                     self.out_cond.wait(wait)
                     continue
             self._flush()
+
+
+def flush_output() -> None:
+    """What tasks printed reaches the file or pipe before their result does, or the exit."""
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (AttributeError, ValueError, OSError):
+            pass

@@ -1,0 +1,126 @@
+"""The parts of multiprocessing.Pool's behaviour that come from how its workers start.
+
+* ``start_method``: whether a pool's local workers are forked (the stdlib's default on Linux)
+  or fresh interpreters (``python=`` given, a ``spawn``/``forkserver`` context).
+* ``worker_setup``: what fresh-interpreter workers run before any task (load the main script
+  as spawn does, take the authkey, call the initializer), and the checks on ``initargs``
+  that hold ``multiprocessing`` synchronisation objects (locks, shared values), which only
+  reach a worker by inheritance (fork) or while it is being spawned on this machine.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import pickle
+import signal
+import sys
+from typing import Any, Callable, Optional, Sequence
+
+from ._protocol import codec
+
+_LOOPBACK = ("127.0.0.1", "::1", "localhost")
+
+
+def start_method(context: Any) -> str:
+    """How the stdlib would start this pool's workers: a ``context`` given, else the default."""
+    if not hasattr(os, "fork"):
+        return "spawn"
+    if context is not None and hasattr(context, "get_start_method"):
+        return context.get_start_method()
+    return multiprocessing.get_start_method(allow_none=True) or "fork"
+
+
+def worker_setup(initializer: Optional[Callable], initargs: Sequence, host: str,
+                 launchers: list, forking: bool) -> Optional[bytes]:
+    """The setup for workers that are fresh interpreters (``worker.process.prepare``).
+
+    A forked or spawned stdlib worker has the parent's authkey, which is what lets Manager
+    proxies passed to it connect back. Ours get it too, but only when the pool listens on
+    loopback: every worker is then on this machine, and the key never crosses the network
+    (our links are authenticated, not encrypted). It travels by reference to a function of
+    netpool.worker, so that loading it needs neither netpool.pool nor cloudpickle.
+
+    Raises ``RuntimeError`` at once when ``initargs`` hold what cannot reach such a worker.
+    """
+    from .launchers.local import LocalWorker
+    from .worker.process import prepare
+    main = sys.modules.get("__main__")
+    path = getattr(main, "__file__", None)
+    init = None
+    if initializer is not None:
+        try:
+            init = codec.dumps_callable((initializer, tuple(initargs)))
+        except Exception as exc:
+            all_local = all(isinstance(w, LocalWorker) for w in launchers)
+            if not (forking and all_local):
+                raise
+            # Forked workers call the initializer with our own objects; this blob is only for
+            # a worker that joins by itself (`netpool worker`), which gets the error instead.
+            init = pickle.dumps((None, pickle.dumps((_refuse, (
+                f"the pool's initargs cannot be sent to a worker that joined by itself: "
+                f"{exc}",)), 5), None), 5)
+    options = {
+        "authkey": bytes(multiprocessing.current_process().authkey) if host in _LOOPBACK else None,
+        "main": os.path.abspath(path) if path else None,
+        "init": init,
+    }
+    return pickle.dumps((None, pickle.dumps((prepare, (options,)), 5), None), 5)
+
+
+def _refuse(message: str) -> None:
+    raise RuntimeError(message)
+
+
+class WorkerProcess:
+    """One entry of ``pool._pool``: what code reads of a stdlib pool's worker processes.
+
+    ``pid``, ``name`` (``ForkPoolWorker-3``), ``_identity``, ``daemon``, ``is_alive()``,
+    ``exitcode`` (None while it runs, or when the launcher cannot tell), ``terminate()``,
+    ``kill()`` and ``join(timeout)``. A compatibility surface for code that reads these
+    private attributes of ``multiprocessing.pool.Pool`` (progress bars, Ctrl-C handlers).
+    """
+
+    daemon = True
+
+    def __init__(self, worker: Any, forked: bool) -> None:
+        self._worker = worker
+        self._identity = tuple(worker.identity)
+        prefix = "ForkPoolWorker" if forked else "SpawnPoolWorker"
+        self.name = f"{prefix}-{':'.join(str(i) for i in self._identity)}"
+
+    @property
+    def pid(self) -> Optional[int]:
+        return getattr(self._worker, "pid", None)  # a child process's; else unknown
+
+    ident = pid
+
+    @property
+    def exitcode(self) -> Optional[int]:
+        return self._worker._exit_status()
+
+    def is_alive(self) -> bool:
+        return self.pid is not None and self.exitcode is None
+
+    def terminate(self) -> None:
+        self._signal(signal.SIGTERM)
+
+    def kill(self) -> None:
+        self._signal(signal.SIGKILL)
+
+    def _signal(self, sig: int) -> None:
+        from .launchers.local import LocalWorker
+        if isinstance(self._worker, LocalWorker) and self.is_alive():
+            try:
+                os.kill(self.pid, sig)  # type: ignore[arg-type]
+            except ProcessLookupError:
+                pass
+
+    def join(self, timeout: Optional[float] = None) -> None:
+        reap = getattr(self._worker, "_reap", None)
+        if reap is not None and self.pid is not None:
+            reap(timeout)
+
+    def __repr__(self) -> str:
+        state = "started" if self.is_alive() else f"stopped exitcode={self.exitcode}"
+        return f"<{type(self).__name__} name={self.name!r} pid={self.pid} {state} daemon>"

@@ -542,7 +542,15 @@ class DistributedPool:
         forks.check(self._pid, "DistributedPool")
         if self._state == RUN:
             raise ValueError("Pool is still running")
-        self._rt.join(timeout)
+        deadline = None if timeout is None else time.monotonic() + timeout
+        if not self._rt.join(timeout):
+            return
+        # As the stdlib's join, which joins each worker process: a local worker that has
+        # dropped its link may still be exiting; reap it (a few ms), so is_alive() is False.
+        for w in _current_workers(self._launchers):
+            if isinstance(w, LocalWorker):
+                left = 5.0 if deadline is None else max(0.0, deadline - time.monotonic())
+                w._reap(left)
 
     def __enter__(self) -> "DistributedPool":
         self._check_running()

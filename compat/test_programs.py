@@ -70,48 +70,7 @@ DEFAULT_TIMEOUT = 60.0
 # Programs that differ under `netpool run` today: name -> one-line diagnosis naming the item of
 # issue 8 it needs. Remove an entry when its test XPASSes. A diagnosis that starts with
 # "intermittent" (a failure seen in only some runs) makes a non-strict xfail.
-_MAIN_CLASS = ("item 1, __main__ objects: {} defined in the script, as an argument: "
-               "AttributeError: Can't get attribute '{}' on <module 'netpool.worker.__main__'>")
-_SYNC = ("item 3, sync objects: multiprocessing.{} in initargs: RuntimeError: {} objects should "
-         "only be shared between processes through inheritance")
-_THEN_GLOBALS = "; behind it item 2, the initializer's global read by the task"
-KNOWN_FAILURES: dict[str, str] = {
-    "class_instance_argument": _MAIN_CLASS.format("a class", "MyClass"),
-    "dataclass_jobs_results": _MAIN_CLASS.format("a dataclass", "DataPacket"),
-    "realpython_namedtuple_no_guard": _MAIN_CLASS.format("a namedtuple", "Scientist"),
-    "docs_mp_pool": _MAIN_CLASS.format("a function inside the argument tuple", "mul")
-                    + "; then item 6: pool._cache, pool._pool",
-    "so_nestable_pool": "item 9, nested pools: the task's own Pool cannot pickle the script's "
-                        "function 'square' (PicklingError: attribute lookup square on __main__)",
-    "exception_uncaught_map": "item 10, tracebacks: an uncaught task error's traceback also shows "
-                              "the worker's frame (by design, DEVIATIONS.md) with a '^^^' line "
-                              "under the wrong columns",
-    "isinstance_pool_optional_async": "item 9, isinstance: multiprocessing.Pool() under netpool "
-                                      "run is not a multiprocessing.pool.Pool, so the library "
-                                      "silently takes its synchronous path",
-    "number_left_no_guard": "item 6, private attributes: MapResult has no _number_left",
-    "pool_processes_attribute": "item 6, private attributes: DistributedPool has no _pool",
-    "initializer_plain_globals": "item 2, initializer globals: the task cannot see the globals "
-                                 "the initializer set: NameError: name 'param1' is not defined",
-    "pymotw_pool_initializer": "item 5, identity: current_process().name is 'MainProcess' in "
-                               "workers, not 'ForkPoolWorker-N'",
-    "custom_basemanager_counter": "item 5, identity: current_process().name is 'MainProcess' "
-                                  "in workers",
-    "pymotw_maxtasksperchild": "item 5, identity: current_process().name is 'MainProcess' in "
-                               "workers",
-    "rawarray_numpy_initializer": "item 3, sync objects: multiprocessing.RawArray in initargs: "
-                                  "TypeError: cannot pickle 'mmap.mmap' object" + _THEN_GLOBALS,
-    "rawarray_three_globals": "item 3, sync objects: multiprocessing.RawArray in initargs: "
-                              "TypeError: cannot pickle 'mmap.mmap' object" + _THEN_GLOBALS,
-    "semaphore_initializer": _SYNC.format("Semaphore", "Semaphore") + _THEN_GLOBALS,
-    "simplequeue_initializer_global": _SYNC.format("SimpleQueue", "SimpleQueue") + _THEN_GLOBALS,
-    "so_lock_initializer": _SYNC.format("Lock", "Lock") + _THEN_GLOBALS,
-    "so_queue_function_attribute": _SYNC.format("Queue", "Queue") + _THEN_GLOBALS,
-    "so_shared_array_writes": _SYNC.format("Array", "SynchronizedArray") + _THEN_GLOBALS,
-    "so_value_counter_initializer": _SYNC.format("Value", "Synchronized") + _THEN_GLOBALS,
-    "tqdm_identity_position": _SYNC.format("RLock (tqdm.set_lock recipe)", "RLock"),
-    "tqdm_parallel_bars_set_lock": _SYNC.format("RLock (tqdm.set_lock recipe)", "RLock"),
-}
+KNOWN_FAILURES: dict[str, str] = {}
 
 
 # -- running -------------------------------------------------------------------------------

@@ -33,6 +33,11 @@ def __getattr__(name: str) -> object:
         module = _EXPORTS[name]
     except KeyError:
         raise AttributeError(f"module 'netpool' has no attribute {name!r}") from None
+    if name == "NoMoreSlavesError":  # not cached: it warns on every use (errors.py)
+        import warnings
+        warnings.warn("NoMoreSlavesError is deprecated; use NoMoreWorkersError (the same class)",
+                      DeprecationWarning, stacklevel=2)
+        return importlib.import_module(".errors", __name__).NoMoreWorkersError
     value = getattr(importlib.import_module(f".{module}", __name__), name)
     globals()[name] = value
     return value

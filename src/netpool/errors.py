@@ -112,15 +112,15 @@ class JournalError(Error):
     writable. Raised when the pool or manager starts, before any task runs."""
 
 
-class NoMoreSlavesError(NoMoreWorkersError):
-    """Deprecated name of :class:`NoMoreWorkersError` (IMP.parallel before 2.14).
+def __getattr__(name: str) -> object:
+    """Old names, kept as what they were renamed to, warning on every use (as trio does).
 
-    ``except NoMoreSlavesError`` does not catch errors raised by netpool, which raises the new
-    class, exactly as IMP.parallel 2.14-2.17 behaved; catch ``NoMoreWorkersError`` instead.
+    ``NoMoreSlavesError`` *is* :class:`NoMoreWorkersError` (IMP.parallel before 2.14), so
+    ``except NoMoreSlavesError`` catches what netpool raises when workers run out.
     """
-
-    def __init__(self, *args: object) -> None:
+    if name == "NoMoreSlavesError":
         import warnings
-        warnings.warn("NoMoreSlavesError is deprecated; use NoMoreWorkersError",
+        warnings.warn("NoMoreSlavesError is deprecated; use NoMoreWorkersError (the same class)",
                       DeprecationWarning, stacklevel=2)
-        super().__init__(*args)
+        return NoMoreWorkersError
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

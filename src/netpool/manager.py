@@ -270,4 +270,11 @@ SlaveArray = _deprecated(WorkerArray, "SlaveArray")
 LocalSlave = _deprecated(LocalWorker, "LocalSlave")
 SGEQsubSlaveArray = _deprecated(SGEQsubWorkerArray, "SGEQsubSlaveArray")
 SGEPESlaveArray = _deprecated(SGEPEWorkerArray, "SGEPESlaveArray")
-NoMoreSlavesError = errors.NoMoreSlavesError
+
+
+def __getattr__(name: str) -> object:
+    if name == "NoMoreSlavesError":  # the same class as NoMoreWorkersError; warns on use
+        warnings.warn("NoMoreSlavesError is deprecated; use NoMoreWorkersError (the same class)",
+                      DeprecationWarning, stacklevel=2)
+        return errors.NoMoreWorkersError
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -231,8 +231,27 @@ def test_deprecated_names_warn():
     m = netpool.Manager()
     with pytest.warns(DeprecationWarning):
         m.add_slave(netpool.LocalWorker())
-    assert issubclass(netpool.NoMoreSlavesError, netpool.NoMoreWorkersError)
+    with pytest.warns(DeprecationWarning):
+        assert netpool.NoMoreSlavesError is netpool.NoMoreWorkersError
     assert isinstance(netpool.LocalSlave.__mro__[1](), netpool.LocalWorker)
+
+
+def test_except_no_more_slaves_error_catches_what_netpool_raises():
+    # IMP.parallel programs written for the old name: workers run out, they catch it.
+    import netpool.errors
+    import netpool.manager
+    for module in (netpool, netpool.errors, netpool.manager):
+        with pytest.warns(DeprecationWarning, match="NoMoreWorkersError"):
+            old = module.NoMoreSlavesError
+        assert old is netpool.NoMoreWorkersError
+    m = netpool.Manager()
+    c = m.get_context()
+    c.add_task(SimpleTask(1))
+    try:
+        with pytest.raises(old):  # no worker was added: NoMoreWorkersError at once
+            list(c.get_results_unordered())
+    finally:
+        m.close()
 
 
 def test_errors_share_one_base_and_pickle():

@@ -89,6 +89,23 @@ class Tick:
 
 
 @dataclass(frozen=True, slots=True)
+class ReplacementDue:
+    """The worker's batch job ends soon: launch its successor now (it keeps working)."""
+
+    worker: WorkerId
+
+
+@dataclass(frozen=True, slots=True)
+class RetireRequested:
+    """The worker is to take no more tasks, give back those it has not started, finish its
+    running one and exit: its job nears its walltime, or adapt shrinks the pool. With
+    ``replace`` it gets a successor now (if it has none yet); without, it never gets one."""
+
+    worker: WorkerId
+    replace: bool = False
+
+
+@dataclass(frozen=True, slots=True)
 class Closing:
     """No more tasks will come: stop workers once everything is done."""
 
@@ -100,7 +117,8 @@ class Configured:
 
 
 Event = Union[TasksSubmitted, TasksWithdrawn, WorkerLaunched, WorkerJoined, ResultsArrived,
-              Revoked, HeartbeatArrived, WorkerLost, Tick, Closing, Configured]
+              Revoked, HeartbeatArrived, WorkerLost, Tick, ReplacementDue, RetireRequested,
+              Closing, Configured]
 
 # ----------------------------------------------------------------------------- commands
 
@@ -177,6 +195,8 @@ class _Worker:
     pace: float = 0.0        # recent seconds per task on this worker (0: not known yet)
     revoking: bool = False
     stop_sent: bool = False
+    retiring: bool = False   # RetireRequested: drains, and its loss is never charged
+    succeeded: bool = False  # its successor is launched, or it must never have one
 
 
 @dataclass(slots=True)
@@ -223,6 +243,15 @@ class Scheduler:
     @property
     def workers(self) -> dict[WorkerId, str]:
         return {wid: w.state for wid, w in self._workers.items()}
+
+    def expected_seconds(self, worker: WorkerId) -> float:
+        """How long a task is expected to take on ``worker``: its recent pace, else the mean
+        of the others' (0.0 when nothing is known yet)."""
+        w = self._workers.get(worker)
+        if w is not None and w.pace:
+            return w.pace
+        paces = [o.pace for o in self._workers.values() if o.pace]
+        return sum(paces) / len(paces) if paces else 0.0
 
     @property
     def idle(self) -> bool:
@@ -335,6 +364,25 @@ class Scheduler:
                 out.append(KillWorker(wid, "heartbeat"))
                 self._lose(wid, False, out)
 
+    def _on_ReplacementDue(self, ev: ReplacementDue, out: list) -> None:
+        w = self._workers.get(ev.worker)
+        if w is not None and w.state != STARTING and not w.succeeded and self._may_launch():
+            w.succeeded = True
+            out.append(LaunchReplacement(ev.worker))
+
+    def _on_RetireRequested(self, ev: RetireRequested, out: list) -> None:
+        w = self._workers.get(ev.worker)
+        if w is None or w.state == STARTING or w.retiring:
+            return
+        if ev.replace:
+            self._on_ReplacementDue(ReplacementDue(ev.worker), out)
+        w.retiring = w.succeeded = True
+        w.state = DRAINING
+        if len(w.queue) > 1 and not w.revoking:  # what it has not started goes elsewhere
+            w.revoking = True
+            out.append(RevokeTasks(ev.worker, tuple(w.queue)[1:]))
+        self._maybe_retire(ev.worker, w, out)
+
     def _on_Closing(self, ev: Closing, out: list) -> None:
         self._closing = True
         for wid, w in self._workers.items():
@@ -351,6 +399,7 @@ class Scheduler:
             return  # already lost (e.g. killed for silence, then its socket closed)
         if w.state == STARTING:
             self._start_failures += 1
+        graceful = graceful or w.retiring  # e.g. cut off at its walltime while finishing
         if w.queue:
             head = w.queue[0]
             if not graceful:
@@ -382,6 +431,8 @@ class Scheduler:
         cfg = self.config
         if not cfg.replace or self._start_failures >= cfg.max_start_failures:
             return False
+        if lost is not None and lost.succeeded:
+            return False  # its successor was launched before it went, or it must have none
         if not self._closing:
             return True
         if lost is not None and lost.stop_sent and not self._used_up(lost):
@@ -401,7 +452,8 @@ class Scheduler:
         no task is pending or waiting behind a head (it could still steal those)."""
         if w.state == STARTING or w.queue or w.stop_sent:
             return
-        if self._used_up(w) or (self._closing and not self._pending and not self._waiting()):
+        if (self._used_up(w) or w.retiring
+                or (self._closing and not self._pending and not self._waiting())):
             w.state, w.stop_sent = DRAINING, True
             out.append(StopWorker(wid))
 

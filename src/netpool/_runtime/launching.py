@@ -55,10 +55,13 @@ class Launching:
             raise
 
     def replace(self, wid: int) -> None:
-        """Launch a replacement for lost worker ``wid``; failures are logged, not raised."""
+        """Launch a replacement for worker ``wid``, lost or (walltime) about to go; failures
+        are logged, not raised."""
         # The core asks only while work remains, and only when configured to replace, which
         # the facade does only if every launcher can (Worker._replacement).
         lost = self._workers.lost_launchers.pop(wid, None)
+        if lost is None and self._workers.get(wid) is not None:
+            lost = self._workers.get(wid).launcher  # still working: its successor, early
         fresh = lost._replacement() if lost is not None else None
         if fresh is None:
             log.error("netpool: worker %d cannot be replaced (%r)", wid, lost)

@@ -38,8 +38,9 @@ from .commands import Commands, call_sinks
 from .links import Links
 from .listener import Acceptor, bind
 from .tasks import Journal, Task, TaskTable
+from .walltimes import Walltimed
 from .withdrawal import Withdrawal
-from .workers import WorkerRec, WorkerTable
+from .workers import WorkerTable
 
 __all__ = ["Runtime", "Task"]
 
@@ -57,7 +58,7 @@ def _terminate_all() -> None:
         rt.terminate(wait=1.0)
 
 
-class Runtime(Withdrawal):
+class Runtime(Withdrawal, Walltimed, reading.Reading):
     """A listening manager: workers connect to it, tasks go out, results come back.
 
     Thread-safe entry points: ``launch``, ``define``, ``submit``, ``withdraw``, ``configure``,
@@ -278,6 +279,7 @@ class Runtime(Withdrawal):
             for rec in self._workers.exited_before_joining():
                 self._cmds.lost(rec)  # a failed start: say so now
             self._handle(S.Tick(now))
+            self._walltime_tick(now)
             self._settle()
             if now >= self._next_beat:
                 self._next_beat = now + beat_interval(self._sched.config)
@@ -290,7 +292,8 @@ class Runtime(Withdrawal):
         """When the loop must wake even if nothing happens (monotonic seconds)."""
         now = time.monotonic()
         deadline = self._sched.next_deadline()
-        until = min(self._next_beat, deadline or self._next_beat, self._tasks.journaled.due())
+        until = min(self._next_beat, deadline or self._next_beat, self._tasks.journaled.due(),
+                    self._walltime_next())
         if not all(r.ready for r in self._workers):
             until = min(until, now + 0.05)  # notice at once a local worker that died starting
         return max(until, now + 0.001)  # never spin, even on a deadline already due
@@ -357,31 +360,6 @@ class Runtime(Withdrawal):
         self._cmds.kill_all()
 
     # -- reading from workers ----------------------------------------------------------
-    def _read(self, rec: WorkerRec, chan: Any) -> None:
-        if rec.gone:
-            return  # dropped earlier in this same round of events
-        out: list = []
-        try:
-            error = reading.events(rec, chan.recv_ready(), time.monotonic(), out)
-        except (EOFError, OSError, errors.ProtocolError) as exc:
-            error = exc
-        results = self._cmds.results
-        for event, payloads in out:
-            if payloads is not None:
-                results.update(payloads)
-            self._handle(event)
-            results.clear()  # what the core did not accept was stale
-        if error is None:
-            return
-        if isinstance(error, errors.ProtocolError):
-            log.warning("netpool: %s (%s) broke the protocol: %s; dropping its link",
-                        rec.label(), rec.peer or "?", error)
-        if chan is rec.beat:
-            self._links.drop(chan)
-            rec.beat = None
-        elif not rec.gone:
-            self._cmds.lost(rec)
-
     # -- ending ------------------------------------------------------------------------
     def _disown(self) -> None:
         """In a forked child: close our copies of the parent's links (forks.close_copies)."""

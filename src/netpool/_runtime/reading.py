@@ -2,18 +2,54 @@
 
 Everything a peer sends is checked here (with ``_protocol.shapes``) before the core sees it,
 so a malformed message costs its link only: ``events`` raises ``ProtocolError`` after the
-events of the well-formed messages before it. Loop thread only.
+events of the well-formed messages before it. ``Reading._read`` (a mixin of ``Runtime``) hands
+them to the core and drops a link that broke. Loop thread only.
 """
 
 from __future__ import annotations
 
+import logging
+import time
 from typing import Any, Optional
 
+from .. import errors
 from .._core import scheduler as S
 from .._protocol import messages as M
 from .._protocol import shapes
 from ..errors import ProtocolError
 from .workers import WorkerRec
+
+log = logging.getLogger("netpool")
+
+
+class Reading:
+    def _read(self, rec: WorkerRec, chan: Any) -> None:
+        if rec.gone:
+            return  # dropped earlier in this same round of events
+        out: list = []
+        try:
+            error = events(rec, chan.recv_ready(), time.monotonic(), out)
+        except (EOFError, OSError, errors.ProtocolError) as exc:
+            error = exc
+        results = self._cmds.results
+        for event, payloads in out:
+            if payloads is not None:
+                results.update(payloads)
+            self._handle(event)
+            self._walltime_joined(rec, event)
+            results.clear()  # what the core did not accept was stale
+        if error is None:
+            return
+        if isinstance(error, errors.ProtocolError):
+            log.warning("netpool: %s (%s) broke the protocol: %s; dropping its link",
+                        rec.label(), rec.peer or "?", error)
+        if chan is rec.beat:
+            self._links.drop(chan)
+            rec.beat = None
+        elif not rec.gone:
+            self._cmds.lost(rec)
+
+
 
 
 def events(rec: WorkerRec, msgs: list, now: float, out: list) -> Optional[ProtocolError]:
@@ -44,9 +80,9 @@ def _event(rec: WorkerRec, msg: tuple, bufs: list, now: float) -> Optional[tuple
     if kind == M.REVOKED:
         return S.Revoked(rec.id, shapes.check_revoked(msg), now), None
     if kind == M.READY:
-        shapes.check_ready(msg)
+        left = shapes.check_ready(msg)
         if rec.ready:
             return None
-        rec.ready = True
+        rec.ready, rec.job_left = True, left
         return S.WorkerJoined(rec.id, now), None
     raise ProtocolError(f"unexpected message type {kind!r} from a worker")

@@ -36,6 +36,7 @@ class WorkerRec:
     gone: bool = False
     exit_code: Optional[int] = None
     lost_reason: Optional[str] = None
+    job_left: Optional[float] = None  # seconds its batch job had left when it joined
     blobs: set = field(default_factory=set)  # callables already defined on it
     identity: tuple = ()            # its multiprocessing _identity, as a stdlib child's
     beat_pid: Optional[int] = None  # its supervisor's pid, once the supervisor connected

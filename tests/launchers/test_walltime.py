@@ -1,0 +1,70 @@
+"""Runs longer than one job's walltime, on the real SLURM and Grid Engine that
+``ci/start_schedulers.sh`` brings up: each worker learns when its job ends, stops taking tasks
+that would not finish in time, has its replacement job submitted before it drains, and exits
+gracefully; no task is cut off at the walltime (each one runs exactly once) or charged.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from test_backends import (CONNECT, HEARTBEAT, JOB_NAME, Cleanup, job_gone, pool_python,
+                           unavailable, wait_until)
+
+WALLTIME = 60          # seconds: SLURM --time=1, SGE h_rt=60
+TASK_SECONDS = 0.5
+TASKS = 320            # 2 workers x 0.5 s: about 80 s of work, past one walltime
+
+
+@pytest.fixture(params=["slurm", "sge"])
+def kind(request):
+    why = unavailable(request.param)
+    if why:
+        pytest.skip(f"{request.param} backend unavailable: {why}")
+    return request.param
+
+
+def _task(args):
+    """Records each execution (a file per run), then works for a while."""
+    import os
+    import time
+    i, folder = args
+    open(os.path.join(folder, f"ran.{i}.{os.getpid()}"), "w").close()
+    time.sleep(TASK_SECONDS)
+    return i, os.environ.get("SLURM_ARRAY_JOB_ID") or os.environ.get("JOB_ID")
+
+
+@pytest.mark.timeout(400)
+def test_a_run_longer_than_the_walltime_loses_and_repeats_nothing(kind, tmp_path, monkeypatch):
+    import netpool
+    monkeypatch.chdir(tmp_path)
+    cls = netpool.SLURMWorkerArray if kind == "slurm" else netpool.SGEQsubWorkerArray
+    array = cls(2, job_name=JOB_NAME, walltime=WALLTIME)
+    cleanup = Cleanup(kind)
+    pool = netpool.DistributedPool(workers=[array], python=pool_python(),
+                                   heartbeat_timeout=HEARTBEAT, connect_timeout=CONNECT)
+    cleanup.stoppers.append(pool.terminate)
+    cleanup.launchers.append(array)
+    marks = tmp_path / "marks"
+    marks.mkdir()
+    try:
+        results = pool.map(_task, [(i, str(marks)) for i in range(TASKS)], chunksize=1)
+        assert [i for i, _ in results] == list(range(TASKS))
+        runs = {}
+        for path in marks.iterdir():
+            i = int(path.name.split(".")[1])
+            runs[i] = runs.get(i, 0) + 1
+        repeated = {i: n for i, n in runs.items() if n != 1}
+        assert not repeated, f"tasks run more than once (cut off at the walltime): {repeated}"
+        jobs = {job for _, job in results}
+        assert len(jobs) >= 2, f"replacement jobs ran tasks: only {jobs}"
+        address = pool.address
+        pool.close()
+        pool.join(60)
+        for job in jobs:
+            wait_until(lambda: job_gone(kind, job), 90, f"job {job} to leave the queue")
+    finally:
+        cleanup.finish()

@@ -48,12 +48,20 @@ def worker_setup(initializer: Optional[Callable], initargs: Sequence, host: str,
     main = sys.modules.get("__main__")
     path = getattr(main, "__file__", None)
     init = None
+    all_local = all(isinstance(w, LocalWorker) for w in launchers)
     if initializer is not None:
         try:
-            init = codec.dumps_callable((initializer, tuple(initargs)))
+            init = _dumps_init(initializer, tuple(initargs), spawning=all_local and not forking)
         except Exception as exc:
-            all_local = all(isinstance(w, LocalWorker) for w in launchers)
             if not (forking and all_local):
+                if _needs_inheritance(exc):
+                    raise RuntimeError(
+                        f"the pool's initargs hold a multiprocessing synchronisation object or "
+                        f"shared memory ({exc}), which processes share only on one machine, by "
+                        f"fork or spawn; workers on other hosts cannot have it. Use "
+                        f"multiprocessing.Manager() proxies instead (manager.Lock(), "
+                        f"manager.Value(...), manager.Queue()), from a manager those hosts can "
+                        f"reach") from exc
                 raise
             # Forked workers call the initializer with our own objects; this blob is only for
             # a worker that joins by itself (`netpool worker`), which gets the error instead.
@@ -66,6 +74,46 @@ def worker_setup(initializer: Optional[Callable], initargs: Sequence, host: str,
         "init": init,
     }
     return pickle.dumps((None, pickle.dumps((prepare, (options,)), 5), None), 5)
+
+
+def _dumps_init(initializer: Callable, initargs: tuple, spawning: bool) -> bytes:
+    """The pickled initializer call; with ``spawning`` (fresh interpreters on this machine),
+    as multiprocessing pickles a spawned child's arguments: locks, semaphores, shared values
+    and queues of a spawn context may then be in ``initargs``, as under spawn."""
+    if not spawning:
+        return codec.dumps_callable((initializer, initargs))
+    from multiprocessing import context
+    from multiprocessing.reduction import ForkingPickler
+    previous = context.get_spawning_popen()
+    context.set_spawning_popen(_LocalSpawn())
+    try:
+        # By reference (the worker loads the main script first), with multiprocessing's own
+        # reducers (shared memory, connections); what that refuses (a lambda) goes as usual.
+        ref = bytes(ForkingPickler.dumps((initializer, initargs), 5))
+    except Exception:
+        return codec.dumps_callable((initializer, initargs))
+    finally:
+        context.set_spawning_popen(previous)
+    return pickle.dumps((ref, None, None), 5)
+
+
+class _LocalSpawn:
+    """What multiprocessing's reducers ask of the Popen of a child being spawned: here, a
+    worker on this machine that reopens our descriptors through /proc (ParentFd)."""
+
+    def duplicate_for_child(self, fd: int) -> int:
+        return fd
+
+    def DupFd(self, fd: int) -> Any:  # noqa: N802 (the name multiprocessing calls)
+        from .worker.process import ParentFd
+        return ParentFd(os.getpid(), fd)
+
+
+def _needs_inheritance(exc: BaseException) -> bool:
+    """Whether pickling failed on what only inheritance can share (multiprocessing's words)."""
+    text = str(exc)
+    return ("through inheritance" in text or "forking was enabled" in text
+            or "fork context" in text)
 
 
 def _refuse(message: str) -> None:

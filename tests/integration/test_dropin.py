@@ -287,3 +287,47 @@ def test_an_uncaught_task_error_prints_as_under_the_stdlib(tmp_path):
     for what in ("netpool run", "DistributedPool"):
         assert out[what][0] == 1
         assert script_frames(out[what][2]) == ref, out[what][2]
+
+
+def test_sync_objects_of_a_spawn_context_reach_fresh_interpreter_workers(tmp_path):
+    # item 3, spawn: a spawn context's Lock, Value, Array and Queue in initargs reach workers
+    # that are fresh interpreters (context= or python= given), really shared, as under spawn.
+    out = assert_same(run_three_ways(tmp_path, """
+        def init(lock, value, arr, queue):
+            global L, V, A, Q
+            L, V, A, Q = lock, value, arr, queue
+
+        def task(i):
+            with L:
+                with V.get_lock():
+                    V.value += 1
+                A[i] = i + 10
+            Q.put(i)
+            return multiprocessing.current_process().name.startswith("SpawnPoolWorker")
+
+        if __name__ == "__main__":
+            ctx = multiprocessing.get_context("spawn")
+            args = (ctx.Lock(), ctx.Value("i", 0), ctx.Array("i", 4), ctx.Queue())
+            kw = {} if Pool is multiprocessing.Pool else {"python": sys.executable}
+            with ctx.Pool(2, initializer=init, initargs=args) as p:
+                print(p.map(task, range(4)))
+            # again, by python= when it is netpool's (the stdlib has no such argument)
+            with (Pool(2, initializer=init, initargs=args, **kw) if kw
+                  else ctx.Pool(2, initializer=init, initargs=args)) as p:
+                print(p.map(task, range(4)))
+            print(args[1].value, list(args[2]), sorted(args[3].get() for _ in range(8)))
+    """))
+    assert out.splitlines()[-1] == "8 [10, 11, 12, 13] [0, 0, 1, 1, 2, 2, 3, 3]"
+
+
+@pytest.mark.parametrize("make", ["Lock", "Value"])
+def test_sync_objects_for_workers_on_other_hosts_fail_at_the_call(make):
+    # item 3, remote: a clear error from the constructor, naming what to use instead.
+    import multiprocessing
+
+    import netpool
+    obj = multiprocessing.Lock() if make == "Lock" else multiprocessing.Value("i", 0)
+    with pytest.raises(RuntimeError, match=r"Manager\(\) proxies") as info:
+        netpool.DistributedPool(1, initializer=print, initargs=(obj,),
+                                workers=[netpool.SSHWorker("host.invalid")])
+    assert "other hosts" in str(info.value)

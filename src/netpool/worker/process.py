@@ -87,3 +87,15 @@ def prepare(options: dict) -> None:
         from .._protocol.codec import loads_callable
         func, args = loads_callable(init)
         func(*args)
+
+
+class ParentFd:
+    """A descriptor of the manager's process, for a worker on the same machine that is a
+    fresh interpreter: what ``multiprocessing``'s spawn passes to its children (a shared
+    value's memory, a queue's pipe), reopened here through ``/proc/PID/fd``."""
+
+    def __init__(self, pid: int, fd: int) -> None:
+        self.pid, self.fd = pid, fd
+
+    def detach(self) -> int:
+        return os.open(f"/proc/{self.pid}/fd/{self.fd}", os.O_RDWR)

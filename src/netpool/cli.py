@@ -214,7 +214,8 @@ def run_script(script: str, args: list[str], workers: Optional[str] = None,
         raise UsageError(str(exc)) from None
     if journal is not None:
         try:
-            journaled.Journal(journal).close()  # a bad journal fails now, before the script
+            # A bad journal fails now, before the script starts; the pools record the runs.
+            journaled.Journal(journal, register=False).close()
         except JournalError as exc:
             raise UsageError(str(exc)) from None
         journaled.set_default(journal)

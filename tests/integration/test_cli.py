@@ -204,3 +204,23 @@ def test_worker_without_a_key_says_how_to_give_one():
     bad = subprocess.run([sys.executable, "-m", "netpool.worker", "nonsense"], env=env,
                          capture_output=True, text=True, timeout=30)
     assert bad.returncode == 2 and "HOST:PORT" in bad.stderr
+
+
+def test_netpool_journal_prints_what_a_journal_holds(tmp_path, capsys):
+    from netpool import cli
+    from netpool._runtime.journal import Journal
+    from netpool._runtime.journaled import key_prefix, task_key
+
+    path = tmp_path / "j.db"
+    j = Journal(path)
+    prefix = key_prefix(1, b"f")
+    for i, status in enumerate((0, 0, 1)):
+        j.record(task_key(prefix, b"%d" % i, []), status, b"x" * 10, [], "simulate")
+    j.close()
+    assert cli.main(["journal", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "tasks: 2 done, 1 failed" in out and "runs: 1" in out
+    assert "simulate: 2 done, 1 failed" in out and "3 outcomes kept" in out
+    (tmp_path / "other").write_text("hello")
+    assert cli.main(["journal", str(tmp_path / "other")]) == 2
+    assert "not a netpool journal" in capsys.readouterr().err

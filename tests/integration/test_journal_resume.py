@@ -215,6 +215,10 @@ def test_netpool_run_journal_killed_halfway_then_run_again(tmp_path):
     again = executions(log, "2")
     assert not set(again) & done, sorted(set(again) & done)
     assert 7 in done and 7 not in again  # a task's own exception is an outcome too
+    j = Journal(journal, readonly=True)
+    runs = j.summary()["runs"]
+    j.close()
+    assert len(runs) == 2 and runs[0][6] is None and runs[1][6] is not None  # killed, ended
 
 
 def journaled_inputs_pool(path):

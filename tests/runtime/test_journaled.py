@@ -69,3 +69,38 @@ def test_without_a_journal_everything_runs_and_nothing_is_kept():
     assert jt.due() == float("inf")
     jt.end_of_round()
     jt.close()
+
+
+class Job:
+    def __init__(self, x):
+        self.x = x
+
+    def __call__(self, offset):
+        return self.x + offset
+
+
+def startup_a():
+    return (1,)
+
+
+def startup_b():
+    return (2,)
+
+
+def test_context_tasks_are_known_by_their_callable_and_their_startup(tmp_path):
+    """Not by their payload bytes (which change every run for a __main__ class)."""
+    jt = JournaledTasks(Journal(tmp_path / "j.db"))
+    jt.define(1, startup_a, "startup_a")
+    jt.define(2, startup_b, "startup_b")
+
+    def ctx(tid, blob, x, payload):
+        return Task(tid, M.CONTEXT, blob, payload, [], Sink(), ident=Job(x))
+
+    first = jt.admit([ctx(0, 1, 5, b"bytes of one run")], None)
+    assert [t.id for t in first] == [0]
+    # the same job, other bytes: a twin; another startup or another job: another task
+    later = jt.admit([ctx(1, 1, 5, b"bytes of another run"), ctx(2, 2, 5, b"x"),
+                      ctx(3, 1, 6, b"x"), ctx(4, 0, 5, b"x")], None)
+    assert [t.id for t in later] == [2, 3, 4]
+    assert [t.id for t in jt.resolved(first[0], M.OK, b"6", [])] == [1]
+    jt.close()

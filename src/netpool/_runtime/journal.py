@@ -99,10 +99,12 @@ class Journal:
 
     Raises ``JournalError`` when the file is not a netpool journal (another program's file,
     another SQLite database), is of a newer format, is corrupted, or cannot be written.
-    With ``readonly`` it only reads (``netpool journal PATH``).
+    With ``readonly`` it only reads (``netpool journal PATH``); without ``register`` it is
+    checked (and created if missing) but no run is recorded in it.
     """
 
-    def __init__(self, path: str, *, readonly: bool = False, max_result: int = MAX_RESULT) -> None:
+    def __init__(self, path: str, *, readonly: bool = False, max_result: int = MAX_RESULT,
+                 register: bool = True) -> None:
         self.path = os.path.abspath(os.fspath(path))
         self.max_result = max_result
         self.too_large = 0          # outcomes not kept because of max_result, this run
@@ -120,7 +122,7 @@ class Journal:
             for bid, idx in self._db.execute("SELECT id, idx FROM batches ORDER BY id"):
                 for entry in _ENTRY.iter_unpack(idx):
                     self._where[entry[0]] = bid
-            self.run = None if readonly else self._start_run()
+            self.run = self._start_run() if register and not readonly else None
             forks.own(self)
         except sqlite3.DatabaseError as exc:
             self._db.close()

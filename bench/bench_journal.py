@@ -71,10 +71,22 @@ def pool_with(journal):
     return pool
 
 
+CPU: dict = {}  # (workload, journaled) -> manager CPU seconds per task, one per repetition
+
+
 def measure(name: str, journal, cfg) -> float:
+    """One figure; also notes the manager process's CPU time per task (all its threads).
+
+    CPU time is the steadier figure on a shared machine: other jobs slow the wall clock
+    of both pools alike, but do not add to the manager's own CPU time.
+    """
     pool = pool_with(journal)
     try:
-        return RATES[name][0](pool, cfg)
+        cpu0 = time.process_time()
+        value = RATES[name][0](pool, cfg)
+        n = cfg[name] + (500 if name == "tiny" else 2000 if name == "chunked" else 100)
+        CPU.setdefault((name, journal is not None), []).append((time.process_time() - cpu0) / n)
+        return value
     finally:
         close_pool(pool)
 
@@ -127,6 +139,12 @@ def main() -> int:
         label = "resumed" if name == "resume" else "journal"
         print(f"{name:10} {metric:10} {mp:12.1f} {mj:12.1f} {ratio:7.2f}  "
               f"{min(ratios):.2f}-{max(ratios):.2f}  ({label})")
+    for name in names:
+        plain, journaled = CPU.get((name, False)), CPU.get((name, True))
+        if plain and journaled:
+            mp, mj = statistics.median(plain) * 1e6, statistics.median(journaled) * 1e6
+            print(f"# {name}: manager CPU per task {mp:.2f} us without, {mj:.2f} us with "
+                  f"a journal (+{mj - mp:.2f} us, ratio {mp / mj:.2f})")
     print(f"# load after {os.getloadavg()[0]:.2f}")
     return 0
 

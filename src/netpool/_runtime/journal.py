@@ -109,8 +109,7 @@ class Journal:
         self.max_result = max_result
         self.too_large = 0          # outcomes not kept because of max_result, this run
         self.broken = False         # a write failed: nothing more is written, tasks just run
-        self._pending: dict[bytes, tuple] = {}  # key -> (status, record, name), not committed
-        self._pending_bytes = 0
+        self._clear_pending()
         self._due: Optional[float] = None      # when the pending outcomes must be committed
         self._last_commit = 0.0                # monotonic time the last commit ended
         self._commit_cost = 0.0                # seconds a commit takes, smoothed
@@ -244,7 +243,7 @@ class Journal:
         """The recorded outcome of the task ``key``, or None (not recorded, or damaged)."""
         pending = self._pending.get(key)
         if pending is not None:
-            return (pending[0], *_decode(pending[1]))
+            return (pending[0], *_decode(pending[1]))  # the last entry for a key wins
         bid = self._where.get(key)
         if bid is None:
             return None
@@ -279,7 +278,14 @@ class Journal:
                             name, size, self.max_result)
             self.too_large += 1
             return
-        self._pending[key] = (status, _encode(status, payload, bufs), name)
+        record = _encode(status, payload, bufs)
+        self._pending[key] = (status, record)
+        # The batch's index entry and counts now, so a commit does no work per outcome.
+        self._idx.append(_ENTRY.pack(key, status, zlib.crc32(record), self._pos, len(record)))
+        self._data.append(record)
+        self._pos += len(record)
+        counts = self._counts.get(name) or self._counts.setdefault(name, [0, 0])
+        counts[status != 0] += 1
         self._pending_bytes += size
         if len(self._pending) >= BATCH_ROWS or self._pending_bytes >= BATCH_BYTES:
             self.flush()
@@ -301,21 +307,14 @@ class Journal:
         self._due = None
         if not self._pending or self.broken:
             return
-        idx, data, names, pos = [], [], {}, 0
-        for key, (status, record, name) in self._pending.items():
-            idx.append(_ENTRY.pack(key, status, zlib.crc32(record), pos, len(record)))
-            data.append(record)
-            pos += len(record)
-            counts = names.setdefault(name, [0, 0])
-            counts[status != 0] += 1
         start = time.monotonic()
         try:
             self._db.execute("BEGIN")
             bid = self._db.execute("INSERT INTO batches(run, at, idx, data) VALUES (?,?,?,?)",
-                                   (self.run, time.time(), b"".join(idx), b"".join(data))
-                                   ).lastrowid
+                                   (self.run, time.time(), b"".join(self._idx),
+                                    b"".join(self._data))).lastrowid
             self._db.executemany("INSERT INTO names VALUES (?,?,?,?)",
-                                 [(bid, n, d, f) for n, (d, f) in names.items()])
+                                 [(bid, n, d, f) for n, (d, f) in self._counts.items()])
             self._db.execute("COMMIT")
         except sqlite3.Error as exc:
             # Results are still delivered; only the journal stops: those tasks will rerun.
@@ -327,12 +326,17 @@ class Journal:
             except sqlite3.Error:
                 pass
         else:
-            for key in self._pending:
-                self._where[key] = bid
+            self._where.update(dict.fromkeys(self._pending, bid))
         self._last_commit = end = time.monotonic()
         self._commit_cost += (end - start - self._commit_cost) / 4
-        self._pending.clear()
-        self._pending_bytes = 0
+        self._clear_pending()
+
+    def _clear_pending(self) -> None:
+        self._pending: dict[bytes, tuple] = {}  # key -> (status, record), not committed
+        self._idx: list[bytes] = []              # ... their index entries, records, counts
+        self._data: list[bytes] = []
+        self._counts: dict[str, list] = {}       # function name -> [done, failed]
+        self._pos = self._pending_bytes = 0
 
     def _disown(self) -> None:
         """In a forked child: never touch the parent's connection, not even to close it.

@@ -1,5 +1,7 @@
 """The runtime's use of a journal, without processes: hits, leaders and followers."""
 
+import os
+
 import pytest
 
 from netpool._protocol import messages as M
@@ -104,3 +106,25 @@ def test_context_tasks_are_known_by_their_callable_and_their_startup(tmp_path):
     assert [t.id for t in later] == [2, 3, 4]
     assert [t.id for t in jt.resolved(first[0], M.OK, b"6", [])] == [1]
     jt.close()
+
+
+def test_a_withdrawn_leader_hands_its_twins_on(tmp_path):
+    """Executor.cancel takes a task back before it runs: its twins must still run."""
+    import netpool
+    from _tasks import slow_first_time
+
+    path = tmp_path / "j.db"
+    with netpool.DistributedPool(1, window=1, journal=str(path)) as pool:
+        marker = str(tmp_path / "busy")
+        busy = pool.apply_async(slow_first_time, (marker, "first"))
+        from conftest import wait_for
+        wait_for(lambda: os.path.exists(marker), 30, what="the first task to start")
+        leader = pool.apply_async(square, (7,))
+        twin = pool.apply_async(square, (7,))  # identical: waits for the leader
+        rt = pool._rt
+        (leader_id,) = [tid for tid in rt._sched.pending]
+        assert rt.withdraw([leader_id]) == {leader_id}
+        os.kill(int(open(marker).read()), 9)  # end the long first task: a new worker comes
+        assert twin.get(timeout=60) == 49
+        assert busy.get(timeout=60) == "first"
+        assert not leader.ready()

@@ -32,6 +32,11 @@ class Withdrawal:
                     self._handle(S.TasksWithdrawn(tuple(pending)))
                     for tid in pending:
                         self._tasks.resolve(tid)
+                        # Tasks identical to it waited for its outcome (journaled.py): they
+                        # were not withdrawn, so they run, one of them as the new leader.
+                        twins = self._tasks.journaled.withdrawn(tid)
+                        if twins:
+                            self._accept(twins)
             finally:
                 self._direct = False
             self._hand_over()

@@ -137,6 +137,19 @@ class Commands:
                 self.forget(rec, kill=False)
                 self._handle(S.WorkerLost(rec.id, False))
 
+    def started(self, item: inbox.Started) -> None:
+        for rec in item.recs:
+            if not (rec.gone or rec.ready or self._links.watch_exit(rec)):
+                if getattr(rec.launcher, "pid", None) is not None:
+                    self._workers.polled.add(rec)  # no sentinel: poll while it starts
+
+    def exited(self, rec: WorkerRec) -> None:
+        """Its local process ended (the sentinel fired): a failed start if it never joined;
+        else its link's end tells, with what it had sent before."""
+        self._links.unwatch_exit(rec)
+        if not rec.ready and not rec.gone:
+            self.lost(rec)
+
     def deferred(self, item: inbox.Deferred) -> None:
         """What a submitting thread left to the loop (see ``Runtime._submit_here``)."""
         self.later += item.sinks
@@ -164,6 +177,7 @@ class Commands:
     def forget(self, rec: WorkerRec, kill: bool) -> None:
         """Drop its links; stop its process if ``kill``, else reap it if it has exited."""
         self._workers.remove(rec, replace=self._sched.config.replace)
+        self._links.unwatch_exit(rec)
         for chan in (rec.chan, rec.beat):
             if chan is not None:
                 self._links.drop(chan)

@@ -102,6 +102,14 @@ class Launched:
         self.array, self.recs = array, recs
 
 
+class Started:
+    """Their launcher's ``_start`` returned: local processes exist, and may be watched."""
+    __slots__ = ("recs",)
+
+    def __init__(self, recs: list) -> None:
+        self.recs = recs
+
+
 class LaunchFailed:
     __slots__ = ("recs",)
 

@@ -53,6 +53,7 @@ class Launching:
         except BaseException:
             self._post(inbox.LaunchFailed(recs))
             raise
+        self._post(inbox.Started(recs))  # now their processes exist: watch for their exit
 
     def replace(self, wid: int) -> None:
         """Launch a replacement for worker ``wid``, lost or (walltime) about to go; failures

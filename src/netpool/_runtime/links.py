@@ -8,22 +8,57 @@ never raises into the code that decided the send. Used under the runtime's lock.
 
 from __future__ import annotations
 
+import os
 import selectors
-from typing import Any, Optional
+import time
+from collections import deque
+from typing import Any, Callable, Optional
 
 from .._protocol import messages as M
 from .workers import WorkerRec
 
 
 class Links:
-    def __init__(self, sel: selectors.BaseSelector) -> None:
+    def __init__(self, sel: selectors.BaseSelector, interval: Callable[[], float]) -> None:
         self._sel = sel
+        self._interval = interval  # seconds between BEATs on each heartbeat link
+        self._ring: deque = deque()  # (when its next BEAT is due, worker), oldest first
         self._broken: dict[WorkerRec, None] = {}  # links a send failed on, in order
         self._outgoing: dict[WorkerRec, list] = {}  # messages decided this round, per worker
 
     def register(self, rec: WorkerRec, chan: Any) -> None:
         """Read ``chan`` (the worker's main or heartbeat link) in the loop's selector."""
         self._sel.register(chan.sock, selectors.EVENT_READ, (rec, chan))
+        if chan is rec.beat:
+            self._ring.append((time.monotonic() + self._interval(), rec))
+
+    def watch_exit(self, rec: WorkerRec) -> bool:
+        """Have the selector report the end of ``rec``'s local process, as ``(rec, None)``,
+        if its launcher offers a sentinel (``_sentinel``); False if it does not."""
+        make = getattr(rec.launcher, "_sentinel", None)
+        fd = make() if make is not None else None
+        if fd is None:
+            return False
+        rec.sentinel = fd
+        self._sel.register(fd, selectors.EVENT_READ, (rec, None))
+        return True
+
+    def forget_sentinels(self) -> None:
+        """In a forked child: close its copies of the sentinels (no selector call: the
+        selector is the parent's, and is closed next)."""
+        for key in list(self._sel.get_map().values()):
+            if key.data is not None and key.data[1] is None:
+                rec, key.data[0].sentinel = key.data[0], None
+                os.close(key.fd)
+
+    def unwatch_exit(self, rec: WorkerRec) -> None:
+        fd, rec.sentinel = rec.sentinel, None
+        if fd is not None:
+            try:
+                self._sel.unregister(fd)
+            except (KeyError, ValueError):
+                pass
+            os.close(fd)
 
     def sockets(self) -> list:
         """Every worker socket registered (a forked child closes its copies)."""
@@ -75,12 +110,22 @@ class Links:
         except OSError:
             self._broken[rec] = None
 
-    def ping(self, recs: Any) -> None:
-        """A BEAT on each heartbeat link; a broken one is dropped (the main link decides)."""
-        for rec in recs:
-            if rec.beat is not None:
-                try:
-                    rec.beat.send((M.BEAT,))
-                except OSError:
-                    self.drop(rec.beat)
-                    rec.beat = None
+    def ping_due(self, now: float) -> float:
+        """A BEAT on each heartbeat link whose turn has come (or comes within a quarter
+        interval: one wake-up serves many); when the next turn is. Each link's turn comes
+        once an interval, so a round costs the links due, not all of them. A link that
+        fails is dropped: the main link decides whether the worker is lost."""
+        interval = self._interval()
+        ring, horizon = self._ring, now + interval / 4
+        while ring and ring[0][0] <= horizon:
+            _, rec = ring.popleft()
+            if rec.gone or rec.beat is None:
+                continue
+            try:
+                rec.beat.send((M.BEAT,))
+            except OSError:
+                self.drop(rec.beat)
+                rec.beat = None
+                continue
+            ring.append((now + interval, rec))
+        return ring[0][0] if ring else now + interval

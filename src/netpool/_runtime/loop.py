@@ -85,7 +85,7 @@ class Runtime(Withdrawal, Walltimed, reading.Reading):
         self._inbox = inbox.Waker()
         self._sel = selectors.DefaultSelector()
         self._sel.register(self._inbox.fd, selectors.EVENT_READ, None)
-        self._links = Links(self._sel)
+        self._links = Links(self._sel, lambda: beat_interval(self._sched.config))
         self.failure: Optional[BaseException] = None  # what killed the loop thread, if it died
         self.on_failure: Optional[Any] = None  # called (no arguments) on the loop thread then
         self._events: deque = deque()  # follow-up events, handled once the batch is done
@@ -114,6 +114,7 @@ class Runtime(Withdrawal, Walltimed, reading.Reading):
         self._on_item: dict[type, Callable[[Any], None]] = {
             inbox.Submit: self._on_submit, inbox.Hello: self._admission.on_hello,
             inbox.Launched: self._cmds.launched, inbox.LaunchFailed: self._cmds.launch_failed,
+            inbox.Started: self._cmds.started,
             inbox.CoreEvent: self._on_core_event,
             inbox.Close: self._on_close, inbox.Terminate: self._on_terminate,
             inbox.Deferred: self._cmds.deferred,
@@ -268,8 +269,8 @@ class Runtime(Withdrawal, Walltimed, reading.Reading):
         for key, _ in ready:
             if key.data is None:
                 self._inbox.drain_pipe()
-            else:
-                self._read(*key.data)
+            else:  # a worker's link, or (rec, None): its local process's sentinel
+                self._read(*key.data) if key.data[1] else self._cmds.exited(key.data[0])
         self._drain_inbox()
         if self._terminated:
             return False
@@ -282,10 +283,8 @@ class Runtime(Withdrawal, Walltimed, reading.Reading):
             self._walltime_tick(now)
             self._settle()
             if now >= self._next_beat:
-                self._next_beat = now + beat_interval(self._sched.config)
-                self._links.ping(self._workers)
-        # Workers still starting are waited for: they join, run the initializer (as the
-        # stdlib's eagerly started workers do), and are stopped; or they time out.
+                self._next_beat = self._links.ping_due(now)
+        # Starting workers are waited for (join, initializer, stop) or time out, as the stdlib's.
         return not (self._closing and self._sched.idle and not self._workers)
 
     def _wake_deadline(self) -> float:
@@ -294,8 +293,8 @@ class Runtime(Withdrawal, Walltimed, reading.Reading):
         deadline = self._sched.next_deadline()
         until = min(self._next_beat, deadline or self._next_beat, self._tasks.journaled.due(),
                     self._walltime_next())
-        if not all(r.ready for r in self._workers):
-            until = min(until, now + 0.05)  # notice at once a local worker that died starting
+        if self._workers.polled:  # notice at once a local worker that died starting
+            until = min(until, now + 0.05)
         return max(until, now + 0.001)  # never spin, even on a deadline already due
 
     def _drain_inbox(self) -> None:
@@ -365,6 +364,7 @@ class Runtime(Withdrawal, Walltimed, reading.Reading):
         """In a forked child: close our copies of the parent's links (forks.close_copies)."""
         self._running, self._terminated = False, True
         _live_runtimes.discard(self)
+        self._links.forget_sentinels()
         forks.close_copies([self._sock] + self._links.sockets(), self._sel, self._inbox)
 
     def _shutdown(self) -> None:

@@ -37,6 +37,7 @@ class WorkerRec:
     exit_code: Optional[int] = None
     lost_reason: Optional[str] = None
     job_left: Optional[float] = None  # seconds its batch job had left when it joined
+    sentinel: Optional[int] = None  # a pidfd readable once its local process has ended
     blobs: set = field(default_factory=set)  # callables already defined on it
     identity: tuple = ()            # its multiprocessing _identity, as a stdlib child's
     beat_pid: Optional[int] = None  # its supervisor's pid, once the supervisor connected
@@ -104,6 +105,9 @@ class WorkerTable:
         self.dead: dict[int, str] = {}        # how each lost worker ended, for error messages
         self.dead_tails: dict[int, str] = {}  # ... and its output, if it never connected
         self.lost_launchers: dict[int, Any] = {}  # launchers of lost workers, to replace
+        # Local processes still starting that no sentinel watches: their exit status is
+        # polled (the only per-round cost that grows with workers, and only with these).
+        self.polled: set[WorkerRec] = set()
 
     def new_rec(self, launcher: Any, output: Optional[str]) -> WorkerRec:
         """A record with a fresh id (not yet in the table); any thread."""
@@ -135,12 +139,16 @@ class WorkerTable:
         """Mark it gone; keep its launcher for ``LaunchReplacement`` if ``replace``."""
         rec.gone = True
         self.live.pop(rec.id, None)
+        self.polled.discard(rec)
         if replace and rec.launcher is not None:
             self.lost_launchers[rec.id] = rec.launcher  # for LaunchReplacement, just after
 
     def exited_before_joining(self) -> list[WorkerRec]:
-        """Local workers whose process ended before they connected."""
-        return [r for r in self if not r.ready and not r.gone and r.exit_status() is not None]
+        """Polled local workers whose process ended before they connected."""
+        polled = self.polled
+        for r in [r for r in polled if r.ready or r.gone]:
+            polled.discard(r)
+        return [r for r in polled if r.exit_status() is not None]
 
     def count_ready(self) -> int:
         """Workers connected and not gone; any thread."""

@@ -116,8 +116,7 @@ def _rss() -> int:
 
 
 def test_a_2_gib_frame_announced_costs_neither_memory_nor_time(pool):
-    chan, _ = _join(pool)
-    chan.send((M.READY, None))
+    chan, _ = _join(pool)  # never READY: it gets no tasks, so work cannot wait on it
     _works(pool)
     before = _rss()
     chan.sock.sendall(struct.pack("!i", -1) + struct.pack("!Q", 2 << 30) + b"x" * 4096)

@@ -139,9 +139,12 @@ class Commands:
 
     def started(self, item: inbox.Started) -> None:
         for rec in item.recs:
-            if not (rec.gone or rec.ready or self._links.watch_exit(rec)):
-                if getattr(rec.launcher, "pid", None) is not None:
-                    self._workers.polled.add(rec)  # no sentinel: poll while it starts
+            if rec.gone or rec.ready or self._links.watch_exit(rec):
+                continue
+            if rec.exit_status() is not None:
+                self.lost(rec)  # it ended before it could be watched: a failed start
+            elif getattr(rec.launcher, "pid", None) is not None:
+                self._workers.polled.add(rec)  # no sentinel: poll while it starts
 
     def exited(self, rec: WorkerRec) -> None:
         """Its local process ended (the sentinel fired): a failed start if it never joined;

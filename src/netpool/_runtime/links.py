@@ -33,10 +33,12 @@ class Links:
             self._ring.append((time.monotonic() + self._interval(), rec))
 
     def watch_exit(self, rec: WorkerRec) -> bool:
-        """Have the selector report the end of ``rec``'s local process, as ``(rec, None)``,
-        if its launcher offers a sentinel (``_sentinel``); False if it does not."""
+        """Have the selector report the end of ``rec``'s local process, as ``(rec, None)``;
+        False if there is no way to. The sentinel is the launcher's ``_sentinel()`` (a new
+        descriptor that becomes readable when the process ends) if it has one, else a pidfd
+        of its ``pid`` (local and ssh workers: the process, or its ssh client)."""
         make = getattr(rec.launcher, "_sentinel", None)
-        fd = make() if make is not None else None
+        fd = make() if make is not None else _pidfd(rec)
         if fd is None:
             return False
         rec.sentinel = fd
@@ -48,7 +50,7 @@ class Links:
         selector is the parent's, and is closed next)."""
         for key in list(self._sel.get_map().values()):
             if key.data is not None and key.data[1] is None:
-                rec, key.data[0].sentinel = key.data[0], None
+                key.data[0].sentinel = None
                 os.close(key.fd)
 
     def unwatch_exit(self, rec: WorkerRec) -> None:
@@ -129,3 +131,15 @@ class Links:
                 continue
             ring.append((now + interval, rec))
         return ring[0][0] if ring else now + interval
+
+
+def _pidfd(rec: WorkerRec) -> Optional[int]:
+    """A pidfd of ``rec``'s local child, while it has not been reaped (so the pid is still
+    its own), or None."""
+    pid, pidfd_open = getattr(rec.launcher, "pid", None), getattr(os, "pidfd_open", None)
+    if pid is None or pidfd_open is None or rec.exit_status() is not None:
+        return None
+    try:
+        return pidfd_open(pid)
+    except OSError:
+        return None

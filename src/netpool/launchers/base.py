@@ -119,17 +119,6 @@ class ChildProcess:
         """The child's exit status once it has ended, else None."""
         return self._proc.poll() if self._proc else None
 
-    def _sentinel(self) -> Optional[int]:
-        """A new descriptor (a pidfd; the caller closes it) that becomes readable when the
-        child ends, so its end is noticed without polling; None where there is none."""
-        pidfd_open = getattr(os, "pidfd_open", None)
-        if self._proc is None or pidfd_open is None or self._proc.returncode is not None:
-            return None
-        try:
-            return pidfd_open(self._proc.pid)
-        except OSError:
-            return None
-
 
 class ProcessWorker(ChildProcess, Worker):
     """A worker whose process, or the client that runs it elsewhere (ssh, qrsh), is our child."""

@@ -776,12 +776,15 @@ def _loop_failed(ref: "weakref.ref[DistributedPool]") -> None:
 
 def _current_workers(launchers: list) -> list:
     """The Worker objects of now: each launcher, or the one that replaced it (in turn)."""
-    out = []
+    out: list = []
     for launcher in launchers:
         for w in (launcher._get_workers() if isinstance(launcher, WorkerArray) else [launcher]):
-            while w.replaced_by is not None:
+            while getattr(w, "replaced_by", None) is not None:
                 w = w.replaced_by
-            out.append(w)
+            if isinstance(w, WorkerArray):  # a batch member is replaced by a one-job array
+                out += _current_workers([w])
+            else:
+                out.append(w)
     return out
 
 

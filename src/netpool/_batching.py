@@ -7,7 +7,8 @@ ever (a slow generator, or a pipeline whose input waits for the results): a batc
 went out when full or at the input's end held the first results back until then, and a
 feedback pipeline deadlocked. So every batch is sent at the latest ``HOLD_SECONDS`` after its
 first task was read: by the feeder itself when it reads on past that, otherwise by one
-flusher thread shared by every feeder of the process.
+flusher thread shared by every feeder of the process. (The feeder also sends a batch at once
+when its task is the only one unfinished: nothing is then running that could share it.)
 """
 
 from __future__ import annotations

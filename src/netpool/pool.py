@@ -764,6 +764,8 @@ class DistributedPool:
             else:
                 result._ids[tid] = index
                 batch.add(Task(tid, M.MAP, blob, data, bufs, result))
+                if len(result._ids) == 1:  # nothing else unfinished: the workers wait for it
+                    batch.flush()
             index += 1
         return index, False
 

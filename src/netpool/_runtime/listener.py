@@ -32,16 +32,16 @@ from . import forks
 log = logging.getLogger("netpool")
 
 # A stalled handshake costs a thread until its deadline, so there are enough slots that
-# stalled connections rarely fill them (a handful of threads is what an idle one costs), and
-# when they do, the oldest is cut. One address may hold half: local workers, and all the
-# workers behind one NAT, share an address.
-MAX_PENDING = 512  # handshakes at once (one thread each)
-PER_PEER = 256     # ... from one address
-MAX_WAITING = 4096 # accepted connections waiting for a handshake slot
-DEADLINE = 5.0     # seconds from accept to an authenticated HELLO
-GRACE = 1.0        # a handshake younger than this is never cut to make room (a loaded
-                   # machine in a join storm may take this long for a real one)
-BACKLOG = 1024     # the kernel's queue of connections not yet accepted (a join storm)
+# stalled connections rarely fill them, and when they do, the oldest is cut. Local workers,
+# and all the workers behind one NAT, share one address, and a join storm of a few hundred
+# workers and their supervisors on a loaded machine takes seconds: one address may hold
+# three quarters of the slots, and a handshake is cut to make room only after GRACE.
+MAX_PENDING = 1024  # handshakes at once (one thread each)
+PER_PEER = 768      # ... from one address
+MAX_WAITING = 4096  # accepted connections waiting for a handshake slot
+DEADLINE = 10.0     # seconds from accept to an authenticated HELLO, in all
+GRACE = 2.0         # a handshake younger than this is never cut to make room
+BACKLOG = 1024      # the kernel's queue of connections not yet accepted (a join storm)
 
 
 def bind(host: str, port: int = 0) -> socket.socket:

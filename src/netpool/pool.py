@@ -349,6 +349,10 @@ class DistributedPool:
     ``journal`` names a file where every finished task's outcome is kept, so that a rerun
     of the same program gets those from it instead of running them again (docs/journal.md).
 
+    ``adapt=(minimum, maximum)`` makes the pool adaptive from the start (see :meth:`adapt`):
+    the ``workers`` are then only the kinds of worker to launch, and none is launched before
+    work (or ``minimum``) asks for it.
+
     Raises ``ValueError``/``TypeError`` for bad arguments as the stdlib does,
     ``JournalError`` for a journal that cannot be used, and ``WorkerStartError`` when the
     worker command cannot be run at all.
@@ -360,7 +364,8 @@ class DistributedPool:
                  python: Optional[str] = None, host: Optional[str] = None,
                  authkey: Optional[bytes] = None, heartbeat_timeout: float = 30.0,
                  connect_timeout: float = 120.0, max_attempts: int = 3, window: int = 32,
-                 journal: Optional[str] = None) -> None:
+                 journal: Optional[str] = None,
+                 adapt: Optional[tuple[int, int]] = None) -> None:
         self._state = RUN  # set first: __del__ must find it even if we raise below
         self._pid = forks.pid  # the process it belongs to (forks.py)
         self._lock = threading.Lock()  # guards _state changes against submits and feeders
@@ -384,8 +389,7 @@ class DistributedPool:
                 raise TypeError(f"workers must be Worker or WorkerArray objects, not {bad[0]!r}")
         # Dead workers are replaced, as the stdlib does, when every launcher can do it: local
         # and ssh workers by another, a batch array's member by a one-worker job like it.
-        replace = all(w._can_replace() if isinstance(w, WorkerArray)
-                      else w._replacement() is not None for w in launchers)
+        replace = all(_can_grow(w) for w in launchers)
         self._processes = sum(len(w._get_workers()) if isinstance(w, WorkerArray) else 1
                               for w in launchers)
         host, addresses = default_host(launchers, host)
@@ -412,11 +416,41 @@ class DistributedPool:
         self._rt.on_failure = functools.partial(_loop_failed, weakref.ref(self))
         self._feeders = 0
         try:
-            for w in launchers:
-                self._rt.launch(w)
+            if adapt is not None:
+                self.adapt(*adapt)
+            else:
+                for w in launchers:
+                    self._rt.launch(w)
         except BaseException:
             self.terminate()
             raise
+
+    def adapt(self, minimum: int = 0, maximum: Optional[int] = None,
+              idle_after: float = 30.0) -> None:
+        """Grow and shrink the pool with its queue, between ``minimum`` and ``maximum``
+        workers (default: as many as the pool was made with).
+
+        More workers are launched, like the pool's own (a one-worker job like a batch array,
+        another local or SSH worker), for tasks that no worker, running or still in a batch
+        queue, could take; a worker idle for ``idle_after`` seconds with nothing pending is
+        retired gracefully, never below ``minimum``. Workers still starting count as
+        capacity, and a worker younger than ``idle_after`` is never retired, so the pool does
+        not oscillate (docs/launchers.md). Call again to change the bounds.
+
+        Raises ``ValueError`` for bad bounds or when a launcher cannot start more workers of
+        its kind (an SGE parallel environment, an srun step), ``ValueError("Pool not
+        running")`` after close.
+        """
+        from ._core.adapt import Adaptive
+
+        self._check_running()
+        if not self._rt.config.replace:
+            raise ValueError("adapt needs launchers that can start more workers of their kind "
+                             "(local, SSH, batch arrays); these cannot: "
+                             f"{[w for w in self._launchers if not _can_grow(w)]}")
+        policy = Adaptive(minimum, self._processes if maximum is None else maximum, idle_after)
+        self._processes = policy.maximum  # what default chunk sizes are planned for
+        self._rt.adapt(policy, self._launchers)
 
     # -- where other workers can join ----------------------------------------------------
     @property
@@ -774,6 +808,10 @@ def _loop_failed(ref: "weakref.ref[DistributedPool]") -> None:
     pool = ref()
     if pool is not None:
         pool._state = TERMINATE  # every later call raises the loop's failure (_check_running)
+
+
+def _can_grow(w: Any) -> bool:
+    return w._can_replace() if isinstance(w, WorkerArray) else w._replacement() is not None
 
 
 def _current_workers(launchers: list) -> list:

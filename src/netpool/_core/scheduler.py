@@ -25,6 +25,8 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Optional, Union
 
+from .adapt import Load
+
 TaskId = int
 WorkerId = int
 
@@ -195,6 +197,7 @@ class _Worker:
     pace: float = 0.0        # recent seconds per task on this worker (0: not known yet)
     revoking: bool = False
     stop_sent: bool = False
+    joined: float = 0.0      # when it joined (adapt retires no worker younger than idle_after)
     retiring: bool = False   # RetireRequested: drains, and its loss is never charged
     succeeded: bool = False  # its successor is launched, or it must never have one
 
@@ -254,6 +257,28 @@ class Scheduler:
         return sum(paces) / len(paces) if paces else 0.0
 
     @property
+    def starts_failing(self) -> bool:
+        """Have so many starts in a row failed that no more workers are launched?"""
+        return self._start_failures >= self.config.max_start_failures
+
+    def load(self, now: float) -> Load:
+        """What the adapt policy needs, at ``now``: O(workers), for a once-a-second look.
+
+        Workers leaving (retiring, stopped) are not counted as capacity; their tasks are."""
+        idle: dict[WorkerId, Optional[float]] = {}
+        joined: dict[WorkerId, float] = {}
+        starting = running = 0
+        for wid, w in self._workers.items():
+            running += len(w.queue)
+            if w.state == STARTING:
+                starting += 1
+            elif not (w.retiring or w.stop_sent):
+                # an empty queue has been empty since its last result (or since it joined)
+                idle[wid] = None if w.queue else max(w.head_since, w.joined)
+                joined[wid] = w.joined
+        return Load(now, len(self._pending), running, starting, idle, joined)
+
+    @property
     def idle(self) -> bool:
         """No task is pending or running."""
         return not self._pending and not self._where
@@ -303,7 +328,7 @@ class Scheduler:
             w = self._workers[ev.worker] = _Worker(STARTING, ev.now)
         if w.state != STARTING:
             return
-        w.state, w.since = LIVE, ev.now
+        w.state, w.since, w.joined = LIVE, ev.now, ev.now
         self._start_failures = 0
         self._ever_joined = True
         self._starved = False

@@ -38,6 +38,7 @@ from .commands import Commands, call_sinks
 from .links import Links
 from .listener import Acceptor, bind
 from .tasks import Journal, Task, TaskTable
+from .adaptive import Adapting
 from .walltimes import Walltimed
 from .withdrawal import Withdrawal
 from .workers import WorkerTable
@@ -58,7 +59,7 @@ def _terminate_all() -> None:
         rt.terminate(wait=1.0)
 
 
-class Runtime(Withdrawal, Walltimed, reading.Reading):
+class Runtime(Withdrawal, Walltimed, Adapting, reading.Reading):
     """A listening manager: workers connect to it, tasks go out, results come back.
 
     Thread-safe entry points: ``launch``, ``define``, ``submit``, ``withdraw``, ``configure``,
@@ -281,6 +282,7 @@ class Runtime(Withdrawal, Walltimed, reading.Reading):
                 self._cmds.lost(rec)  # a failed start: say so now
             self._handle(S.Tick(now))
             self._walltime_tick(now)
+            self._adapt_tick(now)
             self._settle()
             if now >= self._next_beat:
                 self._next_beat = self._links.ping_due(now)
@@ -292,7 +294,7 @@ class Runtime(Withdrawal, Walltimed, reading.Reading):
         now = time.monotonic()
         deadline = self._sched.next_deadline()
         until = min(self._next_beat, deadline or self._next_beat, self._tasks.journaled.due(),
-                    self._walltime_next())
+                    self._walltime_next(), self._adapt_next())
         if self._workers.polled:  # notice at once a local worker that died starting
             until = min(until, now + 0.05)
         return max(until, now + 0.001)  # never spin, even on a deadline already due

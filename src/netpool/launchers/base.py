@@ -340,14 +340,16 @@ class BatchWorkerArray(WorkerArray):
         job = f", job {self.job_id}" if self.job_id else ""
         return f"<{type(self).__name__} of {self._numworker}{job}>"
 
-    def _resubmission(self) -> "BatchWorkerArray":
-        """An unsubmitted one-worker array like this one: a lost member's replacement job.
+    def _resubmission(self, numworker: int = 1) -> "BatchWorkerArray":
+        """An unsubmitted array like this one, of ``numworker``: a lost member's replacement
+        job (one), or more workers for an adaptive pool.
 
         A copy, so that settings changed on this instance (``array_option`` for Torque, a
-        subclass's ``standard_options``) carry over; then made anew for one worker.
+        subclass's ``standard_options``) carry over; then made anew for ``numworker``.
         """
         fresh = copy.copy(self)
-        BatchWorkerArray.__init__(fresh, 1, self._options, **dataclasses.asdict(self.settings))
+        BatchWorkerArray.__init__(fresh, numworker, self._options,
+                                  **dataclasses.asdict(self.settings))
         fresh._after_resubmission_init()
         return fresh
 

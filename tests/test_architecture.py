@@ -226,7 +226,7 @@ def test_importing_the_worker_loads_no_manager_side_module():
 INTERFACES = {
     # netpool.launchers.base.Worker / WorkerArray: what the runtime calls on a launcher.
     "launcher": {"_start", "_stop", "_exit_status", "_reap", "_replacement", "_get_workers",
-                 "_can_replace", "_sentinel"},
+                 "_can_replace", "_sentinel", "_resubmission"},
     # netpool._runtime.loop.Runtime's docstring: how results reach the facades' objects.
     "sink": {"_deliver", "_fail"},
     # netpool._runtime.forks: what a forked child calls on each object it owns.

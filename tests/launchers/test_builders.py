@@ -19,7 +19,8 @@ import pytest
 from netpool.errors import LauncherError
 from netpool.launchers import (LocalWorker, LSFWorkerArray, PBSWorkerArray, SGEPEWorkerArray,
                                SGEQsubWorkerArray, SLURMWorkerArray, SSHWorker, WorkerCommand)
-from netpool.launchers.base import job_script, write_key_file
+from netpool.launchers.base import write_key_file
+from netpool.launchers.batch import job_script
 from netpool.launchers.jobs import memory_mb, walltime_seconds
 from netpool.launchers.lsf import parse_bsub_job_id
 from netpool.launchers.pbs import parse_pbs_job_id, pbs_member_id

@@ -68,3 +68,38 @@ def test_a_run_longer_than_the_walltime_loses_and_repeats_nothing(kind, tmp_path
             wait_until(lambda: job_gone(kind, job), 90, f"job {job} to leave the queue")
     finally:
         cleanup.finish()
+
+
+def _job_of(seconds):
+    import os
+    import time
+    time.sleep(seconds)
+    return os.environ.get("SLURM_JOB_ID") or f"{os.environ.get('JOB_ID')}.{os.environ.get('SGE_TASK_ID')}"
+
+
+@pytest.mark.timeout(300)
+def test_adapt_grows_from_zero_to_n_and_back_on_the_real_scheduler(kind, tmp_path, monkeypatch):
+    """adapt=(0, 3): no job before work; 12 tasks bring 3 jobs; idle, they are retired and
+    leave the queue; the queue is empty after close."""
+    import netpool
+    monkeypatch.chdir(tmp_path)
+    cls = netpool.SLURMWorkerArray if kind == "slurm" else netpool.SGEQsubWorkerArray
+    template = cls(1, job_name=JOB_NAME)
+    cleanup = Cleanup(kind)
+    pool = netpool.DistributedPool(workers=[template], python=pool_python(),
+                                   heartbeat_timeout=HEARTBEAT, connect_timeout=CONNECT,
+                                   adapt=(0, 3))
+    cleanup.stoppers.append(pool.terminate)
+    try:
+        pool.adapt(0, 3, idle_after=3.0)
+        assert template.job_id is None, "nothing submitted before work asks for it"
+        jobs = set(pool.map(_job_of, [1.0] * 12, chunksize=1))
+        assert len(jobs) == 3, f"grew to 3 workers for 12 waiting tasks, ran in {jobs}"
+        wait_until(lambda: pool._rt.worker_count() == 0, 60, "idle workers to be retired")
+        ids = {j.split(".")[0] for j in jobs}
+        for job in ids:
+            wait_until(lambda: job_gone(kind, job), 90, f"retired job {job} to leave the queue")
+        pool.close()
+        pool.join(60)
+    finally:
+        cleanup.finish()

@@ -25,7 +25,7 @@ import re
 import shlex
 
 from ..errors import LauncherError
-from .base import ArrayMember, BatchWorkerArray
+from .batch import ArrayMember, BatchWorkerArray
 from .jobs import JobSettings
 
 

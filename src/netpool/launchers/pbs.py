@@ -28,7 +28,7 @@ import shlex
 from typing import Any
 
 from ..errors import LauncherError
-from .base import ArrayMember, BatchWorkerArray
+from .batch import ArrayMember, BatchWorkerArray
 from .jobs import JobSettings, hms
 
 PBS_INDEX = "${PBS_ARRAY_INDEX:-$PBS_ARRAYID}"

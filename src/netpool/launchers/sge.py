@@ -30,8 +30,8 @@ import subprocess
 from typing import Optional, Sequence
 
 from ..errors import LauncherError
-from .base import (KEY_FILE, ArrayMember, BatchWorkerArray, ProcessWorker, Worker, WorkerArray,
-                   WorkerCommand, popen_to_output)
+from .base import KEY_FILE, ProcessWorker, Worker, WorkerArray, WorkerCommand, popen_to_output
+from .batch import ArrayMember, BatchWorkerArray
 from .jobs import JobSettings, hms
 from .local import LocalWorker
 

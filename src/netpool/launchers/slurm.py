@@ -35,8 +35,8 @@ import subprocess
 from typing import Optional, Sequence
 
 from ..errors import LauncherError
-from .base import (KEY_FILE, ArrayMember, BatchWorkerArray, ChildProcess, Worker, WorkerArray,
-                   WorkerCommand, job_script, popen_to_output)
+from .base import KEY_FILE, ChildProcess, Worker, WorkerArray, WorkerCommand, popen_to_output
+from .batch import ArrayMember, BatchWorkerArray, job_script
 from .jobs import JobSettings
 
 

@@ -9,7 +9,10 @@ checks the invariants:
 a. every submitted task is in exactly one of pending / running on a live or draining worker /
    done (resolved, failed or withdrawn);
 b. every task is resolved (``Resolve`` or ``FailTask``) at most once, and a ``Resolve`` names
-   the worker the task was last sent to, which is still alive and has just sent its result;
+   the worker the task was last sent to, which is still alive and has just sent its result
+   for the attempt that is current there: a duplicate, a stray (unknown task, forged attempt
+   number) or a result for an earlier attempt, even one sent to the same worker, resolves
+   nothing, and none of them, nor a repeated revocation, can break the scheduler;
 c. ``SendTasks`` only targets a live worker, never past its window or its ``max_tasks``;
 d. a graceful exit never charges an attempt;
 e. work-conserving: no live worker has an empty queue while tasks are pending;
@@ -114,7 +117,9 @@ class SchedulerMachine(RuleBasedStateMachine):
         self.revokes: dict = {}          # worker -> tasks asked back, reply not yet delivered
         self.stale_revokes: list = []    # (worker, tasks) asked back from a worker now gone
         self.gone: set = set()           # lost or killed
-        self.history: list = []          # (worker, task) of every send
+        self.history: list = []          # (worker, task, attempt) of every send
+        self.attempt: dict = {}          # running task -> its current attempt number
+        self.attempts_used: set = set()  # every attempt number the scheduler handed out
         self.last_sent: dict = {}
         self.done: dict = {}             # task -> "resolved" / "failed" / "withdrawn"
         self.killers: dict = {}          # task -> workers that died while it was their head
@@ -189,6 +194,7 @@ class SchedulerMachine(RuleBasedStateMachine):
             self.killers.setdefault(queue[0], []).append(w)
         back = []
         for t in queue:
+            del self.attempt[t]
             killers = self.killers.get(t, [])
             if len(killers) >= self.cfg.max_attempts:
                 self.step.fail[t] = tuple(killers)
@@ -224,19 +230,28 @@ class SchedulerMachine(RuleBasedStateMachine):
             self.start_failures = 0
             self.ever_joined = True
 
+    def current(self, w: int, attempts) -> list:
+        """The tasks of ``attempts`` current on ``w``, each once, in order."""
+        out = []
+        for t, n in attempts:
+            if t in self.queue.get(w, ()) and self.attempt.get(t) == n and t not in out:
+                out.append(t)
+        return out
+
     def see_ResultsArrived(self, ev) -> None:
         if self.state.get(ev.worker, STARTING) != STARTING:
             self.since[ev.worker] = ev.now
-            self.step.resolve = [t for t in ev.tasks if t in self.queue[ev.worker]]
+            self.step.resolve = self.current(ev.worker, ev.attempts)
 
     def see_Revoked(self, ev) -> None:
         w = ev.worker
         if self.state.get(w, STARTING) != STARTING:
             self.since[w] = ev.now
             self.revokes.pop(w, None)
-            back = [t for t in ev.tasks if t in self.queue[w]]
+            back = self.current(w, ev.attempts)
             for t in back:
                 self.queue[w].remove(t)
+                del self.attempt[t]
             self.pending[:0] = back
 
     def see_HeartbeatArrived(self, ev) -> None:
@@ -260,21 +275,25 @@ class SchedulerMachine(RuleBasedStateMachine):
     # commands, carried out as the shell would, and checked
     def do_SendTasks(self, c: SendTasks) -> None:
         w, cfg, step = c.worker, self.cfg, self.step
-        assert c.tasks, c
+        assert c.attempts, c
         assert self.state.get(w) == LIVE, f"(c) {c} to a {self.state.get(w) or 'lost'} worker"
         if step.snapshot is None:
             step.snapshot = list(self.pending)
-        order = [step.snapshot.index(t) for t in c.tasks]
+        tasks = [t for t, _ in c.attempts]
+        order = [step.snapshot.index(t) for t in tasks]
         assert order == sorted(order), f"{c} out of pending order {step.snapshot}"
-        for t in c.tasks:
+        for t, n in c.attempts:
             assert t in self.pending, f"{c}: {t} is not pending"
+            assert n not in self.attempts_used, f"(b) {c}: attempt {n} handed out before"
+            self.attempts_used.add(n)
+            self.attempt[t] = n
             self.pending.remove(t)
             self.told.discard(t)
             self.queue[w].append(t)
             self.last_sent[t] = w
-            self.history.append((w, t))
-        step.sent.extend(c.tasks)
-        self.sent[w] += len(c.tasks)
+            self.history.append((w, t, n))
+        step.sent.extend(tasks)
+        self.sent[w] += len(tasks)
         assert len(self.queue[w]) <= cfg.window, f"(c) {c} overfills the window"
         if cfg.max_tasks is not None:
             assert self.sent[w] <= cfg.max_tasks, f"(c) {c} goes past max_tasks"
@@ -283,12 +302,15 @@ class SchedulerMachine(RuleBasedStateMachine):
 
     def do_Resolve(self, c: Resolve) -> None:
         ev, t, w = self.step.event, c.task, c.worker
-        assert isinstance(ev, ResultsArrived) and ev.worker == w and t in ev.tasks, (c, ev)
+        assert isinstance(ev, ResultsArrived) and ev.worker == w, (c, ev)
+        assert (t, c.attempt) in ev.attempts, f"(b) {c}: not a result of {ev}"
         assert t not in self.done, f"(b) {c}: task already {self.done[t]}"
         assert w in self.state and w not in self.gone, f"(b) {c}: from a lost worker"
         assert self.last_sent.get(t) == w and t in self.queue[w], f"(b) {c}: stale result"
+        assert self.attempt[t] == c.attempt, f"(b) {c}: attempt {self.attempt[t]} is current"
         assert self.step.resolve[:1] == [t], f"{c}: expected {self.step.resolve}"
         self.step.resolve.pop(0)
+        del self.attempt[t]
         self.queue[w].remove(t)
         self.killers.pop(t, None)
         self.done[t] = "resolved"
@@ -313,11 +335,12 @@ class SchedulerMachine(RuleBasedStateMachine):
     def do_RevokeTasks(self, c: RevokeTasks) -> None:
         w = c.worker
         assert self.state.get(w, STARTING) != STARTING and w not in self.revokes, c
-        assert c.tasks and c.tasks == tuple(self.queue[w][1:]), (c, self.queue[w])
+        waiting = tuple((t, self.attempt[t]) for t in self.queue[w][1:])
+        assert c.attempts and c.attempts == waiting, (c, waiting)
         assert not self.pending, f"{c} while tasks are pending"
         assert any(s == LIVE and not self.queue[v] for v, s in self.state.items()), (
             f"{c} with no idle worker to take them")
-        self.revokes[w] = c.tasks
+        self.revokes[w] = c.attempts
 
     def do_StopWorker(self, c: StopWorker) -> None:
         w, limit = c.worker, self.cfg.max_tasks
@@ -379,41 +402,66 @@ class SchedulerMachine(RuleBasedStateMachine):
     def result(self, data, dt):
         """The worker finishes the task at the head of its queue."""
         w = self.pick(data, self.busy(), "worker")
-        self.deliver(ResultsArrived(w, (self.queue[w][0],), self.advance(dt)))
+        head = self.queue[w][0]
+        self.deliver(ResultsArrived(w, ((head, self.attempt[head]),), self.advance(dt)))
 
     @precondition(lambda self: self.busy())
     @rule(data=st.data(), dt=small_dt, stale=st.booleans())
     def results(self, data, dt, stale):
-        """The worker sends results for the first k tasks of its queue (FIFO)."""
+        """The worker sends results for the first k tasks of its queue (FIFO), with now and
+        then an old result of the same worker, or the same result twice, riding along."""
         w = self.pick(data, self.busy(), "worker")
         q = self.queue[w]
-        tasks = list(q[:data.draw(st.integers(1, len(q)), label="k")])
-        old = sorted({t for v, t in self.history if v == w and t not in q})
-        if stale and old:  # a duplicate of an earlier result rides along
-            at = data.draw(st.integers(0, len(tasks)), label="at")
-            tasks.insert(at, data.draw(st.sampled_from(old), label="duplicate"))
-        self.deliver(ResultsArrived(w, tuple(tasks), self.advance(dt)))
+        sent = [(t, self.attempt[t]) for t in q[:data.draw(st.integers(1, len(q)), label="k")]]
+        old = [(t, n) for v, t, n in self.stale_sends() if v == w] + sent
+        if stale:
+            at = data.draw(st.integers(0, len(sent)), label="at")
+            sent.insert(at, data.draw(st.sampled_from(old), label="duplicate"))
+        self.deliver(ResultsArrived(w, tuple(sent), self.advance(dt)))
 
-    def stale_pairs(self) -> list:
-        return sorted({(w, t) for w, t in self.history if t not in self.queue.get(w, ())})
+    def stale_sends(self) -> list:
+        """Sends whose attempt is no longer current where it went (done, moved or resent)."""
+        return sorted({(w, t, n) for w, t, n in self.history
+                       if not (t in self.queue.get(w, ()) and self.attempt.get(t) == n)})
 
-    @precondition(lambda self: self.stale_pairs())
+    @precondition(lambda self: self.stale_sends())
     @rule(data=st.data(), dt=small_dt)
     def stale_result(self, data, dt):
-        """A late result from a lost worker, or a duplicate of a task already done/moved."""
-        w, t = data.draw(st.sampled_from(self.stale_pairs()), label="stale")
-        commands = self.deliver(ResultsArrived(w, (t,), self.advance(dt)))
+        """A late result from a lost worker, a duplicate of a task already done, or a result
+        for an earlier attempt of a task the worker holds again (revoked, then resent)."""
+        w, t, n = data.draw(st.sampled_from(self.stale_sends()), label="stale")
+        commands = self.deliver(ResultsArrived(w, ((t, n),), self.advance(dt)))
+        assert not any(isinstance(c, (Resolve, FailTask)) for c in commands), commands
+
+    @precondition(lambda self: self.state)
+    @rule(data=st.data(), dt=small_dt, known=st.booleans(), off=st.sampled_from([-1, 1, 7]))
+    def stray_result(self, data, dt, known, off):
+        """A result nobody sent: an unknown task id, or a running task with a forged attempt
+        number (a forked copy of a worker, a confused peer). It resolves nothing."""
+        w = self.pick(data, self.state, "worker")
+        running = sorted(self.attempt)
+        if known and running:
+            t = data.draw(st.sampled_from(running), label="task")
+            forged = (t, self.attempt[t] + off)
+        else:
+            forged = (10**6 + data.draw(st.integers(0, 3), label="unknown"), off)
+        commands = self.deliver(ResultsArrived(w, (forged,), self.advance(dt)))
         assert not any(isinstance(c, (Resolve, FailTask)) for c in commands), commands
 
     @precondition(lambda self: self.revokes)
     @rule(data=st.data(), dt=small_dt)
     def revoked(self, data, dt):
-        """The worker gives back the revoked tasks it has not started (a suffix of them)."""
+        """The worker gives back the revoked tasks it has not started (a suffix of them); now
+        and then one of them is named twice, which must not break the scheduler."""
         w = self.pick(data, self.revokes, "worker")
         asked = self.revokes[w]
-        unstarted = [t for t in self.queue[w][1:] if t in asked]
+        unstarted = [(t, self.attempt[t]) for t in self.queue[w][1:]
+                     if (t, self.attempt[t]) in asked]
         started = data.draw(st.integers(0, len(unstarted)), label="started meanwhile")
-        self.deliver(Revoked(w, tuple(unstarted[started:]), self.advance(dt)))
+        back = unstarted[started:]
+        if back and data.draw(st.booleans(), label="twice"):
+            back.insert(data.draw(st.integers(0, len(back)), label="at"), back[0])
+        self.deliver(Revoked(w, tuple(back), self.advance(dt)))
 
     @precondition(lambda self: self.stale_revokes)
     @rule(data=st.data(), dt=small_dt)
@@ -537,10 +585,13 @@ class SchedulerMachine(RuleBasedStateMachine):
             self.now += 0.01
             if live_revokes:
                 w = live_revokes[0]
-                unstarted = [t for t in self.queue[w][1:] if t in self.revokes[w]]
+                unstarted = [(t, self.attempt[t]) for t in self.queue[w][1:]
+                             if (t, self.attempt[t]) in self.revokes[w]]
                 self.deliver(Revoked(w, tuple(unstarted), self.now))
             elif busy:
-                self.deliver(ResultsArrived(busy[0], tuple(self.queue[busy[0]]), self.now))
+                held = self.queue[busy[0]]
+                self.deliver(ResultsArrived(busy[0], tuple((t, self.attempt[t]) for t in held),
+                                            self.now))
             elif self.pending:
                 w = starting[0] if starting else self.fresh_worker()
                 self.deliver(WorkerJoined(w, self.now))
@@ -590,44 +641,79 @@ def live_scheduler(cfg: Config, *workers: int) -> Scheduler:
 
 def test_requeue_after_crash_goes_to_the_front():
     sched = live_scheduler(Config(window=2), 1)
-    assert run(sched, TasksSubmitted((10, 11, 12, 13))) == [SendTasks(1, (10, 11))]
+    assert run(sched, TasksSubmitted((10, 11, 12, 13))) == [SendTasks(1, ((10, 1), (11, 2)))]
     assert sched.pending == (12, 13)
     out = run(sched, WorkerLost(1))
     assert out == [NoWorkers((10, 11, 12, 13), ever_joined=True)]
     assert sched.pending == (10, 11, 12, 13)
-    assert run(sched, WorkerJoined(2, 1.0)) == [SendTasks(2, (10, 11))]
+    assert run(sched, WorkerJoined(2, 1.0)) == [SendTasks(2, ((10, 3), (11, 4)))]
 
 
 def test_stale_result_after_requeue_is_ignored():
     sched = live_scheduler(Config(window=1, heartbeat_timeout=10.0), 1)
-    assert run(sched, TasksSubmitted((7,))) == [SendTasks(1, (7,))]
+    assert run(sched, TasksSubmitted((7,))) == [SendTasks(1, ((7, 1),))]
     assert run(sched, Tick(11.0)) == [KillWorker(1, "heartbeat"),
                                       NoWorkers((7,), ever_joined=True)]
-    assert run(sched, WorkerJoined(2, 11.5)) == [SendTasks(2, (7,))]
-    assert run(sched, ResultsArrived(1, (7,), 12.0)) == []   # worker 1 was only slow
+    assert run(sched, WorkerJoined(2, 11.5)) == [SendTasks(2, ((7, 2),))]
+    assert run(sched, ResultsArrived(1, ((7, 1),), 12.0)) == []   # worker 1 was only slow
     assert sched.running_on(2) == (7,)
-    assert run(sched, ResultsArrived(2, (7,), 12.5)) == [Resolve(7, 2)]
-    assert run(sched, ResultsArrived(2, (7,), 12.6)) == []   # duplicate
+    assert run(sched, ResultsArrived(2, ((7, 2),), 12.5)) == [Resolve(7, 2, 2)]
+    assert run(sched, ResultsArrived(2, ((7, 2),), 12.6)) == []   # duplicate
     assert sched.idle
 
 
 def test_slow_head_with_queued_tasks_is_robbed_by_an_idle_worker():
     sched = live_scheduler(Config(window=3, steal_after=0.05), 1)
     # one quick task first: the window opens to 3 once the worker's pace is known
-    assert run(sched, TasksSubmitted((0,))) == [SendTasks(1, (0,))]
-    assert run(sched, ResultsArrived(1, (0,), 0.001)) == [Resolve(0, 1)]
-    assert run(sched, TasksSubmitted((1, 2, 3))) == [SendTasks(1, (1, 2, 3))]
+    assert run(sched, TasksSubmitted((0,))) == [SendTasks(1, ((0, 1),))]
+    assert run(sched, ResultsArrived(1, ((0, 1),), 0.001)) == [Resolve(0, 1, 1)]
+    assert run(sched, TasksSubmitted((1, 2, 3))) == [SendTasks(1, ((1, 2), (2, 3), (3, 4)))]
     run(sched, WorkerLaunched(2, 0.0))
     assert run(sched, WorkerJoined(2, 0.01)) == []           # head has not run long enough
     assert run(sched, Tick(0.04)) == []
-    assert run(sched, Tick(0.06)) == [RevokeTasks(1, (2, 3))]
+    assert run(sched, Tick(0.06)) == [RevokeTasks(1, ((2, 3), (3, 4)))]
     assert run(sched, Tick(0.07)) == []                      # asked once
     # worker 1 finished task 1 and started task 2 meanwhile: only 3 comes back
-    assert run(sched, ResultsArrived(1, (1,), 0.08)) == [Resolve(1, 1)]
-    assert run(sched, Revoked(1, (3,), 0.09)) == [SendTasks(2, (3,))]
+    assert run(sched, ResultsArrived(1, ((1, 2),), 0.08)) == [Resolve(1, 1, 2)]
+    assert run(sched, Revoked(1, ((3, 4),), 0.09)) == [SendTasks(2, ((3, 5),))]
     assert sched.running_on(1) == (2,) and sched.running_on(2) == (3,)
-    assert run(sched, ResultsArrived(1, (3,), 0.1)) == []  # 1 gave 3 back: not its result
+    assert run(sched, ResultsArrived(1, ((3, 4),), 0.1)) == []  # 1 gave 3 back: not its result
     assert sched.running_on(2) == (3,)
+
+
+def test_a_result_for_an_earlier_attempt_on_the_same_worker_resolves_nothing():
+    """Task 3 was revoked from worker 1 and later sent to it again: a result for the first
+    attempt (a duplicate, or a forked copy of the worker still running its old queue) is
+    not a result of the second."""
+    sched = live_scheduler(Config(window=2, steal_after=0.05), 1, 2)
+    assert run(sched, TasksSubmitted((1, 2, 3))) == [SendTasks(1, ((1, 1), (3, 3))),
+                                                     SendTasks(2, ((2, 2),))]
+    assert run(sched, ResultsArrived(2, ((2, 2),), 0.1)) == [Resolve(2, 2, 2),
+                                                             RevokeTasks(1, ((3, 3),))]
+    assert run(sched, Revoked(1, ((3, 3),), 0.11)) == [SendTasks(2, ((3, 4),))]
+    run(sched, WorkerLost(2))                                 # 3 back to pending; 1 busy
+    assert run(sched, ResultsArrived(1, ((1, 1),), 0.12)) == [Resolve(1, 1, 1),
+                                                              SendTasks(1, ((3, 5),))]
+    assert run(sched, ResultsArrived(1, ((3, 3),), 0.13)) == []  # the revoked attempt
+    assert run(sched, ResultsArrived(1, ((3, 4),), 0.13)) == []  # worker 2's attempt
+    assert run(sched, ResultsArrived(1, ((3, 6), (99, 5)), 0.13)) == []  # forged, stray
+    assert sched.running_on(1) == (3,)
+    assert run(sched, ResultsArrived(1, ((3, 5), (3, 5)), 0.14)) == [Resolve(3, 1, 5)]
+    assert sched.idle
+
+
+def test_a_revocation_naming_a_task_twice_gives_it_back_once():
+    """Regression: ``ValueError: 9 is not in deque`` from a REVOKED that named a task twice
+    (a forked process answering on the worker's link) killed the manager loop."""
+    sched = live_scheduler(Config(window=3, steal_after=0.05), 1, 2)
+    run(sched, TasksSubmitted((1, 2, 3, 4)))
+    assert sched.running_on(1) == (1, 3, 4)
+    assert run(sched, ResultsArrived(2, ((2, 2),), 0.1)) == [Resolve(2, 2, 2),
+                                                             RevokeTasks(1, ((3, 3), (4, 4)))]
+    assert run(sched, Revoked(1, ((4, 4), (4, 4), (3, 9), (8, 1)), 0.11)) == [
+        SendTasks(2, ((4, 5),))]
+    assert run(sched, Revoked(1, ((4, 4),), 0.12)) == []      # again: no longer there
+    assert sched.running_on(1) == (1, 3) and sched.running_on(2) == (4,)
 
 
 def test_heartbeat_timeout_kills_a_silent_worker():
@@ -654,20 +740,20 @@ def test_connect_timeout_kills_a_starting_worker_and_replaces_it():
 
 def test_max_tasks_retires_the_worker_and_replaces_it():
     sched = live_scheduler(Config(window=2, max_tasks=2, replace=True), 1)
-    assert run(sched, TasksSubmitted((1, 2, 3))) == [SendTasks(1, (1, 2))]
+    assert run(sched, TasksSubmitted((1, 2, 3))) == [SendTasks(1, ((1, 1), (2, 2)))]
     assert sched.worker_state(1) == DRAINING
-    assert run(sched, ResultsArrived(1, (1,), 0.1)) == [Resolve(1, 1)]
-    assert run(sched, ResultsArrived(1, (2,), 0.2)) == [Resolve(2, 1), StopWorker(1)]
+    assert run(sched, ResultsArrived(1, ((1, 1),), 0.1)) == [Resolve(1, 1, 1)]
+    assert run(sched, ResultsArrived(1, ((2, 2),), 0.2)) == [Resolve(2, 1, 2), StopWorker(1)]
     assert run(sched, WorkerLost(1, graceful=True)) == [LaunchReplacement(1)]
     run(sched, WorkerLaunched(2, 0.3))
-    assert run(sched, WorkerJoined(2, 0.4)) == [SendTasks(2, (3,))]
+    assert run(sched, WorkerJoined(2, 0.4)) == [SendTasks(2, ((3, 3),))]
 
 
 def test_poison_task_fails_after_max_attempts_and_graceful_exits_do_not_count():
     sched = live_scheduler(Config(window=1, max_attempts=2), 1, 2, 3, 4)
-    assert run(sched, TasksSubmitted((9,))) == [SendTasks(1, (9,))]
-    assert run(sched, WorkerLost(1)) == [SendTasks(2, (9,))]
-    assert run(sched, WorkerLost(2, graceful=True)) == [SendTasks(3, (9,))]
+    assert run(sched, TasksSubmitted((9,))) == [SendTasks(1, ((9, 1),))]
+    assert run(sched, WorkerLost(1)) == [SendTasks(2, ((9, 2),))]
+    assert run(sched, WorkerLost(2, graceful=True)) == [SendTasks(3, ((9, 3),))]
     assert run(sched, WorkerLost(3)) == [FailTask(9, (1, 3))]
     assert sched.idle
 
@@ -676,14 +762,14 @@ def test_closing_stops_idle_workers_once_everything_is_done():
     sched = live_scheduler(Config(window=1), 1, 2)
     run(sched, TasksSubmitted((1,)))
     assert run(sched, Closing()) == [StopWorker(2)]
-    assert run(sched, ResultsArrived(1, (1,), 0.1)) == [Resolve(1, 1), StopWorker(1)]
+    assert run(sched, ResultsArrived(1, ((1, 1),), 0.1)) == [Resolve(1, 1, 1), StopWorker(1)]
 
 
 def test_no_workers_is_repeated_for_tasks_requeued_after_it():
     """Regression, two bugs: NoWorkers was not said when the only worker drained in the same
     step (a stale list of live workers), nor again for tasks a crash put back after it."""
     sched = live_scheduler(Config(window=2, max_tasks=2), 1)
-    assert run(sched, TasksSubmitted((1, 2, 3))) == [SendTasks(1, (1, 2)),
+    assert run(sched, TasksSubmitted((1, 2, 3))) == [SendTasks(1, ((1, 1), (2, 2))),
                                                      NoWorkers((3,), ever_joined=True)]
     run(sched, TasksWithdrawn((3,)))
     assert run(sched, WorkerLost(1)) == [NoWorkers((1, 2), ever_joined=True)]
@@ -692,26 +778,27 @@ def test_no_workers_is_repeated_for_tasks_requeued_after_it():
 def test_closing_keeps_replacing_workers_while_work_is_pending():
     """Regression: Closing stopped replacements, so tasks left after it were never run."""
     sched = live_scheduler(Config(window=1, max_tasks=1, replace=True), 1)
-    assert run(sched, TasksSubmitted((1, 2))) == [SendTasks(1, (1,))]
+    assert run(sched, TasksSubmitted((1, 2))) == [SendTasks(1, ((1, 1),))]
     run(sched, Closing())
-    assert run(sched, ResultsArrived(1, (1,), 0.1)) == [Resolve(1, 1), StopWorker(1)]
+    assert run(sched, ResultsArrived(1, ((1, 1),), 0.1)) == [Resolve(1, 1, 1), StopWorker(1)]
     assert run(sched, WorkerLost(1, graceful=True)) == [LaunchReplacement(1)]
     run(sched, WorkerLaunched(2, 0.2))
-    assert run(sched, WorkerJoined(2, 0.3)) == [SendTasks(2, (2,))]
-    assert run(sched, ResultsArrived(2, (2,), 0.4)) == [Resolve(2, 2), StopWorker(2)]
+    assert run(sched, WorkerJoined(2, 0.3)) == [SendTasks(2, ((2, 2),))]
+    assert run(sched, ResultsArrived(2, ((2, 2),), 0.4)) == [Resolve(2, 2, 2), StopWorker(2)]
     assert run(sched, WorkerLost(2, graceful=True)) == []    # all done: no replacement
 
 
 def test_no_workers_is_repeated_for_revoked_tasks_after_it():
     """Regression: tasks given back by Revoked after a NoWorkers were stranded silently."""
     sched = live_scheduler(Config(window=3, max_tasks=3), 1, 2)
-    assert run(sched, TasksSubmitted((1, 2, 3, 4))) == [SendTasks(1, (1, 3, 4)),
-                                                        SendTasks(2, (2,))]
-    assert run(sched, ResultsArrived(2, (2,), 0.1)) == [Resolve(2, 2), RevokeTasks(1, (3, 4))]
+    assert run(sched, TasksSubmitted((1, 2, 3, 4))) == [SendTasks(1, ((1, 1), (3, 3), (4, 4))),
+                                                        SendTasks(2, ((2, 2),))]
+    assert run(sched, ResultsArrived(2, ((2, 2),), 0.1)) == [Resolve(2, 2, 2),
+                                                             RevokeTasks(1, ((3, 3), (4, 4)))]
     assert run(sched, WorkerLost(2)) == []
     assert run(sched, TasksSubmitted((5,))) == [NoWorkers((5,), ever_joined=True)]
     run(sched, TasksWithdrawn((5,)))
-    assert run(sched, Revoked(1, (3, 4), 0.2)) == [NoWorkers((3, 4), ever_joined=True)]
+    assert run(sched, Revoked(1, ((3, 3), (4, 4)), 0.2)) == [NoWorkers((3, 4), ever_joined=True)]
 
 
 def test_results_at_one_instant_never_break_the_window():
@@ -719,36 +806,36 @@ def test_results_at_one_instant_never_break_the_window():
     many messages); it reached a denormal after ~2000 and the window computation raised."""
     sched = live_scheduler(Config(window=32), 1)
     for t in range(3000):
-        assert run(sched, TasksSubmitted((t,))) == [SendTasks(1, (t,))]
-        assert run(sched, ResultsArrived(1, (t,), 1.0)) == [Resolve(t, 1)]
+        assert run(sched, TasksSubmitted((t,))) == [SendTasks(1, ((t, t + 1),))]
+        assert run(sched, ResultsArrived(1, ((t, t + 1),), 1.0)) == [Resolve(t, 1, t + 1)]
 
 
 def test_closing_keeps_an_idle_worker_while_tasks_wait_behind_a_head():
     """Regression (issue 8): close() right after submitting stopped idle workers while another
     held queued tasks, and replaced them (a Pool(4) started 23 processes)."""
     sched = live_scheduler(Config(window=3, steal_after=0.05, replace=True), 1)
-    assert run(sched, TasksSubmitted((1, 2, 3))) == [SendTasks(1, (1, 2, 3))]
+    assert run(sched, TasksSubmitted((1, 2, 3))) == [SendTasks(1, ((1, 1), (2, 2), (3, 3)))]
     run(sched, WorkerLaunched(2, 0.0))
     assert run(sched, Closing()) == []
     assert run(sched, WorkerJoined(2, 0.01)) == []             # not stopped: 2 and 3 wait
-    assert run(sched, Tick(0.06)) == [RevokeTasks(1, (2, 3))]
-    assert run(sched, Revoked(1, (2, 3), 0.07)) == [SendTasks(2, (2, 3))]
-    assert run(sched, ResultsArrived(1, (1,), 0.08)) == [Resolve(1, 1)]  # 3 waits behind 2
-    assert run(sched, ResultsArrived(2, (2,), 0.09)) == [Resolve(2, 2), StopWorker(1)]
+    assert run(sched, Tick(0.06)) == [RevokeTasks(1, ((2, 2), (3, 3)))]
+    assert run(sched, Revoked(1, ((2, 2), (3, 3)), 0.07)) == [SendTasks(2, ((2, 4), (3, 5)))]
+    assert run(sched, ResultsArrived(1, ((1, 1),), 0.08)) == [Resolve(1, 1, 1)]  # 3 waits
+    assert run(sched, ResultsArrived(2, ((2, 4),), 0.09)) == [Resolve(2, 2, 4), StopWorker(1)]
     assert run(sched, WorkerLost(1, graceful=True)) == []      # stopped by the close: no one new
-    assert run(sched, ResultsArrived(2, (3,), 0.1)) == [Resolve(3, 2), StopWorker(2)]
+    assert run(sched, ResultsArrived(2, ((3, 5),), 0.1)) == [Resolve(3, 2, 5), StopWorker(2)]
     assert run(sched, WorkerLost(2, graceful=True)) == [] and sched.idle
 
 
 def test_a_crash_during_closing_replaces_the_worker_so_its_tasks_are_not_stranded():
     sched = live_scheduler(Config(window=1, replace=True), 1, 2)
-    assert run(sched, TasksSubmitted((1,))) == [SendTasks(1, (1,))]
+    assert run(sched, TasksSubmitted((1,))) == [SendTasks(1, ((1, 1),))]
     assert run(sched, Closing()) == [StopWorker(2)]
     assert run(sched, WorkerLost(1)) == [LaunchReplacement(1)]  # task 1 is pending again
     assert run(sched, WorkerLost(2, graceful=True)) == []
     run(sched, WorkerLaunched(3, 0.1))
-    assert run(sched, WorkerJoined(3, 0.2)) == [SendTasks(3, (1,))]
-    assert run(sched, ResultsArrived(3, (1,), 0.3)) == [Resolve(1, 3), StopWorker(3)]
+    assert run(sched, WorkerJoined(3, 0.2)) == [SendTasks(3, ((1, 2),))]
+    assert run(sched, ResultsArrived(3, ((1, 2),), 0.3)) == [Resolve(1, 3, 2), StopWorker(3)]
     assert run(sched, WorkerLost(3, graceful=True)) == [] and sched.idle
 
 

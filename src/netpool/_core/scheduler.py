@@ -29,6 +29,12 @@ from .adapt import Load
 
 TaskId = int
 WorkerId = int
+#: One sending of a task: ``(task, n)``, where ``n`` is unique to that send (a counter of every
+#: send this scheduler made). A result or revocation counts only if it names the attempt
+#: that is current on the worker that sends it: so a duplicate, a stray, a late result for an
+#: attempt since revoked or requeued, or one from a process that copied the worker's queue
+#: by forking, can never resolve a task, even one that went back to the same worker.
+Attempt = tuple[TaskId, int]
 
 # ----------------------------------------------------------------------------- events
 
@@ -59,17 +65,19 @@ class WorkerJoined:
 
 @dataclass(frozen=True, slots=True)
 class ResultsArrived:
+    """Results for these attempts came from the worker (any may be stale or repeated)."""
+
     worker: WorkerId
-    tasks: tuple[TaskId, ...]
+    attempts: tuple[Attempt, ...]
     now: float
 
 
 @dataclass(frozen=True, slots=True)
 class Revoked:
-    """The worker took these tasks out of its queue before starting them."""
+    """The worker took these attempts out of its queue before starting them."""
 
     worker: WorkerId
-    tasks: tuple[TaskId, ...]
+    attempts: tuple[Attempt, ...]
     now: float
 
 
@@ -127,22 +135,27 @@ Event = Union[TasksSubmitted, TasksWithdrawn, WorkerLaunched, WorkerJoined, Resu
 
 @dataclass(frozen=True, slots=True)
 class SendTasks:
+    """Send these tasks to the worker, each tagged with its attempt number."""
+
     worker: WorkerId
-    tasks: tuple[TaskId, ...]
+    attempts: tuple[Attempt, ...]
 
 
 @dataclass(frozen=True, slots=True)
 class Resolve:
-    """Accept this worker's result for the task; it is done."""
+    """Accept this worker's result for the task's current attempt; the task is done."""
 
     task: TaskId
     worker: WorkerId
+    attempt: int
 
 
 @dataclass(frozen=True, slots=True)
 class RevokeTasks:
+    """Ask the worker to give back these attempts if it has not started them."""
+
     worker: WorkerId
-    tasks: tuple[TaskId, ...]
+    attempts: tuple[Attempt, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -222,7 +235,8 @@ class Scheduler:
         self.config = config or Config()
         self._workers: dict[WorkerId, _Worker] = {}
         self._pending: deque[TaskId] = deque()
-        self._where: dict[TaskId, WorkerId] = {}    # running tasks only
+        self._where: dict[TaskId, tuple[WorkerId, int]] = {}  # running tasks: worker, attempt
+        self._attempts = 0  # attempt numbers handed out so far
         self._killers: dict[TaskId, list[WorkerId]] = {}
         self._start_failures = 0
         self._ever_joined = False
@@ -340,13 +354,13 @@ class Scheduler:
             return  # a late result from a worker already declared lost: stale
         w.since = ev.now
         began, done = w.head_since, 0
-        for t in ev.tasks:
-            if self._where.get(t) != ev.worker:
-                continue  # stale or duplicate
+        for t, n in ev.attempts:
+            if self._where.get(t) != (ev.worker, n):
+                continue  # stale, stray or duplicate
             w.queue.remove(t)
             del self._where[t]
             self._killers.pop(t, None)
-            out.append(Resolve(t, ev.worker))
+            out.append(Resolve(t, ev.worker, n))
             w.head_since = ev.now
             done += 1
         if done:
@@ -361,10 +375,12 @@ class Scheduler:
             return
         w.revoking = False
         w.since = ev.now
-        back = [t for t in ev.tasks if self._where.get(t) == ev.worker]
-        for t in back:
-            w.queue.remove(t)
-            del self._where[t]
+        back = []
+        for t, n in ev.attempts:
+            if self._where.get(t) == (ev.worker, n):  # once only, even if named twice
+                w.queue.remove(t)
+                del self._where[t]
+                back.append(t)
         self._pending.extendleft(reversed(back))
         self._starved = self._starved and not back  # new pending tasks: tell again
         self._maybe_retire(ev.worker, w, out)
@@ -515,8 +531,9 @@ class Scheduler:
                         w.head_since = now
                     w.queue.append(t)
                     w.sent += 1
-                    self._where[t] = wid
-                    batches.setdefault(wid, []).append(t)
+                    self._attempts += 1
+                    self._where[t] = (wid, self._attempts)
+                    batches.setdefault(wid, []).append((t, self._attempts))
                     room -= 1
                 if limit is not None and w.sent >= limit:
                     w.state = DRAINING  # no more work; StopWorker once its queue empties
@@ -546,4 +563,5 @@ class Scheduler:
         if victims and any(not w.queue for _, w in live):
             for wid, w in victims:
                 w.revoking = True
-                out.append(RevokeTasks(wid, tuple(list(w.queue)[1:])))
+                out.append(RevokeTasks(wid, tuple((t, self._where[t][1])
+                                                  for t in list(w.queue)[1:])))

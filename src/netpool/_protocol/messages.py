@@ -20,19 +20,19 @@ import pickle
 
 from ..errors import ProtocolError
 
-VERSION = 2
+VERSION = 3  # 3: every task, result and revocation names the attempt it belongs to
 
 # worker -> manager
 HELLO = 1      # (HELLO, version, worker_id or -1, role, pid, hostname)
-RESULTS = 2    # (RESULTS, [(task_id, status, payload, nbufs), ...], [buffer sizes])
-REVOKED = 3    # (REVOKED, [task_id, ...])
+RESULTS = 2    # (RESULTS, [(task_id, attempt, status, payload, nbufs), ...], [buffer sizes])
+REVOKED = 3    # (REVOKED, [(task_id, attempt), ...])
 READY = 4      # (READY, seconds left or None)  initializer done: the worker takes tasks; its
                # batch job ends that many seconds from now (None: no walltime known)
 # manager -> worker
 WELCOME = 10   # (WELCOME, worker_id, beat_interval, heartbeat_timeout, [sys.path], init or None)
 DEFINE = 11    # (DEFINE, blob_id, pickled callable)
-TASKS = 12     # (TASKS, [(task_id, kind, blob_id, payload, nbufs), ...], [buffer sizes])
-REVOKE = 13    # (REVOKE, [task_id, ...])
+TASKS = 12     # (TASKS, [(task_id, attempt, kind, blob_id, payload, nbufs), ...], [sizes])
+REVOKE = 13    # (REVOKE, [(task_id, attempt), ...])
 STOP = 14      # (STOP,)  finish the queue, then exit
 # both ways, on the heartbeat link
 BEAT = 20      # (BEAT,)

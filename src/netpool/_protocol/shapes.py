@@ -31,38 +31,43 @@ def _fail(what: str, msg: Any) -> ProtocolError:
     return ProtocolError(f"malformed {what}: {text[:120]}{'...' if len(text) > 120 else ''}")
 
 
-def result_entry(entry: Any) -> tuple[int, int, bytes, int]:
-    """(task_id, status, payload, nbufs) of one RESULTS entry, or ProtocolError."""
-    if type(entry) not in (tuple, list) or len(entry) != 4:
+def result_entry(entry: Any) -> tuple[int, int, int, bytes, int]:
+    """(task_id, attempt, status, payload, nbufs) of one RESULTS entry, or ProtocolError."""
+    if type(entry) not in (tuple, list) or len(entry) != 5:
         raise _fail("RESULTS entry", entry)
-    tid, status, payload, nbufs = entry
-    if not (_is_int(tid) and status in STATUSES and _is_int(status)
+    tid, attempt, status, payload, nbufs = entry
+    if not (_is_int(tid) and _is_int(attempt) and status in STATUSES and _is_int(status)
             and type(payload) is bytes and _is_int(nbufs) and nbufs >= 0):
         raise _fail("RESULTS entry", entry)
-    return tid, status, payload, nbufs
+    return tid, attempt, status, payload, nbufs
 
 
-def check_results(msg: tuple, nbufs: int) -> list[tuple[int, int, bytes, int]]:
+def _attempt(entry: Any) -> tuple[int, int]:
+    if type(entry) not in (tuple, list) or len(entry) != 2 or not all(map(_is_int, entry)):
+        raise _fail("attempt", entry)
+    return entry[0], entry[1]
+
+
+def check_results(msg: tuple, nbufs: int) -> list[tuple[int, int, int, bytes, int]]:
     """The entries of a RESULTS message that came with ``nbufs`` out-of-band buffers."""
     if len(msg) not in (2, 3) or type(msg[1]) not in (tuple, list) or not msg[1]:
         raise _fail("RESULTS", msg)
     if len(msg[1]) > MAX_ENTRIES:
         raise ProtocolError(f"RESULTS with {len(msg[1])} entries")
     entries = [result_entry(e) for e in msg[1]]
-    if sum(e[3] for e in entries) != nbufs:
-        raise ProtocolError(f"RESULTS entries account for {sum(e[3] for e in entries)} "
+    if sum(e[4] for e in entries) != nbufs:
+        raise ProtocolError(f"RESULTS entries account for {sum(e[4] for e in entries)} "
                             f"buffers, {nbufs} came")
     if len({e[0] for e in entries}) != len(entries):
         raise _fail("RESULTS (a task twice)", msg)
     return entries
 
 
-def check_revoked(msg: tuple) -> tuple[int, ...]:
-    """The task ids a REVOKED message gives back (possibly none)."""
-    if (len(msg) != 2 or type(msg[1]) not in (tuple, list) or len(msg[1]) > MAX_ENTRIES
-            or not all(_is_int(t) for t in msg[1])):
+def check_revoked(msg: tuple) -> tuple[tuple[int, int], ...]:
+    """The (task id, attempt) pairs a REVOKED message gives back (possibly none)."""
+    if len(msg) != 2 or type(msg[1]) not in (tuple, list) or len(msg[1]) > MAX_ENTRIES:
         raise _fail("REVOKED", msg)
-    return tuple(msg[1])
+    return tuple(_attempt(e) for e in msg[1])
 
 
 def check_hello(msg: tuple) -> tuple:

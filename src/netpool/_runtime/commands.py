@@ -66,12 +66,12 @@ class Commands:
         rec = self._workers[cmd.worker]
         out = self._links.queue(rec)
         entries, bufs = [], []
-        for tid in cmd.tasks:
+        for tid, attempt in cmd.attempts:
             t = self._tasks[tid]
             if t.blob and t.blob not in rec.blobs:
                 out.append(((M.DEFINE, t.blob, self._blobs.data(t.blob)), ()))
                 rec.blobs.add(t.blob)
-            entries.append((tid, t.kind, t.blob, t.payload, len(t.bufs)))
+            entries.append((tid, attempt, t.kind, t.blob, t.payload, len(t.bufs)))
             bufs += t.bufs
         out.append(((M.TASKS, entries, [memoryview(b).nbytes for b in bufs]), bufs))
 
@@ -92,7 +92,7 @@ class Commands:
             self.to_sink(twin.sink._fail, twin.id, exc)
 
     def revoke(self, cmd: S.RevokeTasks) -> None:
-        self._links.send(self._workers[cmd.worker], (M.REVOKE, list(cmd.tasks)))
+        self._links.send(self._workers[cmd.worker], (M.REVOKE, list(cmd.attempts)))
 
     def stop(self, cmd: S.StopWorker) -> None:
         rec = self._workers[cmd.worker]

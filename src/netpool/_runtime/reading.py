@@ -55,7 +55,8 @@ class Reading:
 def events(rec: WorkerRec, msgs: list, now: float, out: list) -> Optional[ProtocolError]:
     """Append ``(event, payloads)`` for each message to ``out``; the first protocol error,
     if any (the messages after it are not read). ``payloads`` maps task id to
-    ``(status, payload, buffers)`` for a RESULTS, else is None."""
+    ``(status, payload, buffers)`` for a RESULTS, else is None. Which attempt each result
+    belongs to goes to the core, which alone decides whether it counts."""
     for msg, bufs in msgs:
         try:
             item = _event(rec, msg, bufs, now)
@@ -69,11 +70,12 @@ def events(rec: WorkerRec, msgs: list, now: float, out: list) -> Optional[Protoc
 def _event(rec: WorkerRec, msg: tuple, bufs: list, now: float) -> Optional[tuple[Any, Any]]:
     kind = msg[0]
     if kind == M.RESULTS:
-        pos, payloads = 0, {}
-        for tid, status, payload, nbufs in shapes.check_results(msg, len(bufs)):
-            payloads[tid] = (status, payload, bufs[pos:pos + nbufs])
+        pos, payloads, attempts = 0, {}, []
+        for tid, attempt, status, payload, nbufs in shapes.check_results(msg, len(bufs)):
+            payloads[tid] = (status, payload, bufs[pos:pos + nbufs])  # each tid once (shapes)
+            attempts.append((tid, attempt))
             pos += nbufs
-        return S.ResultsArrived(rec.id, tuple(payloads), now), payloads
+        return S.ResultsArrived(rec.id, tuple(attempts), now), payloads
     if kind == M.BEAT:
         shapes.check_bare(msg, "BEAT")
         return S.HeartbeatArrived(rec.id, now), None

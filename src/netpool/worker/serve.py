@@ -63,12 +63,12 @@ class Serve:
             task = self._next_task()
             if task is None:
                 break
-            (tid, kind, blob, payload, bufs), more = task
+            (tid, attempt, kind, blob, payload, bufs), more = task
             status, data, out = self.runner.run(kind, blob, payload, bufs)
             flush_output()
             if out or len(data) >= BIG_MESSAGE:
                 self._kick()  # sending it may block: the manager may be sending to us too
-            self._post((tid, status, data, len(out)), out, flush=not more)
+            self._post((tid, attempt, status, data, len(out)), out, flush=not more)
         self._flush()
         return 0
 
@@ -163,19 +163,19 @@ class Serve:
         kind = msg[0]
         if kind == M.TASKS:
             items, pos = [], 0
-            for tid, tkind, blob, payload, nbufs in msg[1]:
-                items.append((tid, tkind, blob, payload, bufs[pos:pos + nbufs]))
+            for tid, attempt, tkind, blob, payload, nbufs in msg[1]:
+                items.append((tid, attempt, tkind, blob, payload, bufs[pos:pos + nbufs]))
                 pos += nbufs
             with cond:
                 queue.extend(items)
                 cond.notify()
         elif kind == M.DEFINE:
             self.runner.blobs.define(msg[1], msg[2])
-        elif kind == M.REVOKE:
-            wanted = set(msg[1])
+        elif kind == M.REVOKE:  # by (task id, attempt), which the manager checks on return
+            wanted = {tuple(sent) for sent in msg[1]}
             with cond:
-                kept = [item for item in queue if item[0] not in wanted]
-                gone = [item[0] for item in queue if item[0] in wanted]
+                kept = [item for item in queue if item[:2] not in wanted]
+                gone = [item[:2] for item in queue if item[:2] in wanted]
                 queue.clear()
                 queue.extend(kept)
             self.chan.send((M.REVOKED, gone))

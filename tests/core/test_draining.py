@@ -53,8 +53,8 @@ def test_long_tasks_drain_earlier_and_a_lost_worker_is_forgotten():
 def test_retire_revokes_waiting_tasks_finishes_the_head_and_launches_a_successor():
     s = sched()
     out = s.handle(S.TasksSubmitted(tuple(range(8))))
-    on1 = s.running_on(1)
-    assert len(on1) > 1
+    on1 = tuple(a for c in of(out, S.SendTasks) if c.worker == 1 for a in c.attempts)
+    assert [t for t, _ in on1] == list(s.running_on(1)) and len(on1) > 1
     out = s.handle(S.RetireRequested(1, replace=True))
     assert of(out, S.LaunchReplacement) == [S.LaunchReplacement(1)]
     assert of(out, S.RevokeTasks) == [S.RevokeTasks(1, on1[1:])]

@@ -421,7 +421,8 @@ class Scheduler:
         w.state = DRAINING
         if len(w.queue) > 1 and not w.revoking:  # what it has not started goes elsewhere
             w.revoking = True
-            out.append(RevokeTasks(ev.worker, tuple(w.queue)[1:]))
+            out.append(RevokeTasks(ev.worker, tuple((t, self._where[t][1])
+                                                    for t in list(w.queue)[1:])))
         self._maybe_retire(ev.worker, w, out)
 
     def _on_Closing(self, ev: Closing, out: list) -> None:

@@ -82,12 +82,12 @@ def swarm_process(host: str, port: int, authkey_hex: str, count: int) -> None:
                 if msg[0] == M.DEFINE:
                     funcs[msg[1]] = codec.loads_callable(msg[2])
                 elif msg[0] == M.TASKS:
-                    for tid, kind, blob, payload, _ in msg[1]:
+                    for tid, attempt, kind, blob, payload, _ in msg[1]:
                         items = codec.loads(payload)
                         value = [funcs[blob](x) for x in items] if kind == M.MAP else \
                             [funcs[blob](*x) for x in items]
                         data, _b = codec.dumps(value)
-                        out.append((tid, M.OK, data, 0))
+                        out.append((tid, attempt, M.OK, data, 0))
                 elif msg[0] == M.REVOKE:
                     chan.send((M.REVOKED, []))
                 elif msg[0] == M.STOP:

@@ -50,7 +50,7 @@ def test_big_tasks_and_big_results_cross_without_deadlock():
             for i in range(N_TASKS):
                 data, bufs = codec.dumps(((bytes([i]) * SIZE,), {}))
                 assert not bufs  # in-band: the case of a big envelope
-                chan.send((M.TASKS, [(i, M.CALL, 1, data, 0)], []))
+                chan.send((M.TASKS, [(i, 100 + i, M.CALL, 1, data, 0)], []))
             chan.send((M.STOP,))
 
         sender = threading.Thread(target=send_all, daemon=True)
@@ -63,7 +63,8 @@ def test_big_tasks_and_big_results_cross_without_deadlock():
             if select.select([manager_sock], [], [], 1.0)[0]:
                 for msg, bufs in chan.recv_ready():
                     assert msg[0] == M.RESULTS
-                    for tid, status, payload, _ in msg[1]:
+                    for tid, attempt, status, payload, _ in msg[1]:
+                        assert attempt == 100 + tid  # echoed as it came
                         got[tid] = codec.loads(payload)
         assert len(got) == N_TASKS, f"only {len(got)} of {N_TASKS} results"
         assert all(got[i] == (bytes([i]) * SIZE,) for i in range(N_TASKS))

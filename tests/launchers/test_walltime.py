@@ -38,11 +38,18 @@ def _task(args):
 
 
 @pytest.mark.timeout(400)
-def test_a_run_longer_than_the_walltime_loses_and_repeats_nothing(kind, tmp_path, monkeypatch):
+@pytest.mark.parametrize("source", ["setting", "job"])
+def test_a_run_longer_than_the_walltime_loses_and_repeats_nothing(kind, source, tmp_path,
+                                                                   monkeypatch):
+    """``source``: the walltime given as ``walltime=``, or only to the scheduler (SLURM's
+    ``--time``), which the worker then reads from its job's record."""
     import netpool
     monkeypatch.chdir(tmp_path)
+    if source == "job" and kind != "slurm":
+        pytest.skip("only SLURM jobs tell their end time; Grid Engine needs walltime=")
     cls = netpool.SLURMWorkerArray if kind == "slurm" else netpool.SGEQsubWorkerArray
-    array = cls(2, job_name=JOB_NAME, walltime=WALLTIME)
+    array = (cls(2, job_name=JOB_NAME, walltime=WALLTIME) if source == "setting"
+             else cls(2, f"--time={WALLTIME // 60}", job_name=JOB_NAME))
     cleanup = Cleanup(kind)
     pool = netpool.DistributedPool(workers=[array], python=pool_python(),
                                    heartbeat_timeout=HEARTBEAT, connect_timeout=CONNECT)

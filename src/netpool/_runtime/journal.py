@@ -10,14 +10,11 @@ task without reading the whole file. WAL keeps readers (``netpool journal PATH``
 while a run writes. ``NORMAL`` rather than ``FULL``: commits do not wait for ``fsync``, so a
 power cut may lose the last commits (those tasks simply run again) but never corrupts.
 
-Writes are group commits, paced by what a commit costs: pending outcomes are committed
-once the last commit is 50 commit-durations old (so commits take at most ~2 % of the loop
-thread), or 256 or 16 MiB of them are pending, or the oldest is 0.1 s old. The runtime
-commits at the end of a round of events, *before* it hands that round's results to their
-sinks, whenever a commit is due: when results arrive less often than every ~50 commit
-durations (5-10 ms on a busy machine), every result is on disk before the program sees it. A
-flood of tiny tasks is delivered ahead of its commit; a crash then reruns at most the
-outcomes of the last few milliseconds (at most 0.1 s).
+Writes are group commits: the runtime commits the outcomes of a round of events at the end
+of the round, *before* it hands that round's results to their sinks, so every result is on
+disk before the program sees it, and a rerun never repeats a task whose result the program
+saw. A round is the batch (a flood of tiny tasks brings many results per round); within one,
+256 outcomes or 16 MiB commit early.
 
 Every outcome carries a CRC-32 of its bytes, checked when it is read: SQLite does not
 checksum its pages, and a corrupted result must run again rather than be returned.

@@ -60,6 +60,8 @@ class Manager:
         self._waiting: list = []   # added workers, started at the next request for results
         self._runtime: Optional[Runtime] = None
         self._lock = threading.Lock()
+        self._adapt: Any = None          # adapt(): the policy, and the kinds it launches
+        self._templates: list = []
         self._pid = forks.pid  # the process it belongs to (forks.py)
 
     def add_worker(self, worker: Worker | WorkerArray) -> None:
@@ -114,6 +116,22 @@ class Manager:
             self.close()
 
     # -- internal ----------------------------------------------------------------------
+    def adapt(self, minimum: int = 0, maximum: int = 1, idle_after: float = 30.0) -> None:
+        """Make the manager adaptive, as :meth:`netpool.DistributedPool.adapt`: the workers
+        added (before or after) are then the kinds of worker to launch, between ``minimum``
+        and ``maximum`` of them as the tasks require, and lost ones are replaced. Call it
+        before the first results are requested.
+
+        Raises ``ValueError`` for bad bounds, or (when results are next requested) for a
+        worker kind that cannot be launched again (an SGE parallel environment).
+        """
+        from ._core.adapt import Adaptive
+
+        with self._lock:
+            if self._runtime is not None:
+                raise errors.Error("adapt() must be called before results are requested")
+            self._adapt = Adaptive(minimum, maximum, idle_after)
+
     def _start(self) -> Runtime:
         """Start the runtime if needed and launch the workers added since last time."""
         forks.check(self._pid, "Manager")
@@ -122,8 +140,13 @@ class Manager:
             if self._runtime is None:
                 # Single workers first, then arrays: IMP.parallel's numbering of output files.
                 waiting.sort(key=lambda w: isinstance(w, WorkerArray))
+                if self._adapt is not None:
+                    stuck = [w for w in waiting if not _can_grow(w)]
+                    if stuck:
+                        raise ValueError(f"adapt cannot launch more workers like {stuck}")
                 cfg = Config(window=1, heartbeat_timeout=float(self.heartbeat_timeout),
-                             connect_timeout=float(self.connect_timeout))
+                             connect_timeout=float(self.connect_timeout),
+                             replace=self._adapt is not None)
                 host, addresses = default_host(waiting, self.host)
                 self._runtime = Runtime(host=host, addresses=addresses, python=self._python,
                                         config=cfg, output=self.output,
@@ -136,9 +159,18 @@ class Manager:
             if rt.failure is not None:
                 raise failures.error(rt.failure)
             raise errors.Error("this Manager has been closed")
+        if self._adapt is not None:
+            if waiting:
+                self._templates += waiting
+                rt.adapt(self._adapt, self._templates)
+            return rt
         for w in waiting:
             rt.launch(w)
         return rt
+
+
+def _can_grow(w: Any) -> bool:
+    return w._can_replace() if isinstance(w, WorkerArray) else w._replacement() is not None
 
 
 class Context:

@@ -50,3 +50,20 @@ def test_bad_bounds_and_launchers_that_cannot_grow():
                 pool.adapt(*bad)
     with pytest.raises(ValueError, match="Pool not running"):
         pool.adapt(0, 2)
+
+
+def test_manager_adapts_too(tmp_path):
+    m = netpool.Manager(output=str(tmp_path / "worker%d.output"))
+    m.add_worker(netpool.LocalWorker())
+    m.adapt(0, 2, idle_after=1.0)
+    c = m.get_context()
+    for i in range(8):
+        c.add_task(lambda i=i: _pid_after(0.3))
+    try:
+        pids = set(c.get_results_unordered())
+        assert len(pids) == 2, f"grew to 2 workers for 8 tasks, ran on {pids}"
+        wait_for(lambda: m._runtime.worker_count() == 0, 30, what="idle workers to be retired")
+        with pytest.raises(netpool.Error, match="before results"):
+            m.adapt(0, 3)
+    finally:
+        m.close()

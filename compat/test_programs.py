@@ -60,6 +60,11 @@ RUNNERS = {
     "python": [sys.executable],
     "netpool": [sys.executable, "-m", "netpool", "run"],
 }
+SURVEY_WORKERS = os.environ.get("NETPOOL_CORPUS_WORKERS")
+if SURVEY_WORKERS:
+    # A survey, not the CI check: `netpool run --workers SPEC` (e.g. ssh:localhost,localhost),
+    # every difference reported as a failure, KNOWN_FAILURES (made for local workers) unused.
+    RUNNERS["netpool"] = RUNNERS["netpool"] + ["--workers", SURVEY_WORKERS]
 if os.environ.get("NETPOOL_CORPUS_SELFCHECK"):
     # Both runs under plain python: shows that the masks and directives absorb everything that
     # varies between two runs of the same program, so a difference under netpool is netpool's.
@@ -70,7 +75,12 @@ DEFAULT_TIMEOUT = 60.0
 # Programs that differ under `netpool run` today: name -> one-line diagnosis naming the item of
 # issue 8 it needs. Remove an entry when its test XPASSes. A diagnosis that starts with
 # "intermittent" (a failure seen in only some runs) makes a non-strict xfail.
-KNOWN_FAILURES: dict[str, str] = {}
+KNOWN_FAILURES: dict[str, str] = {
+    "realpython_namedtuple_no_guard": (
+        "intermittent (1 full corpus run in 7, under load), item 8, output: what the main "
+        "thread prints after pool.map comes out twice: a maxtasksperchild replacement forked "
+        "meanwhile inherits the unflushed stdout buffer and the child flushes it"),
+}
 
 
 # -- running -------------------------------------------------------------------------------
@@ -285,7 +295,7 @@ def compare(prog: Program, runs: dict[str, Run]) -> list[str]:
 
 def _param(name: str):
     reason = KNOWN_FAILURES.get(name)
-    if reason is None or os.environ.get("NETPOOL_CORPUS_SELFCHECK"):
+    if reason is None or os.environ.get("NETPOOL_CORPUS_SELFCHECK") or SURVEY_WORKERS:
         return name
     # A failure that shows in only some runs cannot be a strict xfail (it would XPASS at
     # random); its reason starts with "intermittent" and says how often.

@@ -331,3 +331,43 @@ def test_sync_objects_for_workers_on_other_hosts_fail_at_the_call(make):
         netpool.DistributedPool(1, initializer=print, initargs=(obj,),
                                 workers=[netpool.SSHWorker("host.invalid")])
     assert "other hosts" in str(info.value)
+
+
+ZOMBIES = """
+import ctypes, os, sys, time
+from netpool import DistributedPool
+
+def zombies_of_mine():
+    me, found = str(os.getpid()), []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if fields[1] == me and fields[0] == "Z":
+            found.append(pid)
+    return found
+
+if __name__ == "__main__":
+    # We adopt orphans (PR_SET_CHILD_SUBREAPER) and never reap them: a supervisor left behind
+    # by its worker becomes our zombie, as it would be PID 1's in a container.
+    ctypes.CDLL(None).prctl(36, 1)
+    with DistributedPool(2) as p:  # terminated on leaving the block
+        p.map(abs, range(10))
+    p = DistributedPool(2)
+    p.map(abs, range(10))
+    p.close()
+    p.join()
+    time.sleep(0.5)  # let the kernel finish any exit (nothing here waits on it)
+    print(zombies_of_mine())
+"""
+
+
+def test_no_supervisor_is_left_a_zombie(tmp_path):
+    # item 8: supervisors are reaped (by their worker, which the manager kills after them),
+    # also where nothing reaps orphans.
+    (tmp_path / "z.py").write_text(ZOMBIES)
+    out = subprocess.run([sys.executable, "z.py"], cwd=tmp_path, capture_output=True,
+                         text=True, timeout=120)
+    assert (out.returncode, out.stdout) == (0, "[]\n"), out.stderr

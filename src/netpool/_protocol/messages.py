@@ -26,7 +26,7 @@ VERSION = 3  # 3: every task, result and revocation names the attempt it belongs
 HELLO = 1      # (HELLO, version, worker_id or -1, role, pid, hostname)
 RESULTS = 2    # (RESULTS, [(task_id, attempt, status, payload, nbufs), ...], [buffer sizes])
 REVOKED = 3    # (REVOKED, [(task_id, attempt), ...])
-READY = 4      # (READY, seconds left or None)  initializer done: the worker takes tasks; its
+READY = 4      # (READY, seconds left or None, supervisor pid)  initializer done: the worker takes tasks; its
                # batch job ends that many seconds from now (None: no walltime known)
 # manager -> worker
 WELCOME = 10   # (WELCOME, worker_id, beat_interval, heartbeat_timeout, [sys.path], init or None)

@@ -89,9 +89,13 @@ def check_bare(msg: tuple, what: str) -> None:
         raise _fail(what, msg)
 
 
-def check_ready(msg: tuple) -> Optional[float]:
-    """(READY, seconds left or None): how long the worker's batch job has left, if known."""
+def check_ready(msg: tuple) -> tuple[Optional[float], Optional[int]]:
+    """(READY, seconds left or None[, supervisor pid]): how long the worker's batch job has
+    left, if known, and the pid of its supervisor (which a local worker's manager kills
+    before the worker, so that the worker reaps it)."""
     left = msg[1] if len(msg) > 1 else None
-    if len(msg) > 2 or not (left is None or type(left) in (int, float)):
+    sup = msg[2] if len(msg) > 2 else None
+    if (len(msg) > 3 or not (left is None or type(left) in (int, float))
+            or not (sup is None or type(sup) is int)):
         raise _fail("READY", msg)
-    return left
+    return left, sup

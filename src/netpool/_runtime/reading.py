@@ -82,9 +82,10 @@ def _event(rec: WorkerRec, msg: tuple, bufs: list, now: float) -> Optional[tuple
     if kind == M.REVOKED:
         return S.Revoked(rec.id, shapes.check_revoked(msg), now), None
     if kind == M.READY:
-        left = shapes.check_ready(msg)
+        left, supervisor = shapes.check_ready(msg)
         if rec.ready:
             return None
         rec.ready, rec.job_left = True, left
+        rec.beat_pid = rec.beat_pid or supervisor  # known before its own link, if that is late
         return S.WorkerJoined(rec.id, now), None
     raise ProtocolError(f"unexpected message type {kind!r} from a worker")

@@ -216,7 +216,7 @@ def stop_supervisors(recs: list, timeout: float = 0.2) -> None:
     zombie wherever PID 1 does not reap orphans. Only for our own children, on this host."""
     from ..launchers.local import LocalWorker
     pids = [r.beat_pid for r in recs if r.beat_pid and isinstance(r.launcher, LocalWorker)
-            and r.launcher._exit_status() is None]
+            and r.launcher._exit_status() is None and _parent_of(r.beat_pid) == r.pid]
     for pid in pids:
         try:
             os.kill(pid, 9)
@@ -230,3 +230,13 @@ def stop_supervisors(recs: list, timeout: float = 0.2) -> None:
             except ProcessLookupError:
                 break
             time.sleep(0.001)
+
+
+def _parent_of(pid: int) -> Optional[int]:
+    """The parent pid of ``pid`` (Linux /proc), or None: a supervisor is killed only if it
+    is its worker's child, whatever pid a peer said."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return int(f.read().rsplit(")", 1)[1].split()[1])
+    except (OSError, ValueError, IndexError):
+        return None

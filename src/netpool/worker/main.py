@@ -158,7 +158,7 @@ def run_worker(address: tuple[str, int], authkey: bytes, worker_id: int = -1,
         func, args = loads_callable(init)
         func(*args)
     from .walltime import remaining
-    chan.send((M.READY, remaining()))
+    chan.send((M.READY, remaining(), supervisor))
     code = Serve(chan, Runner(blobs)).run()
     _end_supervisor(supervisor, reaper)
     return code

@@ -26,8 +26,9 @@ VERSION = 3  # 3: every task, result and revocation names the attempt it belongs
 HELLO = 1      # (HELLO, version, worker_id or -1, role, pid, hostname)
 RESULTS = 2    # (RESULTS, [(task_id, attempt, status, payload, nbufs), ...], [buffer sizes])
 REVOKED = 3    # (REVOKED, [(task_id, attempt), ...])
-READY = 4      # (READY, seconds left or None, supervisor pid)  initializer done: the worker takes tasks; its
-               # batch job ends that many seconds from now (None: no walltime known)
+READY = 4      # (READY, seconds left or None, supervisor pid)  initializer done: the worker
+               # takes tasks; its batch job ends that many seconds from now (None: no
+               # walltime known); the manager kills a local worker's supervisor first
 # manager -> worker
 WELCOME = 10   # (WELCOME, worker_id, beat_interval, heartbeat_timeout, [sys.path], init or None)
 DEFINE = 11    # (DEFINE, blob_id, pickled callable)

@@ -4,6 +4,7 @@ import socket
 import struct
 
 import numpy as np
+import pytest
 from hypothesis import given, settings, strategies as st
 
 from netpool._protocol import codec, messages as M
@@ -65,7 +66,8 @@ def test_channel_reassembles_frames_split_anywhere(msgs, cut):
         b.close()
 
 
-@settings(max_examples=200)
+# No deadline: this test is about crashes; how long a hostile frame may cost is the next one's.
+@settings(max_examples=200, deadline=None)
 @given(st.binary(min_size=1, max_size=200))
 def test_garbage_frames_raise_protocol_error_never_crash(garbage):
     a, b = socket.socketpair()
@@ -81,6 +83,20 @@ def test_garbage_frames_raise_protocol_error_never_crash(garbage):
     finally:
         a.close()
         b.close()
+
+
+@pytest.mark.xfail(strict=True, reason="known (issue 9): a LONG_BINPUT with a large index makes "
+                   "pickle's C unpickler grow its memo to that size before anything else")
+@pytest.mark.timeout(60)
+def test_a_memo_index_in_a_six_byte_envelope_costs_nothing():
+    """Found by the fuzz test above: NEWTRUE, LONG_BINPUT 2**24. Decoding it must be as
+    cheap as any other garbage (today it allocates and zeroes a 16 M-entry memo, ~1 s; a
+    larger index asks for gigabytes)."""
+    import time
+    start = time.perf_counter()
+    with pytest.raises(ProtocolError):
+        M.decode(b"\x88r\x00\x00\x00\x01")
+    assert time.perf_counter() - start < 0.05
 
 
 # -- large bytes and bytearray ("blobs") ----------------------------------------------------

@@ -210,7 +210,7 @@ def new_identity() -> tuple:
     return tuple(here._identity) + (next(multiprocessing.process._process_counter),)
 
 
-def stop_supervisors(recs: list, timeout: float = 0.2) -> None:
+def stop_supervisors(recs: list, timeout: float = 1.0) -> None:
     """Kill the supervisors of local workers we are about to kill, and wait (briefly) until
     their workers have reaped them: a supervisor outliving its worker would be left as a
     zombie wherever PID 1 does not reap orphans. Only for our own children, on this host."""

@@ -143,6 +143,7 @@ def _child(child: Callable[[], int], out: Optional[int]) -> None:
     """The forked child's whole life; never returns."""
     code = 1
     try:
+        _unstick_std_streams()
         if out is not None:
             os.dup2(out, 1)
             os.dup2(out, 2)
@@ -150,7 +151,6 @@ def _child(child: Callable[[], int], out: Optional[int]) -> None:
         if sys.exc_info()[1] is not None:
             _forget_handled_exception()
         _close_stdin()
-        _unstick_std_streams()
         code = child()
     except SystemExit as exc:
         code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
@@ -183,25 +183,39 @@ def _forget_handled_exception() -> None:
 
 
 def _unstick_std_streams() -> None:
-    """Replace sys.stdout/stderr if the fork caught another thread of the parent inside
-    one of them: its lock is then held for ever, and the first print would hang.
+    """Drop what the parent had buffered in sys.stdout/stderr at the fork, and replace a
+    stream that the fork caught another thread of the parent inside.
 
-    A helper thread tries to flush each stream; one that does not return at once is stuck.
-    The replacement writes to the same descriptor, with the same encoding and buffering.
+    Another thread of the parent may print between the flush before the fork and the fork
+    itself (a replacement worker is forked on the loop thread while the program prints):
+    the child would write that text a second time. So the child flushes its copy into
+    /dev/null first. A stream whose lock the fork left held (a thread was inside it) would
+    hang the first print: it is replaced by one on the same descriptor. A helper thread
+    tries each flush; one that does not return at once is stuck.
     """
     import threading
-    for name in ("stdout", "stderr"):
-        stream = getattr(sys, name)
-        if stream is None:
-            continue
-        probe = threading.Thread(target=_try_flush, args=(stream,), daemon=True)
-        probe.start()
-        probe.join(0.05)
-        if probe.is_alive():
-            _stuck.append(stream)  # never collected: its finalizer would hang too
-            setattr(sys, name, open(1 if name == "stdout" else 2, "w", closefd=False,
-                                    encoding=stream.encoding, errors=stream.errors,
-                                    line_buffering=stream.line_buffering))
+    null = os.open(os.devnull, os.O_WRONLY)
+    saved = {fd: os.dup(fd) for fd in (1, 2)}
+    try:
+        for fd in saved:
+            os.dup2(null, fd)
+        for name in ("stdout", "stderr"):
+            stream = getattr(sys, name)
+            if stream is None:
+                continue
+            probe = threading.Thread(target=_try_flush, args=(stream,), daemon=True)
+            probe.start()
+            probe.join(0.05)
+            if probe.is_alive():
+                _stuck.append(stream)  # never collected: its finalizer would hang too
+                setattr(sys, name, open(1 if name == "stdout" else 2, "w", closefd=False,
+                                        encoding=stream.encoding, errors=stream.errors,
+                                        line_buffering=stream.line_buffering))
+    finally:
+        for fd, copy in saved.items():
+            os.dup2(copy, fd)
+            os.close(copy)
+        os.close(null)
 
 
 _stuck: list = []

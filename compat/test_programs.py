@@ -75,12 +75,7 @@ DEFAULT_TIMEOUT = 60.0
 # Programs that differ under `netpool run` today: name -> one-line diagnosis naming the item of
 # issue 8 it needs. Remove an entry when its test XPASSes. A diagnosis that starts with
 # "intermittent" (a failure seen in only some runs) makes a non-strict xfail.
-KNOWN_FAILURES: dict[str, str] = {
-    "realpython_namedtuple_no_guard": (
-        "intermittent (1 full corpus run in 7, under load), item 8, output: what the main "
-        "thread prints after pool.map comes out twice: a maxtasksperchild replacement forked "
-        "meanwhile inherits the unflushed stdout buffer and the child flushes it"),
-}
+KNOWN_FAILURES: dict[str, str] = {}
 
 
 # -- running -------------------------------------------------------------------------------

@@ -120,3 +120,10 @@ def raise_with_blob(n):
     """Raise an exception carrying ``n`` bytes and a numpy array of ``n`` bytes."""
     import numpy as np
     raise ValueError(make_blob(n), np.arange(n // 8, dtype=np.float64))
+
+
+def value_error_if(x, bad):
+    """``x``, or ValueError when ``x`` is in ``bad`` (stats tests count the raises)."""
+    if x in bad:
+        raise ValueError(x)
+    return x

@@ -24,6 +24,7 @@ from ._runtime import failures, forks
 from ._runtime.journaled import open_journal
 from ._runtime.forking import forked_worker
 from ._runtime.loop import Runtime
+from ._runtime.stats import empty_snapshot
 from ._runtime.tasks import Task
 from .launchers.base import Worker, WorkerArray, split_python
 from .launchers.local import LocalWorker, default_host
@@ -96,6 +97,20 @@ class Manager:
     def worker_command(self) -> str:
         """The shell command that joins one more worker to this manager (starts it if needed)."""
         return self._start().worker_command()
+
+    def stats(self) -> dict:
+        """A snapshot of the manager now, as plain values (JSON-serialisable): every worker
+        (id, host, pid, launcher, state, tasks done and failed, tasks on it, how long its
+        running task has run, seconds since it was last heard from), the totals, failures by
+        cause (exception type, worker deaths by how they ended, poison tasks) and queue
+        lengths; all zero and no workers before the manager has started. Every field:
+        docs/observability.md. O(workers), no I/O; any thread.
+
+        Raises ``ForkedPoolError`` in a child forked from the manager's process.
+        """
+        forks.check(self._pid, "Manager")
+        runtime = self._runtime
+        return runtime.stats() if runtime is not None else empty_snapshot()
 
     def close(self) -> None:
         """Stop every worker now (cancelling batch jobs). The manager cannot be used after.

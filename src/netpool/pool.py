@@ -476,6 +476,19 @@ class DistributedPool:
         forks.check(self._pid, "DistributedPool")
         return self._rt.worker_command()
 
+    def stats(self) -> dict:
+        """A snapshot of the pool now, as plain values (JSON-serialisable): every worker
+        (id, host, pid, launcher, state, tasks done and failed, tasks on it, how long its
+        running task has run, seconds since it was last heard from), the totals (submitted,
+        done, failed, pending, running), failures by cause (exception type, worker deaths by
+        how they ended, poison tasks) and queue lengths. Every field: docs/observability.md.
+
+        Cheap enough to call often (O(workers), no I/O); any thread, a callback included.
+        Raises ``ForkedPoolError`` in a forked child.
+        """
+        forks.check(self._pid, "DistributedPool")
+        return self._rt.stats()
+
     # -- the stdlib surface ----------------------------------------------------------------
     def apply(self, func: Callable, args: Sequence = (), kwds: Optional[dict] = None) -> Any:
         """``func(*args, **kwds)`` on a worker; raises what it raises."""

@@ -261,6 +261,13 @@ class Scheduler:
     def workers(self) -> dict[WorkerId, str]:
         return {wid: w.state for wid, w in self._workers.items()}
 
+    def worker_times(self, worker: WorkerId) -> Optional[tuple[float, float]]:
+        """``(since, head_since)`` of ``worker`` as the events' clocks gave them: its launch
+        time while starting, else its last contact; when its head task started. None if the
+        core does not know it."""
+        w = self._workers.get(worker)
+        return (w.since, w.head_since) if w else None
+
     def expected_seconds(self, worker: WorkerId) -> float:
         """How long a task is expected to take on ``worker``: its recent pace, else the mean
         of the others' (0.0 when nothing is known yet)."""

@@ -19,6 +19,7 @@ from . import inbox
 from .blobs import Blobs
 from .launching import Launching
 from .links import Links
+from .stats import Counts
 from .tasks import TaskTable
 from .workers import WorkerRec, WorkerTable, stop_supervisors
 
@@ -44,6 +45,7 @@ class Commands:
         self._handle = handle
         self.later: list = []                 # sink calls decided, for the loop to make
         self.results: dict[int, tuple] = {}   # payloads of the RESULTS being handled
+        self.counts = Counts()                # for stats(): outcomes as they are decided
         self.table: dict[type, Callable[[Any], None]] = {
             S.SendTasks: self.send_tasks, S.Resolve: self.resolve,
             S.RevokeTasks: self.revoke, S.StopWorker: self.stop,
@@ -78,6 +80,7 @@ class Commands:
     def resolve(self, cmd: S.Resolve) -> None:
         task = self._tasks.resolve(cmd.task)
         status, payload, bufs = self.results.pop(cmd.task)
+        self.counts.resolved(cmd.worker, status, payload)
         label = self._workers[cmd.worker].label()
         self.to_sink(task.sink._deliver, cmd.task, status, payload, bufs, label)
         for twin in self._tasks.journaled.resolved(task, status, payload, bufs):
@@ -87,6 +90,7 @@ class Commands:
 
     def fail_task(self, task: Any, exc: BaseException) -> None:
         """Hand a task's failure to its sink, and to those of the tasks identical to it."""
+        self.counts.manager_failed(exc)
         self.to_sink(task.sink._fail, task.id, exc)
         for twin in self._tasks.journaled.withdrawn(task.id):
             self.to_sink(twin.sink._fail, twin.id, exc)
@@ -107,12 +111,15 @@ class Commands:
             self._record_death(rec)
 
     def replace(self, cmd: S.LaunchReplacement) -> None:
+        log.info("netpool: launching a replacement for worker %d", cmd.worker)
         self._launching.replace(cmd.worker)
 
     def fail(self, cmd: S.FailTask) -> None:
         task = self._tasks.resolve(cmd.task)
         what = self._blobs.name(task.blob) if task.kind != M.CONTEXT else "a context task"
-        self.fail_task(task, self._workers.poison_error(cmd.task, what, cmd.killers))
+        exc = self._workers.poison_error(cmd.task, what, cmd.killers)
+        log.info("netpool: poison task: %s", str(exc).partition("\n")[0])
+        self.fail_task(task, exc)
 
     def no_workers(self, cmd: S.NoWorkers) -> None:
         exc = self._workers.no_workers_error(cmd.ever_joined, self._launching.address)
@@ -129,6 +136,7 @@ class Commands:
         now = time.monotonic()
         for rec in item.recs:
             self._workers.add(rec)
+            log.info("netpool: launched worker %d (%r)", rec.id, rec.launcher)
             self._handle(S.WorkerLaunched(rec.id, now))
 
     def launch_failed(self, item: inbox.LaunchFailed) -> None:
@@ -171,14 +179,22 @@ class Commands:
         if not graceful:
             rec.reap(0.2)
             self._record_death(rec)
+        running, poison = self._sched.running_on(rec.id), self.counts.poison
         self._handle(S.WorkerLost(rec.id, graceful))
+        requeued = len(running) - (self.counts.poison - poison)
+        if requeued > 0:
+            log.info("netpool: %d task(s) that were on worker %d go back to the queue",
+                     requeued, rec.id)
         self._workers.lost_launchers.pop(rec.id, None)  # not replaced (closing, or no work left)
 
     def _record_death(self, rec: WorkerRec) -> None:
         log.warning("netpool: %s", self._workers.record_death(rec))
+        self.counts.died(rec.exit_status(), rec.lost_reason)
 
     def forget(self, rec: WorkerRec, kill: bool) -> None:
         """Drop its links; stop its process if ``kill``, else reap it if it has exited."""
+        if not rec.gone:
+            self.counts.gone(rec.id)
         self._workers.remove(rec, replace=self._sched.config.replace)
         self._links.unwatch_exit(rec)
         for chan in (rec.chan, rec.beat):

@@ -30,7 +30,7 @@ from typing import Any, Callable, Optional
 
 from .. import errors
 from .._core import scheduler as S
-from . import failures, forks, inbox, reading
+from . import failures, forks, inbox, reading, stats
 from .admission import Admission, beat_interval
 from .blobs import Blobs
 from .launching import Launching
@@ -64,6 +64,7 @@ class Runtime(Withdrawal, Walltimed, Adapting, reading.Reading):
 
     Thread-safe entry points: ``launch``, ``define``, ``submit``, ``withdraw``, ``configure``,
     ``close``, ``terminate``, ``join``, and the read-only ``config``, ``window``, ``worker_count``,
+    ``stats``,
     ``on_loop_thread``. Sinks are called on the loop thread, outside ``_lock``, at the
     end of the round that decided them:
     ``sink._deliver(task_id, status, payload, buffers, worker_label)`` and
@@ -231,6 +232,13 @@ class Runtime(Withdrawal, Walltimed, Adapting, reading.Reading):
     def worker_count(self) -> int:
         """Workers connected now."""
         return self._workers.count_ready()
+
+    def stats(self) -> dict:
+        """A plain snapshot (fields: docs/observability.md); any thread, under the lock,
+        O(workers), no I/O. Not from inside a round (it would wait for its own lock)."""
+        with self._lock:
+            return stats.snapshot(self._sched, self._workers, self._cmds.counts,
+                                  self._tasks.accepted, len(self._inbox.items))
 
     # -- the loop ----------------------------------------------------------------------
     def _run(self) -> None:

@@ -87,5 +87,6 @@ def _event(rec: WorkerRec, msg: tuple, bufs: list, now: float) -> Optional[tuple
             return None
         rec.ready, rec.job_left = True, left
         rec.beat_pid = rec.beat_pid or supervisor  # known before its own link, if that is late
+        log.info("netpool: %s joined", rec.label())
         return S.WorkerJoined(rec.id, now), None
     raise ProtocolError(f"unexpected message type {kind!r} from a worker")

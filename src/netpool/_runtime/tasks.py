@@ -36,6 +36,7 @@ class TaskTable:
         self._tasks: dict[int, Task] = {}
         self._ids = itertools.count()
         self.journaled = JournaledTasks(journal)
+        self.accepted = 0  # tasks that entered the table, ever (stats: submitted)
 
     def new_ids(self, n: int) -> list[int]:
         """``n`` fresh task ids; any thread (``next`` on a count is atomic under the GIL)."""
@@ -51,6 +52,7 @@ class TaskTable:
         table = self._tasks
         for t in tasks:
             table[t.id] = t
+        self.accepted += len(tasks)
         return tuple(t.id for t in tasks)
 
     def __getitem__(self, tid: int) -> Task:

@@ -1,0 +1,46 @@
+"""``NETPOOL_LOG``: the one way netpool configures logging, and only when it is set.
+
+A library leaves logging to its application: without ``NETPOOL_LOG`` nothing here touches
+the ``logging`` module's configuration. With ``NETPOOL_LOG=debug|info|warning|error`` the
+``netpool`` logger gets one stderr handler at that level (once per process, however often
+this runs), and stops propagating so that an application's root handler does not print each
+line twice. A value that is none of those is a one-line warning on stderr, never an error.
+Run when ``netpool._runtime`` is first imported (the manager side; workers do not import it).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from typing import Mapping, Optional
+
+LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "warning": logging.WARNING,
+          "error": logging.ERROR}
+FORMAT = "%(asctime)s %(levelname)s %(message)s"  # messages begin "netpool: "
+
+
+class _Handler(logging.StreamHandler):
+    """Ours, so that a second call finds it instead of adding another."""
+
+
+def configure(environ: Optional[Mapping[str, str]] = None) -> Optional[int]:
+    """Apply ``NETPOOL_LOG`` from ``environ`` (default ``os.environ``); the level set, if any."""
+    value = (os.environ if environ is None else environ).get("NETPOOL_LOG")
+    if value is None or not value.strip():
+        return None
+    level = LEVELS.get(value.strip().lower())
+    if level is None:
+        print(f"netpool: ignoring NETPOOL_LOG={value!r}: use one of {', '.join(LEVELS)}",
+              file=sys.stderr)
+        return None
+    logger = logging.getLogger("netpool")
+    handler = next((h for h in logger.handlers if isinstance(h, _Handler)), None)
+    if handler is None:
+        handler = _Handler(sys.stderr)
+        handler.setFormatter(logging.Formatter(FORMAT))
+        logger.addHandler(handler)
+    handler.setLevel(level)
+    logger.setLevel(level)
+    logger.propagate = False
+    return level

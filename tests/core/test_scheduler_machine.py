@@ -846,3 +846,28 @@ def test_a_crash_during_closing_without_replacement_says_no_workers():
     run(sched, TasksSubmitted((1,)))
     assert run(sched, Closing()) == [StopWorker(2)]
     assert run(sched, WorkerLost(1)) == [NoWorkers((1,), ever_joined=True)]
+
+
+def test_a_tick_at_the_reported_steal_deadline_steals():
+    """Regression: the steal test compared ``since <= now - after`` while next_deadline said
+    ``since + after``; the two differ in the last bit for some times, and a shell woken at
+    the deadline found nothing due, woke again at once, for ever (found by bench_core)."""
+    since = 0.010121831643425347
+    sched = live_scheduler(Config(window=3, steal_after=0.05), 1)
+    run(sched, TasksSubmitted((0,)), ResultsArrived(1, ((0, 1),), since))  # pace known
+    assert run(sched, TasksSubmitted((1, 2))) == [SendTasks(1, ((1, 2), (2, 3)))]
+    run(sched, WorkerLaunched(2, since), WorkerJoined(2, since))
+    deadline = sched.next_deadline()
+    assert deadline == since + 0.05
+    assert run(sched, Tick(deadline)) == [RevokeTasks(1, ((2, 3),))]
+
+
+def test_every_event_has_a_handler_and_impossible_events_raise():
+    import typing
+    from netpool._core.events import Event, InternalError
+    assert set(typing.get_args(Event)) == set(Scheduler._HANDLERS)
+    sched = live_scheduler(Config(), 1)
+    with pytest.raises(InternalError, match="launched twice"):
+        sched.handle(WorkerLaunched(1, 0.0))
+    with pytest.raises(InternalError, match="does not know"):
+        sched.handle(object())

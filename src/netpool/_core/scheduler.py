@@ -5,208 +5,78 @@ Rules of this file:
 * ``Scheduler.handle(event) -> list[command]`` is the only way state changes.
 * No I/O, threads, clocks, pickling or logging: time arrives as ``now`` inside events, and the
   scheduler sees only ids (``TaskId``, ``WorkerId``). Payloads stay in the shell.
-* Events are facts (past tense); commands are decisions (imperative). The shell must carry out
-  every command it is given, in order.
+* Events are facts (past tense); commands are decisions (imperative), both in ``events.py``.
+  The shell must carry out every command it is given, in order.
+* Each event costs O(1) amortised in the number of workers and tasks (O(log W) where the
+  steal heap is touched): the hot path reads indexes, never scans every worker. The
+  indexes are derived from the workers' state by ``_reindex`` alone, and ``check_indexes``
+  (run by the tests after every step) rebuilds them by a full scan and compares.
 
-Life of a task: *pending* (in ``_pending``) -> *running* (in some live worker's ``queue``) ->
-*done* (forgotten). A worker runs its queue first-in first-out, one task at a time, so the head
-of the queue is the one executing and the rest are waiting there to hide the network round trip.
+Life of a task: *pending* (in ``_pending``) -> *running* (in some worker's ``queue``, as one
+*attempt*) -> *done* (forgotten). A worker runs its queue first-in first-out, one task at a
+time, so the head of the queue is executing and the rest wait there to hide the round trip.
 When a worker is lost, its whole queue goes back to the front of ``_pending``; only the head is
-charged an attempt, because only the head was running. A graceful exit charges nothing.
+charged, because only the head was running. A graceful exit charges nothing.
 
 Life of a worker: *starting* (launched, not yet connected) -> *live* -> *draining* (no new work:
 it reached ``max_tasks`` or the scheduler is closing) -> gone. A starting worker that does not join
 within ``connect_timeout`` is a start failure; a live one silent for ``heartbeat_timeout`` is lost.
+
+Time never runs backwards in here: ``now`` is the latest time any event carried, so the order
+in which workers were last heard from is also the order of their heartbeat deadlines.
 """
 
 from __future__ import annotations
 
-from collections import deque
+import heapq
+from collections import OrderedDict, deque
 from dataclasses import dataclass, field
-from typing import Optional, Union
+from typing import Callable, Optional
 
 from .adapt import Load
+from .events import (DRAINING, LIVE, STARTING, Attempt, Closing, Command, Configured, Event,
+                     FailTask, HeartbeatArrived, InternalError, KillReason, KillWorker,
+                     LaunchReplacement, NoWorkers, ReplacementDue, Resolve, ResultsArrived,
+                     RetireRequested, Revoked, RevokeTasks, SendTasks, StopWorker, TaskId,
+                     TasksSubmitted, TasksWithdrawn, Tick, WorkerId, WorkerJoined,
+                     WorkerLaunched, WorkerLost, WorkerState)
 
-TaskId = int
-WorkerId = int
-#: One sending of a task: ``(task, n)``, where ``n`` is unique to that send (a counter of every
-#: send this scheduler made). A result or revocation counts only if it names the attempt
-#: that is current on the worker that sends it: so a duplicate, a stray, a late result for an
-#: attempt since revoked or requeued, or one from a process that copied the worker's queue
-#: by forking, can never resolve a task, even one that went back to the same worker.
-Attempt = tuple[TaskId, int]
-
-# ----------------------------------------------------------------------------- events
-
-
-@dataclass(frozen=True, slots=True)
-class TasksSubmitted:
-    tasks: tuple[TaskId, ...]
+__all__ = ["Scheduler", "Config", "Attempt", "Command", "Event", "InternalError", "TaskId",
+           "WorkerId", "WorkerState", "KillReason", "STARTING", "LIVE", "DRAINING",
+           "TasksSubmitted", "TasksWithdrawn", "WorkerLaunched", "WorkerJoined",
+           "ResultsArrived", "Revoked", "HeartbeatArrived", "WorkerLost", "Tick",
+           "ReplacementDue", "RetireRequested", "Closing",
+           "Configured", "SendTasks", "Resolve", "RevokeTasks", "StopWorker", "KillWorker",
+           "LaunchReplacement", "FailTask", "NoWorkers"]
 
 
-@dataclass(frozen=True, slots=True)
-class TasksWithdrawn:
-    """The shell takes back pending tasks (after ``NoWorkers``, or on terminate)."""
-
-    tasks: tuple[TaskId, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class WorkerLaunched:
-    worker: WorkerId
-    now: float
-
-
-@dataclass(frozen=True, slots=True)
-class WorkerJoined:
-    worker: WorkerId
-    now: float
-
-
-@dataclass(frozen=True, slots=True)
-class ResultsArrived:
-    """Results for these attempts came from the worker (any may be stale or repeated)."""
-
-    worker: WorkerId
-    attempts: tuple[Attempt, ...]
-    now: float
-
-
-@dataclass(frozen=True, slots=True)
-class Revoked:
-    """The worker took these attempts out of its queue before starting them."""
-
-    worker: WorkerId
-    attempts: tuple[Attempt, ...]
-    now: float
-
-
-@dataclass(frozen=True, slots=True)
-class HeartbeatArrived:
-    worker: WorkerId
-    now: float
-
-
-@dataclass(frozen=True, slots=True)
-class WorkerLost:
-    worker: WorkerId
-    graceful: bool = False
-
-
-@dataclass(frozen=True, slots=True)
-class Tick:
-    now: float
-
-
-@dataclass(frozen=True, slots=True)
-class ReplacementDue:
-    """The worker's batch job ends soon: launch its successor now (it keeps working)."""
-
-    worker: WorkerId
-
-
-@dataclass(frozen=True, slots=True)
-class RetireRequested:
-    """The worker is to take no more tasks, give back those it has not started, finish its
-    running one and exit: its job nears its walltime, or adapt shrinks the pool. With
-    ``replace`` it gets a successor now (if it has none yet); without, it never gets one."""
-
-    worker: WorkerId
-    replace: bool = False
-
-
-@dataclass(frozen=True, slots=True)
-class Closing:
-    """No more tasks will come: stop workers once everything is done."""
-
-
-@dataclass(frozen=True, slots=True)
-class Configured:
-    heartbeat_timeout: float
-    connect_timeout: float
-
-
-Event = Union[TasksSubmitted, TasksWithdrawn, WorkerLaunched, WorkerJoined, ResultsArrived,
-              Revoked, HeartbeatArrived, WorkerLost, Tick, ReplacementDue, RetireRequested,
-              Closing, Configured]
-
-# ----------------------------------------------------------------------------- commands
-
-
-@dataclass(frozen=True, slots=True)
-class SendTasks:
-    """Send these tasks to the worker, each tagged with its attempt number."""
-
-    worker: WorkerId
-    attempts: tuple[Attempt, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class Resolve:
-    """Accept this worker's result for the task's current attempt; the task is done."""
-
-    task: TaskId
-    worker: WorkerId
-    attempt: int
-
-
-@dataclass(frozen=True, slots=True)
-class RevokeTasks:
-    """Ask the worker to give back these attempts if it has not started them."""
-
-    worker: WorkerId
-    attempts: tuple[Attempt, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class StopWorker:
-    """Ask a worker with an empty queue to exit cleanly."""
-
-    worker: WorkerId
-
-
-@dataclass(frozen=True, slots=True)
-class KillWorker:
-    worker: WorkerId
-    reason: str  # "heartbeat" or "connect"
-
-
-@dataclass(frozen=True, slots=True)
-class LaunchReplacement:
-    worker: WorkerId  # the worker that went away
-
-
-@dataclass(frozen=True, slots=True)
-class FailTask:
-    """The task was running on ``killers`` when each of them died: give up on it."""
-
-    task: TaskId
-    killers: tuple[WorkerId, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class NoWorkers:
-    """Tasks are pending but no worker is live or starting, and none will be launched."""
-
-    pending: tuple[TaskId, ...]
-    ever_joined: bool
-
-
-Command = Union[SendTasks, Resolve, RevokeTasks, StopWorker, KillWorker, LaunchReplacement,
-                FailTask, NoWorkers]
-
-# ----------------------------------------------------------------------------- state
-
-STARTING, LIVE, DRAINING = "starting", "live", "draining"
+@dataclass(slots=True)
+class Config:
+    # Tasks in flight per worker, at most: more hides the round trip for short tasks, but what
+    # waits behind a long task waits for nothing (stealing then has to undo it).
+    window: int = 2
+    queue_seconds: float = 0.002    # ... and no more than this much work queued behind the head
+    max_attempts: int = 3           # deaths of a worker running the task before it fails
+    max_tasks: Optional[int] = None  # tasks per worker before it is recycled
+    replace: bool = False           # launch a replacement for every worker that goes away
+    max_start_failures: int = 3     # consecutive failed starts before replacements stop
+    heartbeat_timeout: float = 60.0
+    connect_timeout: float = 60.0
+    # A head running this long lets idle workers take its queue: shorter moves work sooner
+    # away from a slow task, but costs a REVOKE round trip that a quick task makes useless.
+    steal_after: float = 0.05
 
 
 @dataclass(slots=True)
 class _Worker:
-    state: str
+    state: WorkerState
     since: float  # launch time while starting; last contact once live
     queue: deque = field(default_factory=deque)  # head is running, the rest wait
     sent: int = 0
     head_since: float = 0.0  # when the head task started, as far as we can tell
+    head: int = 0            # bumped whenever head_since changes: stamps steal-heap entries
+    slow_head: int = -1      # the `head` found too slow to queue more behind; -1: none
+    in_heap: bool = False    # has an entry (maybe stale) in the steal heap
     pace: float = 0.0        # recent seconds per task on this worker (0: not known yet)
     revoking: bool = False
     stop_sent: bool = False
@@ -215,21 +85,11 @@ class _Worker:
     succeeded: bool = False  # its successor is launched, or it must never have one
 
 
-@dataclass(slots=True)
-class Config:
-    window: int = 2                 # tasks in flight per worker, at most
-    queue_seconds: float = 0.002    # ... and no more than this much work queued behind the head
-    max_attempts: int = 3           # deaths of a worker running the task before it fails
-    max_tasks: Optional[int] = None  # tasks per worker before it is recycled
-    replace: bool = False           # launch a replacement for every worker that goes away
-    max_start_failures: int = 3     # consecutive failed starts before replacements stop
-    heartbeat_timeout: float = 60.0
-    connect_timeout: float = 60.0
-    steal_after: float = 0.05       # a head running this long lets idle workers take its queue
-
-
 class Scheduler:
-    """Pure task-farm scheduler. See the module docstring for its rules."""
+    """Pure task-farm scheduler. See the module docstring for its rules.
+
+    ``handle`` raises ``InternalError`` for an event that breaks the core's contract.
+    """
 
     def __init__(self, config: Optional[Config] = None) -> None:
         self.config = config or Config()
@@ -243,6 +103,14 @@ class Scheduler:
         self._closing = False
         self._now = 0.0
         self._starved = False  # NoWorkers already said for the current pending tasks
+        # Indexes, kept by _reindex (insertion-ordered sets; OrderedDict for O(1) first item):
+        self._idle: OrderedDict[WorkerId, None] = OrderedDict()     # live, empty queue
+        self._room: OrderedDict[WorkerId, None] = OrderedDict()     # live, queue not full
+        self._waiting: dict[WorkerId, None] = {}   # tasks queued behind the head: stealable
+        self._starting: OrderedDict[WorkerId, None] = OrderedDict()  # by launch time
+        self._contact: OrderedDict[WorkerId, None] = OrderedDict()   # by last contact
+        self._active = 0    # workers starting or live: someone may yet run pending tasks
+        self._steals: list[tuple[float, int, WorkerId]] = []  # (head_since, head, worker)
 
     # -- read-only views, for the shell and for tests ------------------------------------
     @property
@@ -253,12 +121,13 @@ class Scheduler:
         w = self._workers.get(worker)
         return tuple(w.queue) if w else ()
 
-    def worker_state(self, worker: WorkerId) -> Optional[str]:
+    def worker_state(self, worker: WorkerId) -> Optional[WorkerState]:
         w = self._workers.get(worker)
         return w.state if w else None
 
     @property
-    def workers(self) -> dict[WorkerId, str]:
+    def workers(self) -> dict[WorkerId, WorkerState]:
+        """Every worker's state: O(workers), for tests and status views, not the hot path."""
         return {wid: w.state for wid, w in self._workers.items()}
 
     def worker_times(self, worker: WorkerId) -> Optional[tuple[float, float]]:
@@ -270,7 +139,7 @@ class Scheduler:
 
     def expected_seconds(self, worker: WorkerId) -> float:
         """How long a task is expected to take on ``worker``: its recent pace, else the mean
-        of the others' (0.0 when nothing is known yet)."""
+        of the others' (0.0 when nothing is known yet; O(workers), off the hot path)."""
         w = self._workers.get(worker)
         if w is not None and w.pace:
             return w.pace
@@ -310,144 +179,178 @@ class Scheduler:
         A Tick earlier than this returns nothing, so the shell may sleep until then unless
         an event comes first. Events move deadlines: ask again after each.
         """
-        cfg = self.config
-        workers = self._workers.values()
-        times = [w.since + (cfg.connect_timeout if w.state == STARTING else cfg.heartbeat_timeout)
-                 for w in workers]
-        if any(w.state == LIVE and not w.queue for w in workers):  # someone could steal
-            times += [w.head_since + cfg.steal_after for w in workers
-                      if w.state != STARTING and len(w.queue) > 1 and not w.revoking]
+        cfg, times = self.config, []
+        if self._starting:
+            times.append(self._workers[next(iter(self._starting))].since + cfg.connect_timeout)
+        if self._contact:
+            times.append(self._workers[next(iter(self._contact))].since + cfg.heartbeat_timeout)
+        if self._idle and self._steal_top() is not None:  # someone could steal
+            times.append(self._steals[0][0] + cfg.steal_after)
         return min(times, default=None)
 
     # -- the one entry point -----------------------------------------------------------
     def handle(self, event: Event) -> list[Command]:
+        handler = self._HANDLERS.get(type(event))
+        if handler is None:
+            raise InternalError(f"the scheduler does not know the event {event!r}")
         out: list[Command] = []
-        getattr(self, "_on_" + type(event).__name__)(event, out)
+        handler(self, event, out)
         self._dispatch(out)
         return out
 
     # -- event handlers ----------------------------------------------------------------
-    def _on_TasksSubmitted(self, ev: TasksSubmitted, out: list) -> None:
+    def _on_submitted(self, ev: TasksSubmitted, out: list) -> None:
         self._pending.extend(ev.tasks)
         self._starved = False
 
-    def _on_TasksWithdrawn(self, ev: TasksWithdrawn, out: list) -> None:
-        gone = set(ev.tasks)
+    def _on_withdrawn(self, ev: TasksWithdrawn, out: list) -> None:
+        gone = set(ev.tasks)  # O(pending), but only after NoWorkers or on terminate
         self._pending = deque(t for t in self._pending if t not in gone)
         for t in gone:
             self._killers.pop(t, None)
 
-    def _on_WorkerLaunched(self, ev: WorkerLaunched, out: list) -> None:
-        self._now = max(self._now, ev.now)
-        self._workers[ev.worker] = _Worker(STARTING, ev.now)
+    def _on_launched(self, ev: WorkerLaunched, out: list) -> None:
+        if ev.worker in self._workers:
+            raise InternalError(f"worker {ev.worker} launched twice")
+        self._workers[ev.worker] = _Worker(STARTING, self._clock(ev.now))
+        self._active += 1
+        self._reindex(ev.worker)
         self._starved = False
 
-    def _on_WorkerJoined(self, ev: WorkerJoined, out: list) -> None:
-        self._now = max(self._now, ev.now)
-        w = self._workers.get(ev.worker)
-        if w is None:  # joined without being launched by us (`netpool worker HOST:PORT`)
-            w = self._workers[ev.worker] = _Worker(STARTING, ev.now)
+    def _on_joined(self, ev: WorkerJoined, out: list) -> None:
+        if ev.worker not in self._workers:  # joined by itself (`netpool worker HOST:PORT`)
+            self._on_launched(WorkerLaunched(ev.worker, ev.now), out)
+        w = self._workers[ev.worker]
         if w.state != STARTING:
             return
-        w.state, w.since, w.joined = LIVE, ev.now, ev.now
+        w.state, w.since = LIVE, self._clock(ev.now)
+        w.joined = w.since
+        self._reindex(ev.worker)
         self._start_failures = 0
         self._ever_joined = True
         self._starved = False
 
-    def _on_ResultsArrived(self, ev: ResultsArrived, out: list) -> None:
-        self._now = max(self._now, ev.now)
-        w = self._workers.get(ev.worker)
-        if w is None or w.state == STARTING:
+    def _on_results(self, ev: ResultsArrived, out: list) -> None:
+        w = self._heard_from(ev.worker, ev.now)
+        if w is None:
             return  # a late result from a worker already declared lost: stale
-        w.since = ev.now
         began, done = w.head_since, 0
         for t, n in ev.attempts:
             if self._where.get(t) != (ev.worker, n):
                 continue  # stale, stray or duplicate
-            w.queue.remove(t)
+            w.queue.remove(t)  # O(window): nearly always the head
             del self._where[t]
             self._killers.pop(t, None)
             out.append(Resolve(t, ev.worker, n))
-            w.head_since = ev.now
+            self._new_head(w)
             done += 1
         if done:
-            per = max(ev.now - began, 0.0) / done
+            per = max(self._now - began, 0.0) / done
             w.pace = per if not w.pace else 0.7 * w.pace + 0.3 * per
+        self._reindex(ev.worker)
         self._maybe_retire(ev.worker, w, out)
 
-    def _on_Revoked(self, ev: Revoked, out: list) -> None:
-        self._now = max(self._now, ev.now)
-        w = self._workers.get(ev.worker)
-        if w is None or w.state == STARTING:
+    def _on_revoked(self, ev: Revoked, out: list) -> None:
+        w = self._heard_from(ev.worker, ev.now)
+        if w is None:
             return
         w.revoking = False
-        w.since = ev.now
-        back = []
+        head, back = w.queue[0] if w.queue else None, []
         for t, n in ev.attempts:
             if self._where.get(t) == (ev.worker, n):  # once only, even if named twice
                 w.queue.remove(t)
                 del self._where[t]
                 back.append(t)
+        if w.queue and w.queue[0] != head:  # only a confused peer gives back its head
+            self._new_head(w)
         self._pending.extendleft(reversed(back))
         self._starved = self._starved and not back  # new pending tasks: tell again
+        self._reindex(ev.worker)
         self._maybe_retire(ev.worker, w, out)
 
-    def _on_HeartbeatArrived(self, ev: HeartbeatArrived, out: list) -> None:
-        self._now = max(self._now, ev.now)
-        w = self._workers.get(ev.worker)
-        if w is not None and w.state != STARTING:
-            w.since = max(w.since, ev.now)
+    def _on_heartbeat(self, ev: HeartbeatArrived, out: list) -> None:
+        self._heard_from(ev.worker, ev.now)
 
-    def _on_WorkerLost(self, ev: WorkerLost, out: list) -> None:
+    def _on_lost(self, ev: WorkerLost, out: list) -> None:
         self._lose(ev.worker, ev.graceful, out)
 
-    def _on_Tick(self, ev: Tick, out: list) -> None:
-        self._now = now = max(self._now, ev.now)
-        cfg = self.config
-        for wid, w in list(self._workers.items()):
-            if w.state == STARTING and now >= w.since + cfg.connect_timeout:
-                out.append(KillWorker(wid, "connect"))
-                self._lose(wid, False, out)
-            elif w.state != STARTING and now >= w.since + cfg.heartbeat_timeout:
-                out.append(KillWorker(wid, "heartbeat"))
+    def _on_tick(self, ev: Tick, out: list) -> None:
+        now, cfg = self._clock(ev.now), self.config
+        for index, timeout, reason in ((self._starting, cfg.connect_timeout, "connect"),
+                                       (self._contact, cfg.heartbeat_timeout, "heartbeat")):
+            while index:
+                wid = next(iter(index))
+                if now < self._workers[wid].since + timeout:
+                    break  # the index is in deadline order: no one after is due either
+                out.append(KillWorker(wid, reason))
                 self._lose(wid, False, out)
 
-    def _on_ReplacementDue(self, ev: ReplacementDue, out: list) -> None:
+    def _on_replacement_due(self, ev: ReplacementDue, out: list) -> None:
         w = self._workers.get(ev.worker)
         if w is not None and w.state != STARTING and not w.succeeded and self._may_launch():
             w.succeeded = True
             out.append(LaunchReplacement(ev.worker))
 
-    def _on_RetireRequested(self, ev: RetireRequested, out: list) -> None:
+    def _on_retire_requested(self, ev: RetireRequested, out: list) -> None:
         w = self._workers.get(ev.worker)
         if w is None or w.state == STARTING or w.retiring:
             return
         if ev.replace:
-            self._on_ReplacementDue(ReplacementDue(ev.worker), out)
+            self._on_replacement_due(ReplacementDue(ev.worker), out)
         w.retiring = w.succeeded = True
-        w.state = DRAINING
         if len(w.queue) > 1 and not w.revoking:  # what it has not started goes elsewhere
             w.revoking = True
             out.append(RevokeTasks(ev.worker, tuple((t, self._where[t][1])
                                                     for t in list(w.queue)[1:])))
+        self._set_state(ev.worker, w, DRAINING)
         self._maybe_retire(ev.worker, w, out)
 
-    def _on_Closing(self, ev: Closing, out: list) -> None:
-        self._closing = True
-        for wid, w in self._workers.items():
-            self._maybe_retire(wid, w, out)
+    def _on_closing(self, ev: Closing, out: list) -> None:
+        self._closing = True  # _dispatch stops whom it can
 
-    def _on_Configured(self, ev: Configured, out: list) -> None:
+    def _on_configured(self, ev: Configured, out: list) -> None:
+        # One timeout for all: the indexes' order (by launch, by last contact) still holds.
         self.config.heartbeat_timeout = ev.heartbeat_timeout
         self.config.connect_timeout = ev.connect_timeout
 
+    _HANDLERS: dict[type, Callable[["Scheduler", object, list], None]] = {
+        TasksSubmitted: _on_submitted, TasksWithdrawn: _on_withdrawn,
+        WorkerLaunched: _on_launched, WorkerJoined: _on_joined, ResultsArrived: _on_results,
+        Revoked: _on_revoked, HeartbeatArrived: _on_heartbeat, WorkerLost: _on_lost,
+        Tick: _on_tick, ReplacementDue: _on_replacement_due,
+        RetireRequested: _on_retire_requested, Closing: _on_closing,
+        Configured: _on_configured,
+    }
+
     # -- helpers -----------------------------------------------------------------------
+    def _clock(self, now: float) -> float:
+        self._now = max(self._now, now)
+        return self._now
+
+    def _heard_from(self, wid: WorkerId, now: float) -> Optional[_Worker]:
+        """A joined worker spoke: it is alive now. None if it is not (or no longer) joined."""
+        now = self._clock(now)
+        w = self._workers.get(wid)
+        if w is None or w.state == STARTING:
+            return None
+        w.since = now
+        self._contact.move_to_end(wid)
+        return w
+
+    def _new_head(self, w: _Worker) -> None:
+        w.head_since = self._now
+        w.head += 1
+
     def _lose(self, wid: WorkerId, graceful: bool, out: list) -> None:
         w = self._workers.pop(wid, None)
         if w is None:
             return  # already lost (e.g. killed for silence, then its socket closed)
+        for index in (self._idle, self._room, self._waiting, self._starting, self._contact):
+            index.pop(wid, None)  # its steal-heap entry, if any, goes stale
         if w.state == STARTING:
             self._start_failures += 1
+        if w.state != DRAINING:
+            self._active -= 1
         graceful = graceful or w.retiring  # e.g. cut off at its walltime while finishing
         if w.queue:
             head = w.queue[0]
@@ -486,15 +389,17 @@ class Scheduler:
             return True
         if lost is not None and lost.stop_sent and not self._used_up(lost):
             return False
-        return bool(self._pending) or self._waiting()
+        return bool(self._pending) or bool(self._waiting)
 
     def _used_up(self, w: _Worker) -> bool:
         limit = self.config.max_tasks
         return limit is not None and w.sent >= limit
 
-    def _waiting(self) -> bool:
-        """Is any task queued behind another's head, where an idle worker could steal it?"""
-        return any(len(w.queue) > 1 for w in self._workers.values())
+    def _set_state(self, wid: WorkerId, w: _Worker, state: WorkerState) -> None:
+        if w.state != DRAINING and state == DRAINING:
+            self._active -= 1
+        w.state = state
+        self._reindex(wid)
 
     def _maybe_retire(self, wid: WorkerId, w: _Worker, out: list) -> None:
         """Stop a worker that has no more to do: it used up max_tasks, or we are closing and
@@ -502,53 +407,102 @@ class Scheduler:
         if w.state == STARTING or w.queue or w.stop_sent:
             return
         if (self._used_up(w) or w.retiring
-                or (self._closing and not self._pending and not self._waiting())):
-            w.state, w.stop_sent = DRAINING, True
+                or (self._closing and not self._pending and not self._waiting)):
+            w.stop_sent = True
+            self._set_state(wid, w, DRAINING)
             out.append(StopWorker(wid))
 
+    def _reindex(self, wid: WorkerId) -> None:
+        """Put ``wid`` in exactly the indexes its state says (the one place that does)."""
+        w = self._workers[wid]
+        n, live = len(w.queue), w.state == LIVE
+        _member(self._idle, wid, live and n == 0)
+        _member(self._room, wid, live and n < self._window(w) and w.slow_head != w.head)
+        _member(self._waiting, wid, n > 1)
+        _member(self._starting, wid, w.state == STARTING)
+        if w.state != STARTING and wid not in self._contact:
+            self._contact[wid] = None  # just joined: the latest contact of all
+        if n > 1 and not w.revoking and not w.in_heap:
+            self._push_steal(wid, w)
+
+    def _push_steal(self, wid: WorkerId, w: _Worker) -> None:
+        if len(self._steals) > 2 * len(self._workers) + 64:  # entries of gone workers pile up
+            self._steals[:] = [e for e in self._steals if e[2] in self._workers]
+            heapq.heapify(self._steals)  # in place: _steal_top may be looking at it
+        w.in_heap = True
+        heapq.heappush(self._steals, (w.head_since, w.head, wid))
+
+    def _steal_top(self) -> Optional[WorkerId]:
+        """The victim whose head has run longest, cleaning stale entries off the heap.
+
+        An entry records ``head_since`` when it was pushed; a head only moves later, so a
+        stale entry sorts no later than the truth: it is refreshed when it reaches the top."""
+        steals = self._steals
+        while steals:
+            since, head, wid = steals[0]
+            w = self._workers.get(wid)
+            if w is not None and w.head == head and not w.revoking and len(w.queue) > 1:
+                return wid
+            heapq.heappop(steals)
+            if w is not None and w.head != head:
+                w.in_heap = False
+                self._reindex(wid)  # pushes it again, with its current head, if still waiting
+            elif w is not None:
+                w.in_heap = False
+        return None
+
     def _dispatch(self, out: list) -> None:
-        live = [(wid, w) for wid, w in self._workers.items() if w.state == LIVE]
         if self._pending:
-            self._assign(live, out)
+            self._assign(out)
         if not self._pending:
-            self._steal(live, out)
-        elif (not self._starved and not self._may_launch()  # not `live`: _assign may drain
-              and all(w.state == DRAINING for w in self._workers.values())):
+            if self._idle:
+                self._steal(out)
+        elif not self._starved and not self._active and not self._may_launch():
             self._starved = True
             out.append(NoWorkers(tuple(self._pending), self._ever_joined))
-        if self._closing and not self._pending:
-            for wid, w in live:
-                self._maybe_retire(wid, w, out)
+        if self._closing and not self._pending and not self._waiting:
+            while self._idle:
+                wid = next(iter(self._idle))
+                self._maybe_retire(wid, self._workers[wid], out)
 
-    def _assign(self, live: list, out: list) -> None:
-        cfg, now = self.config, self._now
-        limit, slow = cfg.max_tasks, now - cfg.steal_after
-        batches: dict[WorkerId, list[TaskId]] = {}
-        # First one task to each idle worker, so that work spreads; then fill the windows,
-        # except behind a head that has run long enough to be worth stealing from.
-        for fill in (1, cfg.window):
-            for wid, w in live:
+    def _assign(self, out: list) -> None:
+        """First one task to each idle worker, so that work spreads; then fill the windows,
+        except behind a head that has run long enough to be worth stealing from."""
+        cfg, pending, batches = self.config, self._pending, {}
+        slow = self._now - cfg.steal_after
+        for index, fill in ((self._idle, 1), (self._room, cfg.window)):
+            while pending and index:
+                wid = next(iter(index))
+                w = self._workers[wid]
                 if fill > 1 and w.queue and w.head_since <= slow:
+                    w.slow_head = w.head  # out of _room until its head moves on
+                    self._reindex(wid)
                     continue
                 room = min(fill, self._window(w)) - len(w.queue)
-                if limit is not None:
-                    room = min(room, limit - w.sent)
-                while room > 0 and self._pending:
-                    t = self._pending.popleft()
-                    if not w.queue:
-                        w.head_since = now
-                    w.queue.append(t)
-                    w.sent += 1
-                    self._attempts += 1
-                    self._where[t] = (wid, self._attempts)
-                    batches.setdefault(wid, []).append((t, self._attempts))
+                if cfg.max_tasks is not None:
+                    room = min(room, cfg.max_tasks - w.sent)
+                sent = batches.setdefault(wid, [])
+                while room > 0 and pending:
+                    self._send(wid, w, pending.popleft(), sent)
                     room -= 1
-                if limit is not None and w.sent >= limit:
-                    w.state = DRAINING  # no more work; StopWorker once its queue empties
-            if not self._pending:
-                break
-        for wid, tasks in batches.items():
-            out.append(SendTasks(wid, tuple(tasks)))
+                if self._used_up(w):
+                    self._set_state(wid, w, DRAINING)  # StopWorker once its queue empties
+                else:
+                    self._reindex(wid)  # idle no more / full: out of this index
+                if pending and wid in index:
+                    raise InternalError(f"worker {wid} took no task from {index}")
+        for wid, sent in batches.items():
+            if sent:
+                out.append(SendTasks(wid, tuple(sent)))
+
+    def _send(self, wid: WorkerId, w: _Worker, t: TaskId, sent: list) -> None:
+        if not w.queue:
+            self._new_head(w)
+        w.queue.append(t)
+        w.sent += 1
+        self._attempts += 1
+        self._where[t] = (wid, self._attempts)
+        sent.append((t, self._attempts))
 
     def _window(self, w: _Worker) -> int:
         """Tasks to keep in flight on ``w``: enough to hide the round trip when its tasks are
@@ -561,15 +515,50 @@ class Scheduler:
         fits = min(cfg.queue_seconds / w.pace, cfg.window)
         return max(min(cfg.window, 2), min(cfg.window, 1 + int(fits)))
 
-    def _steal(self, live: list, out: list) -> None:
-        """An idle worker and nothing pending: take waiting tasks from behind a slow head."""
+    def _steal(self, out: list) -> None:
+        """An idle worker and nothing pending: take waiting tasks from behind slow heads."""
         now, after = self._now, self.config.steal_after
-        # Victims first: there rarely are any, and this runs after every event.
-        victims = [(wid, w) for wid, w in self._workers.items()
-                   if len(w.queue) > 1 and w.state != STARTING and not w.revoking
-                   and now >= w.head_since + after]
-        if victims and any(not w.queue for _, w in live):
-            for wid, w in victims:
-                w.revoking = True
-                out.append(RevokeTasks(wid, tuple((t, self._where[t][1])
-                                                  for t in list(w.queue)[1:])))
+        # `since + after <= now`, the sum next_deadline reports: `since <= now - after` can
+        # differ in the last bit, and a shell woken at the deadline would find nothing due.
+        while (wid := self._steal_top()) is not None and self._steals[0][0] + after <= now:
+            heapq.heappop(self._steals)
+            w = self._workers[wid]
+            w.in_heap, w.revoking = False, True
+            out.append(RevokeTasks(wid, tuple((t, self._where[t][1])
+                                              for t in list(w.queue)[1:])))
+
+    # -- for tests ---------------------------------------------------------------------
+    def check_indexes(self) -> None:
+        """Rebuild every index by a full scan and compare (O(workers): tests only).
+
+        Raises ``InternalError`` naming the first index that disagrees."""
+        ws = self._workers
+        want = {
+            "idle": [i for i, w in ws.items() if w.state == LIVE and not w.queue],
+            "waiting": [i for i, w in ws.items() if len(w.queue) > 1],
+            "starting": [i for i, w in ws.items() if w.state == STARTING],
+            "contact": [i for i, w in ws.items() if w.state != STARTING],
+            "room": [i for i, w in ws.items() if w.state == LIVE and w.slow_head != w.head
+                     and len(w.queue) < self._window(w)],
+        }
+        for name, ids in want.items():
+            if set(ids) != set(getattr(self, "_" + name)):
+                raise InternalError(f"index {name}: {sorted(getattr(self, '_' + name))}, "
+                                    f"state says {sorted(ids)}")
+        for name in ("starting", "contact"):  # in deadline order
+            times = [ws[i].since for i in getattr(self, "_" + name)]
+            if times != sorted(times):
+                raise InternalError(f"index {name} out of deadline order: {times}")
+        if self._active != sum(w.state != DRAINING for w in ws.values()):
+            raise InternalError(f"{self._active} active workers counted")
+        stealable = [i for i in want["waiting"] if not ws[i].revoking]
+        missing = [i for i in stealable if not ws[i].in_heap]
+        if missing or any(ws[i].in_heap and i not in {e[2] for e in self._steals} for i in ws):
+            raise InternalError(f"steal heap misses {missing}")
+
+
+def _member(index: dict, key: WorkerId, present: bool) -> None:
+    if present:
+        index.setdefault(key, None)  # keeps its place if already there
+    else:
+        index.pop(key, None)

@@ -237,7 +237,8 @@ class Executor(futures.Executor):
         return f"<{type(self).__name__} {state} address={self.address}>"
 
     # -- internals ------------------------------------------------------------------------
-    def _submit(self, kind: int, fn: Callable, encode: Callable) -> _TaskFuture:
+    def _submit(self, kind: int, fn: Callable, encode: Callable,
+                fn_bytes: Optional[bytes] = None) -> _TaskFuture:
         fut = _TaskFuture(self._rt.withdraw)
         with self._lock:
             if self._shutdown_flag:
@@ -245,7 +246,7 @@ class Executor(futures.Executor):
             if _shutting_down:
                 raise RuntimeError("cannot schedule new futures after interpreter shutdown")
             try:
-                blob = self._rt.define(fn)
+                blob = self._rt.define(fn, fn_bytes)
                 data, bufs = encode()
             except Exception as exc:  # unpicklable: this future fails, the executor goes on
                 fut.set_exception(exc)
@@ -262,6 +263,14 @@ class Executor(futures.Executor):
     def _forget(self, fut: futures.Future) -> None:
         with self._lock:
             self._pending.pop(fut._tid, None)
+
+
+def submit_prepickled(executor: Executor, fn: Callable, fn_bytes: bytes,
+                      *args: Any) -> futures.Future:
+    """``executor.submit(fn, *args)`` with ``fn`` pickled already (``fn_bytes``, what
+    ``codec.dumps_callable`` gives): a large function object (netpool.joblib's holder of
+    shared arrays) is pickled once, and sent once per worker like any function."""
+    return executor._submit(M.CALL, fn, lambda: codec.dumps((args, {})), fn_bytes)
 
 
 def _batched(it: Iterator, n: int) -> Iterator[list]:

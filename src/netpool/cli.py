@@ -13,6 +13,8 @@ from typing import Any, NoReturn, Optional, Sequence
 def main(argv: Optional[Sequence[str]] = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = _Parser(prog="netpool", description=__doc__)
+    from . import __version__
+    parser.add_argument("--version", action="version", version=f"netpool {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
     demo = sub.add_parser("demo", help="a task farm on local workers, to see netpool work")
     demo.add_argument("--workers", type=int, default=2, help="local workers (default 2)")

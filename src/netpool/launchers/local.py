@@ -210,7 +210,7 @@ def _unstick_std_streams() -> None:
                 _stuck.append(stream)  # never collected: its finalizer would hang too
                 setattr(sys, name, open(1 if name == "stdout" else 2, "w", closefd=False,
                                         encoding=stream.encoding, errors=stream.errors,
-                                        line_buffering=stream.line_buffering))
+                                        buffering=1 if stream.line_buffering else -1))
     finally:
         for fd, copy in saved.items():
             os.dup2(copy, fd)

@@ -127,3 +127,44 @@ def value_error_if(x, bad):
     if x in bad:
         raise ValueError(x)
     return x
+
+
+def hog_gil_later(delay, seconds, marker):
+    """Return at once, leaving a thread that holds the GIL for ``seconds`` after ``delay``
+    (it creates ``marker`` just before)."""
+    import threading
+
+    def hog():
+        time.sleep(delay)
+        open(marker, "w").close()
+        hold_gil(seconds)
+    threading.Thread(target=hog, daemon=True).start()
+    return os.getpid()
+
+
+def fork_and_return(folder):
+    """Fork; parent and child both return (a task that forgot os._exit). Child records pid."""
+    pid = os.fork()
+    if pid == 0:
+        with open(os.path.join(folder, f"child.{os.getpid()}"), "w"):
+            pass
+    return os.getpid()
+
+
+def fork_sleeper(folder, seconds, marker=None):
+    """Leave a child that sleeps (recorded in ``folder``); then block, or return if rerun."""
+    if marker and os.path.exists(marker):
+        return "rerun"
+    pid = os.fork()
+    if pid == 0:
+        try:
+            with open(os.path.join(folder, f"child.{os.getpid()}"), "w"):
+                pass
+            time.sleep(seconds)
+        finally:
+            os._exit(0)
+    if marker:
+        with open(marker, "w") as f:
+            f.write(str(os.getpid()))
+        time.sleep(seconds)
+    return os.getpid()

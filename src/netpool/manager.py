@@ -45,11 +45,14 @@ class Manager:
     ``connect_timeout`` (seconds a started worker may take to connect) and
     ``heartbeat_timeout`` (seconds of silence after which a worker is declared dead and its
     tasks rerun) may be set on the class or the instance, fractions allowed, before the first
-    results are requested.
+    results are requested. So may ``task_timeout`` (None: no limit): a task running longer
+    has its worker killed by the worker's supervisor, as a worker death (the task is rerun
+    elsewhere, up to three times); the errors that follow say it ran past ``task_timeout``.
     """
 
     connect_timeout: float = 7200.0
     heartbeat_timeout: float = 60.0
+    task_timeout: Optional[float] = None
 
     def __init__(self, python: Optional[str] = None, host: Optional[str] = None,
                  output: str = "worker%d.output", journal: Optional[str] = None) -> None:
@@ -159,9 +162,11 @@ class Manager:
                     stuck = [w for w in waiting if not _can_grow(w)]
                     if stuck:
                         raise ValueError(f"adapt cannot launch more workers like {stuck}")
+                tt = self.task_timeout
                 cfg = Config(window=1, heartbeat_timeout=float(self.heartbeat_timeout),
                              connect_timeout=float(self.connect_timeout),
-                             replace=self._adapt is not None)
+                             replace=self._adapt is not None,
+                             task_timeout=None if tt is None else float(tt))
                 host, addresses = default_host(waiting, self.host)
                 self._runtime = Runtime(host=host, addresses=addresses, python=self._python,
                                         config=cfg, output=self.output,

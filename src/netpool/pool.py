@@ -340,6 +340,8 @@ class DistributedPool:
     alive, unless ``workers`` gives the worker launchers to use instead (``LocalWorker()``,
     ``SSHWorker(host)``, scheduler arrays). ``python`` and ``host`` mean what they mean for
     ``Manager``; ``address`` and ``authkey`` let more workers join with ``netpool worker``.
+    ``task_timeout`` (seconds, None: no limit) bounds one task: past it the worker's
+    supervisor kills the worker and says why; the task counts as having killed a worker.
     ``heartbeat_timeout`` is how long a silent worker is trusted, ``max_attempts`` how many
     worker deaths a task may cause before it fails with ``PoisonTaskError``. ``window`` caps
     the tasks in flight per worker; the pool keeps only about 2 ms of work queued behind a
@@ -365,7 +367,8 @@ class DistributedPool:
                  authkey: Optional[bytes] = None, heartbeat_timeout: float = 30.0,
                  connect_timeout: float = 120.0, max_attempts: int = 3, window: int = 32,
                  journal: Optional[str] = None,
-                 adapt: Optional[tuple[int, int]] = None) -> None:
+                 adapt: Optional[tuple[int, int]] = None,
+                 task_timeout: Optional[float] = None) -> None:
         self._state = RUN  # set first: __del__ must find it even if we raise below
         self._pid = forks.pid  # the process it belongs to (forks.py)
         self._lock = threading.Lock()  # guards _state changes against submits and feeders
@@ -396,7 +399,7 @@ class DistributedPool:
         forking = python is None and start_method(context) == "fork"
         cfg = Config(window=window, max_attempts=max_attempts, max_tasks=maxtasksperchild,
                      replace=replace, heartbeat_timeout=heartbeat_timeout,
-                     connect_timeout=connect_timeout)
+                     connect_timeout=connect_timeout, task_timeout=_positive(task_timeout))
         log = open_journal(journal)
         try:
             self._rt = Runtime(host=host, authkey=authkey,
@@ -815,6 +818,12 @@ class DistributedPool:
                     batch.flush()
             index += 1
         return index, False
+
+
+def _positive(seconds: Optional[float]) -> Optional[float]:
+    if seconds is not None and not seconds > 0:
+        raise ValueError(f"task_timeout must be a positive number of seconds or None, not {seconds!r}")
+    return None if seconds is None else float(seconds)
 
 
 def _loop_failed(ref: "weakref.ref[DistributedPool]") -> None:

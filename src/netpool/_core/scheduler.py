@@ -62,6 +62,7 @@ class Config:
     max_start_failures: int = 3     # consecutive failed starts before replacements stop
     heartbeat_timeout: float = 60.0
     connect_timeout: float = 60.0
+    task_timeout: Optional[float] = None  # a worker's supervisor kills it past this (shell)
     # A head running this long lets idle workers take its queue: shorter moves work sooner
     # away from a slow task, but costs a REVOKE round trip that a quick task makes useless.
     steal_after: float = 0.05

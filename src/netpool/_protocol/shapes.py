@@ -89,6 +89,14 @@ def check_bare(msg: tuple, what: str) -> None:
         raise _fail(what, msg)
 
 
+def check_beat(msg: tuple) -> Optional[str]:
+    """(BEAT,) or, from a supervisor about to kill its worker, (BEAT, why in words)."""
+    why = msg[1] if len(msg) > 1 else None
+    if len(msg) > 2 or not (why is None or type(why) is str):
+        raise _fail("BEAT", msg)
+    return why
+
+
 def check_ready(msg: tuple) -> tuple[Optional[float], Optional[int]]:
     """(READY, seconds left or None[, supervisor pid]): how long the worker's batch job has
     left, if known, and the pid of its supervisor (which a local worker's manager kills

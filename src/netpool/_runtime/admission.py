@@ -53,7 +53,7 @@ class Admission:
         cfg = self._config()
         try:
             chan.send((M.WELCOME, rec.id, beat_interval(cfg), cfg.heartbeat_timeout,
-                       [p for p in sys.path if p], self._init, rec.identity))
+                       [p for p in sys.path if p], self._init, rec.identity, cfg.task_timeout))
         except OSError:
             self._lost(rec)
             return

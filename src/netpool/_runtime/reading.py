@@ -77,7 +77,9 @@ def _event(rec: WorkerRec, msg: tuple, bufs: list, now: float) -> Optional[tuple
             pos += nbufs
         return S.ResultsArrived(rec.id, tuple(attempts), now), payloads
     if kind == M.BEAT:
-        shapes.check_bare(msg, "BEAT")
+        why = shapes.check_beat(msg)
+        if why is not None:  # its supervisor is killing it: the error messages say why
+            rec.lost_reason = why[:500]
         return S.HeartbeatArrived(rec.id, now), None
     if kind == M.REVOKED:
         return S.Revoked(rec.id, shapes.check_revoked(msg), now), None

@@ -74,6 +74,8 @@ class WorkerRec:
                   "connect": "did not connect back within the connect timeout"}.get(
                       self.lost_reason or "",
                       "lost its connection" if self.chan else "exited before connecting back")
+        if self.lost_reason and self.lost_reason not in ("heartbeat", "connect"):
+            reason = f"{self.lost_reason} and was killed by its supervisor"
         return f"{self.label()} {reason} ({describe_exit(self.exit_status())})"
 
     def output_tail(self) -> str:
@@ -211,32 +213,19 @@ def new_identity() -> tuple:
 
 
 def stop_supervisors(recs: list, timeout: float = 1.0) -> None:
-    """Kill the supervisors of local workers we are about to kill, and wait (briefly) until
-    their workers have reaped them: a supervisor outliving its worker would be left as a
-    zombie wherever PID 1 does not reap orphans. Only for our own children, on this host."""
+    """Before local workers are killed: kill each worker below its supervisor (the process we
+    started, which is killed next) and wait briefly until the supervisor has reaped it and
+    exited. Killed first, the supervisor would leave its worker to whatever reaps orphans (in
+    a container, often nothing: a zombie). Only for our own children, on this host."""
     from ..launchers.local import LocalWorker
-    pids = [r.beat_pid for r in recs if r.beat_pid and isinstance(r.launcher, LocalWorker)
-            and r.launcher._exit_status() is None and _parent_of(r.beat_pid) == r.pid]
-    for pid in pids:
+    recs = [r for r in recs if r.pid and isinstance(r.launcher, LocalWorker)
+            and r.launcher._exit_status() is None]
+    for r in recs:
         try:
-            os.kill(pid, 9)
+            os.kill(r.pid, 9)
         except ProcessLookupError:
             pass
     deadline = time.monotonic() + timeout
-    for pid in pids:
-        while time.monotonic() < deadline:
-            try:
-                os.kill(pid, 0)  # succeeds while it exists, a zombie included
-            except ProcessLookupError:
-                break
-            time.sleep(0.001)
-
-
-def _parent_of(pid: int) -> Optional[int]:
-    """The parent pid of ``pid`` (Linux /proc), or None: a supervisor is killed only if it
-    is its worker's child, whatever pid a peer said."""
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return int(f.read().rsplit(")", 1)[1].split()[1])
-    except (OSError, ValueError, IndexError):
-        return None
+    for r in recs:
+        while time.monotonic() < deadline and r.launcher._exit_status() is None:
+            time.sleep(0.002)

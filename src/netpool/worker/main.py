@@ -5,30 +5,27 @@ Data flow inside one worker::
     manager ──TASKS/DEFINE/REVOKE/STOP──> main thread while idle ──> queue ──> main thread
                                       └──> reader thread during a long task ──┘   runs tasks
     manager <──────────────RESULTS (batched)────────────────────────────────────────┘
-    manager <──BEAT──> supervisor process (forked at start-up, its own connection)
+    manager <──BEAT──> supervisor process (the parent of this one, its own connection)
 
-Heartbeats come from a forked *supervisor process*, not a thread: a task that holds the GIL
-in a long C call would starve a heartbeat thread, and the manager would wrongly declare the
-worker dead. The supervisor also enforces the other direction: when the manager goes away
-(connection closed, or silent past the heartbeat timeout) it SIGKILLs the worker, which may be
-stuck in that same C call, and exits, so no orphan survives the manager.
+The process a launcher starts is the *supervisor*; the worker that serves is its child
+(supervisor.py says why and who watches whom). Heartbeats come from the supervisor, not a
+thread: a task that holds the GIL in a long C call would starve a heartbeat thread, and the
+manager would wrongly declare the worker dead.
 """
 
 from __future__ import annotations
 
 import os
-import select
 import signal
 import socket
 import sys
-import threading
-import time
 from typing import Callable, Optional
 
 from .._protocol import messages as M
 from .._transport.handshake import client_connect, finish
 from .execute import Blobs, Runner
-from .serve import Serve, flush_output
+from . import supervisor
+from .serve import Serve
 
 AUTHKEY_ENV = "NETPOOL_AUTHKEY"
 
@@ -119,8 +116,19 @@ def run_worker(address: tuple[str, int], authkey: bytes, worker_id: int = -1,
     the manager's ``sys.path`` and ``__main__`` already, and ``setup`` (the pool's
     initializer, called with the very objects the manager holds) replaces the pickled one
     the manager sends to fresh interpreters.
+
+    This process becomes the supervisor; the worker that serves is its child (supervisor.py).
     """
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is for the manager, which stops us
+    return supervisor.run(
+        lambda status, info_fd: _serve(address, authkey, worker_id, alternatives, forked, setup,
+                                       quiet, status, info_fd), authkey)
+
+
+def _serve(address: tuple[str, int], authkey: bytes, worker_id: int,
+           alternatives: tuple[str, ...], forked: bool, setup: Optional[Callable[[], None]],
+           quiet: Optional[bool], status: "supervisor.StatusPage", info_fd: int) -> int:
+    """The worker, in the supervisor's child: connect, tell the supervisor, serve."""
     hello = (M.HELLO, M.VERSION, worker_id, M.ROLE_MAIN, os.getpid(), socket.gethostname())
     if quiet is None:
         quiet = bool(os.environ.get("NETPOOL_QUIET"))
@@ -143,11 +151,9 @@ def run_worker(address: tuple[str, int], authkey: bytes, worker_id: int = -1,
         for path in reversed(paths):
             if path not in sys.path and os.path.isdir(path):
                 sys.path.insert(0, path)
-    supervisor = _start_supervisor(address, authkey, worker_id, beat_interval,
-                                   heartbeat_timeout, chan)
-    reaper = threading.Thread(target=_reap, args=(supervisor,), name="netpool-reaper",
-                              daemon=True)
-    reaper.start()
+    supervisor.guard_children(chan, status)
+    supervisor.send_info(info_fd, address, worker_id, beat_interval, heartbeat_timeout,
+                         msg[7] if len(msg) > 7 else None)
     blobs = Blobs()
     # The pool's initializer: a failure here is a failed start.
     if forked:
@@ -158,10 +164,8 @@ def run_worker(address: tuple[str, int], authkey: bytes, worker_id: int = -1,
         func, args = loads_callable(init)
         func(*args)
     from .walltime import remaining
-    chan.send((M.READY, remaining(), supervisor))
-    code = Serve(chan, Runner(blobs)).run()
-    _end_supervisor(supervisor, reaper)
-    return code
+    chan.send((M.READY, remaining(), os.getppid()))  # our supervisor, above us
+    return Serve(chan, Runner(blobs), status).run()
 
 
 # This process's own links to a manager: a child forked from it (a pool made by a task) closes
@@ -198,81 +202,3 @@ def _connect_any(address: tuple[str, int], alternatives: tuple[str, ...], authke
     raise AssertionError("unreachable: the last try returns or raises")
 
 
-# -- the supervisor process ------------------------------------------------------------------
-
-def _start_supervisor(address, authkey: bytes, worker_id: int, interval: float,
-                      timeout: float, main_chan) -> int:
-    """Fork the supervisor; its pid."""
-    parent = os.getpid()
-    flush_output()
-    pid = os.fork()
-    if pid:
-        return pid
-    try:
-        main_chan.close()  # the manager must see EOF when the worker dies, not when we do
-        _supervise(address, authkey, worker_id, parent, interval, timeout)
-    finally:
-        os._exit(0)
-
-
-def _reap(pid: int) -> None:
-    """Reaper thread: waits for the supervisor to end. The manager kills a local worker's
-    supervisor before the worker itself, so that it is reaped here (the kernel reaps it as
-    the wait returns, even while a task holds the GIL) and not left as a zombie of whatever
-    reaps orphans (in a container, often nothing)."""
-    try:
-        os.waitpid(pid, 0)
-    except ChildProcessError:
-        pass
-
-
-def _end_supervisor(pid: int, reaper: threading.Thread) -> None:
-    """Kill our supervisor as we leave, and see it reaped."""
-    _kill(pid)
-    reaper.join(5.0)
-
-
-def _die_with_parent() -> None:
-    try:
-        import ctypes
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-    except Exception:
-        pass  # not Linux: fall back on polling getppid() below
-
-
-def _supervise(address, authkey: bytes, worker_id: int, parent: int,
-               interval: float, timeout: float) -> None:
-    _die_with_parent()
-    if os.getppid() != parent:
-        return
-    hello = (M.HELLO, M.VERSION, worker_id, M.ROLE_BEAT, os.getpid(), socket.gethostname())
-    try:
-        chan = client_connect(address, authkey, hello)
-        finish(chan)
-    except Exception:
-        _kill(parent)
-        return
-    beat = (M.BEAT,)
-    heard = time.monotonic()
-    while os.getppid() == parent:
-        try:
-            chan.send(beat)
-            ready, _, _ = select.select([chan.sock], [], [], interval)
-            if ready:
-                chan.recv_ready()
-                heard = time.monotonic()
-        except (EOFError, OSError, Exception):
-            break  # the manager closed our link: it has gone, or dropped this worker
-        if time.monotonic() - heard > timeout:
-            break  # the manager is silent: it may be hung or cut off; we cannot tell which
-    else:
-        return
-    _kill(parent)
-
-
-def _kill(pid: int) -> None:
-    try:
-        os.kill(pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass

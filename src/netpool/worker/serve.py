@@ -22,6 +22,7 @@ import time
 from collections import deque
 
 from .._protocol import messages as M
+from . import supervisor
 from .execute import Runner
 
 BATCH_MAX = 64           # results per RESULTS message at most
@@ -39,8 +40,9 @@ class Serve:
     at a time reads the channel: ``holder`` says which, under ``cond``.
     """
 
-    def __init__(self, chan, runner: Runner) -> None:
+    def __init__(self, chan, runner: Runner, status=None) -> None:
         self.chan, self.runner = chan, runner
+        self.status = status  # the supervisor's view: are we in a task (supervisor.py)
         self.cond = threading.Condition()
         self.queue: deque = deque()
         self.stopping = False
@@ -64,7 +66,13 @@ class Serve:
             if task is None:
                 break
             (tid, attempt, kind, blob, payload, bufs), more = task
+            if self.status is not None:
+                self.status.begin()
             status, data, out = self.runner.run(kind, blob, payload, bufs)
+            if supervisor.forked():  # a child the task forked came back here: not a worker
+                os._exit(0)
+            if self.status is not None:
+                self.status.end()
             flush_output()
             if out or len(data) >= BIG_MESSAGE:
                 self._kick()  # sending it may block: the manager may be sending to us too

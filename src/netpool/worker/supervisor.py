@@ -1,0 +1,338 @@
+"""The supervisor: the process a launcher starts, parent and guard of the task-running worker.
+
+Process tree of one worker, and who watches whom::
+
+    launcher ─> supervisor (this module) ──BEAT──> manager
+                  │  watches: the worker's exit (waitpid), its state (stopped?), its
+                  │  status page (in a task since when, last tick outside one), the manager
+                  └─> worker (process group of its own, PR_SET_PDEATHSIG=SIGKILL)
+                        ├─ main thread: serves the manager's link, runs tasks
+                        └─ tasks' children (same process group)
+
+Why this shape: the supervisor must outlive whatever the worker does. A task may hold the GIL
+in a C call for hours, so nothing inside the worker can be trusted to act; the kernel can.
+With the worker as the supervisor's child and ``PR_SET_PDEATHSIG``, a supervisor's death
+kills the worker whatever it holds, so no worker is ever left unsupervised (the old shape, a
+supervisor forked by the worker, left a worker orphaned at 100 % CPU once its supervisor died
+with the manager). As the parent, the supervisor learns of the worker's end at once, with its
+status, and sees it stopped (``/proc``); the worker's status page (shared memory, written by
+the worker around each task and by a ticker thread) tells it whether the worker is inside a
+task (then only ``task_timeout`` limits it) or idle and responsive (else it is hung outside a
+task: a thread holding the GIL, say). It mirrors the worker's exit status as its own, so the
+manager's messages still say "killed by SIGKILL" or "exit code 3".
+
+The worker leads a process group of its own, so its end (any end) takes its descendants along
+(``killpg``); the supervisor is a child subreaper, so those that outlive their parent stay
+below it and are reaped. Descendants that leave the group (``setsid``) are not followed.
+"""
+
+from __future__ import annotations
+
+import mmap
+import os
+import select
+import signal
+import socket
+import struct
+import sys
+import threading
+import time
+from typing import Callable, Optional
+
+from .._protocol import messages as M
+from .._transport.handshake import client_connect, finish
+
+_PR_SET_PDEATHSIG, _PR_SET_CHILD_SUBREAPER = 1, 36
+_SLOT = struct.Struct("dd")  # (task started at, or 0 when idle; last tick of the ticker)
+
+
+class StatusPage:
+    """A page shared by supervisor and worker: is the worker in a task, and is it alive?
+
+    The clock is ``time.monotonic`` (CLOCK_MONOTONIC), the same in both processes. Writes
+    are two doubles; a torn read costs at most one misjudged check, never a wrong kill: a
+    verdict needs the same answer over the whole timeout.
+    """
+
+    def __init__(self) -> None:
+        self._map = mmap.mmap(-1, mmap.PAGESIZE)  # anonymous and shared across fork
+        self.enabled = True
+
+    def begin(self) -> None:
+        if self.enabled:
+            _SLOT.pack_into(self._map, 0, time.monotonic(), time.monotonic())
+
+    def end(self) -> None:
+        if self.enabled:
+            _SLOT.pack_into(self._map, 0, 0.0, time.monotonic())
+
+    def tick(self) -> None:
+        if self.enabled:
+            started, _ = _SLOT.unpack_from(self._map, 0)
+            _SLOT.pack_into(self._map, 0, started, time.monotonic())
+
+    def read(self) -> tuple[float, float]:
+        return _SLOT.unpack_from(self._map, 0)
+
+
+def _prctl(option: int, arg: int) -> bool:
+    try:
+        import ctypes
+        return ctypes.CDLL(None, use_errno=True).prctl(option, arg, 0, 0, 0) == 0
+    except Exception:
+        return False  # not Linux: the supervisor polls instead (getppid, kill(pid, 0))
+
+
+def run(serve: Callable[[StatusPage, int], int], authkey: bytes) -> int:
+    """Fork the worker, which runs ``serve(status, info_fd)``, and supervise it.
+
+    ``serve`` connects, writes one line of connection facts to ``info_fd`` (see
+    :func:`send_info`), and serves; its return value is the worker's exit code. Returns (or
+    dies of) what the worker exited with.
+    """
+    status = StatusPage()
+    info_r, info_w = os.pipe()
+    me = os.getpid()
+    for stream in (sys.stdout, sys.stderr):  # or the child would print it again
+        try:
+            stream.flush()
+        except (AttributeError, ValueError, OSError):
+            pass
+    pid = os.fork()
+    if pid == 0:
+        os.close(info_r)
+        _worker_side(serve, status, info_w, me)
+    os.close(info_w)
+    _prctl(_PR_SET_CHILD_SUBREAPER, 1)
+    try:
+        os.setpgid(pid, pid)  # also done in the child: whichever runs first
+    except OSError:
+        pass
+    return _Supervisor(pid, status, info_r, authkey).run()
+
+
+def _worker_side(serve: Callable, status: StatusPage, info_w: int, parent: int) -> None:
+    code = 1
+    try:
+        _prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+        if os.getppid() != parent:
+            os._exit(1)  # the supervisor died before we could ask to die with it
+        try:
+            os.setpgid(0, 0)
+        except OSError:
+            pass
+        threading.Thread(target=_ticker, args=(status,), name="netpool-ticker",
+                         daemon=True).start()
+        code = serve(status, info_w)
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+        if isinstance(exc.code, str):
+            print(exc.code, file=sys.stderr)
+    except BaseException:
+        import traceback
+        traceback.print_exc()
+    finally:
+        for f in (sys.stdout, sys.stderr):
+            try:
+                f.flush()
+            except Exception:
+                pass
+        os._exit(code)
+
+
+TICK_SECONDS = 0.25
+
+
+def _ticker(status: StatusPage) -> None:
+    """Proves the worker can still run Python (a thread that holds the GIL stops it)."""
+    while True:
+        status.tick()
+        time.sleep(TICK_SECONDS)
+
+
+def send_info(fd: int, address: tuple[str, int], worker_id: int, interval: float,
+              timeout: float, task_timeout: Optional[float]) -> None:
+    """Worker side: tell the supervisor where to open the beat link, once welcomed."""
+    line = f"{address[0]} {address[1]} {worker_id} {interval} {timeout} {task_timeout or 0}\n"
+    os.write(fd, line.encode())
+    os.close(fd)
+
+
+class _Supervisor:
+    def __init__(self, pid: int, status: StatusPage, info_fd: int, authkey: bytes) -> None:
+        self.pid, self.status, self.info_fd, self.authkey = pid, status, info_fd, authkey
+        self.wait_status: Optional[int] = None
+        self.stopped_since: Optional[float] = None
+
+    def run(self) -> int:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        info = self._read_info()
+        if info is not None:
+            self._serve_beats(*info)
+        self._end_worker()
+        return self._mirror()
+
+    def _read_info(self) -> Optional[tuple]:
+        data = b""
+        while not data.endswith(b"\n"):
+            ready, _, _ = select.select([self.info_fd], [], [], 0.5)
+            if ready:
+                chunk = os.read(self.info_fd, 512)
+                if not chunk:
+                    return None  # the worker ended (or failed) before it was welcomed
+                data += chunk
+            elif self._exited():
+                return None
+        host, port, wid, interval, timeout, task_timeout = data.decode().split()
+        return ((host, int(port)), int(wid), float(interval), float(timeout),
+                float(task_timeout) or None)
+
+    def _serve_beats(self, address, worker_id: int, interval: float, timeout: float,
+                     task_timeout: Optional[float]) -> None:
+        hello = (M.HELLO, M.VERSION, worker_id, M.ROLE_BEAT, os.getpid(), socket.gethostname())
+        try:
+            chan = client_connect(address, self.authkey, hello)
+            finish(chan)
+        except Exception as exc:
+            _say(f"cannot open the heartbeat link ({exc}); stopping the worker")
+            return
+        heard = time.monotonic()
+        step = min(interval, 0.1)  # a worker's end is seen (and reaped) within 0.1 s
+        next_beat = 0.0
+        while not self._exited():
+            now = time.monotonic()
+            try:
+                if now >= next_beat:
+                    chan.send((M.BEAT,))
+                    next_beat = now + interval
+                ready, _, _ = select.select([chan.sock], [], [], step)
+                if ready:
+                    chan.recv_ready()
+                    heard = time.monotonic()
+            except Exception:
+                return  # the manager closed our link: it has gone, or dropped this worker
+            if time.monotonic() - heard > timeout:
+                _say("the manager is silent past the heartbeat timeout; stopping the worker")
+                return
+            why = self._verdict(timeout, task_timeout)
+            if why is not None:
+                _say(f"the worker (pid {self.pid}) {why}; killing it")
+                try:
+                    chan.send((M.BEAT, why))  # the manager's error messages say why
+                except Exception:
+                    pass
+                return
+
+    def _verdict(self, timeout: float, task_timeout: Optional[float]) -> Optional[str]:
+        """Why the worker must be killed now, or None while it is sound."""
+        now = time.monotonic()
+        if _is_stopped(self.pid):
+            self.stopped_since = self.stopped_since or now
+            if now - self.stopped_since > timeout:
+                return f"was stopped for {now - self.stopped_since:.1f} s (SIGSTOP?)"
+            return None
+        self.stopped_since = None
+        started, ticked = self.status.read()
+        if started:
+            if task_timeout and now - started > task_timeout:
+                return f"ran a task for {now - started:.1f} s, past task_timeout={task_timeout:g}"
+            return None
+        if ticked and now - ticked > timeout:
+            return f"was unresponsive outside a task for {now - ticked:.1f} s"
+        return None
+
+    def _exited(self) -> bool:
+        if self.wait_status is None:
+            try:
+                pid, st = os.waitpid(self.pid, os.WNOHANG)
+            except ChildProcessError:
+                return True
+            if pid:
+                self.wait_status = st
+        return self.wait_status is not None
+
+    def _end_worker(self) -> None:
+        """Kill the worker's process group (its descendants), reap everything below us."""
+        try:
+            os.killpg(self.pid, signal.SIGKILL)
+        except OSError:
+            pass
+        if self.wait_status is None:
+            try:
+                os.kill(self.pid, signal.SIGKILL)
+            except OSError:
+                pass
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                pid, st = os.waitpid(-1, 0)
+            except ChildProcessError:
+                return  # nobody left below us
+            if pid == self.pid and self.wait_status is None:
+                self.wait_status = st
+
+    def _mirror(self) -> int:
+        """Our exit status is the worker's: the manager's messages name what ended it."""
+        st = self.wait_status
+        if st is None:
+            return 1
+        if os.WIFSIGNALED(st):
+            sig = os.WTERMSIG(st)
+            sys.stdout.flush()
+            sys.stderr.flush()
+            try:
+                signal.signal(sig, signal.SIG_DFL)
+            except (OSError, ValueError):
+                pass
+            os.kill(os.getpid(), sig)
+            return 128 + sig
+        return os.WEXITSTATUS(st) if os.WIFEXITED(st) else 1
+
+
+# -- in the worker: its children never act as the worker -------------------------------------
+
+_forked = False  # True in a process forked from the worker (by a task)
+_main_thread_forking = False
+
+
+def guard_children(chan, status: StatusPage) -> None:
+    """After ``fork()`` in a task, the child closes its copy of the worker's link (so the
+    manager sees EOF when the worker dies, and the child can never send on it) and no longer
+    writes the status page; a child forked by the main thread dies with the worker
+    (PDEATHSIG; not from other threads, whose end would kill it). ``Serve`` makes a child
+    that returns into the worker's loop exit at once (:func:`forked`)."""
+    main = threading.main_thread().ident
+
+    def before() -> None:
+        global _main_thread_forking
+        _main_thread_forking = threading.get_ident() == main
+
+    def after_in_child() -> None:
+        global _forked
+        _forked = True
+        status.enabled = False
+        try:
+            chan.sock.close()
+        except Exception:
+            pass
+        if _main_thread_forking:
+            _prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+
+    os.register_at_fork(before=before, after_in_child=after_in_child)
+
+
+def forked() -> bool:
+    """Is this a child forked from the worker, come back from its task into the loop?"""
+    return _forked
+
+
+def _is_stopped(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            return f.read().rsplit(b")", 1)[1].split()[0] in (b"T", b"t")
+    except (OSError, IndexError):
+        return False
+
+
+def _say(text: str) -> None:
+    print(f"netpool supervisor (pid {os.getpid()}): {text}", file=sys.stderr, flush=True)

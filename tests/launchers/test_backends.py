@@ -226,7 +226,8 @@ def check_where(backend: str, results, launchers, manager_pid: int, address=None
         env, comms = r["env"], [c for _, c in r["chain"]]
         parents = [p for p, _ in r["chain"][1:]]
         if backend == "local":
-            assert parents and parents[0] == manager_pid, r  # a child of the manager
+            # a child of its supervisor, the manager's child
+            assert len(parents) > 1 and parents[1] == manager_pid, r
         else:
             assert manager_pid not in parents, r
             assert ANCESTOR[backend] in comms, r

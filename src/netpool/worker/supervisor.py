@@ -112,6 +112,8 @@ def run(serve: Callable[[StatusPage, int], int], authkey: bytes) -> int:
 
 
 def _worker_side(serve: Callable, status: StatusPage, info_w: int, parent: int) -> None:
+    global _forked
+    _forked = False  # a worker of a pool made by a task: the outer worker's hook set it
     code = 1
     try:
         _prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)

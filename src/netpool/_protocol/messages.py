@@ -20,7 +20,7 @@ import pickle
 
 from ..errors import ProtocolError
 
-VERSION = 4  # 3: every task, result and revocation names the attempt; 4: WELCOME's task timeout, BEAT's why
+VERSION = 4  # 3: tasks, results, revocations name the attempt; 4: task_timeout, BEAT why
 
 # worker -> manager
 HELLO = 1      # (HELLO, version, worker_id or -1, role, pid, hostname)

@@ -151,6 +151,20 @@ def fork_and_return(folder):
     return os.getpid()
 
 
+def setsid_sleeper(folder, seconds, marker):
+    """Leave a ``sleep`` in a session of its own (recorded in ``folder``), then block."""
+    import subprocess
+    if os.path.exists(marker):
+        return "rerun"
+    child = subprocess.Popen(["sleep", str(seconds)], start_new_session=True)
+    with open(os.path.join(folder, f"child.{child.pid}"), "w"):
+        pass
+    with open(marker, "w") as f:
+        f.write(str(os.getpid()))
+    time.sleep(seconds)
+    return os.getpid()
+
+
 def fork_sleeper(folder, seconds, marker=None):
     """Leave a child that sleeps (recorded in ``folder``); then block, or return if rerun."""
     if marker and os.path.exists(marker):

@@ -14,7 +14,8 @@ import time
 import pytest
 
 import netpool
-from _tasks import fork_and_return, fork_sleeper, getpid, hog_gil_later, sleep_then
+from _tasks import (fork_and_return, fork_sleeper, getpid, hog_gil_later, setsid_sleeper,
+                    sleep_then)
 from conftest import HERE, pid_alive, wait_for
 
 pytestmark = pytest.mark.timeout(90)
@@ -130,6 +131,20 @@ def test_a_killed_worker_is_noticed_at_once_and_its_childrens_are_gone(tmp_path)
         assert time.monotonic() - start < 8
         wait_for(lambda: not any(pid_alive(k) for k in kids), timeout=10,
                  what="the task's children to be cleaned up with the worker")
+
+
+def test_a_child_in_a_session_of_its_own_goes_with_its_worker(tmp_path):
+    """``setsid`` leaves the worker's process group; the supervisor still finds and kills it."""
+    with netpool.DistributedPool(1) as pool:
+        marker = tmp_path / "pid"
+        res = pool.apply_async(setsid_sleeper, (str(tmp_path), 60, str(marker)))
+        pid = int(wait_for(lambda: marker.exists() and marker.read_text(), what="task start"))
+        kids = wait_for(lambda: _kids(tmp_path), what="the task's child")
+        assert os.getsid(kids[0]) != os.getsid(pid)  # it really left the worker's session
+        os.kill(pid, signal.SIGKILL)
+        assert res.get(timeout=10) == "rerun"
+        wait_for(lambda: not any(pid_alive(k) for k in kids), timeout=10,
+                 what="the task's setsid child to be killed with the worker")
 
 
 MANAGER = textwrap.dedent("""

@@ -23,7 +23,8 @@ manager's messages still say "killed by SIGKILL" or "exit code 3".
 
 The worker leads a process group of its own, so its end (any end) takes its descendants along
 (``killpg``); the supervisor is a child subreaper, so those that outlive their parent stay
-below it and are reaped. Descendants that leave the group (``setsid``) are not followed.
+below it and are reaped. Descendants that left the group (``setsid``) are found in ``/proc``
+as the supervisor's descendants and killed too, when the worker ends.
 """
 
 from __future__ import annotations
@@ -254,7 +255,7 @@ class _Supervisor:
         return self.wait_status is not None
 
     def _end_worker(self) -> None:
-        """Kill the worker's process group (its descendants), reap everything below us."""
+        """Kill the worker, its process group and every other descendant; reap them all."""
         try:
             os.killpg(self.pid, signal.SIGKILL)
         except OSError:
@@ -264,14 +265,26 @@ class _Supervisor:
                 os.kill(self.pid, signal.SIGKILL)
             except OSError:
                 pass
+        # A descendant that left the group (setsid, a daemonising tool) is still below us: as
+        # a child subreaper we inherit every orphan, so the tree under our pid holds them all.
+        # Sweep it until nothing is left, as one may fork while the sweep runs.
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
+            for pid in _descendants(os.getpid()):
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except OSError:
+                    pass
             try:
-                pid, st = os.waitpid(-1, 0)
+                while True:
+                    pid, st = os.waitpid(-1, os.WNOHANG)
+                    if pid == 0:
+                        break
+                    if pid == self.pid and self.wait_status is None:
+                        self.wait_status = st
             except ChildProcessError:
                 return  # nobody left below us
-            if pid == self.pid and self.wait_status is None:
-                self.wait_status = st
+            time.sleep(0.005)  # SIGKILLed children take a moment to become reapable
 
     def _mirror(self) -> int:
         """Our exit status is the worker's: the manager's messages name what ended it."""
@@ -326,6 +339,26 @@ def guard_children(chan, status: StatusPage) -> None:
 def forked() -> bool:
     """Is this a child forked from the worker, come back from its task into the loop?"""
     return _forked
+
+
+def _descendants(root: int) -> list[int]:
+    """Every live process below ``root``, from ``/proc`` (children before grandchildren)."""
+    children: dict[int, list[int]] = {}
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{name}/stat", "rb") as f:
+                ppid = int(f.read().rsplit(b")", 1)[1].split()[1])
+        except (OSError, IndexError, ValueError):
+            continue  # gone meanwhile
+        children.setdefault(ppid, []).append(int(name))
+    out, todo = [], [root]
+    while todo:
+        for pid in children.get(todo.pop(), ()):
+            out.append(pid)
+            todo.append(pid)
+    return out
 
 
 def _is_stopped(pid: int) -> bool:

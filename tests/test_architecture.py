@@ -242,7 +242,6 @@ MAX_LINES = 400
 OVER_MAX_LINES = {
     # module: why it is allowed past MAX_LINES for now (remove the entry once it is split)
     "netpool.pool": "the Pool facade and its result objects; every facade change lands here",
-    "netpool._core.scheduler": "being rewritten for O(1) events (issue 9, the core's part)",
 }
 
 

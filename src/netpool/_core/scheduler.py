@@ -8,9 +8,8 @@ Rules of this file:
 * Events are facts (past tense); commands are decisions (imperative), both in ``events.py``.
   The shell must carry out every command it is given, in order.
 * Each event costs O(1) amortised in the number of workers and tasks (O(log W) where the
-  steal heap is touched): the hot path reads indexes, never scans every worker. The
-  indexes are derived from the workers' state by ``_reindex`` alone, and ``check_indexes``
-  (run by the tests after every step) rebuilds them by a full scan and compares.
+  steal heap is touched): the hot path reads the indexes of ``roster.py``, never scans every
+  worker. ``check_indexes`` (run by the tests after every step) rebuilds them and compares.
 
 Life of a task: *pending* (in ``_pending``) -> *running* (in some worker's ``queue``, as one
 *attempt*) -> *done* (forgotten). A worker runs its queue first-in first-out, one task at a
@@ -28,9 +27,7 @@ in which workers were last heard from is also the order of their heartbeat deadl
 
 from __future__ import annotations
 
-import heapq
-from collections import OrderedDict, deque
-from dataclasses import dataclass, field
+from collections import deque
 from typing import Callable, Optional
 
 from .adapt import Load
@@ -40,6 +37,7 @@ from .events import (DRAINING, LIVE, STARTING, Attempt, Closing, Command, Config
                      RetireRequested, Revoked, RevokeTasks, SendTasks, StopWorker, TaskId,
                      TasksSubmitted, TasksWithdrawn, Tick, WorkerId, WorkerJoined,
                      WorkerLaunched, WorkerLost, WorkerState)
+from .roster import Config, Roster, WorkerRecord, window
 
 __all__ = ["Scheduler", "Config", "Attempt", "Command", "Event", "InternalError", "TaskId",
            "WorkerId", "WorkerState", "KillReason", "STARTING", "LIVE", "DRAINING",
@@ -50,42 +48,6 @@ __all__ = ["Scheduler", "Config", "Attempt", "Command", "Event", "InternalError"
            "LaunchReplacement", "FailTask", "NoWorkers"]
 
 
-@dataclass(slots=True)
-class Config:
-    # Tasks in flight per worker, at most: more hides the round trip for short tasks, but what
-    # waits behind a long task waits for nothing (stealing then has to undo it).
-    window: int = 2
-    queue_seconds: float = 0.002    # ... and no more than this much work queued behind the head
-    max_attempts: int = 3           # deaths of a worker running the task before it fails
-    max_tasks: Optional[int] = None  # tasks per worker before it is recycled
-    replace: bool = False           # launch a replacement for every worker that goes away
-    max_start_failures: int = 3     # consecutive failed starts before replacements stop
-    heartbeat_timeout: float = 60.0
-    connect_timeout: float = 60.0
-    task_timeout: Optional[float] = None  # a worker's supervisor kills it past this (shell)
-    # A head running this long lets idle workers take its queue: shorter moves work sooner
-    # away from a slow task, but costs a REVOKE round trip that a quick task makes useless.
-    steal_after: float = 0.05
-
-
-@dataclass(slots=True)
-class _Worker:
-    state: WorkerState
-    since: float  # launch time while starting; last contact once live
-    queue: deque = field(default_factory=deque)  # head is running, the rest wait
-    sent: int = 0
-    head_since: float = 0.0  # when the head task started, as far as we can tell
-    head: int = 0            # bumped whenever head_since changes: stamps steal-heap entries
-    slow_head: int = -1      # the `head` found too slow to queue more behind; -1: none
-    in_heap: bool = False    # has an entry (maybe stale) in the steal heap
-    pace: float = 0.0        # recent seconds per task on this worker (0: not known yet)
-    revoking: bool = False
-    stop_sent: bool = False
-    joined: float = 0.0      # when it joined (adapt retires no worker younger than idle_after)
-    retiring: bool = False   # RetireRequested: drains, and its loss is never charged
-    succeeded: bool = False  # its successor is launched, or it must never have one
-
-
 class Scheduler:
     """Pure task-farm scheduler. See the module docstring for its rules.
 
@@ -94,7 +56,9 @@ class Scheduler:
 
     def __init__(self, config: Optional[Config] = None) -> None:
         self.config = config or Config()
-        self._workers: dict[WorkerId, _Worker] = {}
+        # The roster's dicts are aliased here: the hot path reads them without a hop.
+        self._roster = r = Roster(self.config)
+        self._workers, self._idle, self._room, self._waiting = r.workers, r.idle, r.room, r.waiting
         self._pending: deque[TaskId] = deque()
         self._where: dict[TaskId, tuple[WorkerId, int]] = {}  # running tasks: worker, attempt
         self._attempts = 0  # attempt numbers handed out so far
@@ -104,14 +68,6 @@ class Scheduler:
         self._closing = False
         self._now = 0.0
         self._starved = False  # NoWorkers already said for the current pending tasks
-        # Indexes, kept by _reindex (insertion-ordered sets; OrderedDict for O(1) first item):
-        self._idle: OrderedDict[WorkerId, None] = OrderedDict()     # live, empty queue
-        self._room: OrderedDict[WorkerId, None] = OrderedDict()     # live, queue not full
-        self._waiting: dict[WorkerId, None] = {}   # tasks queued behind the head: stealable
-        self._starting: OrderedDict[WorkerId, None] = OrderedDict()  # by launch time
-        self._contact: OrderedDict[WorkerId, None] = OrderedDict()   # by last contact
-        self._active = 0    # workers starting or live: someone may yet run pending tasks
-        self._steals: list[tuple[float, int, WorkerId]] = []  # (head_since, head, worker)
 
     # -- read-only views, for the shell and for tests ------------------------------------
     @property
@@ -141,11 +97,7 @@ class Scheduler:
     def expected_seconds(self, worker: WorkerId) -> float:
         """How long a task is expected to take on ``worker``: its recent pace, else the mean
         of the others' (0.0 when nothing is known yet; O(workers), off the hot path)."""
-        w = self._workers.get(worker)
-        if w is not None and w.pace:
-            return w.pace
-        paces = [o.pace for o in self._workers.values() if o.pace]
-        return sum(paces) / len(paces) if paces else 0.0
+        return self._roster.expected_seconds(worker)
 
     @property
     def starts_failing(self) -> bool:
@@ -156,18 +108,7 @@ class Scheduler:
         """What the adapt policy needs, at ``now``: O(workers), for a once-a-second look.
 
         Workers leaving (retiring, stopped) are not counted as capacity; their tasks are."""
-        idle: dict[WorkerId, Optional[float]] = {}
-        joined: dict[WorkerId, float] = {}
-        starting = running = 0
-        for wid, w in self._workers.items():
-            running += len(w.queue)
-            if w.state == STARTING:
-                starting += 1
-            elif not (w.retiring or w.stop_sent):
-                # an empty queue has been empty since its last result (or since it joined)
-                idle[wid] = None if w.queue else max(w.head_since, w.joined)
-                joined[wid] = w.joined
-        return Load(now, len(self._pending), running, starting, idle, joined)
+        return self._roster.load(now, len(self._pending))
 
     @property
     def idle(self) -> bool:
@@ -180,14 +121,7 @@ class Scheduler:
         A Tick earlier than this returns nothing, so the shell may sleep until then unless
         an event comes first. Events move deadlines: ask again after each.
         """
-        cfg, times = self.config, []
-        if self._starting:
-            times.append(self._workers[next(iter(self._starting))].since + cfg.connect_timeout)
-        if self._contact:
-            times.append(self._workers[next(iter(self._contact))].since + cfg.heartbeat_timeout)
-        if self._idle and self._steal_top() is not None:  # someone could steal
-            times.append(self._steals[0][0] + cfg.steal_after)
-        return min(times, default=None)
+        return self._roster.next_deadline()
 
     # -- the one entry point -----------------------------------------------------------
     def handle(self, event: Event) -> list[Command]:
@@ -211,11 +145,7 @@ class Scheduler:
             self._killers.pop(t, None)
 
     def _on_launched(self, ev: WorkerLaunched, out: list) -> None:
-        if ev.worker in self._workers:
-            raise InternalError(f"worker {ev.worker} launched twice")
-        self._workers[ev.worker] = _Worker(STARTING, self._clock(ev.now))
-        self._active += 1
-        self._reindex(ev.worker)
+        self._roster.add(ev.worker, WorkerRecord(STARTING, self._clock(ev.now)))
         self._starved = False
 
     def _on_joined(self, ev: WorkerJoined, out: list) -> None:
@@ -226,7 +156,7 @@ class Scheduler:
             return
         w.state, w.since = LIVE, self._clock(ev.now)
         w.joined = w.since
-        self._reindex(ev.worker)
+        self._roster.reindex(ev.worker)
         self._start_failures = 0
         self._ever_joined = True
         self._starved = False
@@ -248,7 +178,7 @@ class Scheduler:
         if done:
             per = max(self._now - began, 0.0) / done
             w.pace = per if not w.pace else 0.7 * w.pace + 0.3 * per
-        self._reindex(ev.worker)
+        self._roster.reindex(ev.worker)
         self._maybe_retire(ev.worker, w, out)
 
     def _on_revoked(self, ev: Revoked, out: list) -> None:
@@ -266,7 +196,7 @@ class Scheduler:
             self._new_head(w)
         self._pending.extendleft(reversed(back))
         self._starved = self._starved and not back  # new pending tasks: tell again
-        self._reindex(ev.worker)
+        self._roster.reindex(ev.worker)
         self._maybe_retire(ev.worker, w, out)
 
     def _on_heartbeat(self, ev: HeartbeatArrived, out: list) -> None:
@@ -276,15 +206,10 @@ class Scheduler:
         self._lose(ev.worker, ev.graceful, out)
 
     def _on_tick(self, ev: Tick, out: list) -> None:
-        now, cfg = self._clock(ev.now), self.config
-        for index, timeout, reason in ((self._starting, cfg.connect_timeout, "connect"),
-                                       (self._contact, cfg.heartbeat_timeout, "heartbeat")):
-            while index:
-                wid = next(iter(index))
-                if now < self._workers[wid].since + timeout:
-                    break  # the index is in deadline order: no one after is due either
-                out.append(KillWorker(wid, reason))
-                self._lose(wid, False, out)
+        now = self._clock(ev.now)
+        while (due := self._roster.overdue(now)) is not None:
+            out.append(KillWorker(*due))
+            self._lose(due[0], False, out)
 
     def _on_replacement_due(self, ev: ReplacementDue, out: list) -> None:
         w = self._workers.get(ev.worker)
@@ -303,7 +228,7 @@ class Scheduler:
             w.revoking = True
             out.append(RevokeTasks(ev.worker, tuple((t, self._where[t][1])
                                                     for t in list(w.queue)[1:])))
-        self._set_state(ev.worker, w, DRAINING)
+        self._roster.set_state(ev.worker, w, DRAINING)
         self._maybe_retire(ev.worker, w, out)
 
     def _on_closing(self, ev: Closing, out: list) -> None:
@@ -328,30 +253,20 @@ class Scheduler:
         self._now = max(self._now, now)
         return self._now
 
-    def _heard_from(self, wid: WorkerId, now: float) -> Optional[_Worker]:
+    def _heard_from(self, wid: WorkerId, now: float) -> Optional[WorkerRecord]:
         """A joined worker spoke: it is alive now. None if it is not (or no longer) joined."""
-        now = self._clock(now)
-        w = self._workers.get(wid)
-        if w is None or w.state == STARTING:
-            return None
-        w.since = now
-        self._contact.move_to_end(wid)
-        return w
+        return self._roster.touch(wid, self._clock(now))
 
-    def _new_head(self, w: _Worker) -> None:
+    def _new_head(self, w: WorkerRecord) -> None:
         w.head_since = self._now
         w.head += 1
 
     def _lose(self, wid: WorkerId, graceful: bool, out: list) -> None:
-        w = self._workers.pop(wid, None)
+        w = self._roster.remove(wid)
         if w is None:
             return  # already lost (e.g. killed for silence, then its socket closed)
-        for index in (self._idle, self._room, self._waiting, self._starting, self._contact):
-            index.pop(wid, None)  # its steal-heap entry, if any, goes stale
         if w.state == STARTING:
             self._start_failures += 1
-        if w.state != DRAINING:
-            self._active -= 1
         graceful = graceful or w.retiring  # e.g. cut off at its walltime while finishing
         if w.queue:
             head = w.queue[0]
@@ -371,7 +286,7 @@ class Scheduler:
         if self._may_launch(w):
             out.append(LaunchReplacement(wid))
 
-    def _may_launch(self, lost: Optional[_Worker] = None) -> bool:
+    def _may_launch(self, lost: Optional[WorkerRecord] = None) -> bool:
         """Does the loss of ``lost`` (or of any worker, if None) bring a replacement?
 
         Before ``Closing``: always, if configured to replace and starts are not failing.
@@ -392,17 +307,11 @@ class Scheduler:
             return False
         return bool(self._pending) or bool(self._waiting)
 
-    def _used_up(self, w: _Worker) -> bool:
+    def _used_up(self, w: WorkerRecord) -> bool:
         limit = self.config.max_tasks
         return limit is not None and w.sent >= limit
 
-    def _set_state(self, wid: WorkerId, w: _Worker, state: WorkerState) -> None:
-        if w.state != DRAINING and state == DRAINING:
-            self._active -= 1
-        w.state = state
-        self._reindex(wid)
-
-    def _maybe_retire(self, wid: WorkerId, w: _Worker, out: list) -> None:
+    def _maybe_retire(self, wid: WorkerId, w: WorkerRecord, out: list) -> None:
         """Stop a worker that has no more to do: it used up max_tasks, or we are closing and
         no task is pending or waiting behind a head (it could still steal those)."""
         if w.state == STARTING or w.queue or w.stop_sent:
@@ -410,47 +319,8 @@ class Scheduler:
         if (self._used_up(w) or w.retiring
                 or (self._closing and not self._pending and not self._waiting)):
             w.stop_sent = True
-            self._set_state(wid, w, DRAINING)
+            self._roster.set_state(wid, w, DRAINING)
             out.append(StopWorker(wid))
-
-    def _reindex(self, wid: WorkerId) -> None:
-        """Put ``wid`` in exactly the indexes its state says (the one place that does)."""
-        w = self._workers[wid]
-        n, live = len(w.queue), w.state == LIVE
-        _member(self._idle, wid, live and n == 0)
-        _member(self._room, wid, live and n < self._window(w) and w.slow_head != w.head)
-        _member(self._waiting, wid, n > 1)
-        _member(self._starting, wid, w.state == STARTING)
-        if w.state != STARTING and wid not in self._contact:
-            self._contact[wid] = None  # just joined: the latest contact of all
-        if n > 1 and not w.revoking and not w.in_heap:
-            self._push_steal(wid, w)
-
-    def _push_steal(self, wid: WorkerId, w: _Worker) -> None:
-        if len(self._steals) > 2 * len(self._workers) + 64:  # entries of gone workers pile up
-            self._steals[:] = [e for e in self._steals if e[2] in self._workers]
-            heapq.heapify(self._steals)  # in place: _steal_top may be looking at it
-        w.in_heap = True
-        heapq.heappush(self._steals, (w.head_since, w.head, wid))
-
-    def _steal_top(self) -> Optional[WorkerId]:
-        """The victim whose head has run longest, cleaning stale entries off the heap.
-
-        An entry records ``head_since`` when it was pushed; a head only moves later, so a
-        stale entry sorts no later than the truth: it is refreshed when it reaches the top."""
-        steals = self._steals
-        while steals:
-            since, head, wid = steals[0]
-            w = self._workers.get(wid)
-            if w is not None and w.head == head and not w.revoking and len(w.queue) > 1:
-                return wid
-            heapq.heappop(steals)
-            if w is not None and w.head != head:
-                w.in_heap = False
-                self._reindex(wid)  # pushes it again, with its current head, if still waiting
-            elif w is not None:
-                w.in_heap = False
-        return None
 
     def _dispatch(self, out: list) -> None:
         if self._pending:
@@ -458,7 +328,7 @@ class Scheduler:
         if not self._pending:
             if self._idle:
                 self._steal(out)
-        elif not self._starved and not self._active and not self._may_launch():
+        elif not self._starved and not self._roster.active and not self._may_launch():
             self._starved = True
             out.append(NoWorkers(tuple(self._pending), self._ever_joined))
         if self._closing and not self._pending and not self._waiting:
@@ -477,9 +347,9 @@ class Scheduler:
                 w = self._workers[wid]
                 if fill > 1 and w.queue and w.head_since <= slow:
                     w.slow_head = w.head  # out of _room until its head moves on
-                    self._reindex(wid)
+                    self._roster.reindex(wid)
                     continue
-                room = min(fill, self._window(w)) - len(w.queue)
+                room = min(fill, window(cfg, w)) - len(w.queue)
                 if cfg.max_tasks is not None:
                     room = min(room, cfg.max_tasks - w.sent)
                 sent = batches.setdefault(wid, [])
@@ -487,16 +357,16 @@ class Scheduler:
                     self._send(wid, w, pending.popleft(), sent)
                     room -= 1
                 if self._used_up(w):
-                    self._set_state(wid, w, DRAINING)  # StopWorker once its queue empties
+                    self._roster.set_state(wid, w, DRAINING)  # StopWorker once it is empty
                 else:
-                    self._reindex(wid)  # idle no more / full: out of this index
+                    self._roster.reindex(wid)  # idle no more / full: out of this index
                 if pending and wid in index:
                     raise InternalError(f"worker {wid} took no task from {index}")
         for wid, sent in batches.items():
             if sent:
                 out.append(SendTasks(wid, tuple(sent)))
 
-    def _send(self, wid: WorkerId, w: _Worker, t: TaskId, sent: list) -> None:
+    def _send(self, wid: WorkerId, w: WorkerRecord, t: TaskId, sent: list) -> None:
         if not w.queue:
             self._new_head(w)
         w.queue.append(t)
@@ -505,26 +375,14 @@ class Scheduler:
         self._where[t] = (wid, self._attempts)
         sent.append((t, self._attempts))
 
-    def _window(self, w: _Worker) -> int:
-        """Tasks to keep in flight on ``w``: enough to hide the round trip when its tasks are
-        short, few when they are long (what waits behind a long task waits for nothing)."""
-        cfg = self.config
-        if not w.pace:  # not known yet: the full window; stealing corrects a bad guess
-            return cfg.window
-        # min() before int(): a pace decayed to a denormal by results timed at the same
-        # instant would make the quotient infinite, and int(inf) raises.
-        fits = min(cfg.queue_seconds / w.pace, cfg.window)
-        return max(min(cfg.window, 2), min(cfg.window, 1 + int(fits)))
-
     def _steal(self, out: list) -> None:
         """An idle worker and nothing pending: take waiting tasks from behind slow heads."""
         now, after = self._now, self.config.steal_after
         # `since + after <= now`, the sum next_deadline reports: `since <= now - after` can
         # differ in the last bit, and a shell woken at the deadline would find nothing due.
-        while (wid := self._steal_top()) is not None and self._steals[0][0] + after <= now:
-            heapq.heappop(self._steals)
-            w = self._workers[wid]
-            w.in_heap, w.revoking = False, True
+        roster = self._roster
+        while (wid := roster.steal_top()) is not None and roster.steal_since() + after <= now:
+            w = roster.pop_steal()
             out.append(RevokeTasks(wid, tuple((t, self._where[t][1])
                                               for t in list(w.queue)[1:])))
 
@@ -533,33 +391,4 @@ class Scheduler:
         """Rebuild every index by a full scan and compare (O(workers): tests only).
 
         Raises ``InternalError`` naming the first index that disagrees."""
-        ws = self._workers
-        want = {
-            "idle": [i for i, w in ws.items() if w.state == LIVE and not w.queue],
-            "waiting": [i for i, w in ws.items() if len(w.queue) > 1],
-            "starting": [i for i, w in ws.items() if w.state == STARTING],
-            "contact": [i for i, w in ws.items() if w.state != STARTING],
-            "room": [i for i, w in ws.items() if w.state == LIVE and w.slow_head != w.head
-                     and len(w.queue) < self._window(w)],
-        }
-        for name, ids in want.items():
-            if set(ids) != set(getattr(self, "_" + name)):
-                raise InternalError(f"index {name}: {sorted(getattr(self, '_' + name))}, "
-                                    f"state says {sorted(ids)}")
-        for name in ("starting", "contact"):  # in deadline order
-            times = [ws[i].since for i in getattr(self, "_" + name)]
-            if times != sorted(times):
-                raise InternalError(f"index {name} out of deadline order: {times}")
-        if self._active != sum(w.state != DRAINING for w in ws.values()):
-            raise InternalError(f"{self._active} active workers counted")
-        stealable = [i for i in want["waiting"] if not ws[i].revoking]
-        missing = [i for i in stealable if not ws[i].in_heap]
-        if missing or any(ws[i].in_heap and i not in {e[2] for e in self._steals} for i in ws):
-            raise InternalError(f"steal heap misses {missing}")
-
-
-def _member(index: dict, key: WorkerId, present: bool) -> None:
-    if present:
-        index.setdefault(key, None)  # keeps its place if already there
-    else:
-        index.pop(key, None)
+        self._roster.check()

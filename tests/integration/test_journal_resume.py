@@ -238,6 +238,49 @@ def journaled_inputs_pool(path):
         j.close()
 
 
+FLOOD = textwrap.dedent("""
+    import sys
+    import netpool
+
+    def square(x):
+        return x * x
+
+    if __name__ == "__main__":
+        with netpool.DistributedPool(2, journal=sys.argv[1]) as pool:
+            for i, y in enumerate(pool.imap_unordered(square, range(20000))):
+                print(y, flush=True)
+""")
+
+
+def test_no_printed_result_of_a_flood_of_tiny_tasks_is_unjournaled(tmp_path):
+    """Results of tiny tasks wait up to a millisecond to share a commit: never on the
+    program's side of it. Killed right after reading a line, everything printed is on disk."""
+    script = tmp_path / "flood.py"
+    script.write_text(FLOOD)
+    journal = tmp_path / "j.db"
+    for stop_at in (200, 1000, 3000, 8000):
+        first = subprocess.Popen([sys.executable, str(script), str(journal)],
+                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        printed = set()  # squares
+        for line in first.stdout:
+            printed.add(int(line))
+            if len(printed) >= stop_at:
+                first.send_signal(signal.SIGKILL)  # at once: the lines read so far count
+                break
+        first.communicate(timeout=30)
+        assert len(printed) >= stop_at, "the flood ended before the kill"
+        j = Journal(journal, readonly=True)
+        try:
+            kept = set()
+            for key in list(j._where):
+                status, payload, bufs = j.lookup(key)
+                kept.update(x for x in pickle.loads(payload, buffers=bufs))
+        finally:
+            j.close()
+        missing = printed - kept  # imap_unordered's chunks are of one item: [x * x]
+        assert not missing, f"{len(missing)} printed results not in the journal"
+
+
 def test_a_bad_journal_stops_netpool_run_before_the_script(tmp_path):
     bad = tmp_path / "j.db"
     bad.write_text("not a journal\n")

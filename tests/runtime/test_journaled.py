@@ -67,9 +67,57 @@ def test_without_a_journal_everything_runs_and_nothing_is_kept():
     jt.define(1, square, "square")
     ts = tasks(jt, [b"a", b"a"])
     assert jt.admit(ts, None) == ts
-    assert jt.resolved(ts[0], M.OK, b"A", []) == [] and jt.withdrawn(1) == []
+    assert list(jt.resolved(ts[0], M.OK, b"A", [])) == [] and list(jt.withdrawn(1)) == []
     assert jt.due() == float("inf")
-    jt.end_of_round()
+    later = [("sink", ())]
+    assert jt.end_of_round(later, busy=True) is later
+    jt.close()
+
+
+def committed(path, key):
+    reader = Journal(path, readonly=True, register=False)
+    try:
+        return key in reader
+    finally:
+        reader.close()
+
+
+def test_results_wait_for_their_commit_and_share_it_while_other_tasks_run(tmp_path, monkeypatch):
+    from netpool._runtime import journaled
+    path = tmp_path / "j.db"
+    jt = JournaledTasks(Journal(path))
+    jt.define(1, square, "square")
+    ts = jt.admit(tasks(jt, [b"a", b"b", b"c", b"d"]), None)
+    keys = [jt._key(t)[0] for t in ts]
+    assert jt.end_of_round([], busy=True) == [] and jt.due() == float("inf")  # nothing waits
+
+    # Other tasks are in flight: the round's sink calls are held, nothing is committed yet.
+    jt.resolved(ts[0], M.OK, b"A", [])
+    assert jt.end_of_round(["r0"], busy=True) == []
+    assert jt.due() < float("inf") and not committed(path, keys[0])
+    jt.resolved(ts[1], M.OK, b"B", [])
+    assert jt.end_of_round(["r1"], busy=True) == []
+    # Past the hold: both rounds' calls, in order, once both outcomes are on disk.
+    monkeypatch.setattr(journaled, "HOLD_SECONDS", 0.0)
+    assert jt.end_of_round(["x"], busy=True) == ["r0", "r1", "x"]
+    assert committed(path, keys[0]) and committed(path, keys[1])
+    assert jt.due() == float("inf")
+    monkeypatch.setattr(journaled, "HOLD_SECONDS", 60.0)
+
+    # Nothing else in flight, or the loop's last round: committed and handed on at once.
+    jt.resolved(ts[2], M.OK, b"C", [])
+    assert jt.end_of_round(["r2"], busy=False) == ["r2"] and committed(path, keys[2])
+    jt.resolved(ts[3], M.OK, b"D", [])
+    assert jt.end_of_round(["r3"], busy=True, final=True) == ["r3"] and committed(path, keys[3])
+
+    # HOLD_OUTCOMES waiting commit at once, however busy.
+    many = jt.admit(tasks(jt, [b"%d" % i for i in range(journaled.HOLD_OUTCOMES)], first=10),
+                    None)
+    out = []
+    for i, t in enumerate(many):
+        jt.resolved(t, M.OK, b"v", [])
+        out += jt.end_of_round([i], busy=True)
+    assert out == list(range(journaled.HOLD_OUTCOMES)) and jt.journal.pending == 0
     jt.close()
 
 

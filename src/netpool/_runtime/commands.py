@@ -53,11 +53,12 @@ class Commands:
             S.FailTask: self.fail, S.NoWorkers: self.no_workers,
         }
 
-    def take_later(self) -> list:
-        """The round's sink calls, after committing its outcomes to the journal if due."""
-        self._tasks.journaled.end_of_round()
+    def take_later(self, final: bool = False) -> list:
+        """The sink calls to make now, their outcomes committed to the journal first. With a
+        journal, a round's calls may be held back for a millisecond while other tasks are in
+        flight, to share a commit (``JournaledTasks.end_of_round``); ``final``: none are."""
         later, self.later = self.later, []
-        return later
+        return self._tasks.journaled.end_of_round(later, not self._sched.idle, final)
 
     def to_sink(self, method: Any, *args: Any) -> None:
         self.later.append((method, args))

@@ -10,11 +10,10 @@ task without reading the whole file. WAL keeps readers (``netpool journal PATH``
 while a run writes. ``NORMAL`` rather than ``FULL``: commits do not wait for ``fsync``, so a
 power cut may lose the last commits (those tasks simply run again) but never corrupts.
 
-Writes are group commits: the runtime commits the outcomes of a round of events at the end
-of the round, *before* it hands that round's results to their sinks, so every result is on
-disk before the program sees it, and a rerun never repeats a task whose result the program
-saw. A round is the batch (a flood of tiny tasks brings many results per round); within one,
-256 outcomes or 16 MiB commit early.
+Writes are group commits: ``record`` keeps an outcome in memory, ``flush`` commits all that
+were kept in one transaction (and 256 outcomes or 16 MiB commit at once). When to flush is
+the runtime's choice (``journaled.py``): always before the results reach the program, so
+that a rerun never repeats a task whose result the program saw.
 
 Every outcome carries a CRC-32 of its bytes, checked when it is read: SQLite does not
 checksum its pages, and a corrupted result must run again rather than be returned.
@@ -44,10 +43,8 @@ log = logging.getLogger("netpool")
 FORMAT = 1                      # PRAGMA user_version of the files this code writes
 APPLICATION_ID = 0x6E706A6C     # "npjl" in PRAGMA application_id: the file is ours
 MAX_RESULT = 64 << 20           # outcomes larger than this are not kept: the task reruns
-BATCH_ROWS = 256
-BATCH_BYTES = 16 << 20
-BATCH_SECONDS = 0.1             # the oldest pending outcome waits no longer than this
-COMMIT_SHARE = 50               # ... nor longer than this many times what a commit costs
+BATCH_ROWS = 256                # outcomes kept in memory at most: more commit at once
+BATCH_BYTES = 16 << 20          # ... and bytes
 
 _SCHEMA = """
 CREATE TABLE runs(id INTEGER PRIMARY KEY, program TEXT, argv TEXT, host TEXT, pid INTEGER,
@@ -107,9 +104,6 @@ class Journal:
         self.too_large = 0          # outcomes not kept because of max_result, this run
         self.broken = False         # a write failed: nothing more is written, tasks just run
         self._clear_pending()
-        self._due: Optional[float] = None      # when the pending outcomes must be committed
-        self._last_commit = 0.0                # monotonic time the last commit ended
-        self._commit_cost = 0.0                # seconds a commit takes, smoothed
         self._where: dict[bytes, int] = {}       # key -> batch id, for every committed outcome
         self._batch: tuple = (0, {}, b"")  # the last batch read: id, key -> entry, data
         self._db = self._connect(readonly)
@@ -275,36 +269,31 @@ class Journal:
                             name, size, self.max_result)
             self.too_large += 1
             return
-        record = _encode(status, payload, bufs)
-        self._pending[key] = (status, record)
+        record = _HEAD.pack(size, 0) + payload if not bufs else _encode(status, payload, bufs)
+        pending = self._pending
+        pending[key] = (status, record)
         # The batch's index entry and counts now, so a commit does no work per outcome.
-        self._idx.append(_ENTRY.pack(key, status, zlib.crc32(record), self._pos, len(record)))
+        n = len(record)
+        self._idx.append(_ENTRY.pack(key, status, zlib.crc32(record), self._pos, n))
         self._data.append(record)
-        self._pos += len(record)
-        counts = self._counts.get(name) or self._counts.setdefault(name, [0, 0])
-        counts[status != 0] += 1
+        self._pos += n
+        try:
+            self._counts[name][status != 0] += 1
+        except KeyError:
+            self._counts[name] = [status == 0, status != 0]
         self._pending_bytes += size
-        if len(self._pending) >= BATCH_ROWS or self._pending_bytes >= BATCH_BYTES:
+        if len(pending) >= BATCH_ROWS or self._pending_bytes >= BATCH_BYTES:
             self.flush()
-        elif self._due is None:
-            self._due = min(time.monotonic() + BATCH_SECONDS,
-                            self._last_commit + COMMIT_SHARE * self._commit_cost)
 
     @property
-    def flush_due(self) -> Optional[float]:
-        """Monotonic time by which ``flush`` should be called, None if nothing is pending.
-
-        Often already past when the first outcome of a while is recorded: then the runtime
-        commits it before handing it on.
-        """
-        return self._due
+    def pending(self) -> int:
+        """Outcomes recorded and not yet committed."""
+        return len(self._pending)
 
     def flush(self) -> None:
         """Commit what is pending, in one transaction. A failure is logged, never raised."""
-        self._due = None
         if not self._pending or self.broken:
             return
-        start = time.monotonic()
         try:
             self._db.execute("BEGIN")
             bid = self._db.execute("INSERT INTO batches(run, at, idx, data) VALUES (?,?,?,?)",
@@ -324,8 +313,6 @@ class Journal:
                 pass
         else:
             self._where.update(dict.fromkeys(self._pending, bid))
-        self._last_commit = end = time.monotonic()
-        self._commit_cost += (end - start - self._commit_cost) / 4
         self._clear_pending()
 
     def _clear_pending(self) -> None:

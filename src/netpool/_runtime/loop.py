@@ -251,7 +251,7 @@ class Runtime(Withdrawal, Walltimed, Adapting, reading.Reading):
                 self._running = False
                 self._cmds.fail_everything(failures.error(exc))
                 self._cmds.kill_all()
-                later = self._cmds.take_later()
+                later = self._cmds.take_later(final=True)
             call_sinks(later)
             failures.refuse_posted(self._inbox, exc)
             if self.on_failure is not None:
@@ -264,7 +264,7 @@ class Runtime(Withdrawal, Walltimed, Adapting, reading.Reading):
             ready = self._sel.select(max(0.0, self._sleep_until - time.monotonic()))
             with self._lock:
                 self._running = self._round(ready)
-                later = self._cmds.take_later()
+                later = self._cmds.take_later(final=not self._running)
             # Outside the lock, so that a callback may submit without waiting for us, and
             # before planning the next sleep, so that a woken caller waits less for the GIL.
             call_sinks(later)

@@ -1,5 +1,6 @@
 """Codec round trips and fuzzed frames."""
 
+import pickle
 import socket
 import struct
 
@@ -7,7 +8,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from netpool._protocol import codec, messages as M
+from netpool._protocol import codec, envelope, messages as M
 from netpool._transport.channel import Channel
 from netpool.errors import ProtocolError
 
@@ -85,18 +86,126 @@ def test_garbage_frames_raise_protocol_error_never_crash(garbage):
         b.close()
 
 
-@pytest.mark.xfail(strict=True, reason="known (issue 9): a LONG_BINPUT with a large index makes "
-                   "pickle's C unpickler grow its memo to that size before anything else")
 @pytest.mark.timeout(60)
 def test_a_memo_index_in_a_six_byte_envelope_costs_nothing():
-    """Found by the fuzz test above: NEWTRUE, LONG_BINPUT 2**24. Decoding it must be as
-    cheap as any other garbage (today it allocates and zeroes a 16 M-entry memo, ~1 s; a
-    larger index asks for gigabytes)."""
+    """Found by the fuzz test above: NEWTRUE, LONG_BINPUT 2**24. When envelopes were pickles,
+    the C unpickler allocated and zeroed a 16 M-entry memo for it (~1 s; a larger index asks
+    for gigabytes). Envelopes are no longer pickles: it is refused as cheaply as any garbage,
+    and so is the same stream behind the envelope format's first byte."""
+    import time
+    for frame in (b"\x88r\x00\x00\x00\x01", bytes([envelope.MAGIC]) + b"\x88r\x00\x00\x00\x01",
+                  pickle.dumps((M.BEAT, True)) + b"r\xff\xff\xff\x7f"):
+        start = time.perf_counter()
+        with pytest.raises(ProtocolError):
+            M.decode(frame)
+        assert time.perf_counter() - start < 0.05, frame
+
+
+HOSTILE_COUNTS = [
+    b"l\xff\xff\xff\xff",                         # a list of 2**32 - 1 items
+    b"t\xff\xff\xff\x7fN",                         # a tuple of 2**31 - 1, one present
+    b"b\xff\xff\xff\xff",                         # bytes of 4 GiB
+    b"s\x00\x00\x00\x40",                         # a string of 1 GiB
+    b"L\xff\xff\xff\xff",                         # an integer of 4 GiB
+    b"l\x01\x00\x00\x00" * 1000 + b"N",             # nested 1,000 deep
+    b"\x99",                                       # an unknown tag
+]
+_R = bytes([envelope.ROWS_MAGIC])
+HOSTILE_ROWS = [
+    _R + bytes([M.RESULTS]) + b"\xff\xff\xff\xff",  # 2**32 - 1 results
+    _R + bytes([M.REVOKED]) + b"\xff\xff\xff\x0f" + b"\x00" * 16,
+    # one result whose payload is 4 GiB long
+    _R + bytes([M.RESULTS]) + struct.pack("<IqqBII", 1, 1, 1, 0, 2**32 - 1, 0),
+    # one result, then 2**32 - 1 buffer sizes
+    _R + bytes([M.RESULTS]) + struct.pack("<IqqBIII", 1, 1, 1, 0, 0, 0, 2**32 - 1),
+    _R + bytes([M.RESULTS]),                         # no count
+    _R + bytes([M.TASKS]) + struct.pack("<I", 0),     # no sizes
+    _R + bytes([M.REVOKE]) + struct.pack("<Iqq", 1, 1, 1) + b"x",  # a byte too many
+    _R + bytes([M.HELLO]) + b"\x00" * 8,            # no row layout for HELLO
+    _R + bytes([M.BEAT]) + b"\x00",                  # a bare message with a tail
+]
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize("frame", HOSTILE_ROWS)
+def test_a_row_count_or_length_cannot_cost_more_than_the_frame(frame):
     import time
     start = time.perf_counter()
     with pytest.raises(ProtocolError):
-        M.decode(b"\x88r\x00\x00\x00\x01")
+        M.decode(frame)
     assert time.perf_counter() - start < 0.05
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize("body", HOSTILE_COUNTS)
+def test_a_count_or_length_cannot_cost_more_than_the_frame(body):
+    """Every count is checked against the bytes present before anything is built."""
+    import time
+    start = time.perf_counter()
+    with pytest.raises(ProtocolError):
+        envelope.decode(bytes([envelope.MAGIC]) + body)
+    assert time.perf_counter() - start < 0.05
+
+
+plain_exact = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text()
+    | st.binary(),
+    lambda inner: st.lists(inner, max_size=4) | st.tuples(inner, inner) | st.tuples(inner),
+    max_leaves=20)
+
+
+def _typed(v):
+    """A value with every type spelt out, so 1 == True == 1.0 cannot hide a wrong type."""
+    if type(v) in (list, tuple):
+        return (type(v).__name__, [_typed(x) for x in v])
+    return (type(v).__name__, v)
+
+
+@given(plain_exact)
+def test_envelope_round_trip_keeps_values_and_types(value):
+    assert _typed(envelope.decode(envelope.encode(value))) == _typed(value)
+
+
+ids = st.integers(-2**63, 2**63 - 1) | st.integers(2**63, 2**70)  # past 64 bits: general form
+small = st.integers(0, 255)
+sizes = st.lists(st.integers(0, 2**40), max_size=3)
+row_messages = (
+    st.tuples(st.just(M.TASKS), st.lists(st.tuples(ids, ids, small, ids, st.binary(max_size=9),
+                                                   small), max_size=4), sizes)
+    | st.tuples(st.just(M.RESULTS), st.lists(st.tuples(ids, ids, small, st.binary(max_size=9),
+                                                       small), max_size=70), sizes)
+    | st.tuples(st.sampled_from([M.REVOKE, M.REVOKED]), st.lists(st.tuples(ids, ids),
+                                                                 max_size=4))
+    | st.tuples(st.sampled_from([M.STOP, M.BEAT])))
+
+
+@given(row_messages)
+def test_messages_of_rows_round_trip(msg):
+    frame = M.encode(msg)
+    assert _typed(M.decode(frame)) == _typed(msg)
+
+
+def test_entries_of_one_shape_travel_as_rows():
+    entries = [(i, i + 1, 0, 7, b"payload%d" % i, 0) for i in range(64)]
+    frame = M.encode((M.TASKS, entries, [3]))
+    assert frame[:2] == bytes([envelope.ROWS_MAGIC, M.TASKS])
+    assert len(frame) == 2 + 4 + 64 * 33 + sum(map(len, (e[4] for e in entries))) + 4 + 8
+    assert M.decode(frame) == (M.TASKS, entries, [3])
+
+
+@pytest.mark.parametrize("value", [{"a": 1}, {1, 2}, object(), 1j])
+def test_encoding_anything_but_plain_data_is_a_type_error(value):
+    with pytest.raises(TypeError):
+        envelope.encode((M.BEAT, value))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.binary(max_size=64))
+def test_garbage_behind_the_format_byte_raises_protocol_error_never_crash(garbage):
+    try:
+        envelope.decode(bytes([envelope.MAGIC]) + garbage)
+    except ProtocolError:
+        pass
 
 
 # -- large bytes and bytearray ("blobs") ----------------------------------------------------

@@ -1,26 +1,29 @@
 """Message table of the wire protocol (see docs/protocol.md).
 
 Every message is one *envelope* frame: a tuple of plain data (ints, floats, strings, bytes,
-lists, tuples, None), whose first item is the type code, pickled and read back by an unpickler
-that refuses every global, so it can build nothing but plain data. User objects
-never appear in an envelope directly: they travel as opaque pickled ``bytes`` inside it, decoded
-only where they are used, so a bad payload fails one task and not the link. Large buffers
-(pickle protocol 5, out of band) follow the envelope as raw frames of their own; the envelope
-lists their sizes so the reader can receive each straight into its final, writable memory.
+lists, tuples, None, bools), whose first item is the type code, in the byte layout of
+``envelope.py``, which can build nothing but plain data and checks every length against the
+bytes present before it builds anything. User objects never appear in an envelope directly:
+they travel as opaque pickled ``bytes`` inside it, decoded only where they are used, so a bad
+payload fails one task and not the link. Large buffers (pickle protocol 5, out of band) follow
+the envelope as raw frames of their own; the envelope lists their sizes so the reader can
+receive each straight into its final, writable memory.
 
-Envelopes are read only after the peer has passed the HMAC challenge. ``marshal`` would be a
-little faster, but it preallocates containers from a length field, so twelve bytes can ask it
-for gigabytes; pickle builds containers item by item from data that is really there.
+Envelopes are read only after the peer has passed the HMAC challenge. Neither ``marshal``
+(which preallocates containers from a length field) nor pickle (whose memo opcodes grow the
+memo to any index a stream names) is safe on a peer's bytes; ``envelope.py`` says more.
 """
 
 from __future__ import annotations
 
-import io
-import pickle
+import struct
 
 from ..errors import ProtocolError
+from . import envelope
 
-VERSION = 4  # 3: tasks, results, revocations name the attempt; 4: task_timeout, BEAT why
+# 3: tasks, results, revocations name the attempt; 4: task_timeout, BEAT why; 5: the envelope
+# is envelope.py's layout, no longer a pickle
+VERSION = 5
 
 # worker -> manager
 HELLO = 1      # (HELLO, version, worker_id or -1, role, pid, hostname)
@@ -55,22 +58,45 @@ UNENCODABLE = 2  # payload: pickled (repr of the pickling error, repr of the val
 WITH_BUFFERS = frozenset((RESULTS, TASKS))
 
 
-class _PlainUnpickler(pickle.Unpickler):
-    def find_class(self, module: str, name: str):
-        raise ProtocolError(f"envelopes hold plain data only, not {module}.{name}")
+# The messages of every task and result have fixed layouts (``envelope.Rows``), packed by one
+# ``struct`` call; the rest, rare, take the general form. A message that does not fit its
+# layout (an int past 64 bits, say) takes the general form too: the reader accepts both.
+_ROWS = {code: envelope.Rows(code, fields, at, sizes) for code, fields, at, sizes in (
+    (TASKS, "qqBqII", 4, True),    # task id, attempt, kind, blob id, len(payload), nbufs
+    (RESULTS, "qqBII", 3, True),   # task id, attempt, status, len(payload), nbufs
+    (REVOKE, "qq", None, False),   # task id, attempt
+    (REVOKED, "qq", None, False),
+)}
+_BARE = {code: bytes((envelope.ROWS_MAGIC, code)) for code in (STOP, BEAT)}
 
 
 def encode(msg: tuple) -> bytes:
-    return pickle.dumps(msg, 5)
+    """The envelope frame of ``msg``. Raises ``TypeError`` if it is not plain data."""
+    rows = _ROWS.get(msg[0])
+    if rows is not None:
+        try:
+            return rows.encode(msg)
+        except (TypeError, ValueError, OverflowError, struct.error):
+            pass
+    elif len(msg) == 1 and msg[0] in _BARE:
+        return _BARE[msg[0]]
+    return envelope.encode(msg)
 
 
 def decode(frame) -> tuple:
-    try:
-        msg = _PlainUnpickler(io.BytesIO(frame)).load()
-    except ProtocolError:
-        raise
-    except Exception as exc:  # any malformed stream: UnpicklingError, EOFError, ValueError...
-        raise ProtocolError(f"malformed envelope: {type(exc).__name__}: {exc}") from None
-    if not isinstance(msg, tuple) or not msg or not isinstance(msg[0], int):
+    """The message in an envelope frame. Raises ``ProtocolError`` for a malformed one."""
+    if frame[:1] == _ROWS_FIRST:
+        data = frame if type(frame) is bytes else bytes(frame)
+        rows = _ROWS.get(data[1]) if len(data) > 2 else None
+        if rows is not None:
+            return rows.decode(data)
+        if len(data) == 2 and data[1] in _BARE:
+            return (data[1],)
+        raise ProtocolError(f"malformed envelope: no row layout for {data[1:2]!r}")
+    msg = envelope.decode(frame)
+    if not isinstance(msg, tuple) or not msg or type(msg[0]) is not int:
         raise ProtocolError(f"malformed envelope of type {type(msg).__name__}")
     return msg
+
+
+_ROWS_FIRST = bytes((envelope.ROWS_MAGIC,))

@@ -11,16 +11,18 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import Any, Callable
+from typing import Any, Callable, Optional
 
 from .._core import scheduler as S
 from .._protocol import messages as M
+from ..errors import PoisonTaskError
 from . import inbox
 from .blobs import Blobs
 from .launching import Launching
 from .links import Links
 from .stats import Counts
 from .tasks import TaskTable
+from .timeline import Timeline
 from .workers import WorkerRec, WorkerTable, stop_supervisors
 
 log = logging.getLogger("netpool")
@@ -46,6 +48,7 @@ class Commands:
         self.later: list = []                 # sink calls decided, for the loop to make
         self.results: dict[int, tuple] = {}   # payloads of the RESULTS being handled
         self.counts = Counts()                # for stats(): outcomes as they are decided
+        self.timeline: Optional[Timeline] = None  # for reports, when one is asked for
         self.table: dict[type, Callable[[Any], None]] = {
             S.SendTasks: self.send_tasks, S.Resolve: self.resolve,
             S.RevokeTasks: self.revoke, S.StopWorker: self.stop,
@@ -77,6 +80,9 @@ class Commands:
             entries.append((tid, attempt, t.kind, t.blob, t.payload, len(t.bufs)))
             bufs += t.bufs
         out.append(((M.TASKS, entries, [memoryview(b).nbytes for b in bufs]), bufs))
+        if self.timeline is not None:
+            idle = len(self._sched.running_on(cmd.worker)) == len(cmd.attempts)
+            self.timeline.sent(cmd.worker, idle, time.monotonic())
 
     def resolve(self, cmd: S.Resolve) -> None:
         task = self._tasks.resolve(cmd.task)
@@ -84,6 +90,10 @@ class Commands:
         self.counts.resolved(cmd.worker, status, payload)
         label = self._workers[cmd.worker].label()
         self.to_sink(task.sink._deliver, cmd.task, status, payload, bufs, label)
+        if self.timeline is not None:
+            self.timeline.resolved(cmd.worker, status == M.OK, time.monotonic())
+            if status == M.RAISED:
+                self.timeline.raised(label, cmd.task, payload)
         for twin in self._tasks.journaled.resolved(task, status, payload, bufs):
             # Buffers of their own: a sink's numpy array may be written to.
             self.to_sink(twin.sink._deliver, twin.id, status, payload,
@@ -92,6 +102,10 @@ class Commands:
     def fail_task(self, task: Any, exc: BaseException) -> None:
         """Hand a task's failure to its sink, and to those of the tasks identical to it."""
         self.counts.manager_failed(exc)
+        if self.timeline is not None:
+            poison = isinstance(exc, PoisonTaskError)
+            cause = "poison" if poison else f"manager: {type(exc).__name__}"
+            self.timeline.failed_here(cause, task.id, f"{type(exc).__name__}: {exc}")
         self.to_sink(task.sink._fail, task.id, exc)
         for twin in self._tasks.journaled.withdrawn(task.id):
             self.to_sink(twin.sink._fail, twin.id, exc)
@@ -113,6 +127,9 @@ class Commands:
 
     def replace(self, cmd: S.LaunchReplacement) -> None:
         log.info("netpool: launching a replacement for worker %d", cmd.worker)
+        if self.timeline is not None:
+            self.timeline.event(cmd.worker, "replacement", "a replacement was launched",
+                                time.monotonic())
         self._launching.replace(cmd.worker)
 
     def fail(self, cmd: S.FailTask) -> None:
@@ -138,11 +155,16 @@ class Commands:
         for rec in item.recs:
             self._workers.add(rec)
             log.info("netpool: launched worker %d (%r)", rec.id, rec.launcher)
+            if self.timeline is not None:
+                self.timeline.event(rec.id, "launched", repr(rec.launcher), now, rec.label())
             self._handle(S.WorkerLaunched(rec.id, now))
 
     def launch_failed(self, item: inbox.LaunchFailed) -> None:
         for rec in item.recs:
             if not rec.gone:
+                if self.timeline is not None:
+                    self.timeline.event(rec.id, "start failed", "its launch failed",
+                                        time.monotonic())
                 self.forget(rec, kill=False)
                 self._handle(S.WorkerLost(rec.id, False))
 
@@ -188,14 +210,27 @@ class Commands:
                      requeued, rec.id)
         self._workers.lost_launchers.pop(rec.id, None)  # not replaced (closing, or no work left)
 
+    def joined(self, rec: WorkerRec, now: float) -> None:
+        """Its READY arrived (``Reading``): for the timeline only."""
+        if self.timeline is not None:
+            self.timeline.event(rec.id, "joined", rec.label(), now, rec.label())
+
     def _record_death(self, rec: WorkerRec) -> None:
-        log.warning("netpool: %s", self._workers.record_death(rec))
+        how = self._workers.record_death(rec)
+        log.warning("netpool: %s", how)
+        if self.timeline is not None:
+            self.timeline.died(rec.id, bool(self._sched.running_on(rec.id)), how,
+                               time.monotonic())
         self.counts.died(rec.exit_status(), rec.lost_reason)
 
     def forget(self, rec: WorkerRec, kill: bool) -> None:
         """Drop its links; stop its process if ``kill``, else reap it if it has exited."""
         if not rec.gone:
             self.counts.gone(rec.id)
+            if self.timeline is not None:
+                if rec.stopping:
+                    self.timeline.event(rec.id, "stopped", "it stopped", time.monotonic())
+                self.timeline.left(rec.id, rec.stopping)
         self._workers.remove(rec, replace=self._sched.config.replace)
         self._links.unwatch_exit(rec)
         for chan in (rec.chan, rec.beat):

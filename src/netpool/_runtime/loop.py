@@ -39,6 +39,7 @@ from .links import Links
 from .listener import Acceptor, bind
 from .tasks import Journal, Task, TaskTable
 from .adaptive import Adapting
+from .timeline import Timelined
 from .walltimes import Walltimed
 from .withdrawal import Withdrawal
 from .workers import WorkerTable
@@ -59,12 +60,12 @@ def _terminate_all() -> None:
         rt.terminate(wait=1.0)
 
 
-class Runtime(Withdrawal, Walltimed, Adapting, reading.Reading):
+class Runtime(Withdrawal, Walltimed, Adapting, reading.Reading, Timelined):
     """A listening manager: workers connect to it, tasks go out, results come back.
 
     Thread-safe entry points: ``launch``, ``define``, ``submit``, ``withdraw``, ``configure``,
-    ``close``, ``terminate``, ``join``, and the read-only ``config``, ``window``, ``worker_count``,
-    ``stats``,
+    ``close``, ``terminate``, ``join``, ``record_timeline``, and the read-only ``config``,
+    ``window``, ``worker_count``, ``stats``, ``timeline``,
     ``on_loop_thread``. Sinks are called on the loop thread, outside ``_lock``, at the
     end of the round that decided them:
     ``sink._deliver(task_id, status, payload, buffers, worker_label)`` and

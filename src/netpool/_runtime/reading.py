@@ -37,6 +37,8 @@ class Reading:
                 results.update(payloads)
             self._handle(event)
             self._walltime_joined(rec, event)
+            if type(event) is S.WorkerJoined:
+                self._cmds.joined(rec, event.now)
             results.clear()  # what the core did not accept was stale
         if error is None:
             return

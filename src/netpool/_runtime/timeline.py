@@ -1,0 +1,203 @@
+"""What a run report's timeline needs, recorded cheaply: task bars, worker events, throughput.
+
+``Timeline`` is fed by ``Commands`` (tasks sent and resolved, workers launched, stopped or
+lost, failures) and by ``Reading`` (a worker joined), on whichever thread holds the runtime's
+lock; it is off (``Commands.timeline is None``) unless a report or a dashboard asked for it
+(``Timelined.record_timeline``). Every record is O(1) and memory is capped, so that a long
+run cannot grow it without bound (docs/observability.md, "Memory"):
+
+* the first ``MAX_BARS`` tasks are one bar each; after that a task extends its worker's last
+  bar (the bar counts the tasks it holds), and a task on a worker with no bar yet is counted
+  in ``unplotted`` only;
+* the first ``MAX_EVENTS`` worker events are kept, later ones counted in ``events_dropped``;
+* throughput is kept in at most ``MAX_BUCKETS`` buckets, whose width doubles as the run
+  grows;
+* up to ``MAX_EXAMPLES`` example tracebacks per failure cause, for up to ``MAX_CAUSES`` causes.
+
+A task's bar starts when it was sent to an idle worker, or when the previous result of that
+worker arrived, and ends when its result arrived: what the manager can tell (a worker runs
+its window's tasks one after the other). Results that arrive together therefore show as one
+bar and bars of no width.
+"""
+
+from __future__ import annotations
+
+import io
+import pickle
+import time
+from typing import Any, Optional
+
+MAX_BARS = 10_000
+MAX_EVENTS = 2_000
+MAX_BUCKETS = 240
+MAX_EXAMPLES = 3
+MAX_CAUSES = 20
+MAX_TRACEBACK = 8_000  # characters of one example traceback
+
+OK, FAILED, LOST = 0, 1, 2  # how a bar ended: the last of its tasks returned, raised, or its
+                            # worker was lost while running it
+
+
+class _Plain(pickle.Unpickler):
+    """Reads plain data only: the exception inside a RAISED payload is never rebuilt here."""
+
+    def find_class(self, module: str, name: str) -> Any:
+        raise pickle.UnpicklingError(f"not plain data: {module}.{name}")
+
+
+def raised_text(payload: Any) -> tuple[str, str]:
+    """(type name, traceback text) of a RAISED payload, read as plain data (protocol.md)."""
+    try:
+        _, _, text, name = _Plain(io.BytesIO(payload)).load()
+    except Exception:  # not the shape protocol.md gives; stats() counts it as "unknown"
+        return "unknown", ""
+    if not isinstance(name, str):
+        name = "unknown"
+    name = name[len("builtins."):] if name.startswith("builtins.") else name
+    if isinstance(text, (list, tuple)):
+        text = "".join(str(t) for t in text)
+    return name, str(text)[-MAX_TRACEBACK:]
+
+
+class Timeline:
+    """The recorder. Times are seconds since ``t0`` (the manager's monotonic clock)."""
+
+    def __init__(self, now: float) -> None:
+        self.t0 = now
+        self.wall0 = time.time()
+        self.bars: list[list] = []          # [worker, start, end, tasks, failed, how]
+        self._last: dict[int, list] = {}    # worker -> its last bar, to extend past the cap
+        self._cursor: dict[int, float] = {}  # worker -> when its next task starts
+        self.unplotted = 0
+        self.events: list[tuple] = []       # (time, worker, kind, text)
+        self.events_dropped = 0
+        self.lanes: dict[int, str] = {}     # worker -> its label, once known
+        self.width = 0.25                   # seconds per throughput bucket
+        self.ok: list[int] = []             # results per bucket
+        self.bad: list[int] = []            # failures per bucket
+        self.examples: dict[str, list] = {}  # cause -> [{worker, task, text}]
+        self.decoded = 0                    # failure payloads read for examples
+        self.last = now                     # when anything was last recorded
+
+    # -- tasks ---------------------------------------------------------------------
+    def sent(self, worker: int, idle: bool, now: float) -> None:
+        """Tasks went to ``worker``; ``idle``: it had none before, so the first starts now."""
+        if idle:
+            self._cursor[worker] = now
+
+    def resolved(self, worker: int, ok: bool, now: float) -> None:
+        start = self._cursor.get(worker, now)
+        self._cursor[worker] = now
+        self._bar(worker, start, now, OK if ok else FAILED)
+        self._count(now, ok)
+
+    def _bar(self, worker: int, start: float, now: float, how: int) -> None:
+        last = self._last.get(worker)
+        if len(self.bars) < MAX_BARS:
+            bar = [worker, start - self.t0, now - self.t0, 1, how == FAILED, how]
+            self.bars.append(bar)
+            self._last[worker] = bar
+        elif last is not None:
+            last[2] = now - self.t0
+            last[3] += 1
+            last[4] += how == FAILED
+            last[5] = max(last[5], how)
+        else:
+            self.unplotted += 1
+
+    def _count(self, now: float, ok: bool) -> None:
+        self.last = now
+        i = int((now - self.t0) / self.width)
+        while i >= MAX_BUCKETS:  # coarsen: pairs of buckets become one, twice as wide
+            self.ok = [sum(self.ok[j:j + 2]) for j in range(0, len(self.ok), 2)]
+            self.bad = [sum(self.bad[j:j + 2]) for j in range(0, len(self.bad), 2)]
+            self.width *= 2
+            i = int((now - self.t0) / self.width)
+        if i >= len(self.ok):
+            grow = i + 1 - len(self.ok)
+            self.ok += [0] * grow
+            self.bad += [0] * grow
+        (self.ok if ok else self.bad)[i] += 1
+
+    # -- failures ------------------------------------------------------------------
+    def raised(self, label: str, task: int, payload: Any) -> None:
+        """A task raised on a worker: keep its traceback if its cause has few examples yet."""
+        if self.decoded >= MAX_CAUSES * MAX_EXAMPLES * 4:
+            return  # enough read: later failures are counted by stats() only
+        self.decoded += 1
+        name, text = raised_text(payload)
+        self._example(f"raised: {name}", label, task, text)
+
+    def failed_here(self, cause: str, task: int, text: str) -> None:
+        """The manager failed a task (poison, no workers, terminated)."""
+        self._example(cause, None, task, text[-MAX_TRACEBACK:])
+
+    def _example(self, cause: str, label: Optional[str], task: int, text: str) -> None:
+        got = self.examples.get(cause)
+        if got is None:
+            if len(self.examples) >= MAX_CAUSES:
+                return
+            got = self.examples[cause] = []
+        if len(got) < MAX_EXAMPLES:
+            got.append({"worker": label, "task": task, "text": text})
+
+    # -- workers -------------------------------------------------------------------
+    def event(self, worker: int, kind: str, text: str, now: float,
+              label: Optional[str] = None) -> None:
+        """``kind``: launched, joined, stopped, died, start failed, replacement."""
+        self.last = now
+        if label is not None:
+            self.lanes[worker] = label
+        if len(self.events) < MAX_EVENTS:
+            self.events.append((now - self.t0, worker, kind, text))
+        else:
+            self.events_dropped += 1
+
+    def died(self, worker: int, running: bool, text: str, now: float) -> None:
+        """It was lost unexpectedly; ``running``: with tasks on it (they end with it)."""
+        if running and worker in self._cursor:
+            self._bar(worker, self._cursor[worker], now, LOST)
+        self._cursor.pop(worker, None)
+        self.event(worker, "died", text, now)
+
+    def left(self, worker: int, graceful: bool) -> None:
+        """It left the worker table; if not ``graceful``, ``died`` follows (and needs its
+        cursor for the bar of the task it was running)."""
+        if graceful:
+            self._cursor.pop(worker, None)
+        self._last.pop(worker, None)
+
+    # -- reading -------------------------------------------------------------------
+    def snapshot(self, now: float) -> dict:
+        """Plain values: what ``report.render`` draws (times rounded to milliseconds)."""
+        r = lambda t: round(t, 3)  # noqa: E731
+        return {
+            "started": self.wall0, "elapsed": r(now - self.t0),
+            "bars": [[b[0], r(b[1]), r(b[2]), b[3], int(b[4]), b[5]] for b in self.bars],
+            "unplotted": self.unplotted, "max_bars": MAX_BARS,
+            "events": [[r(t), w, k, x] for t, w, k, x in self.events],
+            "events_dropped": self.events_dropped,
+            "lanes": {str(w): label for w, label in self.lanes.items()},
+            "bucket": self.width, "ok": list(self.ok), "bad": list(self.bad),
+            "examples": {c: list(e) for c, e in self.examples.items()},
+        }
+
+
+class Timelined:
+    """A mixin of ``Runtime``: turning the recorder on, and reading it (any thread)."""
+
+    def record_timeline(self) -> None:
+        """Start recording (idempotent); from now on ``timeline()`` has data."""
+        with self._lock:  # type: ignore[attr-defined]
+            if self._cmds.timeline is None:  # type: ignore[attr-defined]
+                self._cmds.timeline = Timeline(time.monotonic())  # type: ignore[attr-defined]
+
+    def timeline(self) -> Optional[dict]:
+        """``Timeline.snapshot`` under the lock; None when not recording. Not from inside a
+        round (it would wait for its own lock)."""
+        with self._lock:  # type: ignore[attr-defined]
+            tl = self._cmds.timeline  # type: ignore[attr-defined]
+            if tl is None:
+                return None
+            # A run that has ended lasted until its last record, not until we looked.
+            return tl.snapshot(time.monotonic() if self.alive else tl.last)  # type: ignore

@@ -21,13 +21,20 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     demo.add_argument("--tasks", type=int, default=12, help="tasks to run (default 12)")
     run = sub.add_parser("run", help="run a multiprocessing.Pool script on netpool",
                          usage="netpool run [--workers SPEC] [--host HOST] [--journal PATH] "
-                               "script.py [args ...]")
+                               "[--report PATH] [--dashboard] script.py [args ...]")
     run.add_argument("--workers", metavar="SPEC", default=None, help=WORKERS_HELP)
     run.add_argument("--host", default=None,
                      help="the address or interface (e.g. ib0) workers connect back to; "
                           "default: loopback for local workers, else this machine's "
                           "network addresses, each tried in turn")
     run.add_argument("--journal", metavar="PATH", default=None, help=JOURNAL_HELP)
+    run.add_argument("--report", metavar="PATH", default=None,
+                     help="write an HTML report of the run to PATH when the script ends: "
+                          "summary, failures by cause, a timeline of each worker's tasks "
+                          "(see docs/observability.md)")
+    run.add_argument("--dashboard", action="store_true",
+                     help="serve the same page live on 127.0.0.1 while the script runs; its "
+                          "URL, with a random token, is printed on stderr")
     run.add_argument("script")
     run.add_argument("args", nargs=argparse.REMAINDER)
     doc = sub.add_parser("doctor", help="run one tiny task through the real launcher and say "
@@ -58,7 +65,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     if args.command == "journal":
         return journal_main(args.path)
     try:
-        return run_script(args.script, args.args, args.workers, args.host, args.journal)
+        return run_script(args.script, args.args, args.workers, args.host, args.journal,
+                          args.report, args.dashboard)
     except UsageError as exc:
         print(f"netpool run: error: {exc}", file=sys.stderr)
         return 2
@@ -187,10 +195,13 @@ PATH to skip the tasks already done (see docs/journal.md). Delete PATH to start 
 
 
 def run_script(script: str, args: list[str], workers: Optional[str] = None,
-               host: Optional[str] = None, journal: Optional[str] = None) -> int:
+               host: Optional[str] = None, journal: Optional[str] = None,
+               report: Optional[str] = None, dashboard: bool = False) -> int:
     """Run ``script`` as ``__main__`` with every way to make a multiprocessing Pool redirected.
 
-    With ``journal``, every pool and Manager the script makes uses that journal. Returns
+    With ``journal``, every pool and Manager the script makes uses that journal; with
+    ``report`` and ``dashboard``, they all go into one report page (written when the script
+    ends) and one live dashboard (``_runtime.reporting``). Returns
     the exit status ``python script`` would have: the script's ``sys.exit`` code, 1 after an
     uncaught exception (its traceback printed as Python prints it, without our frames). A
     script that cannot be read, a bad ``workers`` spec or journal is a ``UsageError``.
@@ -251,7 +262,17 @@ def run_script(script: str, args: list[str], workers: Optional[str] = None,
     multiprocessing.context.BaseContext.Pool = context_pool  # type: ignore[method-assign]
     sys.argv = [script, *args]
     sys.path[0] = os.path.dirname(path)
-    return _exec_main(path, source)
+    if report is None and not dashboard:
+        return _exec_main(path, source)
+    from ._runtime import reporting
+    try:
+        reporting.set_run(report, dashboard)
+    except OSError as exc:
+        raise UsageError(f"can't start the dashboard: {exc}") from None
+    try:
+        return _exec_main(path, source)
+    finally:
+        reporting.end_run()
 
 
 class UsageError(Exception):

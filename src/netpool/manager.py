@@ -20,7 +20,7 @@ from . import errors
 from ._core.scheduler import Config
 from ._protocol import codec
 from ._protocol import messages as M
-from ._runtime import failures, forks
+from ._runtime import failures, forks, reporting
 from ._runtime.journaled import open_journal
 from ._runtime.forking import forked_worker
 from ._runtime.loop import Runtime
@@ -48,6 +48,10 @@ class Manager:
     results are requested. So may ``task_timeout`` (None: no limit): a task running longer
     has its worker killed by the worker's supervisor, as a worker death (the task is rerun
     elsewhere, up to three times); the errors that follow say it ran past ``task_timeout``.
+
+    ``report`` names an HTML file written when the manager is closed (or at interpreter
+    exit); ``dashboard=True`` serves the same page live on 127.0.0.1 at ``dashboard_url``
+    (printed on stderr). See docs/observability.md.
     """
 
     connect_timeout: float = 7200.0
@@ -55,8 +59,10 @@ class Manager:
     task_timeout: Optional[float] = None
 
     def __init__(self, python: Optional[str] = None, host: Optional[str] = None,
-                 output: str = "worker%d.output", journal: Optional[str] = None) -> None:
+                 output: str = "worker%d.output", journal: Optional[str] = None,
+                 report: Optional[str] = None, dashboard: bool = False) -> None:
         self._journal = open_journal(journal)  # raises JournalError now, before any task
+        self._reporting = reporting.start("Manager", report, dashboard)
         self._python = split_python(python, sys.executable)
         self._fork = python is None and hasattr(os, "fork")  # local workers are forked
         self.host = host
@@ -101,6 +107,12 @@ class Manager:
         """The shell command that joins one more worker to this manager (starts it if needed)."""
         return self._start().worker_command()
 
+    @property
+    def dashboard_url(self) -> Optional[str]:
+        """The live dashboard's address, token included, with ``dashboard=True``; else None."""
+        r = self._reporting
+        return r.dashboard.url if r is not None and r.dashboard is not None else None
+
     def stats(self) -> dict:
         """A snapshot of the manager now, as plain values (JSON-serialisable): every worker
         (id, host, pid, launcher, state, tasks done and failed, tasks on it, how long its
@@ -125,6 +137,8 @@ class Manager:
             self._runtime.terminate(wait=10.0, why="the Manager was closed")
         elif self._journal is not None:
             self._journal.close()
+        if self._reporting is not None:
+            self._reporting.finish()
 
     def __enter__(self) -> "Manager":
         return self
@@ -172,6 +186,8 @@ class Manager:
                                         config=cfg, output=self.output,
                                         journal=self._journal,
                                         fork=forked_worker(None) if self._fork else None)
+                if self._reporting is not None:
+                    self._reporting.attach(self._runtime)
             else:
                 self._runtime.configure(self.heartbeat_timeout, self.connect_timeout)
             rt = self._runtime

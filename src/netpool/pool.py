@@ -40,7 +40,7 @@ from ._core.ordering import ReorderBuffer
 from ._core.scheduler import Config
 from ._protocol import codec
 from ._protocol import messages as M
-from ._runtime import failures, forks
+from ._runtime import failures, forks, reporting
 from ._runtime.journaled import open_journal
 from ._runtime.forking import forked_worker
 from ._runtime.loop import Runtime
@@ -351,6 +351,12 @@ class DistributedPool:
     ``journal`` names a file where every finished task's outcome is kept, so that a rerun
     of the same program gets those from it instead of running them again (docs/journal.md).
 
+    ``report`` names an HTML file written when the pool ends (joined, terminated, the
+    with-block left, else at interpreter exit): its summary, failures by cause, a timeline
+    of the tasks on each worker, its throughput. ``dashboard=True`` serves the same page
+    live on 127.0.0.1, at a URL with a random token printed on stderr (``dashboard_url``).
+    See docs/observability.md.
+
     ``adapt=(minimum, maximum)`` makes the pool adaptive from the start (see :meth:`adapt`):
     the ``workers`` are then only the kinds of worker to launch, and none is launched before
     work (or ``minimum``) asks for it.
@@ -368,7 +374,8 @@ class DistributedPool:
                  connect_timeout: float = 120.0, max_attempts: int = 3, window: int = 32,
                  journal: Optional[str] = None,
                  adapt: Optional[tuple[int, int]] = None,
-                 task_timeout: Optional[float] = None) -> None:
+                 task_timeout: Optional[float] = None, report: Optional[str] = None,
+                 dashboard: bool = False) -> None:
         self._state = RUN  # set first: __del__ must find it even if we raise below
         self._pid = forks.pid  # the process it belongs to (forks.py)
         self._lock = threading.Lock()  # guards _state changes against submits and feeders
@@ -400,6 +407,7 @@ class DistributedPool:
         cfg = Config(window=window, max_attempts=max_attempts, max_tasks=maxtasksperchild,
                      replace=replace, heartbeat_timeout=heartbeat_timeout,
                      connect_timeout=connect_timeout, task_timeout=_positive(task_timeout))
+        self._reporting = reporting.start("DistributedPool", report, dashboard)
         log = open_journal(journal)
         try:
             self._rt = Runtime(host=host, authkey=authkey,
@@ -412,7 +420,11 @@ class DistributedPool:
         except BaseException:
             if log is not None:
                 log.close()
+            if self._reporting is not None:
+                self._reporting.finish()
             raise
+        if self._reporting is not None:
+            self._reporting.attach(self._rt)
         self._launchers, self._forking = launchers, forking
         # A loop that dies shows in the state at once (a weak reference: the loop thread
         # must not keep a dropped pool alive, or it would never be terminated).
@@ -478,6 +490,12 @@ class DistributedPool:
         """
         forks.check(self._pid, "DistributedPool")
         return self._rt.worker_command()
+
+    @property
+    def dashboard_url(self) -> Optional[str]:
+        """The live dashboard's address, token included, with ``dashboard=True``; else None."""
+        r = self._reporting
+        return r.dashboard.url if r is not None and r.dashboard is not None else None
 
     def stats(self) -> dict:
         """A snapshot of the pool now, as plain values (JSON-serialisable): every worker
@@ -586,6 +604,7 @@ class DistributedPool:
             self._state = TERMINATE
         if hasattr(self, "_rt"):
             self._stop_runtime(10.0)
+            self._finish_report()
 
     def join(self, timeout: Optional[float] = None) -> None:
         """Wait for the workers to exit, after ``close()`` or ``terminate()``."""
@@ -595,6 +614,7 @@ class DistributedPool:
         deadline = None if timeout is None else time.monotonic() + timeout
         if not self._rt.join(timeout):
             return
+        self._finish_report()
         # As the stdlib's join, which joins each worker process: a local worker that has
         # dropped its link may still be exiting; reap it (a few ms), so is_alive() is False.
         for w in _current_workers(self._launchers):
@@ -619,6 +639,7 @@ class DistributedPool:
                   source=self)
             self._state = TERMINATE
             self._stop_runtime(None)
+            self._finish_report()
 
     def __reduce__(self) -> Any:
         raise NotImplementedError("pool objects cannot be passed between processes or pickled")
@@ -652,6 +673,10 @@ class DistributedPool:
             if self._rt.failure is not None:
                 raise failures.error(self._rt.failure)
             raise ValueError("Pool not running")
+
+    def _finish_report(self) -> None:
+        if getattr(self, "_reporting", None) is not None:
+            self._reporting.finish()
 
     def _stop_runtime(self, wait: Optional[float]) -> None:
         # The stdlib allows terminate() in a callback, but our callbacks run on the loop

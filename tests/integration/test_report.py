@@ -91,6 +91,17 @@ def test_bars_are_capped_and_later_tasks_extend_their_workers_last_bar(monkeypat
     assert sum(s["ok"]) + sum(s["bad"]) == 9 and sum(s["bad"]) == 1
 
 
+def test_tasks_seen_to_take_under_a_millisecond_join_their_workers_bar():
+    tl = T.Timeline(0.0)
+    tl.sent(0, True, 1.0)
+    for now in (2.0, 2.0001, 2.0002):  # three results in one message
+        tl.resolved(0, now != 2.0002, now)
+    tl.sent(0, True, 5.0)  # idle from 2.0002 to 5: the next short task is a bar of its own
+    tl.resolved(0, True, 5.0001)
+    bars = tl.snapshot(6.0)["bars"]
+    assert bars == [[0, 1.0, 2.0, 3, 1, T.FAILED], [0, 5.0, 5.0, 1, 0, T.OK]]
+
+
 def test_throughput_buckets_coarsen_instead_of_growing():
     tl = T.Timeline(0.0)
     for i in range(10_000):
@@ -241,3 +252,30 @@ def test_dashboard_listens_on_loopback_only():
             with pytest.raises(OSError):
                 socket.create_connection((addr, port), timeout=2).close()
         socket.create_connection(("127.0.0.1", port), timeout=2).close()
+
+
+def test_netpool_run_dashboard_prints_its_url_once(tmp_path):
+    script = tmp_path / "s.py"
+    script.write_text("import multiprocessing\n"
+                      "if __name__ == '__main__':\n"
+                      "    with multiprocessing.Pool(1) as p:\n"
+                      "        print(p.map(abs, [-1, -2]))\n")
+    out = subprocess.run([sys.executable, "-m", "netpool", "run", "--dashboard", str(script)],
+                         capture_output=True, text=True, timeout=90)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "[1, 2]"
+    assert out.stderr.count("netpool: dashboard at http://127.0.0.1:") == 1, out.stderr
+    assert "?token=" in out.stderr
+
+
+def test_a_pool_dropped_while_running_still_writes_its_report(tmp_path):
+    import gc
+    import warnings
+    path = tmp_path / "dropped.html"
+    pool = netpool.DistributedPool(1, report=str(path))
+    assert pool.apply(abs, (-3,)) == 3
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ResourceWarning)
+        del pool
+        gc.collect()
+    assert shown(path.read_text())["totals.done"] == "1"

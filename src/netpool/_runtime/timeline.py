@@ -16,8 +16,9 @@ run cannot grow it without bound (docs/observability.md, "Memory"):
 
 A task's bar starts when it was sent to an idle worker, or when the previous result of that
 worker arrived, and ends when its result arrived: what the manager can tell (a worker runs
-its window's tasks one after the other). Results that arrive together therefore show as one
-bar and bars of no width.
+its window's tasks one after the other). A task that by that measure took less than
+``MERGE_BELOW`` (results that arrive together, tiny tasks) is added to its worker's last
+bar instead of getting one of its own: it would be invisible, and memory is spared.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ MAX_BUCKETS = 240
 MAX_EXAMPLES = 3
 MAX_CAUSES = 20
 MAX_TRACEBACK = 8_000  # characters of one example traceback
+MERGE_BELOW = 0.001    # a task seen to take less (seconds) joins its worker's last bar
 
 OK, FAILED, LOST = 0, 1, 2  # how a bar ended: the last of its tasks returned, raised, or its
                             # worker was lost while running it
@@ -86,10 +88,31 @@ class Timeline:
             self._cursor[worker] = now
 
     def resolved(self, worker: int, ok: bool, now: float) -> None:
-        start = self._cursor.get(worker, now)
-        self._cursor[worker] = now
-        self._bar(worker, start, now, OK if ok else FAILED)
-        self._count(now, ok)
+        # The hot path (once per task): _bar and _count inlined for their common case.
+        cursor = self._cursor
+        start = cursor.get(worker, now)
+        cursor[worker] = now
+        self.last = now
+        t, bars = now - self.t0, self.bars
+        last = self._last.get(worker)
+        if (last is not None and now - start < MERGE_BELOW  # a batch of results: one bar,
+                and start - self.t0 - last[2] < MERGE_BELOW):  # if no idle gap is hidden
+            last[2] = t
+            last[3] += 1
+            if not ok:
+                last[4] += 1
+                last[5] = max(last[5], FAILED)
+        elif len(bars) < MAX_BARS:
+            bar = [worker, start - self.t0, t, 1, not ok, OK if ok else FAILED]
+            bars.append(bar)
+            self._last[worker] = bar
+        else:
+            self._bar(worker, start, now, OK if ok else FAILED)
+        i = int(t / self.width)
+        if i < len(self.ok):
+            (self.ok if ok else self.bad)[i] += 1
+        else:
+            self._count(now, ok)
 
     def _bar(self, worker: int, start: float, now: float, how: int) -> None:
         last = self._last.get(worker)

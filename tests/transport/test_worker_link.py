@@ -75,3 +75,56 @@ def test_big_tasks_and_big_results_cross_without_deadlock():
         except ProcessLookupError:
             pass
         os.waitpid(pid, 0)
+
+
+def test_a_lone_small_task_never_hands_the_link_to_the_reader_thread():
+    """The main thread reads its link while idle: a task that comes alone, small, is run
+    and answered without waking the reader thread (a thread hop and a pipe write both ways,
+    a good part of a short round trip). Each hand-over (``Serve._kick``) is counted."""
+    import _tasks
+    manager_sock, worker_sock = socket.socketpair()
+    kicks_r, kicks_w = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        try:
+            manager_sock.close()
+            from netpool.worker.execute import Blobs, Runner
+            from netpool.worker.serve import Serve
+
+            class Counted(Serve):
+                def _kick(self):
+                    os.write(kicks_w, b"k")
+                    super()._kick()
+            Counted(Channel(worker_sock), Runner(Blobs())).run()
+        finally:
+            os._exit(0)
+    worker_sock.close()
+    os.close(kicks_w)
+    chan = Channel(manager_sock)
+    try:
+        chan.send((M.DEFINE, 1, codec.dumps_callable(_tasks.simple_func)))
+        for i in range(30):
+            data, _ = codec.dumps(((i,), {}))
+            chan.send((M.TASKS, [(i, 1, M.CALL, 1, data, 0)], []))
+            deadline, got = time.monotonic() + 30, []
+            while not got and time.monotonic() < deadline:
+                if select.select([manager_sock], [], [], 1.0)[0]:
+                    got = chan.recv_ready()
+            assert got and got[0][0][0] == M.RESULTS, f"no result for task {i}"
+        chan.send((M.STOP,))
+        _, status = os.waitpid(pid, 0)
+        pid = None
+        assert os.waitstatus_to_exitcode(status) == 0
+        kicks = b""
+        while select.select([kicks_r], [], [], 0)[0]:
+            chunk = os.read(kicks_r, 1024)
+            if not chunk:
+                break
+            kicks += chunk
+        assert kicks == b"", f"the reader thread took the link {len(kicks)} times for 30 lone tasks"
+    finally:
+        chan.close()
+        os.close(kicks_r)
+        if pid is not None:
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)

@@ -266,13 +266,12 @@ class Runtime(Withdrawal, Walltimed, Adapting, reading.Reading, Timelined):
             with self._lock:
                 self._running = self._round(ready)
                 later = self._cmds.take_later(final=not self._running)
-            # Outside the lock, so that a callback may submit without waiting for us, and
-            # before planning the next sleep, so that a woken caller waits less for the GIL.
+                if self._running:  # planned first: a caller woken by a sink gets the GIL
+                    self._sleep_until = self._wake_deadline()  # as soon as we are in select
+            # Outside the lock, so that a callback may submit without waiting for us.
             call_sinks(later)
             if not self._running:
                 return
-            with self._lock:
-                self._sleep_until = self._wake_deadline()
 
     def _round(self, ready: list) -> bool:
         """Handle what woke the loop, ticking if a deadline is due; False when the loop is done."""

@@ -91,7 +91,7 @@ class Serve:
                     if self.away_since is None:
                         self.away_since = time.monotonic()
                     more = bool(queue)
-                    if more or item[4] or len(item[3]) >= BIG_MESSAGE:
+                    if more or item[5] or len(item[4]) >= BIG_MESSAGE:
                         # Work in a row, or big messages: the link must be read meanwhile,
                         # or the manager's sends to us (and ours to it) stall.
                         self._kick()

@@ -182,3 +182,11 @@ def fork_sleeper(folder, seconds, marker=None):
             f.write(str(os.getpid()))
         time.sleep(seconds)
     return os.getpid()
+
+
+def shout(x):
+    """Print a line to stdout and one to stderr, then return ``x`` (output forwarding)."""
+    import sys
+    print(f"out line {x}", flush=True)
+    print(f"err line {x}", file=sys.stderr)
+    return x

@@ -231,6 +231,9 @@ INTERFACES = {
     "sink": {"_deliver", "_fail"},
     # netpool._runtime.forks: what a forked child calls on each object it owns.
     "fork": {"_disown"},
+    # tqdm's set of open bars (tqdm.tqdm._instances), which the progress line gives way to
+    # (netpool._runtime.progress.tqdm_open); tqdm has no public name for it.
+    "tqdm": {"_instances"},
     # multiprocessing's own process internals, which a pool worker is given as a stdlib
     # child has them (netpool.worker.process; its _identity from the stdlib's counter).
     "multiprocessing": {"_current_process", "_process_counter", "_identity", "_ParentProcess",

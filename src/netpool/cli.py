@@ -1,5 +1,5 @@
 """The ``netpool`` command: ``demo``, ``run SCRIPT``, ``doctor``, ``worker HOST:PORT``,
-``journal PATH``."""
+``status HOST:PORT``, ``journal PATH``."""
 
 from __future__ import annotations
 
@@ -21,7 +21,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     demo.add_argument("--tasks", type=int, default=12, help="tasks to run (default 12)")
     run = sub.add_parser("run", help="run a multiprocessing.Pool script on netpool",
                          usage="netpool run [--workers SPEC] [--host HOST] [--journal PATH] "
-                               "[--report PATH] [--dashboard] script.py [args ...]")
+                               "[--report PATH] [--dashboard] [--[no-]progress] "
+                               "script.py [args ...]")
     run.add_argument("--workers", metavar="SPEC", default=None, help=WORKERS_HELP)
     run.add_argument("--host", default=None,
                      help="the address or interface (e.g. ib0) workers connect back to; "
@@ -35,6 +36,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     run.add_argument("--dashboard", action="store_true",
                      help="serve the same page live on 127.0.0.1 while the script runs; its "
                           "URL, with a random token, is printed on stderr")
+    run.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
+                     help="a live progress line on stderr (default: when stderr is a "
+                          "terminal); --no-progress for none, e.g. under your own tqdm")
     run.add_argument("script")
     run.add_argument("args", nargs=argparse.REMAINDER)
     doc = sub.add_parser("doctor", help="run one tiny task through the real launcher and say "
@@ -47,6 +51,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                      help="seconds to wait for the worker to connect and run (default 300)")
     sub.add_parser("worker", help="join a running manager: netpool worker HOST:PORT",
                    add_help=False)
+    from .status import add_parser as add_status_parser
+    add_status_parser(sub)
     jrn = sub.add_parser("journal", help="print what a journal holds (see docs/journal.md)")
     jrn.add_argument("path")
     if argv[:1] == ["worker"]:
@@ -64,9 +70,12 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             return 2
     if args.command == "journal":
         return journal_main(args.path)
+    if args.command == "status":
+        from .status import main as status_main
+        return status_main(args)
     try:
         return run_script(args.script, args.args, args.workers, args.host, args.journal,
-                          args.report, args.dashboard)
+                          args.report, args.dashboard, args.progress)
     except UsageError as exc:
         print(f"netpool run: error: {exc}", file=sys.stderr)
         return 2
@@ -196,12 +205,14 @@ PATH to skip the tasks already done (see docs/journal.md). Delete PATH to start 
 
 def run_script(script: str, args: list[str], workers: Optional[str] = None,
                host: Optional[str] = None, journal: Optional[str] = None,
-               report: Optional[str] = None, dashboard: bool = False) -> int:
+               report: Optional[str] = None, dashboard: bool = False,
+               progress: Optional[bool] = None) -> int:
     """Run ``script`` as ``__main__`` with every way to make a multiprocessing Pool redirected.
 
     With ``journal``, every pool and Manager the script makes uses that journal; with
     ``report`` and ``dashboard``, they all go into one report page (written when the script
-    ends) and one live dashboard (``_runtime.reporting``). Returns
+    ends) and one live dashboard (``_runtime.reporting``); ``progress`` (None: when stderr is
+    a terminal) is their default for ``progress=``. Returns
     the exit status ``python script`` would have: the script's ``sys.exit`` code, 1 after an
     uncaught exception (its traceback printed as Python prints it, without our frames). A
     script that cannot be read, a bad ``workers`` spec or journal is a ``UsageError``.
@@ -211,6 +222,7 @@ def run_script(script: str, args: list[str], workers: Optional[str] = None,
     import multiprocessing.pool
 
     from ._runtime import journaled
+    from ._runtime import progress as progress_line
     from .errors import JournalError
     from .pool import DistributedPool
 
@@ -232,6 +244,7 @@ def run_script(script: str, args: list[str], workers: Optional[str] = None,
         except JournalError as exc:
             raise UsageError(str(exc)) from None
         journaled.set_default(journal)
+    progress_line.DEFAULT = "auto" if progress is None else progress
 
     class Pool(DistributedPool):
         """Stands for multiprocessing.pool.Pool, so subclasses and isinstance checks work."""

@@ -21,6 +21,7 @@ from ._core.scheduler import Config
 from ._protocol import codec
 from ._protocol import messages as M
 from ._runtime import failures, forks, reporting
+from ._runtime import progress as progress_line
 from ._runtime.journaled import open_journal
 from ._runtime.forking import forked_worker
 from ._runtime.loop import Runtime
@@ -52,6 +53,11 @@ class Manager:
     ``report`` names an HTML file written when the manager is closed (or at interpreter
     exit); ``dashboard=True`` serves the same page live on 127.0.0.1 at ``dashboard_url``
     (printed on stderr). See docs/observability.md.
+    ``progress=True`` shows a live progress line on stderr while tasks run (None, the
+    default: off, except under ``netpool run`` with stderr on a terminal).
+    ``forward_output=True`` also shows on this process's stdout and stderr what tasks print
+    on the workers (each line prefixed with its worker), which otherwise is only in the
+    ``output`` files, as IMP.parallel had it; hence off by default.
     """
 
     connect_timeout: float = 7200.0
@@ -60,7 +66,10 @@ class Manager:
 
     def __init__(self, python: Optional[str] = None, host: Optional[str] = None,
                  output: str = "worker%d.output", journal: Optional[str] = None,
-                 report: Optional[str] = None, dashboard: bool = False) -> None:
+                 report: Optional[str] = None, dashboard: bool = False,
+                 progress: progress_line.Mode = None, forward_output: bool = False) -> None:
+        progress_line.wanted(progress, sys.stderr)  # a bad value fails now
+        self._progress_mode, self._forward = progress, bool(forward_output)
         self._journal = open_journal(journal)  # raises JournalError now, before any task
         self._reporting = reporting.start("Manager", report, dashboard)
         self._python = split_python(python, sys.executable)
@@ -188,6 +197,10 @@ class Manager:
                                         fork=forked_worker(None) if self._fork else None)
                 if self._reporting is not None:
                     self._reporting.attach(self._runtime)
+                rt = self._runtime
+                rt.forward_output = self._forward
+                self._progress = progress_line.start(rt.stats, lambda: rt.alive,
+                                                     self._progress_mode)
             else:
                 self._runtime.configure(self.heartbeat_timeout, self.connect_timeout)
             rt = self._runtime

@@ -41,6 +41,7 @@ from ._core.scheduler import Config
 from ._protocol import codec
 from ._protocol import messages as M
 from ._runtime import failures, forks, reporting
+from ._runtime import progress as progress_line
 from ._runtime.journaled import open_journal
 from ._runtime.forking import forked_worker
 from ._runtime.loop import Runtime
@@ -361,6 +362,12 @@ class DistributedPool:
     the ``workers`` are then only the kinds of worker to launch, and none is launched before
     work (or ``minimum``) asks for it.
 
+    ``progress=True`` shows a live progress line on stderr (docs/observability.md); None
+    (the default) means off, except under ``netpool run`` with stderr on a terminal; False
+    is off everywhere. ``forward_output`` (default True) shows on this process's stdout
+    and stderr what tasks print on workers whose output would otherwise go to a file
+    (batch jobs), each line prefixed with its worker.
+
     Raises ``ValueError``/``TypeError`` for bad arguments as the stdlib does,
     ``JournalError`` for a journal that cannot be used, and ``WorkerStartError`` when the
     worker command cannot be run at all.
@@ -375,7 +382,8 @@ class DistributedPool:
                  journal: Optional[str] = None,
                  adapt: Optional[tuple[int, int]] = None,
                  task_timeout: Optional[float] = None, report: Optional[str] = None,
-                 dashboard: bool = False) -> None:
+                 dashboard: bool = False, progress: progress_line.Mode = None,
+                 forward_output: bool = True) -> None:
         self._state = RUN  # set first: __del__ must find it even if we raise below
         self._pid = forks.pid  # the process it belongs to (forks.py)
         self._lock = threading.Lock()  # guards _state changes against submits and feeders
@@ -426,6 +434,7 @@ class DistributedPool:
         if self._reporting is not None:
             self._reporting.attach(self._rt)
         self._launchers, self._forking = launchers, forking
+        self._rt.forward_output = bool(forward_output)
         # A loop that dies shows in the state at once (a weak reference: the loop thread
         # must not keep a dropped pool alive, or it would never be terminated).
         self._rt.on_failure = functools.partial(_loop_failed, weakref.ref(self))
@@ -436,6 +445,8 @@ class DistributedPool:
             else:
                 for w in launchers:
                     self._rt.launch(w)
+            rt = self._rt  # the line's thread must not keep the pool alive
+            self._progress = progress_line.start(rt.stats, lambda: rt.alive, progress)
         except BaseException:
             self.terminate()
             raise
@@ -744,6 +755,10 @@ class DistributedPool:
             if buffersize < 1:
                 raise ValueError("buffersize must be None or >= 1")
         result = self._track(cls(chunked=True))
+        try:  # how many tasks it will submit, for the progress line, if the input can say
+            promise = self._rt.promise(-(-len(iterable) // chunksize))  # type: ignore[arg-type]
+        except Exception:  # no len(): an iterator, a generator
+            promise = self._rt.promise(None)
         blob: "int | Exception"
         try:
             blob = self._rt.define(func)
@@ -754,11 +769,11 @@ class DistributedPool:
             self._feeders += 1
         threading.Thread(target=self._feed, name="netpool-feeder", daemon=True,
                          args=(weakref.ref(result), _lazily(iterable), blob, chunksize,
-                               window, buffersize is not None)).start()
+                               window, buffersize is not None, promise)).start()
         return result
 
     def _feed(self, ref: "weakref.ref[IMapIterator]", it: Iterator, blob: "int | Exception",
-              chunksize: int, window: int, buffered: bool) -> None:
+              chunksize: int, window: int, buffered: bool, promise: Any) -> None:
         """Feeder thread: pulls the input only while fewer than ``window`` chunks are unread.
 
         It refills the window once half of it is read, or, for a ``buffersize`` (``buffered``),
@@ -797,6 +812,7 @@ class DistributedPool:
                     continue
                 index, exhausted = self._feed_room(result, it, blob, chunksize, room, index,
                                                    batch)
+                promise.sent = index
                 batch.flush()
                 del result  # the tasks hold the result: no reference may outlive this
                 if exhausted:
@@ -809,6 +825,7 @@ class DistributedPool:
                 result._set_length(index)
         finally:
             batch.flush()
+            self._rt.kept(promise)
             with self._lock:
                 self._feeders -= 1
                 if self._feeders == 0 and self._state == CLOSE:

@@ -22,8 +22,8 @@ from ..errors import ProtocolError
 from . import envelope
 
 # 3: tasks, results, revocations name the attempt; 4: task_timeout, BEAT why; 5: the envelope
-# is envelope.py's layout, no longer a pickle
-VERSION = 5
+# is envelope.py's layout, no longer a pickle; 6: the status role, STATUS, SNAPSHOT, OUTPUT
+VERSION = 6
 
 # worker -> manager
 HELLO = 1      # (HELLO, version, worker_id or -1, role, pid, hostname)
@@ -32,16 +32,21 @@ REVOKED = 3    # (REVOKED, [(task_id, attempt), ...])
 READY = 4      # (READY, seconds left or None, supervisor pid)  initializer done: the worker
                # takes tasks; its batch job ends that many seconds from now (None: no
                # walltime known); the manager kills a local worker's supervisor first
+OUTPUT = 5     # (OUTPUT, [(1 or 2, line), ...])  lines tasks wrote to stdout (1) or stderr (2)
+# status client -> manager (role "status": never a worker, never sent a task)
+STATUS = 6     # (STATUS,)  asks for a snapshot
 # manager -> worker
-WELCOME = 10   # (WELCOME, worker_id, beat_interval, heartbeat_timeout, [sys.path], init or None)
+WELCOME = 10   # (WELCOME, worker_id, beat_interval, heartbeat_timeout, [sys.path], init or None,
+               #  identity, task_timeout or None, forward output: bool)
 DEFINE = 11    # (DEFINE, blob_id, pickled callable)
 TASKS = 12     # (TASKS, [(task_id, attempt, kind, blob_id, payload, nbufs), ...], [sizes])
 REVOKE = 13    # (REVOKE, [(task_id, attempt), ...])
 STOP = 14      # (STOP,)  finish the queue, then exit
+SNAPSHOT = 15  # (SNAPSHOT, JSON text of stats())  to a status client, once per STATUS
 # both ways, on the heartbeat link
 BEAT = 20      # (BEAT,)
 
-ROLE_MAIN, ROLE_BEAT = "main", "beat"
+ROLE_MAIN, ROLE_BEAT, ROLE_STATUS = "main", "beat", "status"
 
 # task kinds: how the worker calls the function named by blob_id
 CALL = 0       # payload (args, kwds)            -> func(*args, **kwds)

@@ -18,7 +18,7 @@ from ..errors import ProtocolError
 from . import messages as M
 
 STATUSES = frozenset((M.OK, M.RAISED, M.UNENCODABLE))
-ROLES = frozenset((M.ROLE_MAIN, M.ROLE_BEAT))
+ROLES = frozenset((M.ROLE_MAIN, M.ROLE_BEAT, M.ROLE_STATUS))
 MAX_ENTRIES = 1 << 20  # more results in one message than any worker batches
 
 
@@ -81,6 +81,22 @@ def check_hello(msg: tuple) -> tuple:
             and (host is None or (type(host) is str and len(host) <= 1024))):
         raise _fail("HELLO", msg)
     return msg
+
+
+MAX_LINE = 16 * 1024   # characters of one forwarded line (a worker cuts longer ones)
+MAX_LINES = 4096       # lines in one OUTPUT message
+
+
+def check_output(msg: tuple) -> list[tuple[int, str]]:
+    """(OUTPUT, [(stream, line), ...]): lines a worker's tasks printed; stream 1 or 2."""
+    if len(msg) != 2 or type(msg[1]) not in (tuple, list) or len(msg[1]) > MAX_LINES:
+        raise _fail("OUTPUT", msg)
+    for entry in msg[1]:
+        if (type(entry) not in (tuple, list) or len(entry) != 2 or entry[0] not in (1, 2)
+                or not _is_int(entry[0]) or type(entry[1]) is not str
+                or len(entry[1]) > MAX_LINE):
+            raise _fail("OUTPUT entry", entry)
+    return [(e[0], e[1]) for e in msg[1]]
 
 
 def check_bare(msg: tuple, what: str) -> None:

@@ -2,8 +2,9 @@
 
 The accept thread and the handshake threads (``listener``) authenticate peers off the loop
 thread; what reaches the loop is an ``inbox.Hello``. Here it is attached to its worker
-record (``WorkerTable.admit`` decides which), welcomed, and registered for reading.
-Loop thread only.
+record (``WorkerTable.admit`` decides which), welcomed, and registered for reading. A status
+client's link (role ``status``) goes to ``status`` before any of that: it never gets a
+worker record, so the core never sees it. Loop thread only.
 """
 
 from __future__ import annotations
@@ -29,13 +30,19 @@ def beat_interval(cfg: S.Config) -> float:
 class Admission:
     def __init__(self, *, workers: WorkerTable, links: Links, config: Callable[[], S.Config],
                  initializer: Optional[bytes], handle: Callable[[Any], None],
-                 lost: Callable[[WorkerRec], None]) -> None:
+                 lost: Callable[[WorkerRec], None], status: Callable[..., None],
+                 forward: Callable[[WorkerRec], bool]) -> None:
         self._workers, self._links, self._config = workers, links, config
         self._init = initializer
         self._handle, self._lost = handle, lost
+        self._status = status    # (channel, peer): serves a status client (statusserve)
+        self._forward = forward  # rec -> whether it sends what its tasks print (output.py)
 
     def on_hello(self, item: inbox.Hello) -> None:
         chan = item.chan
+        if item.hello[3] == M.ROLE_STATUS:  # read-only: no record, no core event, no task
+            self._status(chan, _peer(item.peer))
+            return
         rec, new = self._workers.admit(item.hello)
         if rec is None:
             chan.close()
@@ -53,7 +60,8 @@ class Admission:
         cfg = self._config()
         try:
             chan.send((M.WELCOME, rec.id, beat_interval(cfg), cfg.heartbeat_timeout,
-                       [p for p in sys.path if p], self._init, rec.identity, cfg.task_timeout))
+                       [p for p in sys.path if p], self._init, rec.identity, cfg.task_timeout,
+                       self._forward(rec)))
         except OSError:
             self._lost(rec)
             return

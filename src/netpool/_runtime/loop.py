@@ -30,7 +30,7 @@ from typing import Any, Callable, Optional
 
 from .. import errors
 from .._core import scheduler as S
-from . import failures, forks, inbox, reading, stats
+from . import failures, forks, inbox, reading
 from .admission import Admission, beat_interval
 from .blobs import Blobs
 from .launching import Launching
@@ -39,6 +39,7 @@ from .links import Links
 from .listener import Acceptor, bind
 from .tasks import Journal, Task, TaskTable
 from .adaptive import Adapting
+from .observing import Observing
 from .timeline import Timelined
 from .walltimes import Walltimed
 from .withdrawal import Withdrawal
@@ -60,14 +61,14 @@ def _terminate_all() -> None:
         rt.terminate(wait=1.0)
 
 
-class Runtime(Withdrawal, Walltimed, Adapting, reading.Reading, Timelined):
+class Runtime(Observing, Withdrawal, Walltimed, Adapting, reading.Reading, Timelined):
     """A listening manager: workers connect to it, tasks go out, results come back.
 
     Thread-safe entry points: ``launch``, ``define``, ``submit``, ``withdraw``, ``configure``,
-    ``close``, ``terminate``, ``join``, ``record_timeline``, and the read-only ``config``,
-    ``window``, ``worker_count``, ``stats``, ``timeline``,
-    ``on_loop_thread``. Sinks are called on the loop thread, outside ``_lock``, at the
-    end of the round that decided them:
+    ``close``, ``terminate``, ``join``, ``record_timeline``, ``promise``/``kept``, and the
+    read-only ``config``, ``window``, ``worker_count``, ``stats``, ``timeline``,
+    ``on_loop_thread`` (observing.py has the views). Sinks are called on the loop thread,
+    outside ``_lock``, at the end of the round that decided them:
     ``sink._deliver(task_id, status, payload, buffers, worker_label)`` and
     ``sink._fail(task_id, exception)``.
     """
@@ -111,9 +112,11 @@ class Runtime(Withdrawal, Walltimed, Adapting, reading.Reading, Timelined):
                               blobs=self._blobs, links=self._links, launching=self._launching,
                               handle=self._handle)
         self._execute = self._cmds.table  # command type -> its executor
+        self._observing_init()
         self._admission = Admission(workers=self._workers, links=self._links,
                                     config=lambda: self._sched.config, initializer=initializer,
-                                    handle=self._handle, lost=self._cmds.lost)
+                                    handle=self._handle, lost=self._cmds.lost,
+                                    status=self._status_link, forward=self._forwards)
         self._on_item: dict[type, Callable[[Any], None]] = {
             inbox.Submit: self._on_submit, inbox.Hello: self._admission.on_hello,
             inbox.Launched: self._cmds.launched, inbox.LaunchFailed: self._cmds.launch_failed,
@@ -233,13 +236,6 @@ class Runtime(Withdrawal, Walltimed, Adapting, reading.Reading, Timelined):
     def worker_count(self) -> int:
         """Workers connected now."""
         return self._workers.count_ready()
-
-    def stats(self) -> dict:
-        """A plain snapshot (fields: docs/observability.md); any thread, under the lock,
-        O(workers), no I/O. Not from inside a round (it would wait for its own lock)."""
-        with self._lock:
-            return stats.snapshot(self._sched, self._workers, self._cmds.counts,
-                                  self._tasks.accepted, len(self._inbox.items))
 
     # -- the loop ----------------------------------------------------------------------
     def _run(self) -> None:
@@ -381,6 +377,7 @@ class Runtime(Withdrawal, Walltimed, Adapting, reading.Reading, Timelined):
         _live_runtimes.discard(self)
         forks.release(self)  # before closing: a later child must not close reused numbers
         self._acceptor.close()
+        self._observing_close()
         self._cmds.kill_all()
         self._tasks.journaled.close()
         self._launching.shutdown()

@@ -17,6 +17,7 @@ from .._core import scheduler as S
 from .._protocol import messages as M
 from .._protocol import shapes
 from ..errors import ProtocolError
+from . import output
 from .workers import WorkerRec
 
 log = logging.getLogger("netpool")
@@ -83,6 +84,10 @@ def _event(rec: WorkerRec, msg: tuple, bufs: list, now: float) -> Optional[tuple
         if why is not None:  # its supervisor is killing it: the error messages say why
             rec.lost_reason = why[:500]
         return S.HeartbeatArrived(rec.id, now), None
+    if kind == M.OUTPUT:  # what its tasks printed (it forwards only if WELCOME said so)
+        where = f" {rec.host}" if rec.host else ""
+        output.show(f"worker {rec.id}{where}", shapes.check_output(msg))
+        return None
     if kind == M.REVOKED:
         return S.Revoked(rec.id, shapes.check_revoked(msg), now), None
     if kind == M.READY:

@@ -188,6 +188,12 @@ class Channel:
             pass
         return self._messages()
 
+    def take_buffered(self) -> list[tuple]:
+        """The messages already read along with earlier ones but not yet returned by
+        ``recv`` (a peer that sent its first request right behind its HELLO)."""
+        ready, self._ready = self._ready, []
+        return ready
+
     def recv(self) -> tuple:
         """Block until one message arrives; returns ``(envelope, buffers)``."""
         while not self._ready:

@@ -84,6 +84,10 @@ class Worker:
     output: Optional[str] = None
     identity: tuple = ()                  # set at the start: its multiprocessing _identity
     replaced_by: "Optional[Worker]" = None  # the launcher that replaced it, once it died
+    # With no output file, does what the worker prints reach the manager's own stdout and
+    # stderr by itself (a local child, ssh, srun and qrsh relay it)? If not (a batch job's
+    # output file), the manager has the worker forward it (forward_output).
+    relays_output = True
 
     def _start(self, command: WorkerCommand, authkey: bytes) -> None:
         raise NotImplementedError

@@ -56,6 +56,7 @@ class ArrayMember(Worker):
 
     key_delivery = KEY_FILE
     label = "batch worker"
+    relays_output = False  # it writes to the job's output file
 
     def __init__(self, index: int, array: "Optional[BatchWorkerArray]" = None) -> None:
         self.index = index

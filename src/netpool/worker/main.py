@@ -151,6 +151,9 @@ def _serve(address: tuple[str, int], authkey: bytes, worker_id: int,
         for path in reversed(paths):
             if path not in sys.path and os.path.isdir(path):
                 sys.path.insert(0, path)
+    if len(msg) > 8 and msg[8]:  # our output goes to a file: the manager shows it too
+        from . import forward
+        forward.install(chan)
     supervisor.guard_children(chan, status)
     supervisor.send_info(info_fd, address, worker_id, beat_interval, heartbeat_timeout,
                          msg[7] if len(msg) > 7 else None)

@@ -22,7 +22,7 @@ import time
 from collections import deque
 
 from .._protocol import messages as M
-from . import supervisor
+from . import forward, supervisor
 from .execute import Runner
 
 BATCH_MAX = 64           # results per RESULTS message at most
@@ -236,3 +236,4 @@ def flush_output() -> None:
             stream.flush()
         except (AttributeError, ValueError, OSError):
             pass
+    forward.flush()

@@ -16,6 +16,7 @@ only its own address).
 from __future__ import annotations
 
 import html
+import re
 import time
 from typing import Any, Optional
 
@@ -151,7 +152,8 @@ def timeline_svg(tl: dict) -> str:
                      f'height="{lane_h - 1:.1f}"/>')
         if lane_h >= 9:
             name = labels.get(str(w), f"worker {w}")
-            short = name if len(name) <= 30 else name[:29] + "…"
+            short = re.sub(r" <[^>]*>", "", name)  # the launcher's repr: in the tooltip
+            short = short if len(short) <= 30 else short[:29] + "…"
             parts.append(f'<text x="2" y="{y(w) + lane_h - 5:.1f}">{_e(short)}'
                          f'<title>{_e(name)}</title></text>')
     cls = ("ok", "failed", "lost")
@@ -160,9 +162,15 @@ def timeline_svg(tl: dict) -> str:
         what = f"{n} task{'s' if n != 1 else ''}" + (f", {bad} failed" if bad else "")
         if how == 2:
             what += ", its worker was lost"
-        parts.append(f'<rect class="bar {cls[how]}" x="{x0:.1f}" y="{y(w):.1f}" '
-                     f'width="{max(x(end) - x0, 0.6):.1f}" height="{lane_h - 1:.1f}">'
-                     f'<title>worker {w}: {what}, {start:.3f}-{end:.3f} s</title></rect>')
+        # A bar of many tasks is red if most of them failed, else green with a red stripe.
+        kind = cls[how] if how != 1 or 2 * bad >= n else "ok"
+        tip = f"<title>worker {w}: {what}, {start:.3f}-{end:.3f} s</title>"
+        width = max(x(end) - x0, 0.6)
+        parts.append(f'<rect class="bar {kind}" x="{x0:.1f}" y="{y(w):.1f}" '
+                     f'width="{width:.1f}" height="{lane_h - 1:.1f}">{tip}</rect>')
+        if bad and kind == "ok":
+            parts.append(f'<rect class="failed" x="{x0:.1f}" y="{y(w) + (lane_h - 1) * 0.7:.1f}" '
+                         f'width="{width:.1f}" height="{(lane_h - 1) * 0.3:.1f}">{tip}</rect>')
     for t, w, kind, text in tl["events"]:
         cx, top, mid = x(t), y(w), y(w) + lane_h / 2
         tip = f"<title>{_e(f'{t:.3f} s: worker {w} {kind}: {text}')}</title>"
@@ -204,7 +212,8 @@ def _axis(span: float, y0: float, ytext: float) -> str:
     for i in range(6):
         t = span * i / 5
         xx = _LEFT + (_W - _LEFT) * i / 5
-        out.append(f'<text x="{xx:.1f}" y="{ytext:.1f}" text-anchor="middle">{t:.1f} s</text>')
+        anchor = ("start", "middle", "middle", "middle", "middle", "end")[i]
+        out.append(f'<text x="{xx:.1f}" y="{ytext:.1f}" text-anchor="{anchor}">{t:.1f} s</text>')
     return "".join(out)
 
 
@@ -212,7 +221,7 @@ def throughput_svg(tl: dict) -> str:
     ok, bad, width = tl["ok"], tl["bad"], tl["bucket"]
     if not ok:
         return '<p class="none">No task finished.</p>'
-    span = max(tl["elapsed"], width * len(ok), 1e-3)
+    span = max(tl["elapsed"], 1e-3)  # the timeline's scale, so the two plots line up
     top = max(a + b for a, b in zip(ok, bad)) / width
     h = 140
     parts = [f'<svg id="throughput" viewBox="0 0 {_W} {h + 24}" width="100%" role="img" '
@@ -222,7 +231,8 @@ def throughput_svg(tl: dict) -> str:
     for i, (a, b) in enumerate(zip(ok, bad)):
         if not a + b:
             continue
-        x0, bw = _LEFT + i * width * scale, max(width * scale - 0.5, 0.5)
+        x0 = _LEFT + min(i * width, span) * scale
+        bw = max(min((i + 1) * width, span) * scale + _LEFT - x0 - 0.5, 0.5)
         ha, hb = h * a / width / top, h * b / width / top
         tip = f"<title>{i * width:.2f}-{(i + 1) * width:.2f} s: {a} done, {b} failed</title>"
         parts.append(f'<rect class="tp" x="{x0:.1f}" y="{h - ha:.1f}" width="{bw:.1f}" '

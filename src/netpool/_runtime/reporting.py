@@ -21,7 +21,6 @@ import logging
 import threading
 from typing import Any, Optional
 
-from .. import report
 from .stats import empty_snapshot
 
 log = logging.getLogger("netpool")
@@ -153,6 +152,7 @@ def _dashboard(page: Any) -> Any:
 
 
 def _write(path: str, sections: list[dict], dropped: int) -> None:
+    from .. import report  # html and the page's template: for those who ask for a report
     try:
         report.write(path, sections, dropped=dropped)
     except OSError as exc:

@@ -20,6 +20,7 @@ import logging
 import os
 import sys
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Callable
 from urllib.parse import parse_qs, urlsplit
@@ -31,6 +32,28 @@ log = logging.getLogger("netpool")
 HOST = "127.0.0.1"
 
 
+class _Throttled:
+    """Each kind of answer made again only once ``COST_SHARE`` times its last cost has passed:
+    a page of 10,000 bars costs a snapshot and some 0.1 s of CPU (and the manager's GIL),
+    so however many tabs refresh, the dashboard takes at most about 1/COST_SHARE of a core."""
+
+    COST_SHARE = 20
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._made: dict[str, tuple[float, bytes]] = {}  # kind -> (fresh until, body)
+
+    def get(self, kind: str, make: Callable[[], bytes]) -> bytes:
+        with self._lock:
+            now = self._clock()
+            fresh, body = self._made.get(kind, (0.0, b""))
+            if now >= fresh:
+                body = make()
+                self._made[kind] = (now + (self._clock() - now) * self.COST_SHARE, body)
+            return body
+
+
 class Dashboard:
     """Serving from construction until ``close()``; ``url`` has the token.
 
@@ -40,7 +63,15 @@ class Dashboard:
     def __init__(self, page: Callable[[], tuple[list, int]], title: str = "netpool dashboard",
                  announce: bool = True) -> None:
         self.token = os.urandom(24).hex()
-        token, render = self.token.encode(), page
+        token, cache = self.token.encode(), _Throttled()
+
+        def make(kind: str) -> bytes:
+            sections, dropped = page()
+            if kind == "json":
+                return json.dumps({"sections": sections, "dropped": dropped}).encode()
+            if kind == "main":
+                return report.main_part(sections, dropped).encode()
+            return report.render(sections, title, live=True, dropped=dropped).encode()
 
         class Handler(BaseHTTPRequestHandler):
             server_version = "netpool"
@@ -53,19 +84,15 @@ class Dashboard:
                     return self._send(403, "text/plain", b"403: this page needs its token\n")
                 if url.path not in ("/", "/data.json"):
                     return self._send(404, "text/plain", b"404\n")
+                kind = ("json" if url.path == "/data.json" else
+                        "main" if parse_qs(url.query).get("part") == ["main"] else "page")
                 try:
-                    sections, dropped = render()
+                    body = cache.get(kind, lambda: make(kind))
                 except Exception:  # a snapshot that fails must not kill the server thread
                     log.exception("netpool: drawing the dashboard failed")
                     return self._send(500, "text/plain", b"500\n")
-                if url.path == "/data.json":
-                    body = json.dumps({"sections": sections, "dropped": dropped}).encode()
-                    return self._send(200, "application/json", body)
-                if parse_qs(url.query).get("part") == ["main"]:
-                    body = report.main_part(sections, dropped).encode()
-                else:
-                    body = report.render(sections, title, live=True, dropped=dropped).encode()
-                self._send(200, "text/html; charset=utf-8", body)
+                self._send(200, "application/json" if kind == "json"
+                           else "text/html; charset=utf-8", body)
 
             def _send(self, code: int, kind: str, body: bytes) -> None:
                 self.send_response(code)

@@ -191,19 +191,30 @@ class Timeline:
         self._last.pop(worker, None)
 
     # -- reading -------------------------------------------------------------------
-    def snapshot(self, now: float) -> dict:
-        """Plain values: what ``report.render`` draws (times rounded to milliseconds)."""
-        r = lambda t: round(t, 3)  # noqa: E731
+    def copy(self, now: float) -> dict:
+        """What ``snapshot`` needs, copied (the short part, under the runtime's lock)."""
         return {
-            "started": self.wall0, "elapsed": r(now - self.t0),
-            "bars": [[b[0], r(b[1]), r(b[2]), b[3], int(b[4]), b[5]] for b in self.bars],
+            "started": self.wall0, "elapsed": now - self.t0,
+            "bars": [b[:] for b in self.bars],
             "unplotted": self.unplotted, "max_bars": MAX_BARS,
-            "events": [[r(t), w, k, x] for t, w, k, x in self.events],
-            "events_dropped": self.events_dropped,
+            "events": list(self.events), "events_dropped": self.events_dropped,
             "lanes": {str(w): label for w, label in self.lanes.items()},
             "bucket": self.width, "ok": list(self.ok), "bad": list(self.bad),
             "examples": {c: list(e) for c, e in self.examples.items()},
         }
+
+    def snapshot(self, now: float) -> dict:
+        """Plain values: what ``report.render`` draws (times rounded to milliseconds)."""
+        return plain(self.copy(now))
+
+
+def plain(raw: dict) -> dict:
+    """A ``copy`` made plain (times rounded to milliseconds): no lock needed."""
+    r = lambda t: round(t, 3)  # noqa: E731
+    raw["elapsed"] = r(raw["elapsed"])
+    raw["bars"] = [[b[0], r(b[1]), r(b[2]), b[3], int(b[4]), b[5]] for b in raw["bars"]]
+    raw["events"] = [[r(t), w, k, x] for t, w, k, x in raw["events"]]
+    return raw
 
 
 class Timelined:
@@ -223,4 +234,5 @@ class Timelined:
             if tl is None:
                 return None
             # A run that has ended lasted until its last record, not until we looked.
-            return tl.snapshot(time.monotonic() if self.alive else tl.last)  # type: ignore
+            raw = tl.copy(time.monotonic() if self.alive else tl.last)  # type: ignore
+        return plain(raw)  # outside the lock: the loop waits for the copy only

@@ -3,6 +3,7 @@ or a pipe gets from ``netpool run``."""
 
 import fcntl
 import io
+import logging
 import os
 import pty
 import select
@@ -69,6 +70,36 @@ def test_drawn_on_a_terminal_only_while_there_is_work_and_erased_after():
     for t in range(3):
         line.refresh(_snap(running=1, submitted=1, expected=1), float(t))
     assert plain.getvalue().count("\n") == 1 and "\r" not in plain.getvalue()
+
+
+def test_a_netpool_log_line_erases_it_first(caplog):
+    out = FakeTTY()
+    line = progress.ProgressLine(lambda: {}, lambda: True, out)
+    progress._lines.add(line)
+    try:
+        line.refresh(_snap(running=1, submitted=1, expected=1), 0.0)
+        assert out.getvalue().endswith("\x1b[K") and "netpool: 0/1" in out.getvalue()
+        before = out.getvalue()
+        logging.getLogger("netpool").warning("netpool: something")
+        assert out.getvalue() == before + "\r\x1b[K"
+    finally:
+        progress._lines.discard(line)
+
+
+def test_netpool_log_prints_lifecycle_events_on_stderr(tmp_path):
+    code = ("import sys; sys.path.insert(0, %r)\n"
+            "import netpool\nfrom _tasks import inc\n"
+            "with netpool.DistributedPool(1) as p:\n    print(p.apply(inc, (1,)))\n"
+            % os.path.dirname(os.path.dirname(__file__)))
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=60, env=dict(os.environ, NETPOOL_LOG="info"))
+    assert out.returncode == 0 and out.stdout == "2\n", out.stderr
+    assert " INFO netpool: launched worker 0 (<LocalWorker>)" in out.stderr
+    assert " INFO netpool: worker 0 <LocalWorker> on " in out.stderr and "joined" in out.stderr
+    quiet = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                           timeout=60, env={k: v for k, v in os.environ.items()
+                                            if k != "NETPOOL_LOG"})
+    assert quiet.returncode == 0 and quiet.stderr == ""
 
 
 def test_it_gives_way_to_an_open_tqdm_bar(monkeypatch):

@@ -15,6 +15,7 @@ says how many (the worker's output file, where there is one, still has them all)
 from __future__ import annotations
 
 import atexit
+import os
 import sys
 import threading
 from collections import deque
@@ -90,4 +91,12 @@ def _write(batch: list, dropped: int) -> None:
             pass  # closed or gone: there is nowhere to show them
 
 
+def _forget() -> None:
+    """In a forked child: the printer thread is the parent's; start afresh."""
+    global _thread, _busy, _dropped
+    _queue.clear()
+    _thread, _busy, _dropped = None, False, 0
+
+
 atexit.register(drain)
+os.register_at_fork(after_in_child=_forget)

@@ -13,8 +13,9 @@ queued, running, or still to come) and erased when there is none, when the runti
 and at exit, so that the program's own output starts on a clean line.
 
 It gives way to the user's own bars: while a ``tqdm`` bar is open in this process, it is
-erased and not drawn. Lines forwarded from workers (output.py) erase it before they print;
-it is redrawn at the next refresh. Off a terminal, ``"auto"`` draws nothing; ``True`` writes
+erased and not drawn. Lines forwarded from workers (output.py) and netpool's own log
+records (a filter on the ``netpool`` logger, whatever handler prints them) erase it before
+they print; it is redrawn at the next refresh. Off a terminal, ``"auto"`` draws nothing; ``True`` writes
 a plain line every ``PLAIN_EVERY`` seconds instead (a log file gets no ``\\r``).
 
 The thread never touches the core: one ``stats()`` call per refresh is all it costs.
@@ -23,6 +24,7 @@ The thread never touches the core: one ``stats()`` call per refresh is all it co
 from __future__ import annotations
 
 import atexit
+import logging
 import os
 import shutil
 import sys
@@ -167,12 +169,16 @@ class ProgressLine:
     def _run(self) -> None:
         try:
             while not self._stop.is_set() and self._alive():
+                began = time.monotonic()
                 try:
                     snap = self._stats()
                 except Exception:  # the runtime is ending under us: nothing more to show
                     break
-                self.refresh(snap, time.monotonic())
-                self._stop.wait(1.0 / REFRESH)
+                now = time.monotonic()
+                self.refresh(snap, now)
+                # A snapshot is O(workers) under the runtime's lock: with very many workers,
+                # refresh less often, so that the line never takes more than ~5% of it.
+                self._stop.wait(max(1.0 / REFRESH, 20 * (now - began)))
         finally:
             self.clear()
             _lines.discard(self)
@@ -221,5 +227,22 @@ def _stop_all() -> None:
         line.stop(timeout=0.5)
 
 
+class _ClearFirst(logging.Filter):
+    """Erases the line before a ``netpool`` log record is printed (on the same stderr)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if _lines:
+            clear_all()
+        return True
+
+
+def _forget() -> None:
+    """In a forked child (a local worker): the lines are the parent's to draw and erase."""
+    for line in list(_lines):
+        _lines.discard(line)
+
+
 output.before_print = clear_all
+logging.getLogger("netpool").addFilter(_ClearFirst())
 atexit.register(_stop_all)
+os.register_at_fork(after_in_child=_forget)

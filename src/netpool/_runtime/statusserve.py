@@ -26,6 +26,7 @@ from .._protocol import shapes
 from .._transport.channel import set_io_timeouts
 from .._transport.handshake import finish
 from ..errors import ProtocolError
+from . import forks
 
 log = logging.getLogger("netpool")
 
@@ -58,6 +59,7 @@ class StatusLinks:
             finish(chan)  # blocking reads, handshake-sized frames: a request is tiny
             set_io_timeouts(chan.sock, None, SEND_TIMEOUT)
             if self._sel is None:
+                forks.own(self)  # a forked child closes its copies of the links (_disown)
                 self._sel = selectors.DefaultSelector()
                 self._wake_r, self._wake_w = os.pipe()
                 self._sel.register(self._wake_r, selectors.EVENT_READ, None)
@@ -76,7 +78,21 @@ class StatusLinks:
         with self._lock:
             return len(self._sel.get_map()) - 1 if self._sel is not None else 0
 
+    def _disown(self) -> None:
+        """In a forked child (no lock: a parent's thread may have held it): close the copies,
+        so that a status client sees its link close when the manager closes it."""
+        sel, self._sel, self._closed = self._sel, None, True
+        if sel is not None:
+            for key in list(sel.get_map().values()):
+                if key.data is not None:
+                    key.data.close()
+            sel.close()
+            for fd in (self._wake_r, self._wake_w):
+                os.close(fd)
+            self._wake_r = self._wake_w = -1
+
     def close(self) -> None:
+        forks.release(self)
         with self._lock:
             self._closed = True
             sel, self._sel = self._sel, None
@@ -87,6 +103,7 @@ class StatusLinks:
             sel.close()
             for fd in (self._wake_r, self._wake_w):
                 os.close(fd)
+            self._wake_r = self._wake_w = -1
 
     # -- the status thread -------------------------------------------------------------
     def _serve(self) -> None:

@@ -194,8 +194,8 @@ class Runtime(Observing, Withdrawal, Walltimed, Adapting, reading.Reading, Timel
         if broken or deferred or self._cmds.later:
             self._deferred = []
             self._inbox.post(inbox.Deferred(self._cmds.take_later(), broken, deferred))
-        elif self._wake_deadline() < self._sleep_until:
-            self._inbox.wake()
+        elif (self._sched.next_deadline() or self._sleep_until) < self._sleep_until:
+            self._inbox.wake()  # a submit moves no deadline but the core's (a steal)
 
     def launch(self, launcher: Any) -> None:
         """Start a Worker or WorkerArray now, on the caller's thread.

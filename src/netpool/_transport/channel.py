@@ -112,6 +112,24 @@ def set_io_timeouts(sock: socket.socket, recv: float | None, send: float | None)
                         struct.pack("ll", int(secs), int((secs % 1) * 1e6)))
 
 
+def _nbytes(part: "bytes | memoryview") -> int:
+    return len(part) if isinstance(part, bytes) else part.nbytes
+
+
+def _trim(parts: list, sent: int) -> None:
+    """Drop from ``parts`` the ``sent`` bytes a ``sendmsg`` wrote, and empty parts after."""
+    while sent:
+        n = _nbytes(parts[0])
+        if sent >= n:
+            sent -= n
+            parts.pop(0)
+        else:
+            parts[0] = memoryview(parts[0])[sent:]
+            sent = 0
+    while parts and _nbytes(parts[0]) == 0:  # zero-length buffers
+        parts.pop(0)
+
+
 class Channel:
     """Messages over one socket. ``send`` is thread-safe; receiving is for one thread only."""
 
@@ -159,20 +177,13 @@ class Channel:
 
     def _sendall(self, parts: list) -> None:
         sock = self.sock
+        if len(parts) <= 512:  # the common case: one call writes it all, nothing to trim
+            sent = sock.sendmsg(parts)
+            if sent == sum(len(p) if type(p) is bytes else p.nbytes for p in parts):
+                return
+            _trim(parts, sent)
         while parts:
-            sent = sock.sendmsg(parts[:512])
-            while sent:
-                first = parts[0]
-                n = len(first) if isinstance(first, bytes) else first.nbytes
-                if sent >= n:
-                    sent -= n
-                    parts.pop(0)
-                else:
-                    parts[0] = memoryview(first)[sent:]
-                    sent = 0
-            # drop empty leftovers (zero-length buffers)
-            while parts and (len(parts[0]) if isinstance(parts[0], bytes) else parts[0].nbytes) == 0:
-                parts.pop(0)
+            _trim(parts, sock.sendmsg(parts[:512]))
 
     # -- receiving ---------------------------------------------------------------------
     def recv_ready(self, block: bool = False) -> list[tuple]:

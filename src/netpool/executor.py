@@ -245,16 +245,19 @@ class Executor(futures.Executor):
                 raise RuntimeError("cannot schedule new futures after shutdown")
             if _shutting_down:
                 raise RuntimeError("cannot schedule new futures after interpreter shutdown")
+            blob = 0
             try:
                 blob = self._rt.define(fn, fn_bytes)
                 data, bufs = encode()
             except Exception as exc:  # unpicklable: this future fails, the executor goes on
+                self._rt.release(blob)
                 fut.set_exception(exc)
                 return fut
             (fut._tid,) = self._rt.task_ids(1)
             self._pending[fut._tid] = fut
         fut.add_done_callback(self._forget)
         self._pool._submit([Task(fut._tid, kind, blob, data, bufs, fut)])
+        self._rt.release(blob)  # the task holds the function now
         return fut
 
     def _submit_batch(self, fn: Callable, batch: list) -> _TaskFuture:

@@ -13,6 +13,7 @@ import os
 import sys
 import threading
 import warnings
+import weakref
 from collections import deque
 from typing import Any, Callable, Iterator, Optional
 
@@ -277,6 +278,7 @@ class Context:
             todo, self._unsent = list(self._unsent), deque()
         if self._blob is None:
             self._blob = rt.define(self._startup) if self._startup is not None else 0
+            weakref.finalize(self, rt.release, self._blob)  # held while the Context lives
         ids = rt.task_ids(len(todo))
         tasks = []
         for n, (tid, fn) in enumerate(zip(ids, todo)):

@@ -539,14 +539,17 @@ class DistributedPool:
         """
         self._check_running()
         result = self._track(ApplyResult(callback, error_callback))
+        blob = 0
         try:
             blob = self._rt.define(func)
             data, bufs = codec.dumps((tuple(args), dict(kwds or {})))
         except Exception as exc:  # unpicklable: this call fails, the pool goes on
+            self._rt.release(blob)
             result._fail(-1, exc)
             return result
         (tid,) = self._rt.task_ids(1)
         self._submit([Task(tid, M.CALL, blob, data, bufs, result)])
+        self._rt.release(blob)  # the task holds the function now
         return result
 
     def map(self, func: Callable, iterable: Iterable, chunksize: Optional[int] = None) -> list:
@@ -730,7 +733,7 @@ class DistributedPool:
                                        callback, error_callback))
         if not ids:
             return result
-        tasks = []
+        tasks, blob = [], 0
         try:
             blob = self._rt.define(func)
             for tid, chunk in zip(ids, chunks(iterable, chunksize)):
@@ -738,10 +741,12 @@ class DistributedPool:
                 tasks.append(Task(tid, kind, blob, data, bufs, result))
         except Exception as exc:  # bad input or an unpicklable item: fail this call only
             self._submit(tasks)
+            self._rt.release(blob)
             for tid in ids[len(tasks):]:
                 result._fail(tid, exc)
             return result
         self._submit(tasks)
+        self._rt.release(blob)  # the tasks hold the function now
         return result
 
     def _imap(self, cls: type, func: Callable, iterable: Iterable, chunksize: int,
@@ -826,6 +831,8 @@ class DistributedPool:
         finally:
             batch.flush()
             self._rt.kept(promise)
+            if not isinstance(blob, Exception):
+                self._rt.release(blob)  # define's hold, kept while the input was read
             with self._lock:
                 self._feeders -= 1
                 if self._feeders == 0 and self._state == CLOSE:

@@ -22,8 +22,9 @@ from ..errors import ProtocolError
 from . import envelope
 
 # 3: tasks, results, revocations name the attempt; 4: task_timeout, BEAT why; 5: the envelope
-# is envelope.py's layout, no longer a pickle; 6: the status role, STATUS, SNAPSHOT, OUTPUT
-VERSION = 6
+# is envelope.py's layout, no longer a pickle; 6: the status role, STATUS, SNAPSHOT, OUTPUT;
+# 7: FORGET
+VERSION = 7
 
 # worker -> manager
 HELLO = 1      # (HELLO, version, worker_id or -1, role, pid, hostname)
@@ -43,6 +44,7 @@ TASKS = 12     # (TASKS, [(task_id, attempt, kind, blob_id, payload, nbufs), ...
 REVOKE = 13    # (REVOKE, [(task_id, attempt), ...])
 STOP = 14      # (STOP,)  finish the queue, then exit
 SNAPSHOT = 15  # (SNAPSHOT, JSON text of stats())  to a status client, once per STATUS
+FORGET = 16    # (FORGET, [blob_id, ...])  no task uses these callables any more: drop them
 # both ways, on the heartbeat link
 BEAT = 20      # (BEAT,)
 

@@ -49,6 +49,7 @@ class Commands:
         self.results: dict[int, tuple] = {}   # payloads of the RESULTS being handled
         self.counts = Counts()                # for stats(): outcomes as they are decided
         self.timeline: Optional[Timeline] = None  # for reports, when one is asked for
+        self._holders: dict[int, set] = {}    # blob id -> the live workers it was sent to
         self.table: dict[type, Callable[[Any], None]] = {
             S.SendTasks: self.send_tasks, S.Resolve: self.resolve,
             S.RevokeTasks: self.revoke, S.StopWorker: self.stop,
@@ -77,12 +78,26 @@ class Commands:
             if t.blob and t.blob not in rec.blobs:
                 out.append(((M.DEFINE, t.blob, self._blobs.data(t.blob)), ()))
                 rec.blobs.add(t.blob)
+                self._holders.setdefault(t.blob, set()).add(rec)
             entries.append((tid, attempt, t.kind, t.blob, t.payload, len(t.bufs)))
             bufs += t.bufs
         out.append(((M.TASKS, entries, [memoryview(b).nbytes for b in bufs]), bufs))
         if self.timeline is not None:
             idle = len(self._sched.running_on(cmd.worker)) == len(cmd.attempts)
             self.timeline.sent(cmd.worker, idle, time.monotonic())
+
+    def forget_blobs(self) -> None:
+        """Tell the workers that hold them of the callables the registry let go (FORGET)."""
+        gone = self._blobs.take_forgotten()
+        if not gone:
+            return
+        per: dict[WorkerRec, list[int]] = {}
+        for bid in gone:
+            for rec in self._holders.pop(bid, ()):
+                rec.blobs.discard(bid)
+                per.setdefault(rec, []).append(bid)
+        for rec, bids in per.items():
+            self._links.queue(rec).append(((M.FORGET, bids), ()))
 
     def resolve(self, cmd: S.Resolve) -> None:
         task = self._tasks.resolve(cmd.task)
@@ -231,6 +246,8 @@ class Commands:
                 if rec.stopping:
                     self.timeline.event(rec.id, "stopped", "it stopped", time.monotonic())
                 self.timeline.left(rec.id, rec.stopping)
+        for bid in rec.blobs:
+            self._holders.get(bid, set()).discard(rec)
         self._workers.remove(rec, replace=self._sched.config.replace)
         self._links.unwatch_exit(rec)
         for chan in (rec.chan, rec.beat):

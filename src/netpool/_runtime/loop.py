@@ -152,14 +152,20 @@ class Runtime(Observing, Withdrawal, Walltimed, Adapting, reading.Reading, Timel
         return self._tasks.new_ids(n)
 
     def define(self, obj: Any, data: Optional[bytes] = None) -> int:
-        """A blob id for a callable, shared by every task that uses it (same bytes, same id).
+        """A blob id for a callable, shared by every task that uses it (same bytes, same id),
+        held until ``release``: give it back once the tasks using it are submitted (blobs.py).
 
         Raises what pickling it raises."""
         return self._blobs.define(obj, data)
 
+    def release(self, blob: int) -> None:
+        """Give back the hold of ``define``; the callable goes once no task uses it."""
+        self._blobs.release(blob)
+
     def submit(self, tasks: list[Task]) -> None:
         # Sent from here if the loop is idle and nothing is queued before us (one thread's
         # tasks keep their order). Never waits for the lock: the loop may be in a callback.
+        self._blobs.retain(tasks)  # before another thread may see them (blobs.py)
         if self.failure is not None:  # nobody would ever take them
             return failures.refuse(tasks, self.failure)
         if not self._inbox and self._lock.acquire(blocking=False):
@@ -337,6 +343,7 @@ class Runtime(Observing, Withdrawal, Walltimed, Adapting, reading.Reading, Timel
         """Send all that was decided, then handle the links found broken doing so, and
         again, until nothing is left: a task re-queued by a broken link goes out now."""
         links = self._links
+        self._cmds.forget_blobs()
         while True:
             links.flush()
             broken = links.take_broken()

@@ -16,13 +16,20 @@ from .journaled import Journal, JournaledTasks
 class Task:
     """One unit of work as the shell sees it; the core sees only ``id``."""
 
-    __slots__ = ("id", "kind", "blob", "payload", "bufs", "sink", "ident")
+    __slots__ = ("id", "kind", "blob", "payload", "bufs", "sink", "ident", "refs")
 
     def __init__(self, id: int, kind: int, blob: int, payload: bytes, bufs: list, sink: Any,
                  ident: Any = None):
         self.id, self.kind, self.blob = id, kind, blob
         self.payload, self.bufs, self.sink = payload, bufs, sink
         self.ident = ident  # a Context's task callable: what the journal identifies it by
+        self.refs: Any = None  # the Blobs counting this task as a user of its callable
+
+    def __del__(self) -> None:
+        # The task is gone, whichever way it ended (result, failure, withdrawal, the
+        # journal's answer): its callable has one user less (blobs.py; never blocks).
+        if self.refs is not None:
+            self.refs.ended(self.blob)
 
 
 class TaskTable:

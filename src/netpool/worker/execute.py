@@ -21,6 +21,16 @@ class Blobs:
     def define(self, blob_id: int, data: bytes) -> None:
         self._raw[blob_id] = data
 
+    def forget(self, blob_ids: list) -> None:
+        """FORGET: no task of the manager's uses these any more (a task running one keeps
+        its own reference)."""
+        for bid in blob_ids:
+            self._raw.pop(bid, None)
+            self._loaded.pop(bid, None)
+
+    def __len__(self) -> int:
+        return len(self._raw) + len(self._loaded)
+
     def get(self, blob_id: int) -> object:
         try:
             return self._loaded[blob_id]

@@ -179,6 +179,8 @@ class Serve:
                 cond.notify()
         elif kind == M.DEFINE:
             self.runner.blobs.define(msg[1], msg[2])
+        elif kind == M.FORGET:
+            self.runner.blobs.forget(msg[1])
         elif kind == M.REVOKE:  # by (task id, attempt), which the manager checks on return
             wanted = {tuple(sent) for sent in msg[1]}
             with cond:

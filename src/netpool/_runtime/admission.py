@@ -56,6 +56,8 @@ class Admission:
             return
         rec.chan = chan
         rec.peer = _peer(item.peer)
+        if rec.launcher is not None:
+            rec.launcher.connected = True
         finish(chan, DEFAULT_MAX_FRAME)  # past the handshake, frames may be large
         cfg = self._config()
         try:

@@ -93,8 +93,11 @@ class Launching:
 
     def command(self, rec: WorkerRec, key: str) -> WorkerCommand:
         keyfile = self.key_file() if key == KEY_FILE else None
+        # A worker writing into the program's own stdout/stderr greets only when asked to
+        # (NETPOOL_LOG=info or debug); its failures still reach stderr.
+        quiet = rec.output is None and not log.isEnabledFor(logging.INFO)
         return WorkerCommand(tuple(self.python), self.address, rec.id, rec.output, keyfile,
-                             self.fallbacks, fork=self.fork, identity=rec.identity)
+                             self.fallbacks, fork=self.fork, identity=rec.identity, quiet=quiet)
 
     def shutdown(self) -> None:
         """Cancel the batch arrays and remove the key file."""

@@ -43,12 +43,17 @@ class WorkerCommand:
     fork: Optional[Callable[["WorkerCommand", bytes], int]] = field(
         default=None, compare=False, repr=False)
     identity: tuple = ()  # its multiprocessing _identity, e.g. (3,): ForkPoolWorker-3
+    # No greeting ("connecting to ..."): the worker's output is the user program's own
+    # stdout/stderr (``output`` None), where only what tasks print belongs.
+    quiet: bool = False
 
     def argv(self, key: str = KEY_ENV) -> list[str]:
         host, port = self.address
         argv = [*self.python, "-m", "netpool.worker", f"{host}:{port}", "--id", str(self.worker_id)]
         for alt in self.alternatives:
             argv += ["--alt", alt]
+        if self.quiet:
+            argv.append("--quiet")
         if key == KEY_STDIN:
             argv.append("--authkey-stdin")
         elif key == KEY_FILE:
@@ -88,6 +93,7 @@ class Worker:
     # stderr by itself (a local child, ssh, srun and qrsh relay it)? If not (a batch job's
     # output file), the manager has the worker forward it (forward_output).
     relays_output = True
+    connected = False  # set by the manager once the worker's link is up (ssh.py's _stop)
 
     def _start(self, command: WorkerCommand, authkey: bytes) -> None:
         raise NotImplementedError

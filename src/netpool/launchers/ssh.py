@@ -13,10 +13,15 @@ What it assumes:
   ``--authkey-stdin``), never on a command line; the output file is written on the manager's
   host, from what ssh relays.
 
-How a worker ends: killing the local ``ssh`` client (``_stop``) does **not** kill the remote
-command when there is no tty (it is reparented to init). The remote worker ends by itself when
-its connection to the manager closes, which happens when the manager stops; its standard input
-also reaches end-of-file when the ssh client dies.
+How a worker ends: killing the local ``ssh`` client does **not** kill the remote command when
+there is no tty (it is reparented to init). The remote worker ends by itself when its
+connection to the manager closes, which happens when the manager stops; its standard input
+also reaches end-of-file when the ssh client dies. So ``_stop`` (called once the manager has
+dropped the worker's links) closes the client's stdin and gives it ``STOP_GRACE`` seconds to
+exit by itself, as it does once the remote worker has ended: what the worker printed last is
+still in flight through sshd and the client, and killing the client at once would lose it.
+A worker that never connected has nothing to relay and would not end soon: its client is
+killed at once.
 
 Errors: :class:`~netpool.errors.LauncherError` when ``ssh`` cannot be run. An ssh that cannot
 log in exits with status 255; ``_exit_status`` reports it and the output file says why.
@@ -30,6 +35,8 @@ import subprocess
 from typing import Optional, Sequence
 
 from .base import KEY_STDIN, ProcessWorker, WorkerCommand, popen_to_output, split_python
+
+STOP_GRACE = 2.0  # seconds the ssh client gets to relay the remote worker's last output
 
 
 def ssh_argv(host: str, remote_command: str, user: Optional[str] = None,
@@ -107,6 +114,21 @@ class SSHWorker(ProcessWorker):
             self._proc.stdin.flush()
         except BrokenPipeError:
             pass  # ssh already died; _exit_status tells, the output file says why
+
+    def _stop(self) -> None:
+        """Let the client relay what the remote worker printed last, then kill it if need be."""
+        proc = self._proc
+        if proc is not None and proc.poll() is None and self.connected:
+            try:
+                if proc.stdin is not None:
+                    proc.stdin.close()
+            except OSError:
+                pass
+            try:
+                proc.wait(STOP_GRACE)
+            except subprocess.TimeoutExpired:
+                pass
+        super()._stop()
 
     def __repr__(self) -> str:
         who = f"{self._user}@{self._host}" if self._user else self._host

@@ -34,25 +34,25 @@ def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     fast = _parse_fast(args)
     if fast is not None:  # what launchers pass: no argparse to import (~10 ms of start-up)
-        address, worker_id, key_file, key_stdin, alternatives = fast
+        address, worker_id, key_file, key_stdin, alternatives, quiet = fast
         try:
             authkey = _read_authkey(key_file, key_stdin)
         except (OSError, ValueError) as exc:
             print(f"netpool worker: error: {exc}", file=sys.stderr)
             return 2
-        return run_worker(address, authkey, worker_id, alternatives)
+        return run_worker(address, authkey, worker_id, alternatives, quiet=quiet or None)
     return _main_argparse(args)
 
 
 def _parse_fast(args: list[str]) -> tuple | None:
-    """``HOST:PORT [--id N] [--alt HOST]... [--authkey-file PATH | --authkey-stdin]``, or
-    None for argparse."""
+    """``HOST:PORT [--id N] [--alt HOST]... [--quiet] [--authkey-file PATH | --authkey-stdin]``,
+    or None for argparse."""
     if not args or args[0].startswith("-"):
         return None
     host, _, port = args[0].rpartition(":")
     if not host or not port.isdigit():
         return None
-    worker_id, key_file, key_stdin, rest = -1, None, False, args[1:]
+    worker_id, key_file, key_stdin, quiet, rest = -1, None, False, False, args[1:]
     alternatives: list[str] = []
     while rest:
         if rest[0] == "--id" and len(rest) > 1 and rest[1].lstrip("-").isdigit():
@@ -60,13 +60,16 @@ def _parse_fast(args: list[str]) -> tuple | None:
         elif rest[0] == "--alt" and len(rest) > 1 and not rest[1].startswith("-"):
             alternatives.append(rest[1].strip("[]"))
             rest = rest[2:]
+        elif rest[0] == "--quiet":
+            quiet, rest = True, rest[1:]
         elif rest[0] == "--authkey-file" and len(rest) > 1 and not key_stdin and not key_file:
             key_file, rest = rest[1], rest[2:]
         elif rest[0] == "--authkey-stdin" and not key_file:
             key_stdin, rest = True, rest[1:]
         else:
             return None
-    return (host.strip("[]"), int(port)), worker_id, key_file, key_stdin, tuple(alternatives)
+    return ((host.strip("[]"), int(port)), worker_id, key_file, key_stdin, tuple(alternatives),
+            quiet)
 
 
 def _main_argparse(argv: list[str]) -> int:
@@ -81,6 +84,8 @@ def _main_argparse(argv: list[str]) -> int:
     key.add_argument("--authkey-file", help="file holding the authkey in hex (keep it 0600)")
     key.add_argument("--authkey-stdin", action="store_true",
                      help="read the authkey (hex) from the first line of standard input")
+    parser.add_argument("--quiet", action="store_true",
+                        help="no greeting line; failures are still reported on stderr")
     args = parser.parse_args(argv)
     host, _, port = args.address.rpartition(":")
     if not host or not port.isdigit():
@@ -90,7 +95,7 @@ def _main_argparse(argv: list[str]) -> int:
     except (OSError, ValueError) as exc:
         parser.error(str(exc))
     return run_worker((host.strip("[]"), int(port)), authkey, args.id,
-                      tuple(a.strip("[]") for a in args.alt))
+                      tuple(a.strip("[]") for a in args.alt), quiet=args.quiet or None)
 
 
 def _read_authkey(path: str | None, stdin: bool) -> bytes:
@@ -163,6 +168,8 @@ def _serve(address: tuple[str, int], authkey: bytes, worker_id: int,
         if setup is not None:
             setup()
     elif init is not None:
+        from .process import link_key
+        link_key[:] = [authkey]
         from .._protocol.codec import loads_callable
         func, args = loads_callable(init)
         func(*args)
@@ -192,8 +199,9 @@ def _connect_any(address: tuple[str, int], alternatives: tuple[str, ...], authke
     for n, candidate in enumerate(tries):
         last = n == len(tries) - 1
         if not quiet:
+            # stderr: a worker's stdout may be the user program's (ssh relays it there)
             print(f"netpool worker {worker_id} (pid {os.getpid()} on {socket.gethostname()}) "
-                  f"connecting to {candidate}:{port}", flush=True)
+                  f"connecting to {candidate}:{port}", file=sys.stderr, flush=True)
         try:
             kwargs = {} if last else {"timeout": ALT_CONNECT_TIMEOUT}
             return client_connect((candidate, port), authkey, hello, **kwargs), (candidate, port)

@@ -197,7 +197,10 @@ class _Supervisor:
             chan = client_connect(address, self.authkey, hello)
             finish(chan)
         except Exception as exc:
-            _say(f"cannot open the heartbeat link ({exc}); stopping the worker")
+            # The main link is up, so a refused or reset one means the manager is closing
+            # as we join (a pool left at once): not worth a line in the program's stderr.
+            if not isinstance(exc, (ConnectionError, EOFError)):
+                _say(f"cannot open the heartbeat link ({exc}); stopping the worker")
             return
         heard = time.monotonic()
         step = min(interval, 0.1)  # a worker's end is seen (and reaped) within 0.1 s

@@ -798,10 +798,10 @@ def test_spawn_context_workers_do_not_inherit_parent_state(
             p.terminate()
 
 
-def test_deviation_proxies_need_a_local_pool() -> None:
-    # The parent's multiprocessing authkey goes to workers that are fresh interpreters only
-    # when the pool listens on loopback (all on this machine). On a network address, proxies
-    # cannot authenticate there. Forked workers have it from the fork, as the stdlib's.
+def test_proxies_work_on_a_network_pool() -> None:
+    # The parent's multiprocessing authkey reaches workers that are fresh interpreters also
+    # when the pool listens on a network address: sealed with the pool's own key, which
+    # never travels (_compat.seal). Forked workers have it from the fork, as the stdlib's.
     with multiprocessing.Manager() as mgr:
         ns = mgr.Namespace()
         ns.runs = 0
@@ -810,8 +810,7 @@ def test_deviation_proxies_need_a_local_pool() -> None:
         forked = make_net(1, host="0.0.0.0")
         try:
             assert p.apply(T.getenv, ("NETPOOL_INIT",)) == "remote"  # initializer ran
-            assert outcome(lambda: p.apply(T.read_namespace, (ns,))) == \
-                ("raised", multiprocessing.AuthenticationError)
+            assert p.apply(T.read_namespace, (ns,)) == 0
             assert forked.apply(T.read_namespace, (ns,)) == 0
         finally:
             p.terminate()

@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import logging
 import multiprocessing
 import os
 import pickle
@@ -32,21 +33,22 @@ def start_method(context: Any) -> str:
 
 
 def worker_setup(initializer: Optional[Callable], initargs: Sequence, host: str,
-                 launchers: list, forking: bool) -> Optional[bytes]:
+                 launchers: list, forking: bool, start: str = "fork",
+                 link_key: Optional[bytes] = None, context: Any = None) -> Optional[bytes]:
     """The setup for workers that are fresh interpreters (``worker.process.prepare``).
 
     A forked or spawned stdlib worker has the parent's authkey, which is what lets Manager
-    proxies passed to it connect back. Ours get it too, but only when the pool listens on
-    loopback: every worker is then on this machine, and the key never crosses the network
-    (our links are authenticated, not encrypted). It travels by reference to a function of
-    netpool.worker, so that loading it needs neither netpool.pool nor cloudpickle.
+    proxies passed to it connect back. Ours get it too. Our links are authenticated, not
+    encrypted: when the pool listens on loopback (every worker on this machine) the key goes
+    as it is; otherwise it is sealed with ``link_key``, the pool's own authkey, which every
+    worker has and which never travels (``seal``). The setup travels by reference to a
+    function of netpool.worker, so that loading it needs neither netpool.pool nor
+    cloudpickle (unless the main module's globals travel by value, see _mainscript.py).
 
     Raises ``RuntimeError`` at once when ``initargs`` hold what cannot reach such a worker.
     """
     from .launchers.local import LocalWorker
     from .worker.process import prepare
-    main = sys.modules.get("__main__")
-    path = getattr(main, "__file__", None)
     init = None
     all_local = all(isinstance(w, LocalWorker) for w in launchers)
     if initializer is not None:
@@ -68,12 +70,44 @@ def worker_setup(initializer: Optional[Callable], initargs: Sequence, host: str,
             init = pickle.dumps((None, pickle.dumps((_refuse, (
                 f"the pool's initargs cannot be sent to a worker that joined by itself: "
                 f"{exc}",)), 5), None), 5)
-    options = {
-        "authkey": bytes(multiprocessing.current_process().authkey) if host in _LOOPBACK else None,
-        "main": os.path.abspath(path) if path else None,
-        "init": init,
-    }
+    from . import _mainscript
+    fork_like = start == "fork"
+    options = _mainscript.describe(fork_like, with_values=fork_like and not (forking
+                                                                         and all_local))
+    mp_key = bytes(multiprocessing.current_process().authkey)
+    options.update(
+        authkey=mp_key if host in _LOOPBACK else None,
+        sealed_authkey=seal(mp_key, link_key) if host not in _LOOPBACK and link_key else None,
+        init=init, cwd=os.getcwd(), quiet=fork_like,
+        prefix="ForkPoolWorker" if fork_like else "SpawnPoolWorker",
+        daemon=worker_daemon(context),
+        verbose=logging.getLogger("netpool").isEnabledFor(logging.INFO))
     return pickle.dumps((None, pickle.dumps((prepare, (options,)), 5), None), 5)
+
+
+def worker_daemon(context: Any) -> bool:
+    """The daemon flag the stdlib's Pool would give its workers with this ``context``: True,
+    unless the context's Process ignores it (the "NestablePool" recipe's NoDaemonProcess,
+    whose tasks may then make pools of their own)."""
+    try:
+        cls = (context or multiprocessing.get_context()).Process
+        # Not cls(): that would take a number from multiprocessing's process counter,
+        # which names the workers (ForkPoolWorker-N).
+        proc = cls.__new__(cls)
+        proc._config, proc._popen, proc._parent_pid = {}, None, os.getpid()
+        proc.daemon = True  # what multiprocessing.pool.Pool does to each worker
+        return bool(proc.daemon)
+    except Exception:
+        return True
+
+
+def seal(secret: bytes, key: bytes) -> tuple[bytes, bytes]:
+    """``secret`` encrypted for a holder of ``key``: (nonce, ciphertext), the secret XORed
+    with HMAC-SHA256(key, nonce + counter) blocks, a fresh random nonce each time. Opened by
+    ``netpool.worker.process.unseal``."""
+    from .worker.process import keystream
+    nonce = os.urandom(16)
+    return nonce, bytes(a ^ b for a, b in zip(secret, keystream(key, nonce, len(secret))))
 
 
 def _dumps_init(initializer: Callable, initargs: tuple, spawning: bool) -> bytes:
@@ -113,7 +147,8 @@ def _needs_inheritance(exc: BaseException) -> bool:
     """Whether pickling failed on what only inheritance can share (multiprocessing's words)."""
     text = str(exc)
     return ("through inheritance" in text or "forking was enabled" in text
-            or "fork context" in text)
+            or "fork context" in text
+            or "cannot pickle 'mmap.mmap'" in text)  # RawArray/RawValue: shared memory
 
 
 def _refuse(message: str) -> None:

@@ -46,7 +46,7 @@ from ._runtime.journaled import open_journal
 from ._runtime.forking import forked_worker
 from ._runtime.loop import Runtime
 from ._runtime.tasks import Task
-from .launchers.base import Worker, WorkerArray, split_python
+from .launchers.base import ProcessWorker, Worker, WorkerArray, split_python
 from .launchers.local import LocalWorker, default_host
 
 RUN, CLOSE, TERMINATE = "RUN", "CLOSE", "TERMINATE"  # the stdlib's values, for code that compares
@@ -411,7 +411,10 @@ class DistributedPool:
         self._processes = sum(len(w._get_workers()) if isinstance(w, WorkerArray) else 1
                               for w in launchers)
         host, addresses = default_host(launchers, host)
-        forking = python is None and start_method(context) == "fork"
+        start = start_method(context)
+        forking = python is None and start == "fork"
+        if authkey is None:  # made here: the workers' setup is sealed with it (_compat.py)
+            authkey = os.urandom(32)
         cfg = Config(window=window, max_attempts=max_attempts, max_tasks=maxtasksperchild,
                      replace=replace, heartbeat_timeout=heartbeat_timeout,
                      connect_timeout=connect_timeout, task_timeout=_positive(task_timeout))
@@ -421,7 +424,8 @@ class DistributedPool:
             self._rt = Runtime(host=host, authkey=authkey,
                                python=split_python(python, sys.executable), config=cfg,
                                initializer=worker_setup(initializer, initargs, host,
-                                                        launchers, forking),
+                                                        launchers, forking, start, authkey,
+                                                        context),
                                addresses=addresses, journal=log, fork=forked_worker(
                                    functools.partial(initializer, *initargs) if initializer
                                    else None) if forking else None)  # called with our objects
@@ -629,10 +633,11 @@ class DistributedPool:
         if not self._rt.join(timeout):
             return
         self._finish_report()
-        # As the stdlib's join, which joins each worker process: a local worker that has
-        # dropped its link may still be exiting; reap it (a few ms), so is_alive() is False.
+        # As the stdlib's join, which joins each worker process: a worker that has dropped
+        # its link may still be exiting (a local one, or the ssh client relaying the end of
+        # a remote one); reap it (a few ms), so is_alive() is False.
         for w in _current_workers(self._launchers):
-            if isinstance(w, LocalWorker):
+            if isinstance(w, ProcessWorker):  # a local worker, or the ssh client of one
                 left = 5.0 if deadline is None else max(0.0, deadline - time.monotonic())
                 w._reap(left)
 

@@ -163,3 +163,28 @@ def test_a_real_slurm_workers_output_is_forwarded(tmp_path, capfd, monkeypatch):
         netpool._runtime.output.drain(10)
     out, _ = capfd.readouterr()
     assert sorted(line.split("] ", 1)[1] for line in _lines(out)) == ["out line 0", "out line 1"]
+
+
+class _Lines:
+    def __init__(self):
+        self.got = []
+
+    def add(self, stream, line):
+        self.got.append((stream, line))
+
+
+def test_the_tee_sends_whole_lines_and_a_redrawn_line_once():
+    import io
+    from netpool.worker.forward import MAX_LINE, Tee
+    target, sink = io.StringIO(), _Lines()
+    tee = Tee(target, 2, sink)
+    tee.write("a")
+    tee.write("b\nc")
+    assert sink.got == [(2, "ab")]
+    tee.write("\r 10%\r 50%\r100%\n")          # a progress bar redrawn in place, then ended
+    tee.write("x\r\n")                          # a CRLF line
+    assert sink.got == [(2, "ab"), (2, "100%"), (2, "x")]
+    tee.write("y" * (MAX_LINE + 5))             # no newline for a long while: sent as is
+    assert sink.got[-1] == (2, "y" * (MAX_LINE + 5))  # the Sender cuts it to MAX_LINE
+    assert target.getvalue().startswith("ab\nc\r 10%")  # the file gets every byte
+    assert tee.encoding == target.encoding     # the rest is the target's

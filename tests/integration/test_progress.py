@@ -178,12 +178,12 @@ def _run(tmp_path, *flags, tty=True, script=SCRIPT):
     path.write_text(script.format(tests=os.path.dirname(os.path.dirname(__file__))))
     argv = [sys.executable, "-m", "netpool", "run", *flags, str(path)]
     if not tty:
-        out = subprocess.run(argv, capture_output=True, text=True, timeout=90)
+        out = subprocess.run(argv, capture_output=True, text=True, timeout=90, cwd=tmp_path)
         return out.returncode, out.stdout, out.stderr
     master, slave = pty.openpty()
     fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 160, 0, 0))
     proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                            stderr=slave, text=True)
+                            stderr=slave, text=True, cwd=tmp_path)
     os.close(slave)
     chunks, deadline = [], time.monotonic() + 90
     while time.monotonic() < deadline:
@@ -245,3 +245,27 @@ def test_a_users_tqdm_bar_is_left_alone(tmp_path):
     assert rc == 0, err
     assert "result 16" in out and "16/16" in err  # tqdm drew its bar to the end
     assert "netpool:" not in err                 # and ours never appeared beside it
+
+
+MANAGER_SCRIPT = textwrap.dedent("""
+    import sys, time
+    import netpool
+    sys.path.insert(0, {tests!r})
+    from _tasks import pid_after
+
+    if __name__ == "__main__":
+        m = netpool.Manager(output="w%d.out")
+        m.add_worker(netpool.LocalWorker())
+        m.add_worker(netpool.LocalWorker())
+        ctx = m.get_context()
+        for _ in range(12):
+            ctx.add_task(lambda: pid_after(0.1))
+        print("result", len(list(ctx.get_results_unordered())), flush=True)
+        m.close()
+""")
+
+
+def test_a_manager_under_netpool_run_draws_it_too(tmp_path):
+    rc, out, err = _run(tmp_path, script=MANAGER_SCRIPT)
+    assert rc == 0, err
+    assert "result 12" in out and "/12 tasks" in err and err.rstrip(" ").endswith("\r\x1b[K")

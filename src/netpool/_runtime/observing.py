@@ -17,6 +17,7 @@ from __future__ import annotations
 import threading
 from typing import Any, Optional
 
+from . import output
 from . import stats as _stats_module
 from .statusserve import StatusLinks
 from .workers import WorkerRec
@@ -98,4 +99,7 @@ class Observing:
                 or not getattr(launcher, "relays_output", True))
 
     def _observing_close(self) -> None:
+        """At the runtime's end (its loop thread): close status links, and let the lines
+        workers forwarded reach the terminal before ``join`` returns (at most 2 s)."""
         self._status_links.close()
+        output.drain(2.0)

@@ -9,7 +9,8 @@ printed it (``flush``, called by ``serve`` after each task).
 
 Only what goes through ``sys.stdout``/``sys.stderr`` is forwarded (``print``, logging to
 stderr, ``tqdm``); what a C extension or a subprocess writes to the descriptors goes to the
-file only. A line longer than ``MAX_LINE`` characters is cut; when the manager reads slower
+file only. A line rewritten in place with ``\r`` (a progress bar) is forwarded once, as it
+stands when its newline comes, not at every redraw. A line longer than ``MAX_LINE`` characters is cut; when the manager reads slower
 than tasks print, at most ``MAX_PENDING`` lines wait and later ones are counted and left out
 (the file has them), so forwarding never holds a task back.
 """
@@ -81,12 +82,15 @@ class Tee:
         n = self._target.write(text)
         with self._lock:
             text = self._partial + text
-            *lines, self._partial = text.split("\n")
+            *lines, partial = text.split("\n")
+            # A line rewritten in place (a progress bar's "\r") goes once, as it ends.
+            self._partial = partial.rpartition("\r")[2]
             if len(self._partial) > MAX_LINE:  # no newline for a long while: send it as is
                 lines.append(self._partial)
                 self._partial = ""
         for line in lines:
-            self._sender.add(self._stream, line.rstrip("\r"))
+            line = line.rstrip("\r").rpartition("\r")[2]
+            self._sender.add(self._stream, line)
         return n
 
     def flush(self) -> None:

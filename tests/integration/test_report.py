@@ -301,3 +301,22 @@ def test_the_dashboard_reuses_an_answer_for_twenty_times_its_cost():
     clock[0] = 20.0
     assert cache.get("page", make) == b"page 3"
     assert made == [0.0, 15.0, 20.0]
+
+
+def test_manager_dashboard_before_and_after_it_starts():
+    from netpool import LocalWorker
+    with netpool.Manager(dashboard=True) as m:
+        base, token = m.dashboard_url.split("?token=")
+        assert _get(base + "data.json")[0] == 403
+        data = lambda: json.loads(_get(base + "data.json?token=" + token)[1])  # noqa: E731
+        assert data()["sections"][0]["stats"]["totals"]["submitted"] == 0  # not started yet
+        m.add_worker(LocalWorker())
+        c = m.get_context()
+        for i in range(3):
+            c.add_task(lambda i=i: -i)
+        assert sorted(c.get_results_unordered()) == [-2, -1, 0]
+        wait_for(lambda: data()["sections"][0]["stats"]["totals"]["done"] == 3,
+                 what="the manager's numbers on its dashboard")
+        assert _get(m.dashboard_url)[0] == 200
+    with pytest.raises(OSError):
+        urllib.request.urlopen(m.dashboard_url, timeout=5)

@@ -117,6 +117,11 @@ class Manager:
         """The shell command that joins one more worker to this manager (starts it if needed)."""
         return self._start().worker_command()
 
+    def status_command(self) -> str:
+        """The shell command that shows this manager live from another terminal (``netpool
+        status HOST:PORT --authkey-file PATH``); starts the manager if needed."""
+        return self._start().status_command()
+
     @property
     def dashboard_url(self) -> Optional[str]:
         """The live dashboard's address, token included, with ``dashboard=True``; else None."""
@@ -200,8 +205,7 @@ class Manager:
                     self._reporting.attach(self._runtime)
                 rt = self._runtime
                 rt.forward_output = self._forward
-                self._progress = progress_line.start(rt.stats, lambda: rt.alive,
-                                                     self._progress_mode)
+                self._progress = progress_line.start(rt, self._progress_mode)
             else:
                 self._runtime.configure(self.heartbeat_timeout, self.connect_timeout)
             rt = self._runtime

@@ -449,8 +449,8 @@ class DistributedPool:
             else:
                 for w in launchers:
                     self._rt.launch(w)
-            rt = self._rt  # the line's thread must not keep the pool alive
-            self._progress = progress_line.start(rt.stats, lambda: rt.alive, progress)
+            # The line's thread holds the runtime, never the pool (which must stay droppable).
+            self._progress = progress_line.start(self._rt, progress)
         except BaseException:
             self.terminate()
             raise
@@ -505,6 +505,12 @@ class DistributedPool:
         """
         forks.check(self._pid, "DistributedPool")
         return self._rt.worker_command()
+
+    def status_command(self) -> str:
+        """The shell command that shows this pool live from another terminal (``netpool
+        status HOST:PORT --authkey-file PATH``; the key file as for ``worker_command``)."""
+        forks.check(self._pid, "DistributedPool")
+        return self._rt.status_command()
 
     @property
     def dashboard_url(self) -> Optional[str]:

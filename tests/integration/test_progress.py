@@ -211,6 +211,8 @@ def test_netpool_run_draws_the_line_on_a_terminal_and_erases_it(tmp_path):
     assert "/? tasks" in err                    # the generator's imap: total unknown
     assert err.rstrip(" ").endswith("\r\x1b[K")  # erased at the end, nothing left over
     assert "workers 2 live" in err
+    # Once, first: how to watch it from another terminal.
+    assert err.count("netpool: watch this run from another terminal: netpool status 127.0.0.1:") == 1
 
 
 def test_netpool_run_prints_nothing_extra_on_a_pipe(tmp_path):
@@ -244,7 +246,7 @@ def test_a_users_tqdm_bar_is_left_alone(tmp_path):
     rc, out, err = _run(tmp_path, script=TQDM_SCRIPT)
     assert rc == 0, err
     assert "result 16" in out and "16/16" in err  # tqdm drew its bar to the end
-    assert "netpool:" not in err                 # and ours never appeared beside it
+    assert "\rnetpool: " not in err and " tasks" not in err  # ours never appeared beside it
 
 
 MANAGER_SCRIPT = textwrap.dedent("""

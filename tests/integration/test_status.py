@@ -122,8 +122,9 @@ def test_the_command_prints_once_as_json_or_text(tmp_path):
         out = _cli(where, "--once", "--json", env=env)
         assert out.returncode == 0, out.stderr
         assert _shape(json.loads(out.stdout)) == _shape(pool.stats())
-        keyfile = pool.worker_command().split("--authkey-file ")[1].strip("'")
-        out = _cli(where, "--once", "--authkey-file", keyfile)
+        command = pool.status_command().split()
+        assert command[:3] == ["netpool", "status", where] and command[3] == "--authkey-file"
+        out = _cli(where, "--once", "--authkey-file", command[4])
         assert out.returncode == 0, out.stderr
         assert f"netpool manager at {where}" in out.stdout and "3/3 tasks" in out.stdout
         bad = _cli(where, "--once", env=dict(os.environ, NETPOOL_AUTHKEY="00" * 32))
@@ -163,3 +164,29 @@ def test_the_command_says_what_is_wrong_with_its_arguments():
     assert out.returncode == 2 and "error" in out.stderr
     out = _cli("127.0.0.1:1", "--once", env=dict(os.environ, NETPOOL_AUTHKEY="00" * 32))
     assert out.returncode == 1 and "cannot watch" in out.stderr
+
+
+def test_on_a_terminal_the_view_is_redrawn_in_place_until_ctrl_c():
+    import pty
+    with netpool.DistributedPool(1) as pool:
+        pool.map(inc, range(4), chunksize=1)
+        master, slave = pty.openpty()
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "netpool", *pool.status_command().split()[1:],
+             "--interval", "0.1"], stdin=subprocess.DEVNULL, stdout=slave, stderr=slave)
+        os.close(slave)
+        seen = b""
+        try:
+            deadline = time.monotonic() + 30
+            while seen.count(b"\x1b[H\x1b[2J") < 3 and time.monotonic() < deadline:
+                if select.select([master], [], [], 1.0)[0]:
+                    seen += os.read(master, 65536)
+            assert seen.count(b"\x1b[H\x1b[2J") >= 3      # cleared and redrawn, refresh after refresh
+            assert b"4/4 tasks" in seen and b"netpool manager at" in seen
+            proc.send_signal(2)  # Ctrl-C
+            assert proc.wait(20) == 0
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+            os.close(master)

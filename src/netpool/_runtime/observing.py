@@ -14,6 +14,7 @@ it cannot know (then ``expected`` is None until it has read its input to the end
 
 from __future__ import annotations
 
+import shlex
 import threading
 from typing import Any, Optional
 
@@ -83,6 +84,13 @@ class Observing:
     # -- status clients and output forwarding ------------------------------------------
     def _status_link(self, chan: Any, peer: Any = None) -> None:
         self._status_links.add(chan, peer)
+
+    def status_command(self) -> str:
+        """``netpool status HOST:PORT --authkey-file PATH``: watch this runtime from
+        anywhere its workers could connect from (the key file is ``worker_command``'s)."""
+        host, port = self.address  # type: ignore[attr-defined]
+        key = shlex.quote(self._launching.key_file())  # type: ignore[attr-defined]
+        return f"netpool status {host}:{port} --authkey-file {key}"
 
     def status_clients(self) -> int:
         """Status clients connected now (never counted among the workers)."""

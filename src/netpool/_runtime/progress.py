@@ -56,14 +56,17 @@ def wanted(mode: Mode, stream: Any) -> bool:
     return bool(mode)
 
 
-def start(stats: Callable[[], dict], alive: Callable[[], bool], mode: Mode,
-          stream: Any = None) -> "Optional[ProgressLine]":
-    """A running ProgressLine for a runtime if ``mode`` wants one on ``stream`` (default:
-    sys.stderr), else None. Raises ``ValueError`` for a mode that is none of those."""
+def start(runtime: Any, mode: Mode, stream: Any = None) -> "Optional[ProgressLine]":
+    """A running ProgressLine for ``runtime`` (its ``stats``, ``alive``, ``status_command``)
+    if ``mode`` wants one on ``stream`` (default: sys.stderr), else None. On a terminal it
+    first says, once, how to watch the run from another one (``netpool status``). Raises
+    ``ValueError`` for a mode that is none of those."""
     stream = sys.stderr if stream is None else stream
     if not wanted(mode, stream):
         return None
-    line = ProgressLine(stats, alive, stream)
+    line = ProgressLine(runtime.stats, lambda: runtime.alive, stream)
+    if line.tty:
+        line.say(f"netpool: watch this run from another terminal: {runtime.status_command()}")
     line.start()
     return line
 
@@ -141,7 +144,7 @@ class ProgressLine:
 
     def __init__(self, stats: Callable[[], dict], alive: Callable[[], bool], stream: Any) -> None:
         self._stats, self._alive, self.stream = stats, alive, stream
-        self._tty = _isatty(stream)
+        self.tty = _isatty(stream)
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._drawn = ""   # what is on the terminal now ("" nothing)
@@ -159,6 +162,12 @@ class ProgressLine:
         if self._thread.is_alive() and threading.current_thread() is not self._thread:
             self._thread.join(timeout)
         self.clear()
+
+    def say(self, text: str) -> None:
+        """Print one line of text of our own (the line, if drawn, is redrawn after it)."""
+        self.clear()
+        with self._lock:
+            self._write(text + "\n")
 
     def clear(self) -> None:
         with self._lock:
@@ -192,7 +201,7 @@ class ProgressLine:
             return
         text = format_line(snap, rate)
         with self._lock:
-            if not self._tty:
+            if not self.tty:
                 if self._plain_at is None or now - self._plain_at >= PLAIN_EVERY:
                     self._plain_at = now
                     self._write(text + "\n")

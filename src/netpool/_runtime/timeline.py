@@ -62,12 +62,14 @@ def raised_text(payload: Any) -> tuple[str, str]:
 
 
 class Timeline:
-    """The recorder. Times are seconds since ``t0`` (the manager's monotonic clock)."""
+    """The recorder. Snapshots give times as seconds since ``t0`` (the manager's monotonic
+    clock at its creation)."""
 
     def __init__(self, now: float) -> None:
         self.t0 = now
         self.wall0 = time.time()
         self.bars: list[list] = []          # [worker, start, end, tasks, failed, how]
+        #                                     (start, end: monotonic; snapshots subtract t0)
         self._last: dict[int, list] = {}    # worker -> its last bar, to extend past the cap
         self._cursor: dict[int, float] = {}  # worker -> when its next task starts
         self.unplotted = 0
@@ -79,7 +81,8 @@ class Timeline:
         self.bad: list[int] = []            # failures per bucket
         self.examples: dict[str, list] = {}  # cause -> [{worker, task, text}]
         self.decoded = 0                    # failure payloads read for examples
-        self.last = now                     # when anything was last recorded
+        self.last = now                     # when a worker event was last recorded
+        self._edge = now                    # where the last throughput bucket ends
 
     # -- tasks ---------------------------------------------------------------------
     def sent(self, worker: int, idle: bool, now: float) -> None:
@@ -88,40 +91,34 @@ class Timeline:
             self._cursor[worker] = now
 
     def resolved(self, worker: int, ok: bool, now: float) -> None:
-        # The hot path (once per task): _bar and _count inlined for their common case.
+        # The hot path, once per task: the common cases of _bar and _count inlined.
         cursor = self._cursor
         start = cursor.get(worker, now)
         cursor[worker] = now
-        self.last = now
-        t, bars = now - self.t0, self.bars
         last = self._last.get(worker)
-        if (last is not None and now - start < MERGE_BELOW  # a batch of results: one bar,
-                and start - self.t0 - last[2] < MERGE_BELOW):  # if no idle gap is hidden
-            last[2] = t
+        # A task seen to end within MERGE_BELOW of its worker's last bar (a batch of results)
+        # joins that bar. Its start is at or after that bar's end, so no idle gap is hidden.
+        if last is not None and now - last[2] < MERGE_BELOW:
+            last[2] = now
             last[3] += 1
             if not ok:
                 last[4] += 1
                 last[5] = max(last[5], FAILED)
-        elif len(bars) < MAX_BARS:
-            bar = [worker, start - self.t0, t, 1, not ok, OK if ok else FAILED]
-            bars.append(bar)
-            self._last[worker] = bar
         else:
             self._bar(worker, start, now, OK if ok else FAILED)
-        i = int(t / self.width)
-        if i < len(self.ok):
-            (self.ok if ok else self.bad)[i] += 1
+        if now < self._edge:  # in the current throughput bucket
+            (self.ok if ok else self.bad)[-1] += 1
         else:
             self._count(now, ok)
 
     def _bar(self, worker: int, start: float, now: float, how: int) -> None:
         last = self._last.get(worker)
         if len(self.bars) < MAX_BARS:
-            bar = [worker, start - self.t0, now - self.t0, 1, how == FAILED, how]
+            bar = [worker, start, now, 1, int(how == FAILED), how]
             self.bars.append(bar)
             self._last[worker] = bar
         elif last is not None:
-            last[2] = now - self.t0
+            last[2] = now
             last[3] += 1
             last[4] += how == FAILED
             last[5] = max(last[5], how)
@@ -129,7 +126,7 @@ class Timeline:
             self.unplotted += 1
 
     def _count(self, now: float, ok: bool) -> None:
-        self.last = now
+        self.last = max(self.last, now)
         i = int((now - self.t0) / self.width)
         while i >= MAX_BUCKETS:  # coarsen: pairs of buckets become one, twice as wide
             self.ok = [sum(self.ok[j:j + 2]) for j in range(0, len(self.ok), 2)]
@@ -141,6 +138,7 @@ class Timeline:
             self.ok += [0] * grow
             self.bad += [0] * grow
         (self.ok if ok else self.bad)[i] += 1
+        self._edge = self.t0 + len(self.ok) * self.width  # the fast path: the last bucket
 
     # -- failures ------------------------------------------------------------------
     def raised(self, label: str, task: int, payload: Any) -> None:
@@ -168,7 +166,7 @@ class Timeline:
     def event(self, worker: int, kind: str, text: str, now: float,
               label: Optional[str] = None) -> None:
         """``kind``: launched, joined, stopped, died, start failed, replacement."""
-        self.last = now
+        self.last = max(self.last, now)
         if label is not None:
             self.lanes[worker] = label
         if len(self.events) < MAX_EVENTS:
@@ -191,10 +189,14 @@ class Timeline:
         self._last.pop(worker, None)
 
     # -- reading -------------------------------------------------------------------
+    def ended(self) -> float:
+        """When anything was last recorded (a result, a send, a worker event)."""
+        return max(self.last, max(self._cursor.values(), default=self.last))
+
     def copy(self, now: float) -> dict:
         """What ``snapshot`` needs, copied (the short part, under the runtime's lock)."""
         return {
-            "started": self.wall0, "elapsed": now - self.t0,
+            "started": self.wall0, "elapsed": now - self.t0, "t0": self.t0,
             "bars": [b[:] for b in self.bars],
             "unplotted": self.unplotted, "max_bars": MAX_BARS,
             "events": list(self.events), "events_dropped": self.events_dropped,
@@ -211,8 +213,9 @@ class Timeline:
 def plain(raw: dict) -> dict:
     """A ``copy`` made plain (times rounded to milliseconds): no lock needed."""
     r = lambda t: round(t, 3)  # noqa: E731
+    t0 = raw.pop("t0")
     raw["elapsed"] = r(raw["elapsed"])
-    raw["bars"] = [[b[0], r(b[1]), r(b[2]), b[3], int(b[4]), b[5]] for b in raw["bars"]]
+    raw["bars"] = [[b[0], r(b[1] - t0), r(b[2] - t0), b[3], b[4], b[5]] for b in raw["bars"]]
     raw["events"] = [[r(t), w, k, x] for t, w, k, x in raw["events"]]
     return raw
 
@@ -234,5 +237,5 @@ class Timelined:
             if tl is None:
                 return None
             # A run that has ended lasted until its last record, not until we looked.
-            raw = tl.copy(time.monotonic() if self.alive else tl.last)  # type: ignore
+            raw = tl.copy(time.monotonic() if self.alive else tl.ended())  # type: ignore
         return plain(raw)  # outside the lock: the loop waits for the copy only

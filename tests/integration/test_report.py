@@ -199,14 +199,18 @@ def test_netpool_run_writes_one_report_for_the_script(tmp_path):
         "def sq(x):\n    return x * x\n"
         "if __name__ == '__main__':\n"
         "    with multiprocessing.Pool(2) as p:\n"
-        "        print(sum(p.map(sq, range(50))))\n")
+        "        print(sum(p.map(sq, range(50))))\n"
+        "    with multiprocessing.Pool(1) as p:\n"
+        "        p.apply(sq, (2,))\n")
     path = tmp_path / "run.html"
     out = subprocess.run([sys.executable, "-m", "netpool", "run", "--report", str(path),
                           str(script)], capture_output=True, text=True, timeout=90)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == str(sum(x * x for x in range(50)))
-    found = shown(path.read_text())
+    page = path.read_text()
+    found = shown(page)
     assert found["totals.failed"] == "0" and int(found["totals.done"]) >= 1
+    assert "<h2>DistributedPool #1</h2>" in page and "<h2>DistributedPool #2</h2>" in page
 
 
 # -- the dashboard -----------------------------------------------------------------------

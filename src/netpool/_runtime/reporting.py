@@ -37,11 +37,14 @@ class Run:
         self.path = path
         self.members: list[Reporting] = []
         self.dropped = 0
+        self.made = 0
         self._lock = threading.Lock()
         self.dashboard = _dashboard(self.page) if dashboard else None
 
     def add(self, member: "Reporting") -> None:
         with self._lock:
+            self.made += 1
+            member.title = f"{member.title} #{self.made}"  # in the order the script made them
             self.members.append(member)
             if len(self.members) > MAX_SECTIONS:
                 self.members.pop(0)

@@ -95,8 +95,28 @@ def test_a_status_client_of_another_version_is_refused(caplog):
         with pytest.raises((EOFError, OSError)):
             chan.send((M.STATUS,))
             chan.recv()
-        wait_for(lambda: f"speaks protocol {M.VERSION - 1}" in caplog.text, 10, what="the refusal logged")
+        wait_for(lambda: f"a status client (netpool status) speaks protocol {M.VERSION - 1}, "
+                 f"manager speaks {M.VERSION}" in caplog.text, 10, what="the refusal logged")
         assert pool.apply(inc, (3,)) == 4
+
+
+def test_at_most_max_clients_status_links_are_served(caplog):
+    from netpool._runtime.statusserve import MAX_CLIENTS
+    with netpool.DistributedPool(1) as pool:
+        links = [StatusClient(pool.address, pool.authkey) for _ in range(MAX_CLIENTS)]
+        assert all(c.snapshot()["totals"]["submitted"] == 0 for c in links)
+        extra = _status_link(pool)
+        with pytest.raises((EOFError, OSError)):
+            extra.send((M.STATUS,))
+            extra.recv()
+        assert "refused status client" in caplog.text
+        links.pop().close()
+        wait_for(lambda: pool._rt.status_clients() == MAX_CLIENTS - 1, 10, what="a slot")
+        again = StatusClient(pool.address, pool.authkey)
+        assert again.snapshot()["workers"] is not None
+        for c in links + [again]:
+            c.close()
+        assert pool.apply(inc, (1,)) == 2
 
 
 def test_a_status_client_that_sends_anything_else_is_dropped():

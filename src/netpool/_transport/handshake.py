@@ -50,7 +50,8 @@ def server_handshake(sock: socket.socket, authkey: bytes,
     if msg[0] != M.HELLO:
         raise ProtocolError(f"expected HELLO, got message type {msg[0]}")
     if len(msg) > 1 and msg[1] != M.VERSION:
-        raise ProtocolError(f"worker speaks protocol {msg[1]!r}, manager speaks {M.VERSION}: "
+        who = "a status client (netpool status)" if msg[3:4] == (M.ROLE_STATUS,) else "worker"
+        raise ProtocolError(f"{who} speaks protocol {msg[1]!r}, manager speaks {M.VERSION}: "
                             "install the same netpool version on both sides")
     return chan, shapes.check_hello(msg)
 

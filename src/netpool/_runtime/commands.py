@@ -23,9 +23,14 @@ from .links import Links
 from .stats import Counts
 from .tasks import TaskTable
 from .timeline import Timeline
-from .workers import WorkerRec, WorkerTable, stop_supervisors
+from .workers import WorkerRec, WorkerTable, begin_kill, stop_supervisors
 
 log = logging.getLogger("netpool")
+
+# Seconds a killed worker's process may take to end (its sentinel) before the loop stops it
+# the blocking way; until then a poison failure it caused waits, so that its message can
+# name the exit status.
+REAP_GRACE = 2.0
 
 
 def call_sinks(later: list) -> None:
@@ -50,6 +55,8 @@ class Commands:
         self.counts = Counts()                # for stats(): outcomes as they are decided
         self.timeline: Optional[Timeline] = None  # for reports, when one is asked for
         self._holders: dict[int, set] = {}    # blob id -> the live workers it was sent to
+        self._dying: dict[WorkerRec, float] = {}  # killed, process not ended: deadline
+        self._parked: list[S.FailTask] = []   # poison failures waiting for a death's record
         self.table: dict[type, Callable[[Any], None]] = {
             S.SendTasks: self.send_tasks, S.Resolve: self.resolve,
             S.RevokeTasks: self.revoke, S.StopWorker: self.stop,
@@ -148,13 +155,23 @@ class Commands:
         self._launching.replace(cmd.worker)
 
     def fail(self, cmd: S.FailTask) -> None:
+        if any(r.id in cmd.killers for r in self._dying):  # its message names their deaths
+            self._parked.append(cmd)
+            return
         task = self._tasks.resolve(cmd.task)
+        if task is None:  # failed meanwhile (terminated)
+            return
         what = self._blobs.name(task.blob) if task.kind != M.CONTEXT else "a context task"
         exc = self._workers.poison_error(cmd.task, what, cmd.killers)
         log.info("netpool: poison task: %s", str(exc).partition("\n")[0])
         self.fail_task(task, exc)
 
     def no_workers(self, cmd: S.NoWorkers) -> None:
+        if self._dying:  # the error lists the last deaths: wait for theirs (``_died``)
+            self._parked.append(cmd)
+            return
+        pending = set(self._sched.pending)  # parked, it may have been taken meanwhile
+        cmd = S.NoWorkers(tuple(t for t in cmd.pending if t in pending), cmd.ever_joined)
         exc = self._workers.no_workers_error(cmd.ever_joined, self._launching.address)
         self._handle(S.TasksWithdrawn(cmd.pending))
         for tid in cmd.pending:
@@ -196,7 +213,10 @@ class Commands:
         """Its local process ended (the sentinel fired): a failed start if it never joined;
         else its link's end tells, with what it had sent before."""
         self._links.unwatch_exit(rec)
-        if not rec.ready and not rec.gone:
+        if rec in self._dying:  # its link broke first (``lost``), and it was killed
+            rec.exit_status()  # it has ended: reaped without blocking
+            self._died(rec)
+        elif not rec.ready and not rec.gone:
             self.lost(rec)
 
     def deferred(self, item: inbox.Deferred) -> None:
@@ -209,13 +229,27 @@ class Commands:
 
     # -- losing workers ----------------------------------------------------------------
     def lost(self, rec: WorkerRec) -> None:
-        """Its link broke (or it exited before connecting): forget it and tell the core."""
+        """Its link broke (or it exited before connecting): forget it and tell the core.
+
+        A local process that has not ended yet is killed without waiting: the core is told
+        now (its tasks go back to the queue at once), and its death is recorded once its
+        sentinel says it ended (``exited``), with the exit status that error messages name;
+        at the latest ``REAP_GRACE`` seconds later (``dying_due``). The loop never blocks in
+        ``waitpid`` for it."""
         if rec.gone:
             return
         graceful = rec.stopping
-        self.forget(rec, kill=not graceful)
-        if not graceful:
-            rec.reap(0.2)
+        self.forget(rec, kill=False)  # reaps it if it has ended: never blocks
+        if graceful:
+            pass
+        elif (rec.exit_status() is None and getattr(rec.launcher, "_reap", None) is not None
+              and self._links.watch_exit(rec)):
+            begin_kill(rec)
+            self._dying[rec] = time.monotonic() + REAP_GRACE
+        else:
+            if rec.exit_status() is None and rec.launcher is not None:
+                stop_supervisors([rec])  # no sentinel to wait on: as before, briefly blocking
+                rec.launcher._stop()
             self._record_death(rec)
         running, poison = self._sched.running_on(rec.id), self.counts.poison
         self._handle(S.WorkerLost(rec.id, graceful))
@@ -224,6 +258,31 @@ class Commands:
             log.info("netpool: %d task(s) that were on worker %d go back to the queue",
                      requeued, rec.id)
         self._workers.lost_launchers.pop(rec.id, None)  # not replaced (closing, or no work left)
+
+    def dying_until(self) -> float:
+        """When the loop must call ``dying_due`` (inf: no killed process is awaited)."""
+        return min(self._dying.values(), default=float("inf"))
+
+    def dying_due(self, now: float) -> None:
+        """Processes killed ``REAP_GRACE`` ago that have still not ended: stop them the
+        blocking way (past SIGKILL for that long, a process is stuck in the kernel)."""
+        for rec in [r for r, t in self._dying.items() if now >= t]:
+            self._links.unwatch_exit(rec)
+            if rec.exit_status() is None and rec.launcher is not None:
+                stop_supervisors([rec])
+                rec.launcher._stop()
+            self._died(rec)
+
+    def _died(self, rec: WorkerRec) -> None:
+        """A killed process has ended: record how, then give the poison failures that waited
+        for it (their messages name every death) to their sinks."""
+        del self._dying[rec]
+        if rec.launcher is not None and rec.exit_status() is not None:
+            rec.launcher._stop()  # it has ended: only the launcher's own bookkeeping
+        self._record_death(rec)
+        parked, self._parked = self._parked, []
+        for cmd in parked:
+            self.table[type(cmd)](cmd)
 
     def joined(self, rec: WorkerRec, now: float) -> None:
         """Its READY arrived (``Reading``): for the timeline only."""
@@ -268,3 +327,8 @@ class Commands:
         for rec in self._workers:
             rec.stopping = True
             self.forget(rec, kill=True)
+        for rec in list(self._dying):  # killed already; reaped here, so no zombie is left
+            self._links.unwatch_exit(rec)
+            if rec.launcher is not None:
+                rec.launcher._stop()
+        self._dying.clear()

@@ -290,6 +290,7 @@ class Runtime(Observing, Withdrawal, Walltimed, Adapting, reading.Reading, Timel
         if now >= self._sleep_until:
             for rec in self._workers.exited_before_joining():
                 self._cmds.lost(rec)  # a failed start: say so now
+            self._cmds.dying_due(now)
             self._handle(S.Tick(now))
             self._walltime_tick(now)
             self._adapt_tick(now)
@@ -304,7 +305,7 @@ class Runtime(Observing, Withdrawal, Walltimed, Adapting, reading.Reading, Timel
         now = time.monotonic()
         deadline = self._sched.next_deadline()
         until = min(self._next_beat, deadline or self._next_beat, self._tasks.journaled.due(),
-                    self._walltime_next(), self._adapt_next())
+                    self._walltime_next(), self._adapt_next(), self._cmds.dying_until())
         if self._workers.polled:  # notice at once a local worker that died starting
             until = min(until, now + 0.05)
         return max(until, now + 0.001)  # never spin, even on a deadline already due

@@ -217,6 +217,16 @@ def stop_supervisors(recs: list, timeout: float = 1.0) -> None:
     started, which is killed next) and wait briefly until the supervisor has reaped it and
     exited. Killed first, the supervisor would leave its worker to whatever reaps orphans (in
     a container, often nothing: a zombie). Only for our own children, on this host."""
+    recs = kill_below_supervisors(recs)
+    deadline = time.monotonic() + timeout
+    for r in recs:
+        while time.monotonic() < deadline and r.launcher._exit_status() is None:
+            time.sleep(0.002)
+
+
+def kill_below_supervisors(recs: list) -> list:
+    """Kill each local worker below its supervisor, which then reaps it, mirrors its exit
+    status and exits; never waits. Returns the records so signalled."""
     from ..launchers.local import LocalWorker
     recs = [r for r in recs if r.pid and isinstance(r.launcher, LocalWorker)
             and r.launcher._exit_status() is None]
@@ -225,7 +235,17 @@ def stop_supervisors(recs: list, timeout: float = 1.0) -> None:
             os.kill(r.pid, 9)
         except ProcessLookupError:
             pass
-    deadline = time.monotonic() + timeout
-    for r in recs:
-        while time.monotonic() < deadline and r.launcher._exit_status() is None:
-            time.sleep(0.002)
+    return recs
+
+
+def begin_kill(rec: WorkerRec) -> None:
+    """Start the end of ``rec``'s local process without waiting for it: the worker below its
+    supervisor, else the child we started (an ssh client). Its sentinel says when it ended."""
+    if kill_below_supervisors([rec]):
+        return
+    pid = getattr(rec.launcher, "pid", None)
+    if pid is not None and rec.exit_status() is None:
+        try:
+            os.kill(pid, 9)
+        except ProcessLookupError:
+            pass

@@ -190,3 +190,10 @@ def shout(x):
     print(f"out line {x}", flush=True)
     print(f"err line {x}", file=sys.stderr)
     return x
+
+
+def shout_many(n):
+    """Print ``n`` numbered lines to stdout, then return ``n``."""
+    for i in range(n):
+        print(f"many {i}")
+    return n

@@ -19,7 +19,7 @@ import pytest
 import netpool
 from netpool.launchers import LocalWorker, SLURMWorkerArray
 from netpool.launchers.base import AUTHKEY_ENV, ProcessWorker, popen_to_output
-from _tasks import shout
+from _tasks import shout, shout_many
 from conftest import wait_for
 
 pytestmark = pytest.mark.timeout(120)
@@ -53,6 +53,14 @@ def test_lines_printed_on_a_file_worker_reach_the_terminal_prefixed(tmp_path, ca
     assert _lines(err) == [f"[worker 0 {host}] err line {i}" for i in range(3)]
     text = path.read_text()  # the file still has everything
     assert all(f"out line {i}" in text and f"err line {i}" in text for i in range(3))
+
+
+def test_many_lines_arrive_all_and_in_order(tmp_path, capfd):
+    with netpool.DistributedPool(workers=[FileWorker(tmp_path / "w.out")]) as pool:
+        assert pool.map(shout_many, [3000, 2000], chunksize=1) == [3000, 2000]
+    out, _ = capfd.readouterr()  # join() waited for the printer
+    got = [line.split("] ", 1)[1] for line in _lines(out)]
+    assert got == [f"many {i}" for i in range(3000)] + [f"many {i}" for i in range(2000)]
 
 
 def test_forward_output_false_leaves_them_in_the_file_only(tmp_path, capfd):

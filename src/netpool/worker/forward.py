@@ -35,6 +35,7 @@ class Sender:
     def __init__(self, chan: Any) -> None:
         self.chan = chan
         self.cond = threading.Condition()
+        self.sending = threading.Lock()
         self.pending: list[tuple[int, str]] = []
         self.dropped = 0
         threading.Thread(target=self._run, name="netpool-forward", daemon=True).start()
@@ -50,17 +51,18 @@ class Sender:
 
     def flush(self) -> None:
         """Send what is queued now (the main thread, before a task's result)."""
-        with self.cond:
-            lines, self.pending = self.pending, []
-            if self.dropped:
-                lines.append((2, f"[netpool: {self.dropped} lines not forwarded, too many "
-                                 "at once; see the worker's output file]"))
-                self.dropped = 0
-        for i in range(0, len(lines), MAX_BATCH):
-            try:
-                self.chan.send((M.OUTPUT, lines[i:i + MAX_BATCH]))
-            except OSError:
-                return  # the manager is gone; the worker notices on its own link
+        with self.sending:  # taken and sent in one go, so two flushes keep the lines' order
+            with self.cond:
+                lines, self.pending = self.pending, []
+                if self.dropped:
+                    lines.append((2, f"[netpool: {self.dropped} lines not forwarded, too "
+                                     "many at once; see the worker's output file]"))
+                    self.dropped = 0
+            for i in range(0, len(lines), MAX_BATCH):
+                try:
+                    self.chan.send((M.OUTPUT, lines[i:i + MAX_BATCH]))
+                except OSError:
+                    return  # the manager is gone; the worker notices on its own link
 
     def _run(self) -> None:
         while True:

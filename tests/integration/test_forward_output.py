@@ -3,8 +3,8 @@ the manager's terminal, each line prefixed with its worker; off with forward_out
 
 The launchers here stand for batch schedulers: a fake one whose worker writes to a file, and
 a fake ``sbatch`` that runs netpool's real SLURM job script with its output in
-``slurm-JOB_INDEX.out``, as SLURM does. A real SLURM, when ``ci/start_schedulers.sh`` has
-started one, is tried too (skipped, saying why, when absent).
+``slurm-JOB_INDEX.out``, as SLURM does. A real SLURM and a real Grid Engine, when
+``ci/start_schedulers.sh`` has started them, are tried too (skipped, saying why, when absent).
 """
 
 import os
@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 import netpool
-from netpool.launchers import LocalWorker, SLURMWorkerArray
+from netpool.launchers import LocalWorker, SGEQsubWorkerArray, SLURMWorkerArray
 from netpool.launchers.base import AUTHKEY_ENV, ProcessWorker, popen_to_output
 from _tasks import shout, shout_many
 from conftest import wait_for
@@ -196,3 +196,17 @@ def test_the_tee_sends_whole_lines_and_a_redrawn_line_once():
     assert sink.got[-1] == (2, "y" * (MAX_LINE + 5))  # the Sender cuts it to MAX_LINE
     assert target.getvalue().startswith("ab\nc\r 10%")  # the file gets every byte
     assert tee.encoding == target.encoding     # the rest is the target's
+
+
+@pytest.mark.skipif(shutil.which("qsub") is None or shutil.which("qstat") is None,
+                    reason="no Grid Engine here (qsub not found; ci/start_schedulers.sh "
+                           "starts one)")
+def test_a_real_sge_workers_output_is_forwarded(tmp_path, capfd, monkeypatch):
+    if subprocess.run(["qstat", "-u", "*"], capture_output=True, timeout=15).returncode != 0:
+        pytest.skip("qsub is installed but the SGE qmaster does not answer (qstat failed)")
+    monkeypatch.chdir(tmp_path)
+    with netpool.DistributedPool(workers=[SGEQsubWorkerArray(1)], connect_timeout=90) as pool:
+        assert pool.map(shout, range(2), chunksize=1) == [0, 1]
+    out, err = capfd.readouterr()
+    assert sorted(line.split("] ", 1)[1] for line in _lines(out)) == ["out line 0", "out line 1"]
+    assert sorted(line.split("] ", 1)[1] for line in _lines(err)) == ["err line 0", "err line 1"]

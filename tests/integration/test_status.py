@@ -210,3 +210,53 @@ def test_on_a_terminal_the_view_is_redrawn_in_place_until_ctrl_c():
                 proc.kill()
                 proc.wait()
             os.close(master)
+
+
+RUN_SCRIPT = """
+import sys
+from multiprocessing import Pool
+sys.path.insert(0, {tests!r})
+from _tasks import sleep_then
+
+if __name__ == "__main__":
+    with Pool(2) as p:
+        print("result", sum(p.starmap(sleep_then, [(0.1, i) for i in range(40)], chunksize=1)))
+"""
+
+
+def test_a_netpool_run_watched_from_another_terminal(tmp_path):
+    """What a user does: netpool run on a terminal says how to watch it; that command works."""
+    import pty
+    script = tmp_path / "script.py"
+    script.write_text(RUN_SCRIPT.format(tests=os.path.dirname(os.path.dirname(__file__))))
+    master, slave = pty.openpty()
+    run = subprocess.Popen([sys.executable, "-m", "netpool", "run", str(script)],
+                           stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=slave,
+                           text=True, cwd=tmp_path)
+    os.close(slave)
+    try:
+        seen, deadline = b"", time.monotonic() + 60
+        while b"\n" not in seen.partition(b"another terminal: ")[2]:  # the whole line
+            assert time.monotonic() < deadline, seen
+            if select.select([master], [], [], 1.0)[0]:
+                seen += os.read(master, 65536)
+        command = seen.partition(b"another terminal: ")[2].split(b"\n")[0].strip().decode()
+        assert command.startswith("netpool status 127.0.0.1:") and "--authkey-file" in command
+        watch = subprocess.run([sys.executable, "-m", "netpool", *command.split()[1:],
+                                "--once", "--json"], capture_output=True, text=True, timeout=30)
+        assert watch.returncode == 0, watch.stderr
+        snap = json.loads(watch.stdout)
+        assert snap["totals"]["expected"] == 40 and len(snap["workers"]) == 2
+        while select.select([master], [], [], 1.0)[0]:  # drain the terminal to the end
+            try:
+                if not os.read(master, 65536):
+                    break
+            except OSError:
+                break
+        out, _ = run.communicate(timeout=60)
+        assert run.returncode == 0 and out == f"result {sum(range(40))}\n"
+    finally:
+        if run.poll() is None:
+            run.kill()
+            run.wait()
+        os.close(master)

@@ -324,9 +324,15 @@ class Commands:
 
     def kill_all(self) -> None:
         stop_supervisors(self._workers.values())  # all at once, then each worker
-        for rec in self._workers:
+        recs = list(self._workers)
+        for rec in recs:
             rec.stopping = True
-            self.forget(rec, kill=True)
+            self.forget(rec, kill=False)
+        # Every link is down before any launcher is stopped, so remote workers end together
+        # and an ssh client's grace to relay their last output (launchers/ssh.py) overlaps.
+        for rec in recs:
+            if rec.launcher is not None:
+                rec.launcher._stop()
         for rec in list(self._dying):  # killed already; reaped here, so no zombie is left
             self._links.unwatch_exit(rec)
             if rec.launcher is not None:

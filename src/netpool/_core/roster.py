@@ -58,6 +58,7 @@ class WorkerRecord:
     slow_head: int = -1      # the `head` found too slow to queue more behind; -1: none
     in_heap: bool = False    # has an entry (maybe stale) in the steal heap
     pace: float = 0.0        # recent seconds per task on this worker (0: not known yet)
+    win: int = 0             # window(config, this), kept by set_pace: read on every event
     revoking: bool = False
     stop_sent: bool = False
     joined: float = 0.0      # when it joined (adapt retires no worker younger than idle_after)
@@ -94,6 +95,7 @@ class Roster:
         if wid in self.workers:
             raise InternalError(f"worker {wid} launched twice")
         self.workers[wid] = w
+        w.win = window(self.config, w)
         self.active += w.state != DRAINING
         self.reindex(wid)
 
@@ -116,6 +118,11 @@ class Roster:
         self.contact.move_to_end(wid)
         return w
 
+    def set_pace(self, w: WorkerRecord, pace: float) -> None:
+        """``w``'s recent seconds per task changed: so may its window."""
+        w.pace = pace
+        w.win = window(self.config, w)
+
     def set_state(self, wid: WorkerId, w: WorkerRecord, state: WorkerState) -> None:
         if w.state != DRAINING and state == DRAINING:
             self.active -= 1
@@ -127,7 +134,7 @@ class Roster:
         w = self.workers[wid]
         n, live = len(w.queue), w.state == LIVE
         _member(self.idle, wid, live and n == 0)
-        _member(self.room, wid, live and n < window(self.config, w) and w.slow_head != w.head)
+        _member(self.room, wid, live and n < w.win and w.slow_head != w.head)
         _member(self.waiting, wid, n > 1)
         _member(self.starting, wid, w.state == STARTING)
         if w.state != STARTING and wid not in self.contact:
@@ -232,6 +239,9 @@ class Roster:
             "room": [i for i, w in ws.items() if w.state == LIVE and w.slow_head != w.head
                      and len(w.queue) < window(cfg, w)],
         }
+        stale = [i for i, w in ws.items() if w.win != window(cfg, w)]
+        if stale:
+            raise InternalError(f"windows of {stale} not their pace's")
         for name, ids in want.items():
             if set(ids) != set(getattr(self, name)):
                 raise InternalError(f"index {name}: {sorted(getattr(self, name))}, "

@@ -37,7 +37,7 @@ from .events import (DRAINING, LIVE, STARTING, Attempt, Closing, Command, Config
                      RetireRequested, Revoked, RevokeTasks, SendTasks, StopWorker, TaskId,
                      TasksSubmitted, TasksWithdrawn, Tick, WorkerId, WorkerJoined,
                      WorkerLaunched, WorkerLost, WorkerState)
-from .roster import Config, Roster, WorkerRecord, window
+from .roster import Config, Roster, WorkerRecord
 
 __all__ = ["Scheduler", "Config", "Attempt", "Command", "Event", "InternalError", "TaskId",
            "WorkerId", "WorkerState", "KillReason", "STARTING", "LIVE", "DRAINING",
@@ -177,7 +177,7 @@ class Scheduler:
             done += 1
         if done:
             per = max(self._now - began, 0.0) / done
-            w.pace = per if not w.pace else 0.7 * w.pace + 0.3 * per
+            self._roster.set_pace(w, per if not w.pace else 0.7 * w.pace + 0.3 * per)
         self._roster.reindex(ev.worker)
         self._maybe_retire(ev.worker, w, out)
 
@@ -349,7 +349,7 @@ class Scheduler:
                     w.slow_head = w.head  # out of _room until its head moves on
                     self._roster.reindex(wid)
                     continue
-                room = min(fill, window(cfg, w)) - len(w.queue)
+                room = min(fill, w.win) - len(w.queue)
                 if cfg.max_tasks is not None:
                     room = min(room, cfg.max_tasks - w.sent)
                 sent = batches.setdefault(wid, [])

@@ -260,3 +260,19 @@ def test_a_netpool_run_watched_from_another_terminal(tmp_path):
             run.kill()
             run.wait()
         os.close(master)
+
+
+def test_a_worker_forked_after_a_status_client_holds_no_copy_of_its_link(tmp_path):
+    """Closed by the manager, a status link must close for its client, even though a local
+    worker was forked (a replacement) while the link was open."""
+    from _tasks import die_once
+    with netpool.DistributedPool(1) as pool:
+        client = StatusClient(pool.address, pool.authkey, timeout=5)
+        assert client.snapshot()["totals"]["workers_live"] in (0, 1)
+        first = pool.apply(os.getpid)
+        # Its worker dies; the replacement is forked while the status link is open.
+        assert pool.apply(die_once, (str(tmp_path / "died"), 7)) == 7
+        assert pool.apply(os.getpid) != first
+        pool._rt._status_links.close()  # the manager's side only
+        with pytest.raises((EOFError, ConnectionResetError, BrokenPipeError)):
+            client.snapshot()  # TimeoutError here: the forked worker kept the link open

@@ -266,6 +266,21 @@ def test_by_value_globals_share_the_workers_main_namespace(monkeypatch):
     assert pickle.loads(pickle.dumps(main.Clip())).__class__ is main.Clip
 
 
+def test_by_value_functions_have_builtins_for_c_code(monkeypatch):
+    # numpy's C code looks builtins up in the calling frame's globals (KeyError: '__builtins__'
+    # in a namespace without them, seen in the corpus run by value).
+    np = pytest.importorskip("numpy")
+    space: dict = {"__name__": "__main__"}
+    exec("def total(a):\n    return float(a.sum())\n", space)
+    fake_main = types.ModuleType("__main__")
+    fake_main.__dict__.update(space)
+    monkeypatch.setitem(sys.modules, "__main__", fake_main)
+    blob = _mainscript.dumps_values(vars(fake_main))
+    monkeypatch.setitem(sys.modules, "__main__", types.ModuleType("netpool.worker.__main__"))
+    assert process.install_values(blob) == []
+    assert sys.modules["__main__"].total(np.ones(4)) == 4.0
+
+
 def test_the_authkey_is_sealed_for_workers_on_other_hosts():
     key, secret = os.urandom(32), os.urandom(40)
     sealed = _compat.seal(secret, key)

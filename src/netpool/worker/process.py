@@ -128,7 +128,10 @@ def install_values(blob: bytes, filename: Optional[str] = None) -> list[str]:
     import types
     main = sys.modules.get("__main__")
     if main is None or main.__name__ != "__mp_main__":  # not loaded: netpool.worker's own
+        import builtins
         main = types.ModuleType("__mp_main__")
+        # As a module's: C code (numpy's, for one) looks builtins up in a frame's globals.
+        main.__builtins__ = builtins  # type: ignore[attr-defined]
         sys.modules["__main__"] = sys.modules["__mp_main__"] = main
     space = vars(main)
     failed, fresh = [], []

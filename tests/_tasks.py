@@ -197,3 +197,9 @@ def shout_many(n):
     for i in range(n):
         print(f"many {i}")
     return n
+
+
+def link_family():
+    """The address family of this worker's link to its manager (AF_UNIX, AF_INET...)."""
+    from netpool.worker.main import own_links
+    return int(own_links[-1].sock.family)

@@ -112,3 +112,13 @@ def test_worker_tries_the_next_address():
     assert "127.0.0.2" in out and "trying the next address" in out
     assert f"connecting to 127.0.0.1:{port}" in out
 
+
+
+@pytest.mark.timeout(120)
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="abstract AF_UNIX is Linux's")
+def test_forked_workers_link_over_af_unix_and_fresh_interpreters_over_tcp():
+    from _tasks import link_family
+    with netpool.DistributedPool(1) as pool:  # forked from this process
+        assert pool.apply(link_family) == socket.AF_UNIX
+    with netpool.DistributedPool(1, python=sys.executable) as pool:  # a fresh interpreter
+        assert pool.apply(link_family) == socket.AF_INET

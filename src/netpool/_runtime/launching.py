@@ -6,6 +6,7 @@ record and a command line, and stops the batch arrays when the runtime ends.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 import threading
@@ -24,7 +25,8 @@ class Launching:
 
     def __init__(self, *, python: tuple[str, ...], address: tuple[str, int], authkey: bytes,
                  output: Optional[str], workers: WorkerTable, post: Callable[[Any], None],
-                 fallbacks: tuple[str, ...] = (), fork: Optional[Callable] = None) -> None:
+                 fallbacks: tuple[str, ...] = (), fork: Optional[Callable] = None,
+                 local: Optional[tuple[str, int]] = None) -> None:
         self.python = python
         self.address = address
         self.fallbacks = fallbacks    # more addresses a worker may try (launchers.address)
@@ -35,7 +37,9 @@ class Launching:
         self._post = post
         self._keydir: Optional[str] = None
         self._key_lock = threading.Lock()
-        self.fork = fork  # WorkerCommand.fork for local workers when they fork, else None
+        # WorkerCommand.fork for local workers when they fork, else None; a forked worker
+        # connects to ``local`` (listener.bind_local) when there is one.
+        self.fork = fork if fork is None or local is None else _connecting(fork, local)
 
     def launch(self, launcher: Any) -> None:
         """Start a Worker or WorkerArray now, on the caller's thread.
@@ -109,3 +113,10 @@ class Launching:
         if self._keydir is not None:
             import shutil
             shutil.rmtree(self._keydir, ignore_errors=True)
+
+
+def _connecting(fork: Callable, local: tuple[str, int]) -> Callable:
+    """``fork``, in a child that connects to the manager at ``local``."""
+    def child(command: WorkerCommand, authkey: bytes) -> int:
+        return fork(dataclasses.replace(command, address=local, alternatives=()), authkey)
+    return child

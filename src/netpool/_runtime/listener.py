@@ -19,8 +19,10 @@ loop.
 from __future__ import annotations
 
 import logging
+import os
 import select
 import socket
+import sys
 import threading
 import time
 from collections import Counter, deque
@@ -55,14 +57,34 @@ def bind(host: str, port: int = 0) -> socket.socket:
     return sock
 
 
+def bind_local() -> Optional[tuple[socket.socket, str]]:
+    """A listening AF_UNIX socket for the workers forked on this machine, and its address as
+    workers are told it (``@name``: Linux's abstract namespace, no file to clean up), or
+    None where there is none (not Linux). Why: on loopback TCP a send runs the receiver's
+    TCP stack inline, and every round trip pays that twice. Anyone on this host who can
+    reach the name must still pass the HMAC challenge, as on the loopback port."""
+    if not sys.platform.startswith("linux"):
+        return None
+    name = "netpool-" + os.urandom(12).hex()
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        sock.bind("\0" + name)
+        sock.listen(BACKLOG)
+    except OSError:
+        sock.close()
+        return None
+    return sock, "@" + name
+
+
 class Acceptor:
     """Runs the accept thread; calls ``on_hello(channel, hello, peer)`` for each
-    authenticated peer, on that peer's handshake thread."""
+    authenticated peer, on that peer's handshake thread. ``local``: a second listening
+    socket (``bind_local``), accepted from alike, and closed with this one."""
 
     def __init__(self, sock: socket.socket, authkey: bytes,
                  on_hello: Callable, timeout: float = HANDSHAKE_TIMEOUT,
-                 deadline: float = DEADLINE) -> None:
-        self.sock = sock
+                 deadline: float = DEADLINE, local: Optional[socket.socket] = None) -> None:
+        self.sock, self.local = sock, local
         self.authkey = authkey
         self.on_hello = on_hello
         self.timeout = min(timeout, deadline)  # each read's bound; the deadline is the total's
@@ -81,6 +103,8 @@ class Acceptor:
         """In a forked child (forks.py): close its copies of the handshaking sockets."""
         for conn in list(self._pending) + [c for c, _, _ in list(self._waiting)]:
             conn.close()
+        if self.local is not None:
+            self.local.close()
 
     def close(self) -> None:
         forks.release(self)
@@ -90,6 +114,8 @@ class Acceptor:
         except OSError:
             pass
         self.sock.close()
+        if self.local is not None:
+            self.local.close()
 
     def pending(self) -> int:
         """Handshakes running or waiting now (for tests and diagnostics)."""
@@ -100,10 +126,12 @@ class Acceptor:
         while not self._closed:
             wait = self._expire(time.monotonic())
             try:
-                readable, _, _ = select.select([self.sock], [], [], wait)
+                listening = [self.sock] if self.local is None else [self.sock, self.local]
+                readable, _, _ = select.select(listening, [], [], wait)
                 if not readable:
                     continue
-                conn, peer = self.sock.accept()
+                conn, peer = readable[0].accept()
+                peer = peer or "this host (AF_UNIX)"  # an unnamed local peer
             except (OSError, ValueError):
                 if self._closed:
                     return

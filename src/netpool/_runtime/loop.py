@@ -36,7 +36,7 @@ from .blobs import Blobs
 from .launching import Launching
 from .commands import Commands, call_sinks
 from .links import Links
-from .listener import Acceptor, bind
+from .listener import Acceptor, bind, bind_local
 from .tasks import Journal, Task, TaskTable
 from .adaptive import Adapting
 from .observing import Observing
@@ -101,13 +101,14 @@ class Runtime(Observing, Withdrawal, Walltimed, Adapting, reading.Reading, Timel
         self._lock = threading.Lock()
         self._running = True  # the loop takes work; False once it has ended
         self._sleep_until = self._next_beat = time.monotonic()
-        self._sock = bind(host)
+        self._sock, self._local = bind(host), bind_local()  # TCP; AF_UNIX for forked workers
         # Listening on `host`, workers are told `addresses` (best first; launchers.address).
         self.addresses: list[str] = list(addresses or [host])
         self.address: tuple[str, int] = (self.addresses[0], self._sock.getsockname()[1])
         self._launching = Launching(python=python, address=self.address, authkey=self.authkey,
                                     output=output, workers=self._workers, post=self._inbox.post,
-                                    fallbacks=tuple(self.addresses[1:]), fork=fork)
+                                    fallbacks=tuple(self.addresses[1:]), fork=fork,
+                                    local=self._local and (self._local[1], 0))
         self._cmds = Commands(sched=self._sched, tasks=self._tasks, workers=self._workers,
                               blobs=self._blobs, links=self._links, launching=self._launching,
                               handle=self._handle)
@@ -127,7 +128,8 @@ class Runtime(Observing, Withdrawal, Walltimed, Adapting, reading.Reading, Timel
         }
         # on_hello runs on a handshake thread: the authenticated link goes to the loop.
         self._acceptor = Acceptor(self._sock, self.authkey,
-                                  lambda *link: self._inbox.post(inbox.Hello(*link)))
+                                  lambda *link: self._inbox.post(inbox.Hello(*link)),
+                                  local=self._local and self._local[0])
         self._thread = threading.Thread(target=self._run, name="netpool-loop", daemon=True)
         self._thread.start()
         _live_runtimes.add(self)

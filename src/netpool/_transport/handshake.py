@@ -63,7 +63,7 @@ def client_connect(address: tuple[str, int], authkey: bytes, hello: tuple,
     Raises ``ConnectionRefusedError`` (nobody listening: the manager has exited),
     ``socket.timeout``, ``multiprocessing.AuthenticationError`` (wrong key).
     """
-    sock = socket.create_connection(address, timeout=timeout)
+    sock = _connect(address, timeout)
     sock.settimeout(None)
     tune(sock)
     set_io_timeouts(sock, timeout, timeout)
@@ -71,6 +71,20 @@ def client_connect(address: tuple[str, int], authkey: bytes, hello: tuple,
     chan = Channel(sock)
     chan.send(hello)
     return chan
+
+
+def _connect(address: tuple[str, int], timeout: float) -> socket.socket:
+    """TCP, or AF_UNIX for ``("@name", _)``: a manager's abstract socket on this host."""
+    if not address[0].startswith("@"):
+        return socket.create_connection(address, timeout=timeout)
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        sock.settimeout(timeout)
+        sock.connect("\0" + address[0][1:])
+    except BaseException:
+        sock.close()
+        raise
+    return sock
 
 
 def finish(chan: Channel, max_frame: int | None = None) -> None:

@@ -117,6 +117,20 @@ def test_it_gives_way_to_an_open_tqdm_bar(monkeypatch):
     assert "netpool: 0/2 tasks" in out.getvalue()
 
 
+def test_auto_mode_stays_off_in_a_program_that_imported_tqdm(monkeypatch):
+    out = FakeTTY()
+    busy = _snap(running=1, submitted=2, expected=2, pending=1)
+    shy = progress.ProgressLine(lambda: {}, lambda: True, out, shy=True)
+    monkeypatch.delitem(sys.modules, "tqdm", raising=False)
+    shy.refresh(busy, 0.0)
+    assert "netpool: 0/2 tasks" in out.getvalue()
+    monkeypatch.setitem(sys.modules, "tqdm", types.ModuleType("tqdm"))  # imported, no bar open
+    shy.refresh(busy, 0.2)
+    assert out.getvalue().endswith("\r\x1b[K")  # erased, and not drawn again
+    shy.refresh(busy, 0.4)
+    assert out.getvalue().endswith("\r\x1b[K")
+
+
 def test_modes():
     assert progress.wanted(True, io.StringIO()) and not progress.wanted(False, FakeTTY())
     assert progress.wanted("auto", FakeTTY()) and not progress.wanted("auto", io.StringIO())
@@ -168,7 +182,7 @@ SCRIPT = textwrap.dedent("""
     if __name__ == "__main__":
         with Pool(2) as p:
             out = p.starmap(sleep_then, [(0.1, i) for i in range(16)], chunksize=1)
-            lazy = list(p.imap(pid_after, (0.1 for _ in range(8)), buffersize=2))
+            lazy = list(p.imap(pid_after, (0.15 for _ in range(12)), buffersize=2))
         print("result", sum(out), len(lazy), flush=True)
 """)
 
@@ -206,7 +220,7 @@ def _run(tmp_path, *flags, tty=True, script=SCRIPT):
 def test_netpool_run_draws_the_line_on_a_terminal_and_erases_it(tmp_path):
     rc, out, err = _run(tmp_path)
     assert rc == 0, err
-    assert "result 120 8" in out
+    assert "result 120 12" in out
     assert "\rnetpool: " in err and "/16 tasks" in err
     assert "/? tasks" in err                    # the generator's imap: total unknown
     assert err.rstrip(" ").endswith("\r\x1b[K")  # erased at the end, nothing left over
@@ -218,12 +232,12 @@ def test_netpool_run_draws_the_line_on_a_terminal_and_erases_it(tmp_path):
 def test_netpool_run_prints_nothing_extra_on_a_pipe(tmp_path):
     rc, out, err = _run(tmp_path, tty=False)
     assert rc == 0, err
-    assert "result 120 8" in out and err == ""
+    assert "result 120 12" in out and err == ""
 
 
 def test_no_progress_switches_it_off_on_a_terminal(tmp_path):
     rc, out, err = _run(tmp_path, "--no-progress")
-    assert rc == 0 and "result 120 8" in out
+    assert rc == 0 and "result 120 12" in out
     assert "netpool:" not in err
 
 

@@ -12,8 +12,10 @@ over the last ``RATE_WINDOW`` seconds. The line is shown only while there is wor
 queued, running, or still to come) and erased when there is none, when the runtime ends,
 and at exit, so that the program's own output starts on a clean line.
 
-It gives way to the user's own bars: while a ``tqdm`` bar is open in this process, it is
-erased and not drawn. Lines forwarded from workers (output.py) and netpool's own log
+It gives way to the user's own bars. In ``"auto"`` mode (``netpool run``'s default) it is not
+drawn at all in a program that has imported ``tqdm``: ``tqdm(pool.imap(...))`` calls
+``imap`` before the bar exists, and a line drawn in between would fight the bar. With
+``progress=True`` it is erased and not drawn while a ``tqdm`` bar is open. Lines forwarded from workers (output.py) and netpool's own log
 records (a filter on the ``netpool`` logger, whatever handler prints them) erase it before
 they print; it is redrawn at the next refresh. Off a terminal, ``"auto"`` draws nothing; ``True`` writes
 a plain line every ``PLAIN_EVERY`` seconds instead (a log file gets no ``\\r``).
@@ -64,7 +66,8 @@ def start(runtime: Any, mode: Mode, stream: Any = None) -> "Optional[ProgressLin
     stream = sys.stderr if stream is None else stream
     if not wanted(mode, stream):
         return None
-    line = ProgressLine(runtime.stats, lambda: runtime.alive, stream)
+    auto = (DEFAULT if mode is None else mode) == "auto"
+    line = ProgressLine(runtime.stats, lambda: runtime.alive, stream, shy=auto)
     if line.tty:
         line.say(f"netpool: watch this run from another terminal: {runtime.status_command()}")
     line.start()
@@ -129,6 +132,11 @@ def _isatty(stream: Any) -> bool:
         return False
 
 
+def tqdm_loaded() -> bool:
+    """True once the program has imported ``tqdm``: it draws bars of its own."""
+    return "tqdm" in sys.modules
+
+
 def tqdm_open() -> bool:
     """True while a ``tqdm`` bar is open in this process (its class keeps a set of them)."""
     module = sys.modules.get("tqdm.std") or sys.modules.get("tqdm")
@@ -142,8 +150,12 @@ def tqdm_open() -> bool:
 class ProgressLine:
     """One runtime's line. ``start``, ``stop`` and ``clear``: any thread."""
 
-    def __init__(self, stats: Callable[[], dict], alive: Callable[[], bool], stream: Any) -> None:
+    def __init__(self, stats: Callable[[], dict], alive: Callable[[], bool], stream: Any,
+                 shy: bool = False) -> None:
         self._stats, self._alive, self.stream = stats, alive, stream
+        # "auto" (netpool run's default) is shy: it stays off in a program that imported
+        # tqdm at all. Asked for (True), it gives way only while a bar is open.
+        self._yields = tqdm_loaded if shy else tqdm_open
         self.tty = _isatty(stream)
         self._lock = threading.Lock()
         self._stop = threading.Event()
@@ -196,7 +208,7 @@ class ProgressLine:
         """Draw (or erase) the line for ``snap``, taken at ``now`` (monotonic seconds)."""
         t = snap["totals"]
         rate = self._rate.add(now, t["done"] + t["failed"])
-        if not busy(snap) or tqdm_open():
+        if not busy(snap) or self._yields():
             self.clear()
             return
         text = format_line(snap, rate)

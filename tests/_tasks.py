@@ -203,3 +203,25 @@ def link_family():
     """The address family of this worker's link to its manager (AF_UNIX, AF_INET...)."""
     from netpool.worker.main import own_links
     return int(own_links[-1].sock.family)
+
+
+class SlowToPickle:
+    """Pickled (by a Queue's feeder thread, after ``put`` returned) in 0.05 s, as a str."""
+
+    def __reduce__(self):
+        time.sleep(0.05)
+        return (str, ("pickled slowly",))
+
+
+_queue = None
+
+
+def keep_queue(q):
+    global _queue
+    _queue = q
+
+
+def put_slowly(n):
+    """Put an item that the queue's feeder thread takes 0.05 s to write, and return at once."""
+    _queue.put(SlowToPickle())
+    return n

@@ -235,9 +235,11 @@ INTERFACES = {
     # (netpool._runtime.progress.tqdm_open); tqdm has no public name for it.
     "tqdm": {"_instances"},
     # multiprocessing's own process internals, which a pool worker is given as a stdlib
-    # child has them (netpool.worker.process; its _identity from the stdlib's counter).
+    # child has them (netpool.worker.process; its _identity from the stdlib's counter), and
+    # the start and end of a stdlib child's bootstrap (its finalizers and after-fork hooks).
     "multiprocessing": {"_current_process", "_process_counter", "_identity", "_ParentProcess",
-                        "_parent_process", "_children", "_config"},
+                        "_parent_process", "_children", "_config", "_finalizer_registry",
+                        "_run_after_forkers", "_exit_function"},
 }
 INTERFACE_NAMES = frozenset().union(*INTERFACES.values())
 

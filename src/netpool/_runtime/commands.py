@@ -323,7 +323,8 @@ class Commands:
             self.fail_task(task, exc)
 
     def kill_all(self) -> None:
-        stop_supervisors(self._workers.values())  # all at once, then each worker
+        idle = frozenset(r.id for r in self._workers if not self._sched.running_on(r.id))
+        stop_supervisors(self._workers.values(), idle=idle)  # all at once, then each worker
         recs = list(self._workers)
         for rec in recs:
             rec.stopping = True

@@ -6,6 +6,7 @@ import itertools
 import multiprocessing.process
 import logging
 import os
+import signal
 import time
 from dataclasses import dataclass, field
 from typing import Any, Iterator, Optional
@@ -212,30 +213,75 @@ def new_identity() -> tuple:
     return tuple(here._identity) + (next(multiprocessing.process._process_counter),)
 
 
-def stop_supervisors(recs: list, timeout: float = 1.0) -> None:
-    """Before local workers are killed: kill each worker below its supervisor (the process we
+TERM_GRACE = 0.5  # an idle worker asked to end by SIGTERM has this long before SIGKILL
+
+
+def stop_supervisors(recs: list, timeout: float = 1.0, idle: frozenset = frozenset()) -> None:
+    """Before local workers are killed: end each worker below its supervisor (the process we
     started, which is killed next) and wait briefly until the supervisor has reaped it and
     exited. Killed first, the supervisor would leave its worker to whatever reaps orphans (in
-    a container, often nothing: a zombie). Only for our own children, on this host."""
-    recs = kill_below_supervisors(recs)
-    deadline = time.monotonic() + timeout
+    a container, often nothing: a zombie). Only for our own children, on this host.
+
+    Workers whose ids are in ``idle`` (no task of theirs running or queued) get SIGTERM
+    first and ``TERM_GRACE`` to end as a stdlib process does, running ``multiprocessing``'s
+    exit hooks: what their tasks put on a ``multiprocessing.Queue`` is flushed, not lost.
+    The others are killed at once, as ``terminate()`` promises.
+    """
+    recs = kill_below_supervisors(recs, idle)
+    start = time.monotonic()
+    gentle = [r for r in recs if r.pid and r.id in idle]
+    for r in gentle:
+        while time.monotonic() < start + TERM_GRACE and r.launcher._exit_status() is None:
+            time.sleep(0.002)
+        if r.launcher._exit_status() is None:
+            _signal(r.pid, signal.SIGKILL)
+    deadline = start + timeout + (TERM_GRACE if gentle else 0.0)
     for r in recs:
         while time.monotonic() < deadline and r.launcher._exit_status() is None:
             time.sleep(0.002)
+        if r.launcher._exit_status() is None:
+            # Too slow (a loaded machine): kill it too. Its worker, if not yet reaped, is then
+            # adopted by us when we are a subreaper (PID 1 in a container): reap it here.
+            r.launcher._stop()
+            if r.pid:
+                _reap_adopted(r.pid)
 
 
-def kill_below_supervisors(recs: list) -> list:
-    """Kill each local worker below its supervisor, which then reaps it, mirrors its exit
-    status and exits; never waits. Returns the records so signalled."""
+def kill_below_supervisors(recs: list, idle: frozenset = frozenset()) -> list:
+    """End each local worker below its supervisor, which then reaps it, mirrors its exit
+    status and exits; never waits. Returns the records so signalled.
+
+    SIGKILL, or SIGTERM for those in ``idle``. A worker still starting (its pid not known
+    yet) is ended through its supervisor: SIGTERM there kills and reaps the worker.
+    """
     from ..launchers.local import LocalWorker
-    recs = [r for r in recs if r.pid and isinstance(r.launcher, LocalWorker)
+    recs = [r for r in recs if isinstance(r.launcher, LocalWorker) and r.launcher.pid
             and r.launcher._exit_status() is None]
     for r in recs:
-        try:
-            os.kill(r.pid, 9)
-        except ProcessLookupError:
-            pass
+        if r.pid:
+            _signal(r.pid, signal.SIGTERM if r.id in idle else signal.SIGKILL)
+        else:
+            _signal(r.launcher.pid, signal.SIGTERM)
     return recs
+
+
+def _signal(pid: int, sig: int) -> None:
+    try:
+        os.kill(pid, sig)
+    except ProcessLookupError:
+        pass
+
+
+def _reap_adopted(pid: int, timeout: float = 0.5) -> None:
+    """Reap ``pid`` if it became our child and ends within ``timeout`` (it was SIGKILLed)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            if os.waitpid(pid, os.WNOHANG)[0] or time.monotonic() > deadline:
+                return
+        except ChildProcessError:
+            return  # not ours: its supervisor reaped it, or init will
+        time.sleep(0.002)
 
 
 def begin_kill(rec: WorkerRec) -> None:

@@ -25,7 +25,7 @@ from .._protocol import messages as M
 from .._transport.handshake import client_connect, finish
 from .execute import Blobs, Runner
 from . import supervisor
-from .serve import Serve
+from .serve import Serve, flush_output
 
 AUTHKEY_ENV = "NETPOOL_AUTHKEY"
 
@@ -134,6 +134,9 @@ def _serve(address: tuple[str, int], authkey: bytes, worker_id: int,
            alternatives: tuple[str, ...], forked: bool, setup: Optional[Callable[[], None]],
            quiet: Optional[bool], status: "supervisor.StatusPage", info_fd: int) -> int:
     """The worker, in the supervisor's child: connect, tell the supervisor, serve."""
+    from .process import begin_forked_child, end_of_worker
+    if forked:
+        begin_forked_child()
     hello = (M.HELLO, M.VERSION, worker_id, M.ROLE_MAIN, os.getpid(), socket.gethostname())
     if quiet is None:
         quiet = bool(os.environ.get("NETPOOL_QUIET"))
@@ -173,9 +176,30 @@ def _serve(address: tuple[str, int], authkey: bytes, worker_id: int,
         from .._protocol.codec import loads_callable
         func, args = loads_callable(init)
         func(*args)
+    signal.signal(signal.SIGTERM, _ending(status))
     from .walltime import remaining
     chan.send((M.READY, remaining(), os.getppid()))  # our supervisor, above us
-    return Serve(chan, Runner(blobs), status).run()
+    code = Serve(chan, Runner(blobs), status).run()
+    end_of_worker()  # stopped gracefully: flush what the tasks left in multiprocessing queues
+    return code
+
+
+def _ending(status: "supervisor.StatusPage") -> Callable:
+    """The SIGTERM handler: ``terminate()`` asks idle workers to end this way.
+
+    Idle, the worker ends as a stdlib process does (``multiprocessing``'s exit hooks flush
+    what tasks put on queues); inside a task, or in a task's child, it dies of the signal.
+    """
+    def handler(signum: int, frame: object) -> None:
+        if status.read()[0] == 0.0 and not supervisor.forked():
+            flush_output()
+            end_of_worker()
+            flush_output()
+            os._exit(0)
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        os.kill(os.getpid(), signal.SIGTERM)
+    from .process import end_of_worker
+    return handler
 
 
 # This process's own links to a manager: a child forked from it (a pool made by a task) closes

@@ -49,6 +49,29 @@ def become_pool_worker(identity: tuple, prefix: str, parent: Optional[tuple] = N
     process._children = set()
 
 
+def begin_forked_child() -> None:
+    """What the stdlib's fork bootstrap does first in a child (``Process._bootstrap``).
+
+    The manager's finalizers are not ours to run (one would shut down the user's
+    ``multiprocessing.Manager()``), and the objects registered for it are reset for this
+    process: a ``Queue`` inherited from the manager gets its own feeder thread, a recursive
+    lock its own count, a Manager proxy its own connection.
+    """
+    from multiprocessing import util
+    util._finalizer_registry.clear()
+    util._run_after_forkers()
+
+
+def end_of_worker() -> None:
+    """What the stdlib's bootstrap does as a child ends: run ``multiprocessing``'s exit hooks.
+
+    Among them each ``Queue``'s flush: a worker that put items on one and then stopped would
+    otherwise lose those its feeder thread had not written yet.
+    """
+    from multiprocessing import util
+    util._exit_function()
+
+
 def load_main(path: Optional[str], digest: Optional[str] = None, until: Optional[int] = None,
               quiet: bool = False) -> Optional[str]:
     """Load the manager's main script as ``__mp_main__`` (and ``__main__``); None once done,

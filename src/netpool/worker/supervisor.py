@@ -42,6 +42,7 @@ from typing import Callable, Optional
 
 from .._protocol import messages as M
 from .._transport.handshake import client_connect, finish
+from . import procfs
 
 _PR_SET_PDEATHSIG, _PR_SET_CHILD_SUBREAPER = 1, 36
 _SLOT = struct.Struct("dd")  # (task started at, or 0 when idle; last tick of the ticker)
@@ -99,10 +100,19 @@ def run(serve: Callable[[StatusPage, int], int], authkey: bytes) -> int:
             stream.flush()
         except (AttributeError, ValueError, OSError):
             pass
+    # SIGTERM (the manager stopping a worker that has not joined yet) ends the worker first.
+    # The handler is in place before the fork (another thread of ours could take the signal,
+    # and its default action would orphan the worker); one that comes before the worker's
+    # pid is known is carried out once it is.
+    signal.signal(signal.SIGTERM, _on_sigterm)
     pid = os.fork()
     if pid == 0:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
         os.close(info_r)
         _worker_side(serve, status, info_w, me)
+    _term["worker"] = pid
+    if _term["asked"]:
+        _end_now(pid)
     os.close(info_w)
     _prctl(_PR_SET_CHILD_SUBREAPER, 1)
     try:
@@ -110,6 +120,31 @@ def run(serve: Callable[[StatusPage, int], int], authkey: bytes) -> int:
     except OSError:
         pass
     return _Supervisor(pid, status, info_r, authkey).run()
+
+
+_term: dict = {"worker": None, "asked": False}  # the SIGTERM handler's view of the fork
+
+
+def _on_sigterm(signum: int, frame: object) -> None:
+    if _term["worker"] is None:
+        _term["asked"] = True  # the fork has not returned yet: run() ends the worker then
+    else:
+        _end_now(_term["worker"])
+
+
+def _end_now(pid: int) -> None:
+    """SIGTERM in the supervisor: kill the worker and reap it here and now, so that even if
+    the manager kills us next, no dead worker is handed to it to reap; the supervisor's
+    watch then sees the worker gone, sweeps what it left, and exits."""
+    for kill in (os.killpg, os.kill):
+        try:
+            kill(pid, signal.SIGKILL)
+        except OSError:
+            pass
+    try:
+        os.waitpid(pid, 0)  # SIGKILLed: it ends at once
+    except ChildProcessError:
+        pass
 
 
 def _worker_side(serve: Callable, status: StatusPage, info_w: int, parent: int) -> None:
@@ -232,7 +267,7 @@ class _Supervisor:
     def _verdict(self, timeout: float, task_timeout: Optional[float]) -> Optional[str]:
         """Why the worker must be killed now, or None while it is sound."""
         now = time.monotonic()
-        if _is_stopped(self.pid):
+        if procfs.is_stopped(self.pid):
             self.stopped_since = self.stopped_since or now
             if now - self.stopped_since > timeout:
                 return f"was stopped for {now - self.stopped_since:.1f} s (SIGSTOP?)"
@@ -273,7 +308,7 @@ class _Supervisor:
         # Sweep it until nothing is left, as one may fork while the sweep runs.
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
-            for pid in _descendants(os.getpid()):
+            for pid in procfs.descendants(os.getpid()):
                 try:
                     os.kill(pid, signal.SIGKILL)
                 except OSError:
@@ -342,34 +377,6 @@ def guard_children(chan, status: StatusPage) -> None:
 def forked() -> bool:
     """Is this a child forked from the worker, come back from its task into the loop?"""
     return _forked
-
-
-def _descendants(root: int) -> list[int]:
-    """Every live process below ``root``, from ``/proc`` (children before grandchildren)."""
-    children: dict[int, list[int]] = {}
-    for name in os.listdir("/proc"):
-        if not name.isdigit():
-            continue
-        try:
-            with open(f"/proc/{name}/stat", "rb") as f:
-                ppid = int(f.read().rsplit(b")", 1)[1].split()[1])
-        except (OSError, IndexError, ValueError):
-            continue  # gone meanwhile
-        children.setdefault(ppid, []).append(int(name))
-    out, todo = [], [root]
-    while todo:
-        for pid in children.get(todo.pop(), ()):
-            out.append(pid)
-            todo.append(pid)
-    return out
-
-
-def _is_stopped(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as f:
-            return f.read().rsplit(b")", 1)[1].split()[0] in (b"T", b"t")
-    except (OSError, IndexError):
-        return False
 
 
 def _say(text: str) -> None:

@@ -140,18 +140,24 @@ def test_synchronisation_objects_in_initargs_are_shared(tmp_path):
 def test_worker_identity_as_the_stdlib_gives_it(tmp_path):
     # item 5: current_process().name, _identity (from the process counter) and daemon.
     out = assert_same(run_three_ways(tmp_path, """
-        import time
+        import glob, time
 
-        def who(_):
-            time.sleep(0.2)  # every worker takes one
+        def who(n):
+            # Every worker takes one: each task waits (10 s at most) until n workers are in one.
+            open(f"in.{n}.{os.getpid()}", "w").close()
+            deadline = time.monotonic() + 10
+            while len(glob.glob(f"in.{n}.*")) < n and time.monotonic() < deadline:
+                time.sleep(0.01)
             me = multiprocessing.current_process()
             return me.name, me._identity, me.daemon
 
         if __name__ == "__main__":
             with Pool(3) as p:
-                print(sorted(set(p.map(who, range(3), chunksize=1))))
+                print(sorted(set(p.map(who, [3] * 3, chunksize=1))))
+            for f in glob.glob("in.*"):
+                os.remove(f)
             with Pool(2) as p:  # the counter goes on, per process, as the stdlib's
-                print(sorted(set(p.map(who, range(2), chunksize=1))))
+                print(sorted(set(p.map(who, [2] * 2, chunksize=1))))
     """))
     assert "('ForkPoolWorker-1', (1,), True)" in out and "'ForkPoolWorker-5'" in out
 

@@ -78,7 +78,7 @@ def worker_setup(initializer: Optional[Callable], initargs: Sequence, host: str,
     options.update(
         authkey=mp_key if host in _LOOPBACK else None,
         sealed_authkey=seal(mp_key, link_key) if host not in _LOOPBACK and link_key else None,
-        init=init, cwd=os.getcwd(), quiet=fork_like,
+        init=init, cwd=os.getcwd(), argv=list(sys.argv), quiet=fork_like,
         prefix="ForkPoolWorker" if fork_like else "SpawnPoolWorker",
         daemon=worker_daemon(context),
         verbose=logging.getLogger("netpool").isEnabledFor(logging.INFO))

@@ -97,7 +97,8 @@ MAIN_OBJECTS = """
     def task(p):
         if p.x < 0:
             raise ValueError(f"negative {p.x}")
-        return helper(p), multiprocessing.current_process().name.split("-")[0], os.getcwd() == HERE
+        return (helper(p), multiprocessing.current_process().name.split("-")[0],
+                os.getcwd() == HERE, sys.argv[1:])
 
     def size_of(box):
         return box.size

@@ -240,7 +240,8 @@ def prepare(options: dict) -> None:
 
     ``options`` (``netpool._compat.worker_setup``): ``authkey`` (the manager's
     multiprocessing authkey, for Manager proxies, or None; ``sealed_authkey``, the same sealed
-    with the pool's key for workers on other hosts), ``cwd`` (the manager's working
+    with the pool's key for workers on other hosts), ``argv`` (the manager's ``sys.argv``),
+    ``cwd`` (the manager's working
     directory, entered when it exists here), ``main``/``digest``/``until``/``quiet`` (the
     main script, see ``load_main``), ``values`` (its globals by value, or None), ``prefix``
     (``ForkPoolWorker`` or ``SpawnPoolWorker``, as the stdlib would name this worker),
@@ -261,6 +262,8 @@ def prepare(options: dict) -> None:
         me.name = f"{prefix}-{':'.join(str(i) for i in me._identity)}"
     if options.get("daemon") is False:
         me._config["daemon"] = False  # its pool's context makes non-daemonic workers
+    if options.get("argv") is not None:
+        sys.argv = list(options["argv"])  # as spawn's children have it (argparse at top level)
     cwd = options.get("cwd")
     if cwd and os.path.isdir(cwd):
         try:

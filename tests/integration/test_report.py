@@ -324,3 +324,16 @@ def test_manager_dashboard_before_and_after_it_starts():
         assert _get(m.dashboard_url)[0] == 200
     with pytest.raises(OSError):
         urllib.request.urlopen(m.dashboard_url, timeout=5)
+
+
+def test_a_pool_never_ended_gets_its_report_at_exit_after_its_workers_stop(tmp_path):
+    path = tmp_path / "exit.html"
+    code = ("import netpool\n"
+            f"p = netpool.DistributedPool(2, report={str(path)!r})\n"
+            "print(p.map(abs, range(-3, 3)))\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=60)
+    assert out.returncode == 0, out.stderr
+    found = shown(path.read_text())
+    # Written by the atexit hook after the runtime's own had stopped the workers.
+    assert found["totals.done"] == "6" and found["totals.workers_departed"] == "2"

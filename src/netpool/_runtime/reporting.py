@@ -133,6 +133,14 @@ class Reporting:
         if self.dashboard is not None:
             self.dashboard.close()
 
+    def at_exit(self) -> None:
+        """At interpreter exit: stop its runtime as the loop's own exit hook does (whichever
+        runs first), so that the report shows how the run ended, then finish."""
+        rt = self._rt
+        if rt is not None and rt.alive:
+            rt.terminate(wait=1.0)
+        self.finish()
+
     def _finish_after(self, rt: Any) -> None:
         rt.join(30.0)
         self.finish()
@@ -167,6 +175,6 @@ def _finish_all() -> None:
     """Pools never joined nor terminated get their report at interpreter exit."""
     for r in list(_unfinished):
         try:
-            r.finish()
+            r.at_exit()
         except Exception:  # at exit, one report must not keep the others from being written
             log.exception("netpool: writing a report at exit failed")

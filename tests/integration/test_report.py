@@ -130,11 +130,13 @@ def test_events_and_examples_are_capped(monkeypatch):
 def test_a_lost_worker_ends_its_running_bar_and_is_marked():
     tl = T.Timeline(0.0)
     tl.sent(3, True, 1.0)
-    tl.left(3, graceful=False)
-    tl.died(3, True, "worker 3 was killed", 2.5)
+    tl.left(3, graceful=False, running=True, now=2.5)
+    tl.event(3, "died", "worker 3 was killed", 2.7)  # its death, recorded once it ended
+    tl.sent(4, True, 1.0)
+    tl.left(4, graceful=True, running=True, now=2.5)  # stopped: no bar for what it ran
     s = tl.snapshot(3.0)
     assert s["bars"] == [[3, 1.0, 2.5, 1, 0, T.LOST]]
-    assert s["events"] == [[2.5, 3, "died", "worker 3 was killed"]]
+    assert s["events"] == [[2.7, 3, "died", "worker 3 was killed"]]
 
 
 def test_render_escapes_what_it_shows():
@@ -170,6 +172,8 @@ def test_pool_report_marks_a_death_and_its_replacement(tmp_path):
     path, marker = tmp_path / "r.html", tmp_path / "marker"
     with netpool.DistributedPool(2, report=str(path)) as pool:
         assert pool.apply_async(die_once, (str(marker), "again")).get(60) == "again"
+        # A lost worker's death is recorded once its process has ended (commands.lost).
+        wait_for(lambda: pool.stats()["failures"]["worker_deaths"], what="the death recorded")
         stats = pool.stats()
     page = path.read_text()
     assert "ev died" in page and "ev replacement" in page

@@ -10,6 +10,7 @@ import pytest
 import netpool
 from _browser import Browser, need_chromium
 from _tasks import die_once, value_error_if
+from conftest import wait_for
 from test_report import lookup
 
 pytestmark = pytest.mark.timeout(180)
@@ -45,6 +46,7 @@ def test_report_renders_without_errors_and_shows_the_stats(tmp_path, browser):
     with netpool.DistributedPool(2, report=str(path)) as pool:
         results = [pool.apply_async(value_error_if, (i, BAD)) for i in range(40)]
         assert pool.apply_async(die_once, (str(marker), "again")).get(60) == "again"
+        wait_for(lambda: pool.stats()["failures"]["worker_deaths"], what="the death recorded")
         for r in results:
             r.wait(60)
         pool.close()

@@ -293,8 +293,7 @@ class Commands:
         how = self._workers.record_death(rec)
         log.warning("netpool: %s", how)
         if self.timeline is not None:
-            self.timeline.died(rec.id, bool(self._sched.running_on(rec.id)), how,
-                               time.monotonic())
+            self.timeline.event(rec.id, "died", how, time.monotonic())
         self.counts.died(rec.exit_status(), rec.lost_reason)
 
     def forget(self, rec: WorkerRec, kill: bool) -> None:
@@ -304,7 +303,9 @@ class Commands:
             if self.timeline is not None:
                 if rec.stopping:
                     self.timeline.event(rec.id, "stopped", "it stopped", time.monotonic())
-                self.timeline.left(rec.id, rec.stopping)
+                # Now, while the core still has its tasks (its death may be recorded later).
+                self.timeline.left(rec.id, rec.stopping, bool(self._sched.running_on(rec.id)),
+                                   time.monotonic())
         for bid in rec.blobs:
             self._holders.get(bid, set()).discard(rec)
         self._workers.remove(rec, replace=self._sched.config.replace)

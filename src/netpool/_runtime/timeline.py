@@ -174,18 +174,12 @@ class Timeline:
         else:
             self.events_dropped += 1
 
-    def died(self, worker: int, running: bool, text: str, now: float) -> None:
-        """It was lost unexpectedly; ``running``: with tasks on it (they end with it)."""
-        if running and worker in self._cursor:
-            self._bar(worker, self._cursor[worker], now, LOST)
-        self._cursor.pop(worker, None)
-        self.event(worker, "died", text, now)
-
-    def left(self, worker: int, graceful: bool) -> None:
-        """It left the worker table; if not ``graceful``, ``died`` follows (and needs its
-        cursor for the bar of the task it was running)."""
-        if graceful:
-            self._cursor.pop(worker, None)
+    def left(self, worker: int, graceful: bool, running: bool, now: float) -> None:
+        """It left the worker table; ``running``: with tasks on it, which end with it (a
+        bar of their own unless ``graceful``). Its death, if it died, is an ``event``."""
+        start = self._cursor.pop(worker, None)
+        if running and not graceful and start is not None:
+            self._bar(worker, start, now, LOST)
         self._last.pop(worker, None)
 
     # -- reading -------------------------------------------------------------------

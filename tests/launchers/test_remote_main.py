@@ -289,3 +289,31 @@ def test_the_authkey_is_sealed_for_workers_on_other_hosts():
     assert process.unseal(sealed, key) == secret
     assert process.unseal(sealed, os.urandom(32)) != secret
     assert _compat.seal(secret, key)[1] != sealed[1]  # a fresh nonce each time
+
+
+def test_distributed_pool_in_a_script_over_ssh(sshd, tmp_path):
+    # The same, without `netpool run`: results of a class of __main__ come back as the
+    # script's own class (by reference to __mp_main__, which multiprocessing aliases).
+    (tmp_path / "prog.py").write_text(textwrap.dedent("""
+        import dataclasses, os
+        from netpool import DistributedPool, SSHWorker
+
+        @dataclasses.dataclass
+        class Pair:
+            a: int
+            b: int
+
+        def swap(p):
+            return Pair(p.b, p.a)
+
+        if __name__ == "__main__":
+            with DistributedPool(workers=[SSHWorker("localhost")]) as pool:
+                out = pool.map(swap, [Pair(1, 2)])
+            os.remove(__file__)
+            with DistributedPool(workers=[SSHWorker("localhost")]) as pool:  # by value now
+                out += pool.map(swap, [Pair(3, 4)])
+            print(out, all(type(p) is Pair for p in out))
+    """))
+    proc = run([sys.executable, "prog.py"], tmp_path)
+    assert (proc.returncode, proc.stdout) == (0, "[Pair(a=2, b=1), Pair(a=4, b=3)] True\n"), \
+        proc.stderr

@@ -144,9 +144,16 @@ def _serve(address: tuple[str, int], authkey: bytes, worker_id: int,
         chan, address = _connect_any(address, alternatives, authkey, hello, worker_id, quiet)
         own_links.append(chan)
         (msg, _) = chan.recv()
-    except (OSError, EOFError):
+    except (EOFError, ConnectionResetError, BrokenPipeError) as exc:
+        # Reached, then dropped as we joined: the manager is shutting down (a pool left at
+        # once). Not a traceback in the program's stderr; one line where we may speak.
+        if not forked and not quiet:
+            print(f"netpool worker {worker_id}: the manager closed the connection as we "
+                  f"joined ({exc or type(exc).__name__}); exiting", file=sys.stderr, flush=True)
+        return 3
+    except OSError:
         if not forked:
-            raise
+            raise  # refused, unreachable: the output file (or stderr) says why
         return 3  # our parent, the manager, dropped us as we joined: it is shutting down
     if msg[0] != M.WELCOME:
         raise SystemExit(f"netpool worker: expected WELCOME from the manager, got {msg[0]}")

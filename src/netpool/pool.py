@@ -686,6 +686,9 @@ class DistributedPool:
             job = next(self._jobs)
             self._cache[job] = result
             result._uncache = functools.partial(self._cache.pop, job, None)
+            # As the stdlib's ApplyResult._pool: while the loop holds a pending result, the
+            # result holds its pool, so a pool dropped with work outstanding finishes it.
+            result._pool = self
         return result
 
     # -- internals -------------------------------------------------------------------------

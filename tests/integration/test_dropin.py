@@ -386,3 +386,63 @@ def test_no_supervisor_is_left_a_zombie(tmp_path):
     out = subprocess.run([sys.executable, "z.py"], cwd=tmp_path, capture_output=True,
                          text=True, timeout=120)
     assert (out.returncode, out.stdout) == (0, "[]\n"), out.stderr
+
+
+def test_a_dropped_pool_finishes_the_tasks_it_holds(tmp_path):
+    # Found by the corpus (multiprocess_ex_pool): in the stdlib a pending result keeps its
+    # pool (ApplyResult._pool), so a pool dropped with work outstanding runs that work to
+    # the end, its callbacks included; netpool terminated it at once.
+    out = assert_same(run_three_ways(tmp_path, """
+        import gc, threading, time
+
+        def slow(x):
+            time.sleep(0.3)
+            return x
+
+        def submit(done):
+            p = Pool(2)
+            for i in range(4):
+                p.apply_async(slow, (i,), callback=lambda x: done.append(x))
+
+        if __name__ == "__main__":
+            done = []
+            submit(done)
+            gc.collect()
+            deadline = time.monotonic() + 60
+            while len(done) < 4 and time.monotonic() < deadline:
+                time.sleep(0.05)
+            print(sorted(done))
+    """))
+    assert out == "[0, 1, 2, 3]\n"
+
+
+def test_what_tasks_put_on_a_queue_survives_the_workers_exit(tmp_path):
+    # Found by the corpus (so_queue_function_attribute hung 1 run in 10): a worker stopped
+    # after close() left with os._exit while its Queue's feeder thread still held what tasks
+    # had put, so the parent waited forever. Stdlib workers run multiprocessing's exit
+    # handlers first, which flush it. Items bigger than a pipe's buffer make the feeder
+    # thread still busy when the worker is told to stop.
+    out = assert_same(run_three_ways(tmp_path, """
+        import multiprocessing, queue
+
+        def init(q):
+            global shared
+            shared = q
+
+        def put_big(i):
+            shared.put(str(i) * 200000)
+            return i
+
+        if __name__ == "__main__":
+            q = multiprocessing.Queue()
+            p = Pool(2, init, (q,))
+            r = p.map_async(put_big, range(4))
+            p.close()
+            r.wait()
+            try:
+                print(sorted(len(q.get(timeout=20)) for _ in range(4)))
+            except queue.Empty:
+                print("lost")
+            p.join()
+    """))
+    assert out == "[200000, 200000, 200000, 200000]\n"

@@ -79,13 +79,21 @@ def _module_line(main: types.ModuleType) -> Optional[int]:
     return line
 
 
+# CPython 3.11's ast.parse is not safe in two threads at once: its AST constructor keeps one
+# recursion counter per interpreter, and a parse in another thread upsets it ("SystemError:
+# AST constructor recursion depth mismatch"). Pools made from several threads at once (CPython's
+# own test_importlib/partial/pool_in_threads.py, in the corpus) parse here at the same time.
+_PARSE_LOCK = threading.Lock()
+
+
 def statement_index(source: bytes, path: str, line: Optional[int]) -> Optional[int]:
     """The index of the top-level statement that holds ``line`` (its decorators included),
     or None (no line, a line outside every statement, source that does not parse). Pure."""
     if line is None:
         return None
     try:
-        body = ast.parse(source, path).body
+        with _PARSE_LOCK:
+            body = ast.parse(source, path).body
     except (SyntaxError, ValueError):
         return None
     for i, stmt in enumerate(body):

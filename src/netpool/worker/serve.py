@@ -32,10 +32,6 @@ BIG_MESSAGE = 64 * 1024  # a task or result this big has the reader thread watch
 _MAIN, _READER = "main", "reader"  # who reads the link (Serve.holder)
 
 
-class _LinkClosed(Exception):
-    """The reader thread's way out when the link closes after STOP."""
-
-
 class Serve:
     """Runs the tasks the manager sends, in order, and sends their results back in batches.
 
@@ -131,8 +127,6 @@ class Serve:
                         break
             try:
                 self._watch()
-            except _LinkClosed:
-                return  # after STOP: nothing more to read, the main thread ends the process
             finally:
                 with cond:
                     self.holder = None
@@ -167,16 +161,9 @@ class Serve:
             for msg, bufs in self.chan.recv_ready(block=block):
                 self._handle(msg, bufs)
         except (EOFError, OSError, Exception):
-            flush_output()
-            if self.stopping:
-                # STOP came first: the link closing is the manager done with us. The main
-                # thread is on its way out, running multiprocessing's exit handlers (a
-                # Queue's feeder thread flushing what tasks put), which os._exit would cut.
-                if threading.current_thread() is threading.main_thread():
-                    return
-                raise _LinkClosed
             # The manager closed the link (or broke the protocol): it is gone or has dropped
             # us, and reruns whatever we hold. Leave at once, even mid-task.
+            flush_output()
             os._exit(0)
 
     def _handle(self, msg: tuple, bufs: list) -> None:

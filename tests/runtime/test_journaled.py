@@ -170,6 +170,8 @@ def test_a_withdrawn_leader_hands_its_twins_on(tmp_path):
         leader = pool.apply_async(square, (7,))
         twin = pool.apply_async(square, (7,))  # identical: waits for the leader
         rt = pool._rt
+        # A submit may reach the core on the loop thread a little later: wait for it.
+        wait_for(lambda: len(rt._sched.pending) == 1, 30, what="the leader to be pending")
         (leader_id,) = [tid for tid in rt._sched.pending]
         assert rt.withdraw([leader_id]) == {leader_id}
         os.kill(int(open(marker).read()), 9)  # end the long first task: a new worker comes

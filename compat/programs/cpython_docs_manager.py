@@ -1,0 +1,30 @@
+# Corpus program: a verbatim copy of a public program (a test input, not netpool code).
+# Source: CPython 3.11.2, Doc/library/multiprocessing.rst lines 357-375, section "Sharing state between processes", "Server process",
+#   https://docs.python.org/3.11/library/multiprocessing.html#sharing-state-between-processes;
+#   obtained from Debian's source package python3.11 3.11.2-6+deb12u8
+#   (`apt-get source python3.11`: python3.11_3.11.2.orig.tar.gz, the CPython 3.11.2 release).
+# Author: the CPython documentation authors (Python Software Foundation).
+# Licence: PSF License Version 2; code examples in the Python documentation are also
+#   under the Zero-Clause BSD licence (https://docs.python.org/3/license.html).
+# Changes: the reST literal block's indentation removed.
+# A program with Processes and no Pool: `netpool run` must leave it alone.
+
+from multiprocessing import Process, Manager
+
+def f(d, l):
+    d[1] = '1'
+    d['2'] = 2
+    d[0.25] = None
+    l.reverse()
+
+if __name__ == '__main__':
+    with Manager() as manager:
+        d = manager.dict()
+        l = manager.list(range(10))
+
+        p = Process(target=f, args=(d, l))
+        p.start()
+        p.join()
+
+        print(d)
+        print(l)

@@ -1,7 +1,7 @@
 #!/usr/bin/env python
 """Instructions the manager executes per tiny task, counted by valgrind's callgrind.
 
-    python bench/bench_instructions.py [--src SRC] [--record] [--repeat N]
+    python bench/bench_instructions.py [--src SRC] [--record | --journal] [--repeat N]
 
 Wall-clock figures move by 3x on a shared machine; an instruction count hardly moves with
 the load. The manager process (all its threads; the workers are separate processes) runs
@@ -9,7 +9,8 @@ the ``tiny`` workload of bench_pool.py (``imap_unordered(inc, range(n), 1)`` on 
 workers) for 2,000 and for 12,000 tasks under callgrind; the difference over 10,000 is the
 count per task, start-up and warm-up cancelled out. ``--record`` turns the run report's
 recorder on (``Runtime.record_timeline``, no page drawn), to price it
-(docs/observability.md, "What recording costs"). Needs valgrind; each run takes a minute
+(docs/observability.md, "What recording costs"); ``--journal`` gives the pool a fresh
+journal, to price it (docs/journal.md). Needs valgrind; each run takes a minute
 or more.
 """
 
@@ -29,7 +30,7 @@ import sys, time
 sys.path[:0] = [sys.argv[3], sys.argv[4]]
 import workloads as W
 import netpool
-pool = netpool.DistributedPool(2)
+pool = netpool.DistributedPool(2, journal=sys.argv[5] if sys.argv[1] == "journal" else None)
 while pool._rt.worker_count() < 2:
     time.sleep(0.005)
 if sys.argv[1] == "record":
@@ -47,7 +48,7 @@ def count(mode: str, n: int, src: str) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         out = subprocess.run(
             ["valgrind", "--tool=callgrind", f"--callgrind-out-file={tmp}/cg.%p",
-             sys.executable, "-c", CHILD, mode, str(n), src, HERE],
+             sys.executable, "-c", CHILD, mode, str(n), src, HERE, f"{tmp}/journal.db"],
             capture_output=True, text=True, timeout=1800).stderr
     pid = re.search(r"^==(\d+)==", out, re.M).group(1)
     refs = re.search(rf"^=={pid}== I\s+refs:\s+([\d,]+)", out, re.M).group(1)
@@ -59,9 +60,11 @@ def main() -> int:
     p.add_argument("--src", default=os.path.join(HERE, "..", "src"),
                    help="the src/ folder whose netpool to count (default: this checkout's)")
     p.add_argument("--record", action="store_true", help="with the report's recorder on")
+    p.add_argument("--journal", action="store_true",
+                   help="with a fresh journal (DistributedPool(journal=...)), to price it")
     p.add_argument("--repeat", type=int, default=2)
     args = p.parse_args()
-    mode = "record" if args.record else "plain"
+    mode = "record" if args.record else "journal" if args.journal else "plain"
     for rep in range(args.repeat):
         small, large = count(mode, 2000, args.src), count(mode, 12000, args.src)
         print(f"{mode} run {rep + 1}: {(large - small) / 10000:,.0f} instructions per task "

@@ -109,7 +109,7 @@ def journaled_inputs(path):
     j = Journal(path, readonly=True)
     try:
         xs = set()
-        for key in list(j._where):
+        for key in list(j.committed):
             status, payload, bufs = j.lookup(key)
             assert status == 0
             value = pickle.loads(payload, buffers=bufs)
@@ -226,7 +226,7 @@ def journaled_inputs_pool(path):
     j = Journal(path, readonly=True)
     try:
         xs = set()
-        for key in list(j._where):
+        for key in list(j.committed):
             status, payload, bufs = j.lookup(key)
             if status == 0:
                 xs.update(v // 10 for v in pickle.loads(payload, buffers=bufs))
@@ -272,7 +272,7 @@ def test_no_printed_result_of_a_flood_of_tiny_tasks_is_unjournaled(tmp_path):
         j = Journal(journal, readonly=True)
         try:
             kept = set()
-            for key in list(j._where):
+            for key in list(j.committed):
                 status, payload, bufs = j.lookup(key)
                 kept.update(x for x in pickle.loads(payload, buffers=bufs))
         finally:

@@ -33,6 +33,7 @@ import struct
 import sys
 import time
 import zlib
+from collections import Counter
 from typing import Any, Optional
 
 from ..errors import JournalError
@@ -104,14 +105,15 @@ class Journal:
         self.too_large = 0          # outcomes not kept because of max_result, this run
         self.broken = False         # a write failed: nothing more is written, tasks just run
         self._clear_pending()
-        self._where: dict[bytes, int] = {}       # key -> batch id, for every committed outcome
+        # key -> batch id, for every committed outcome (read directly by journaled.py)
+        self.committed: dict[bytes, int] = {}
         self._batch: tuple = (0, {}, b"")  # the last batch read: id, key -> entry, data
         self._db = self._connect(readonly)
         try:
             self._validate(readonly)
             for bid, idx in self._db.execute("SELECT id, idx FROM batches ORDER BY id"):
                 for entry in _ENTRY.iter_unpack(idx):
-                    self._where[entry[0]] = bid
+                    self.committed[entry[0]] = bid
             self.run = self._start_run() if register and not readonly else None
             forks.own(self)
         except sqlite3.DatabaseError as exc:
@@ -225,17 +227,18 @@ class Journal:
 
     # -- the runtime's side --------------------------------------------------------------
     def __contains__(self, key: bytes) -> bool:
-        return key in self._where or key in self._pending
+        return key in self.committed or key in self.pending_outcomes
 
     def __len__(self) -> int:
-        return len(self._where) + sum(1 for k in self._pending if k not in self._where)
+        committed = self.committed
+        return len(committed) + sum(1 for k in self.pending_outcomes if k not in committed)
 
     def lookup(self, key: bytes) -> Optional[Outcome]:
         """The recorded outcome of the task ``key``, or None (not recorded, or damaged)."""
-        pending = self._pending.get(key)
+        pending = self.pending_outcomes.get(key)
         if pending is not None:
             return (pending[0], *_decode(pending[1]))  # the last entry for a key wins
-        bid = self._where.get(key)
+        bid = self.committed.get(key)
         if bid is None:
             return None
         if self._batch[0] != bid:  # results come back in the order they were recorded
@@ -245,7 +248,7 @@ class Journal:
             except sqlite3.DatabaseError as exc:  # damaged since it was opened and checked
                 log.warning("netpool: the journal %s cannot be read (%s); that task runs "
                             "again", self.path, exc)
-                del self._where[key]
+                del self.committed[key]
                 return None
             self._batch = bid, {e[0]: e for e in _ENTRY.iter_unpack(idx)}, data
         _, status, crc, offset, length = self._batch[1][key]
@@ -253,15 +256,31 @@ class Journal:
         if zlib.crc32(record) != crc:
             log.warning("netpool: the journal %s holds a damaged record; that task runs again",
                         self.path)
-            del self._where[key]
+            del self.committed[key]
             return None
         return (status, *_decode(record))
 
     def record(self, key: bytes, status: int, payload: bytes, bufs: list, name: str) -> None:
         """Keep a task's outcome (written with the next batch)."""
+        if bufs or len(payload) > self.max_result or self.broken:
+            return self._record_other(key, status, payload, bufs, name)
+        # A tiny task's path, ~0.4 us: its index entry now, so a commit does no work per task.
+        record = _HEAD.pack(len(payload), 0) + payload
+        n = len(record)
+        pending = self.pending_outcomes
+        pending[key] = (status, record)
+        self._idx.append(_ENTRY.pack(key, status, zlib.crc32(record), self._pos, n))
+        self._data.append(record)
+        self._pos += n
+        (self._failed if status else self._done).append(name)
+        if len(pending) >= BATCH_ROWS or self._pos >= BATCH_BYTES:
+            self.flush()
+
+    def _record_other(self, key: bytes, status: int, payload: bytes, bufs: list,
+                      name: str) -> None:
         if self.broken:
             return
-        size = len(payload) + sum(memoryview(b).nbytes for b in bufs) if bufs else len(payload)
+        size = len(payload) + sum(memoryview(b).nbytes for b in bufs)
         if size > self.max_result:
             if not self.too_large:
                 log.warning("netpool: a %s result of %d bytes is larger than the journal's "
@@ -269,38 +288,33 @@ class Journal:
                             name, size, self.max_result)
             self.too_large += 1
             return
-        record = _HEAD.pack(size, 0) + payload if not bufs else _encode(status, payload, bufs)
-        pending = self._pending
-        pending[key] = (status, record)
-        # The batch's index entry and counts now, so a commit does no work per outcome.
+        record = _encode(status, payload, bufs)
         n = len(record)
+        self.pending_outcomes[key] = (status, record)
         self._idx.append(_ENTRY.pack(key, status, zlib.crc32(record), self._pos, n))
         self._data.append(record)
         self._pos += n
-        try:
-            self._counts[name][status != 0] += 1
-        except KeyError:
-            self._counts[name] = [status == 0, status != 0]
-        self._pending_bytes += size
-        if len(pending) >= BATCH_ROWS or self._pending_bytes >= BATCH_BYTES:
+        (self._failed if status else self._done).append(name)
+        if len(self.pending_outcomes) >= BATCH_ROWS or self._pos >= BATCH_BYTES:
             self.flush()
 
     @property
     def pending(self) -> int:
         """Outcomes recorded and not yet committed."""
-        return len(self._pending)
+        return len(self.pending_outcomes)
 
     def flush(self) -> None:
         """Commit what is pending, in one transaction. A failure is logged, never raised."""
-        if not self._pending or self.broken:
+        if not self.pending_outcomes or self.broken:
             return
         try:
             self._db.execute("BEGIN")
             bid = self._db.execute("INSERT INTO batches(run, at, idx, data) VALUES (?,?,?,?)",
                                    (self.run, time.time(), b"".join(self._idx),
                                     b"".join(self._data))).lastrowid
+            done, failed = Counter(self._done), Counter(self._failed)
             self._db.executemany("INSERT INTO names VALUES (?,?,?,?)",
-                                 [(bid, n, d, f) for n, (d, f) in self._counts.items()])
+                                 [(bid, n, done[n], failed[n]) for n in done | failed])
             self._db.execute("COMMIT")
         except sqlite3.Error as exc:
             # Results are still delivered; only the journal stops: those tasks will rerun.
@@ -312,15 +326,16 @@ class Journal:
             except sqlite3.Error:
                 pass
         else:
-            self._where.update(dict.fromkeys(self._pending, bid))
+            self.committed.update(dict.fromkeys(self.pending_outcomes, bid))
         self._clear_pending()
 
     def _clear_pending(self) -> None:
-        self._pending: dict[bytes, tuple] = {}  # key -> (status, record), not committed
+        self.pending_outcomes: dict[bytes, tuple] = {}  # key -> (status, record), not committed
         self._idx: list[bytes] = []              # ... their index entries, records, counts
         self._data: list[bytes] = []
-        self._counts: dict[str, list] = {}       # function name -> [done, failed]
-        self._pos = self._pending_bytes = 0
+        self._done: list[str] = []               # the function name of each outcome ...
+        self._failed: list[str] = []             # ... of each exception (counted at commit)
+        self._pos = 0                            # bytes in _data
 
     def _disown(self) -> None:
         """In a forked child: never touch the parent's connection, not even to close it.

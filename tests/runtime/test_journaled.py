@@ -84,6 +84,9 @@ def committed(path, key):
 
 def test_results_wait_for_their_commit_and_share_it_while_other_tasks_run(tmp_path, monkeypatch):
     from netpool._runtime import journaled
+    # A hold long enough that a loaded machine cannot outlast it between two rounds (at the
+    # real 1 ms, a descheduled test saw the first rounds committed: flaky, not wrong).
+    monkeypatch.setattr(journaled, "HOLD_SECONDS", 60.0)
     path = tmp_path / "j.db"
     jt = JournaledTasks(Journal(path))
     jt.define(1, square, "square")

@@ -144,8 +144,8 @@ class Commands:
         rec = self._workers.get(cmd.worker)
         if rec is not None:
             rec.lost_reason = cmd.reason
-            self.forget(rec, kill=True)
-            self._record_death(rec)
+            self.forget(rec, kill=False)
+            self._end_process(rec)
 
     def replace(self, cmd: S.LaunchReplacement) -> None:
         log.info("netpool: launching a replacement for worker %d", cmd.worker)
@@ -230,6 +230,7 @@ class Commands:
     # -- losing workers ----------------------------------------------------------------
     def lost(self, rec: WorkerRec) -> None:
         """Its link broke (or it exited before connecting): forget it and tell the core.
+        The core's ``KillWorker`` (silent, or past ``task_timeout``) ends a process the same way.
 
         A local process that has not ended yet is killed without waiting: the core is told
         now (its tasks go back to the queue at once), and its death is recorded once its
@@ -240,17 +241,8 @@ class Commands:
             return
         graceful = rec.stopping
         self.forget(rec, kill=False)  # reaps it if it has ended: never blocks
-        if graceful:
-            pass
-        elif (rec.exit_status() is None and getattr(rec.launcher, "_reap", None) is not None
-              and self._links.watch_exit(rec)):
-            begin_kill(rec)
-            self._dying[rec] = time.monotonic() + REAP_GRACE
-        else:
-            if rec.exit_status() is None and rec.launcher is not None:
-                stop_supervisors([rec])  # no sentinel to wait on: as before, briefly blocking
-                rec.launcher._stop()
-            self._record_death(rec)
+        if not graceful:
+            self._end_process(rec)
         running, poison = self._sched.running_on(rec.id), self.counts.poison
         self._handle(S.WorkerLost(rec.id, graceful))
         requeued = len(running) - (self.counts.poison - poison)
@@ -258,6 +250,19 @@ class Commands:
             log.info("netpool: %d task(s) that were on worker %d go back to the queue",
                      requeued, rec.id)
         self._workers.lost_launchers.pop(rec.id, None)  # not replaced (closing, or no work left)
+
+    def _end_process(self, rec: WorkerRec) -> None:
+        """Kill a forgotten worker's process and record its death: once its sentinel says it
+        ended where it has one (the loop never waits for it), else the brief blocking way."""
+        if (rec.exit_status() is None and getattr(rec.launcher, "_reap", None) is not None
+                and self._links.watch_exit(rec)):
+            begin_kill(rec)
+            self._dying[rec] = time.monotonic() + REAP_GRACE
+            return
+        if rec.exit_status() is None and rec.launcher is not None:
+            stop_supervisors([rec])  # no sentinel to wait on: briefly blocking
+            rec.launcher._stop()
+        self._record_death(rec)
 
     def dying_until(self) -> float:
         """When the loop must call ``dying_due`` (inf: no killed process is awaited)."""

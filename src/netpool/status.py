@@ -25,8 +25,7 @@ from typing import Any, Optional
 from ._protocol import messages as M
 from ._runtime.progress import Rate, format_line
 from ._transport.handshake import client_connect
-
-AUTHKEY_ENV = "NETPOOL_AUTHKEY"
+from .worker.main import read_authkey
 
 
 class StatusClient:
@@ -88,7 +87,7 @@ def main(args: argparse.Namespace) -> int:
     if not host or not port.isdigit():
         return _error(f"address must be HOST:PORT, got {args.address!r}", 2)
     try:
-        authkey = read_authkey(args.authkey_file, args.authkey_stdin)
+        authkey = read_authkey(args.authkey_file, args.authkey_stdin, consume=False)
     except (OSError, ValueError) as exc:
         return _error(str(exc), 2)
     address = (host.strip("[]"), int(port))
@@ -170,21 +169,6 @@ def render(snap: dict, rate: Optional[float], where: str, rows: Optional[int] = 
     lines.append(f"queues: {q['pending']} pending, {q['on_workers']} on workers, "
                  f"{q['inbox']} in the inbox")
     return "\n".join(lines)
-
-
-def read_authkey(path: Optional[str], stdin: bool) -> bytes:
-    """The key, as ``netpool worker`` reads it: a file, stdin, or ``$NETPOOL_AUTHKEY``.
-    Raises OSError (the file) or ValueError (none given, not hex)."""
-    if path:
-        with open(path) as f:
-            text = f.read()
-    elif stdin:
-        text = sys.stdin.readline()
-    else:
-        text = os.environ.get(AUTHKEY_ENV, "")
-        if not text:
-            raise ValueError(f"no authkey: use --authkey-file, --authkey-stdin or ${AUTHKEY_ENV}")
-    return bytes.fromhex(text.strip())
 
 
 def _error(text: str, code: int) -> int:

@@ -17,6 +17,8 @@ import textwrap
 
 import pytest
 
+from conftest import HERE
+
 pytestmark = pytest.mark.timeout(180)
 
 HEADER = textwrap.dedent("""\
@@ -350,19 +352,9 @@ def test_sync_objects_for_workers_on_other_hosts_fail_at_the_call(make):
 
 ZOMBIES = """
 import ctypes, os, sys, time
+sys.path.insert(0, sys.argv[1])
 from netpool import DistributedPool
-
-def zombies_of_mine():
-    me, found = str(os.getpid()), []
-    for pid in filter(str.isdigit, os.listdir("/proc")):
-        try:
-            with open(f"/proc/{pid}/stat") as f:
-                fields = f.read().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if fields[1] == me and fields[0] == "Z":
-            found.append(pid)
-    return found
+from _tasks import zombies_of_mine
 
 if __name__ == "__main__":
     # We adopt orphans (PR_SET_CHILD_SUBREAPER) and never reap them: a supervisor left behind
@@ -383,7 +375,7 @@ def test_no_supervisor_is_left_a_zombie(tmp_path):
     # item 8: supervisors are reaped (by their worker, which the manager kills after them),
     # also where nothing reaps orphans.
     (tmp_path / "z.py").write_text(ZOMBIES)
-    out = subprocess.run([sys.executable, "z.py"], cwd=tmp_path, capture_output=True,
+    out = subprocess.run([sys.executable, "z.py", HERE], cwd=tmp_path, capture_output=True,
                          text=True, timeout=120)
     assert (out.returncode, out.stdout) == (0, "[]\n"), out.stderr
 

@@ -55,19 +55,7 @@ STOPPED_SUPERVISOR = r"""
 import ctypes, os, signal, sys
 sys.path.insert(0, sys.argv[1])
 import netpool
-from _tasks import getpid
-
-def zombies_of_mine():
-    me, found = str(os.getpid()), []
-    for pid in filter(str.isdigit, os.listdir("/proc")):
-        try:
-            with open(f"/proc/{pid}/stat") as f:
-                fields = f.read().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if fields[1] == me and fields[0] == "Z":
-            found.append(pid)
-    return found
+from _tasks import getpid, zombies_of_mine
 
 # As PID 1 in a container: orphans become ours, and nothing else would reap them.
 ctypes.CDLL(None).prctl(36, 1)
@@ -93,23 +81,22 @@ print(zombies_of_mine())
 """
 
 
-def test_workers_still_starting_when_terminated_leave_no_zombie(tmp_path):
+def _zombies_left_by(tmp_path, program: str) -> str:
+    """Run ``program`` (it prints its zombies) in a fresh interpreter; what it printed."""
     import subprocess
     import sys
     from conftest import HERE
-    script = tmp_path / "starting.py"
-    script.write_text(STARTING)
+    script = tmp_path / "prog.py"
+    script.write_text(program)
     out = subprocess.run([sys.executable, str(script), HERE], capture_output=True, text=True,
                          timeout=60)
-    assert (out.returncode, out.stdout) == (0, "[]\n"), out.stderr
+    assert out.returncode == 0, out.stderr
+    return out.stdout
+
+
+def test_workers_still_starting_when_terminated_leave_no_zombie(tmp_path):
+    assert _zombies_left_by(tmp_path, STARTING) == "[]\n"
 
 
 def test_a_supervisor_too_slow_to_reap_leaves_no_zombie(tmp_path):
-    import subprocess
-    import sys
-    from conftest import HERE
-    script = tmp_path / "stopped.py"
-    script.write_text(STOPPED_SUPERVISOR)
-    out = subprocess.run([sys.executable, str(script), HERE], capture_output=True, text=True,
-                         timeout=60)
-    assert (out.returncode, out.stdout) == (0, "[]\n"), out.stderr
+    assert _zombies_left_by(tmp_path, STOPPED_SUPERVISOR) == "[]\n"

@@ -82,20 +82,17 @@ class StatusLinks:
         """In a forked child (no lock: a parent's thread may have held it): close the copies,
         so that a status client sees its link close when the manager closes it."""
         sel, self._sel, self._closed = self._sel, None, True
-        if sel is not None:
-            for key in list(sel.get_map().values()):
-                if key.data is not None:
-                    key.data.close()
-            sel.close()
-            for fd in (self._wake_r, self._wake_w):
-                os.close(fd)
-            self._wake_r = self._wake_w = -1
+        self._close_links(sel)
 
     def close(self) -> None:
         forks.release(self)
         with self._lock:
             self._closed = True
             sel, self._sel = self._sel, None
+        self._close_links(sel)
+
+    def _close_links(self, sel) -> None:
+        """Close every status link and the wake-up pipe (once: ``sel`` is None after)."""
         if sel is not None:
             for key in list(sel.get_map().values()):
                 if key.data is not None:

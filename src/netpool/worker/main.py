@@ -36,7 +36,7 @@ def main(argv: list[str] | None = None) -> int:
     if fast is not None:  # what launchers pass: no argparse to import (~10 ms of start-up)
         address, worker_id, key_file, key_stdin, alternatives, quiet = fast
         try:
-            authkey = _read_authkey(key_file, key_stdin)
+            authkey = read_authkey(key_file, key_stdin)
         except (OSError, ValueError) as exc:
             print(f"netpool worker: error: {exc}", file=sys.stderr)
             return 2
@@ -91,21 +91,24 @@ def _main_argparse(argv: list[str]) -> int:
     if not host or not port.isdigit():
         parser.error(f"address must be HOST:PORT, got {args.address!r}")
     try:
-        authkey = _read_authkey(args.authkey_file, args.authkey_stdin)
+        authkey = read_authkey(args.authkey_file, args.authkey_stdin)
     except (OSError, ValueError) as exc:
         parser.error(str(exc))
     return run_worker((host.strip("[]"), int(port)), authkey, args.id,
                       tuple(a.strip("[]") for a in args.alt), quiet=args.quiet or None)
 
 
-def _read_authkey(path: str | None, stdin: bool) -> bytes:
+def read_authkey(path: Optional[str], stdin: bool, consume: bool = True) -> bytes:
+    """The key from a file, stdin, or ``$NETPOOL_AUTHKEY`` (removed from the environment if
+    ``consume``, so that what tasks start does not inherit it). Raises OSError (the file) or
+    ValueError (none given, not hex)."""
     if path:
         with open(path) as f:
             text = f.read()
     elif stdin:
         text = sys.stdin.readline()
     else:
-        text = os.environ.pop(AUTHKEY_ENV, "")  # not passed on to what tasks start
+        text = (os.environ.pop if consume else os.environ.get)(AUTHKEY_ENV, "")
         if not text:
             raise ValueError(f"no authkey: use --authkey-file, --authkey-stdin or ${AUTHKEY_ENV}")
     return bytes.fromhex(text.strip())

@@ -123,6 +123,8 @@ class Executor(futures.Executor):
     time, so ``cancel()`` and ``shutdown(cancel_futures=True)`` can take most of a queue
     back. Raise it for many tiny tasks (or use ``map(chunksize=...)``). ``mp_context`` is
     accepted and ignored: workers are always fresh interpreters (as with "spawn").
+    ``report``, ``dashboard`` and ``progress`` are the pool's (docs/observability.md): the
+    report is written when ``shutdown(wait=True)`` returns, else at interpreter exit.
 
     A worker that dies has its tasks rerun on another: the executor never breaks. A task
     that was running each time a worker died, ``max_attempts`` times, fails alone with
@@ -139,7 +141,8 @@ class Executor(futures.Executor):
                  python: Optional[str] = None, host: Optional[str] = None,
                  authkey: Optional[bytes] = None, heartbeat_timeout: float = 30.0,
                  connect_timeout: float = 120.0, max_attempts: int = 3,
-                 window: int = 2) -> None:
+                 window: int = 2, report: Optional[str] = None, dashboard: bool = False,
+                 progress: Any = None) -> None:
         self._shutdown_flag = True  # until the pool exists: __del__ must find it
         if max_workers is not None and max_workers <= 0:
             raise ValueError("max_workers must be greater than 0")
@@ -151,12 +154,18 @@ class Executor(futures.Executor):
         self._pool = DistributedPool(
             max_workers, initializer, initargs, max_tasks_per_child, workers=workers,
             python=python, host=host, authkey=authkey, heartbeat_timeout=heartbeat_timeout,
-            connect_timeout=connect_timeout, max_attempts=max_attempts, window=window)
+            connect_timeout=connect_timeout, max_attempts=max_attempts, window=window,
+            report=report, dashboard=dashboard, progress=progress)
         self._rt = self._pool._rt
         self._lock = threading.Lock()
         self._shutdown_flag = False
         self._pending: dict[int, _TaskFuture] = {}  # not yet done, for cancel_futures
         _live.add(self)
+
+    @property
+    def dashboard_url(self) -> Optional[str]:
+        """The live dashboard's address, token included, with ``dashboard=True``; else None."""
+        return self._pool.dashboard_url
 
     # -- where other workers can join -----------------------------------------------------
     @property

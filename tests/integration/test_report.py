@@ -341,3 +341,16 @@ def test_a_pool_never_ended_gets_its_report_at_exit_after_its_workers_stop(tmp_p
     found = shown(path.read_text())
     # Written by the atexit hook after the runtime's own had stopped the workers.
     assert found["totals.done"] == "6" and found["totals.workers_departed"] == "2"
+
+
+def test_executor_report_is_written_at_shutdown(tmp_path):
+    path = tmp_path / "r.html"
+    with netpool.Executor(2, report=str(path)) as ex:
+        assert list(ex.map(abs, range(-5, 5))) == [5, 4, 3, 2, 1, 0, 1, 2, 3, 4]
+        with pytest.raises(ValueError):
+            ex.submit(value_error_if, 1, (1,)).result(60)
+        assert ex.dashboard_url is None
+    stats = ex._pool.stats()
+    page = path.read_text()
+    found = check_against(page, stats)
+    assert found["totals.done"] == "10" and found["failures.raised.ValueError"] == "1"

@@ -70,7 +70,7 @@ def test_without_a_journal_everything_runs_and_nothing_is_kept():
     assert list(jt.resolved(ts[0], M.OK, b"A", [])) == [] and list(jt.withdrawn(1)) == []
     assert jt.due() == float("inf")
     later = [("sink", ())]
-    assert jt.end_of_round(later, busy=True) is later
+    assert jt.end_of_round(later, in_flight=1000) is later
     jt.close()
 
 
@@ -92,26 +92,35 @@ def test_results_wait_for_their_commit_and_share_it_while_other_tasks_run(tmp_pa
     jt.define(1, square, "square")
     ts = jt.admit(tasks(jt, [b"a", b"b", b"c", b"d"]), None)
     keys = [jt._key(t)[0] for t in ts]
-    assert jt.end_of_round([], busy=True) == [] and jt.due() == float("inf")  # nothing waits
+    assert jt.end_of_round([], in_flight=1000) == [] and jt.due() == float("inf")  # nothing waits
 
     # Other tasks are in flight: the round's sink calls are held, nothing is committed yet.
     jt.resolved(ts[0], M.OK, b"A", [])
-    assert jt.end_of_round(["r0"], busy=True) == []
+    assert jt.end_of_round(["r0"], in_flight=1000) == []
     assert jt.due() < float("inf") and not committed(path, keys[0])
     jt.resolved(ts[1], M.OK, b"B", [])
-    assert jt.end_of_round(["r1"], busy=True) == []
+    assert jt.end_of_round(["r1"], in_flight=1000) == []
     # Past the hold: both rounds' calls, in order, once both outcomes are on disk.
     monkeypatch.setattr(journaled, "HOLD_SECONDS", 0.0)
-    assert jt.end_of_round(["x"], busy=True) == ["r0", "r1", "x"]
+    assert jt.end_of_round(["x"], in_flight=1000) == ["r0", "r1", "x"]
     assert committed(path, keys[0]) and committed(path, keys[1])
     assert jt.due() == float("inf")
     monkeypatch.setattr(journaled, "HOLD_SECONDS", 60.0)
 
     # Nothing else in flight, or the loop's last round: committed and handed on at once.
     jt.resolved(ts[2], M.OK, b"C", [])
-    assert jt.end_of_round(["r2"], busy=False) == ["r2"] and committed(path, keys[2])
+    assert jt.end_of_round(["r2"], in_flight=0) == ["r2"] and committed(path, keys[2])
     jt.resolved(ts[3], M.OK, b"D", [])
-    assert jt.end_of_round(["r3"], busy=True, final=True) == ["r3"] and committed(path, keys[3])
+    assert jt.end_of_round(["r3"], in_flight=1000, final=True) == ["r3"] and committed(path, keys[3])
+
+    # Never more held than is still under way: a lazy imap refills its window only as its
+    # results are taken, so holding most of it would starve the workers.
+    two = jt.admit(tasks(jt, [b"e", b"f"], first=5), None)
+    jt.resolved(two[0], M.OK, b"E", [])
+    assert jt.end_of_round(["r5"], in_flight=2) == []  # one held, two under way: hold
+    jt.resolved(two[1], M.OK, b"F", [])
+    assert jt.end_of_round(["r6"], in_flight=2) == ["r5", "r6"]  # two held, two: commit
+    assert committed(path, jt._key(two[1])[0])
 
     # HOLD_OUTCOMES waiting commit at once, however busy.
     many = jt.admit(tasks(jt, [b"%d" % i for i in range(journaled.HOLD_OUTCOMES)], first=10),
@@ -119,7 +128,7 @@ def test_results_wait_for_their_commit_and_share_it_while_other_tasks_run(tmp_pa
     out = []
     for i, t in enumerate(many):
         jt.resolved(t, M.OK, b"v", [])
-        out += jt.end_of_round([i], busy=True)
+        out += jt.end_of_round([i], in_flight=1000)
     assert out == list(range(journaled.HOLD_OUTCOMES)) and jt.journal.pending == 0
     jt.close()
 

@@ -115,6 +115,11 @@ class Scheduler:
         """No task is pending or running."""
         return not self._pending and not self._where
 
+    @property
+    def in_flight(self) -> int:
+        """Tasks pending or running: submitted and not yet resolved, failed or withdrawn."""
+        return len(self._pending) + len(self._where)
+
     def next_deadline(self) -> Optional[float]:
         """The earliest time at which a ``Tick`` may decide something; None if no such time.
 

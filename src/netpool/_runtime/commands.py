@@ -69,7 +69,7 @@ class Commands:
         journal, a round's calls may be held back for a millisecond while other tasks are in
         flight, to share a commit (``JournaledTasks.end_of_round``); ``final``: none are."""
         later, self.later = self.later, []
-        return self._tasks.journaled.end_of_round(later, not self._sched.idle, final)
+        return self._tasks.journaled.end_of_round(later, self._sched.in_flight, final)
 
     def to_sink(self, method: Any, *args: Any) -> None:
         self.later.append((method, args))

@@ -159,15 +159,18 @@ class JournaledTasks:
         del self._leader_of[key]
         return self._followers.pop(task_id, [])
 
-    def end_of_round(self, later: list, busy: bool, final: bool = False) -> list:
+    def end_of_round(self, later: list, in_flight: int, final: bool = False) -> list:
         """The sink calls to make now, of this round and of rounds held back; the round's
         outcomes are committed first, so that no result reaches the program before it is on
         disk (a rerun never repeats a task whose result the program saw).
 
-        A commit costs ~35 us of CPU, a tiny task's whole budget. So while other tasks are
-        still in flight (``busy``), and unless this is the loop's last round (``final``),
-        a round's sink calls are held back, for at most ``HOLD_SECONDS`` or until
-        ``HOLD_OUTCOMES`` outcomes wait, and committed together with the next rounds'.
+        A commit costs ~35 us of CPU, a tiny task's whole budget. So while more tasks are
+        still in flight (``in_flight``: pending or running) than outcomes wait, and unless
+        this is the loop's last round (``final``), a round's sink calls are held back, for
+        at most ``HOLD_SECONDS`` or until ``HOLD_OUTCOMES`` outcomes wait, and committed
+        together with the next rounds'. Never more than half of what is under way is held:
+        a lazy ``imap`` reads more input only as its results are taken, so holding most of
+        its window back would starve the workers.
         A result with nothing else in flight is committed and delivered at once, so a lone
         task's latency is not hurt. Held calls keep their order: later rounds' calls are
         made after them.
@@ -178,7 +181,7 @@ class JournaledTasks:
         if self._held:
             self._held += later
             later = self._held
-        if busy and not final and 0 < journal.pending < HOLD_OUTCOMES:
+        if not final and 0 < journal.pending < min(HOLD_OUTCOMES, in_flight):
             now = time.monotonic()
             if self._held_since is None:
                 self._held_since = now

@@ -3,8 +3,14 @@
 One thread accepts; each accepted socket gets a short-lived thread for the handshake. Nobody
 can hold admission hostage by connecting and then stalling (silently, or one byte a second):
 
-* every handshake has a *total* deadline (``DEADLINE``), enforced by the accept thread, which
-  shuts the socket down under a handshake thread that is still reading past it;
+* every step of a handshake that waits on the peer has a deadline (``DEADLINE``), enforced
+  by the accept thread, which shuts the socket down under a handshake thread that is still
+  reading past it. There are three steps (answer our challenge, challenge us, send HELLO),
+  and the clock restarts only when one is done: a peer without the key never gets past the
+  first, so it is held ``DEADLINE`` at most, as before; a peer with the key is held at most
+  three times that. Why not one total deadline: on a starved machine (hundreds of workers
+  starting on two cores) an honest worker's three round trips can take longer than
+  ``DEADLINE`` in all while each one is well within it, and cutting it wastes its start;
 * at most ``MAX_PENDING`` handshakes run at once, at most ``PER_PEER`` from one address;
 * when full, a new connection cuts the oldest pending handshake that has had ``GRACE``
   seconds (a real worker's takes milliseconds), from the address with the most pending, or
@@ -90,7 +96,8 @@ class Acceptor:
         self.timeout = min(timeout, deadline)  # each read's bound; the deadline is the total's
         self.deadline = deadline
         self._lock = threading.Lock()
-        self._pending: dict[socket.socket, tuple[float, str]] = {}  # -> (accepted at, address)
+        # -> (accepted at, address, current step started at)
+        self._pending: dict[socket.socket, tuple[float, str, float]] = {}
         self._per_peer: Counter = Counter()
         self._waiting: deque = deque()  # (socket, peer, accepted at)
         self._closed = False
@@ -154,14 +161,14 @@ class Acceptor:
                 log.warning("netpool: refused connection from %s: no handshake slot "
                             "within %.1fs", _peer(peer), self.deadline)
                 conn.close()
-            due = [t + self.deadline for t, _ in self._pending.values()]
+            due = [t + self.deadline for _, _, t in self._pending.values()]
             due += [t + self.deadline for _, _, t in list(self._waiting)[:1]]
-            for conn, (t, _) in list(self._pending.items()):
+            for conn, (_, _, t) in list(self._pending.items()):
                 if now - t >= self.deadline:
                     self._cut(conn)
             self._start_waiting()
             if self._waiting:  # one of them may cut a handshake once it is past GRACE
-                due += [t + GRACE for t, _ in self._pending.values()]
+                due += [t + GRACE for t, _, _ in self._pending.values()]
             later = [d - now for d in due if d > now]
         return min(later) if later else None
 
@@ -177,7 +184,8 @@ class Acceptor:
             elif full and not self._cut_oldest(None):
                 return
             self._waiting.popleft()
-            self._pending[conn] = (time.monotonic(), addr)
+            now = time.monotonic()
+            self._pending[conn] = (now, addr, now)
             self._per_peer[addr] += 1
             threading.Thread(target=self._handshake, args=(conn, peer),
                              name="netpool-handshake", daemon=True).start()
@@ -187,7 +195,8 @@ class Acceptor:
         if addr is None:
             addr = self._per_peer.most_common(1)[0][0]
         now = time.monotonic()
-        old = [(t, c) for c, (t, a) in self._pending.items() if a == addr and now - t >= GRACE]
+        old = [(t, c) for c, (t, a, _) in self._pending.items()
+               if a == addr and now - t >= GRACE]
         if not old:
             return False
         self._cut(min(old, key=lambda tc: tc[0])[1])
@@ -195,7 +204,7 @@ class Acceptor:
 
     def _cut(self, conn: socket.socket) -> None:
         """Under the lock: free the slot now; the thread reading it fails and ends."""
-        _, addr = self._pending.pop(conn)
+        _, addr, _ = self._pending.pop(conn)
         self._release(addr)
         try:
             conn.shutdown(socket.SHUT_RDWR)
@@ -210,7 +219,8 @@ class Acceptor:
     # -- one handshake thread per connection -------------------------------------------
     def _handshake(self, conn: socket.socket, peer) -> None:
         try:
-            chan, hello = server_handshake(conn, self.authkey, self.timeout)
+            chan, hello = server_handshake(conn, self.authkey, self.timeout,
+                                           progress=lambda: self._progress(conn))
         except Exception as exc:  # wrong key, garbage, silence, oversize, cut: refuse it
             self._done(conn)
             if self._closed:  # e.g. a supervisor dialling in while the pool shuts down
@@ -232,6 +242,14 @@ class Acceptor:
         except Exception:
             log.exception("netpool: could not admit worker from %s", _peer(peer))
             chan.close()
+
+    def _progress(self, conn: socket.socket) -> None:
+        """The peer on ``conn`` finished a step of the handshake: its next one gets a fresh
+        deadline (unless it was cut already)."""
+        with self._lock:
+            entry = self._pending.get(conn)
+            if entry is not None:
+                self._pending[conn] = (entry[0], entry[1], time.monotonic())
 
     def _done(self, conn: socket.socket) -> bool:
         """The handshake on ``conn`` ended; False if it had been cut already."""

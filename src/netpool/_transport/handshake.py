@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import socket
+from typing import Callable, Optional
 from multiprocessing.connection import Connection, answer_challenge, deliver_challenge
 
 from ..errors import ProtocolError
@@ -21,12 +22,17 @@ HANDSHAKE_TIMEOUT = 10.0
 HELLO_MAX = 64 * 1024  # nothing in a hello or welcome is larger
 
 
-def _challenge(sock: socket.socket, authkey: bytes, server: bool) -> None:
+def _challenge(sock: socket.socket, authkey: bytes, server: bool,
+               progress: Optional[Callable[[], None]] = None) -> None:
     conn = Connection(os.dup(sock.fileno()))
     try:
         if server:
             deliver_challenge(conn, authkey)
+            if progress is not None:  # the peer proved it holds the key
+                progress()
             answer_challenge(conn, authkey)
+            if progress is not None:
+                progress()
         else:
             answer_challenge(conn, authkey)
             deliver_challenge(conn, authkey)
@@ -35,8 +41,13 @@ def _challenge(sock: socket.socket, authkey: bytes, server: bool) -> None:
 
 
 def server_handshake(sock: socket.socket, authkey: bytes,
-                     timeout: float = HANDSHAKE_TIMEOUT) -> tuple[Channel, tuple]:
+                     timeout: float = HANDSHAKE_TIMEOUT,
+                     progress: Optional[Callable[[], None]] = None) -> tuple[Channel, tuple]:
     """Authenticate an accepted socket and read its HELLO.
+
+    ``progress`` (called on this thread) is called after each of the peer's two challenge
+    steps is done: after the first the peer has proved it holds the key, so the caller
+    may give it a fresh deadline for the next step (listener.py).
 
     Raises ``multiprocessing.AuthenticationError`` (wrong key), ``ProtocolError`` (garbage,
     wrong version), ``OSError``/``EOFError`` (silence past ``timeout``, a closed socket).
@@ -44,7 +55,7 @@ def server_handshake(sock: socket.socket, authkey: bytes,
     sock.setblocking(True)
     tune(sock)
     set_io_timeouts(sock, timeout, timeout)
-    _challenge(sock, authkey, server=True)
+    _challenge(sock, authkey, server=True, progress=progress)
     chan = Channel(sock, max_frame=HELLO_MAX)
     msg, _ = chan.recv()
     if msg[0] != M.HELLO:

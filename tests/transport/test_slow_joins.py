@@ -97,3 +97,28 @@ def test_a_silent_peer_without_the_key_is_cut_at_the_deadline(acceptor):
         assert not acceptor.got.is_set()
     finally:
         sock.close()
+
+
+def test_a_worker_waits_for_a_starved_manager_longer_than_one_step():
+    """A manager whose challenge comes after more than HANDSHAKE_TIMEOUT (its handshake
+    thread starved of CPU) is still joined with client_connect's default bound."""
+    from netpool._transport import handshake
+
+    server = bind("127.0.0.1")
+    got = []
+
+    def starved_manager():
+        conn, _ = server.accept()
+        time.sleep(handshake.HANDSHAKE_TIMEOUT + 1)  # the starvation under test
+        got.append(handshake.server_handshake(conn, KEY)[1])
+
+    t = threading.Thread(target=starved_manager, daemon=True)
+    t.start()
+    try:
+        chan = handshake.client_connect(server.getsockname(), KEY,
+                                        (M.HELLO, M.VERSION, -1, M.ROLE_MAIN, os.getpid(), "w"))
+        t.join(10)
+        assert got and got[0][4] == os.getpid()
+        chan.close()
+    finally:
+        server.close()

@@ -19,6 +19,11 @@ from .._protocol import shapes
 from .channel import Channel, set_io_timeouts, tune
 
 HANDSHAKE_TIMEOUT = 10.0
+# A worker's bound on each read of its handshake. The manager holds a handshake three steps
+# of HANDSHAKE_TIMEOUT at most (listener.py), and on a starved machine its answer to one step
+# can take longer than 10 s to come, so the client waits as long as the manager may hold it:
+# a live manager is never given up on, a dead or hung one is within 30 s.
+CLIENT_TIMEOUT = 3 * HANDSHAKE_TIMEOUT
 HELLO_MAX = 64 * 1024  # nothing in a hello or welcome is larger
 
 
@@ -68,11 +73,12 @@ def server_handshake(sock: socket.socket, authkey: bytes,
 
 
 def client_connect(address: tuple[str, int], authkey: bytes, hello: tuple,
-                   timeout: float = HANDSHAKE_TIMEOUT) -> Channel:
+                   timeout: float = CLIENT_TIMEOUT) -> Channel:
     """Connect to a manager, authenticate both ways and send ``hello``.
 
     Raises ``ConnectionRefusedError`` (nobody listening: the manager has exited),
-    ``socket.timeout``, ``multiprocessing.AuthenticationError`` (wrong key).
+    ``socket.timeout`` (no answer within ``timeout``, which bounds the connect and each
+    read), ``multiprocessing.AuthenticationError`` (wrong key).
     """
     sock = _connect(address, timeout)
     sock.settimeout(None)

@@ -515,8 +515,7 @@ class DistributedPool:
     @property
     def dashboard_url(self) -> Optional[str]:
         """The live dashboard's address, token included, with ``dashboard=True``; else None."""
-        r = self._reporting
-        return r.dashboard.url if r is not None and r.dashboard is not None else None
+        return reporting.dashboard_url(self._reporting)
 
     def stats(self) -> dict:
         """A snapshot of the pool now, as plain values (JSON-serialisable): every worker

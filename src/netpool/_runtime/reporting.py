@@ -146,6 +146,13 @@ class Reporting:
         self.finish()
 
 
+def dashboard_url(reporting: Optional[Reporting]) -> Optional[str]:
+    """The live dashboard's address, token included, if ``reporting`` serves one."""
+    if reporting is None or reporting.dashboard is None:
+        return None
+    return reporting.dashboard.url
+
+
 def start(title: str, path: Optional[str], dashboard: bool) -> Optional[Reporting]:
     """A ``Reporting`` if anything asks for one, else None. Raises ``TypeError`` for a
     ``path`` that is not a string, ``OSError`` if the dashboard cannot listen."""

@@ -291,7 +291,4 @@ def begin_kill(rec: WorkerRec) -> None:
         return
     pid = getattr(rec.launcher, "pid", None)
     if pid is not None and rec.exit_status() is None:
-        try:
-            os.kill(pid, 9)
-        except ProcessLookupError:
-            pass
+        _signal(pid, signal.SIGKILL)

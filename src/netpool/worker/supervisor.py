@@ -136,15 +136,22 @@ def _end_now(pid: int) -> None:
     """SIGTERM in the supervisor: kill the worker and reap it here and now, so that even if
     the manager kills us next, no dead worker is handed to it to reap; the supervisor's
     watch then sees the worker gone, sweeps what it left, and exits."""
-    for kill in (os.killpg, os.kill):
-        try:
-            kill(pid, signal.SIGKILL)
-        except OSError:
-            pass
+    _kill_worker(pid)
     try:
         os.waitpid(pid, 0)  # SIGKILLed: it ends at once
     except ChildProcessError:
         pass
+    _term["worker"] = None  # reaped: its pid is no longer ours to signal
+
+
+def _kill_worker(pid: int, group_only: bool = False) -> None:
+    """SIGKILL the worker's process group and, unless ``group_only`` (the worker itself is
+    reaped, so its pid may belong to another process by now), the worker."""
+    for kill in (os.killpg,) if group_only else (os.killpg, os.kill):
+        try:
+            kill(pid, signal.SIGKILL)
+        except OSError:
+            pass
 
 
 def _worker_side(serve: Callable, status: StatusPage, info_w: int, parent: int) -> None:
@@ -290,19 +297,12 @@ class _Supervisor:
                 return True
             if pid:
                 self.wait_status = st
+                _term["worker"] = None  # reaped: SIGTERM has no one to end
         return self.wait_status is not None
 
     def _end_worker(self) -> None:
         """Kill the worker, its process group and every other descendant; reap them all."""
-        try:
-            os.killpg(self.pid, signal.SIGKILL)
-        except OSError:
-            pass
-        if self.wait_status is None:
-            try:
-                os.kill(self.pid, signal.SIGKILL)
-            except OSError:
-                pass
+        _kill_worker(self.pid, group_only=self.wait_status is not None)
         # A descendant that left the group (setsid, a daemonising tool) is still below us: as
         # a child subreaper we inherit every orphan, so the tree under our pid holds them all.
         # Sweep it until nothing is left, as one may fork while the sweep runs.
@@ -320,6 +320,7 @@ class _Supervisor:
                         break
                     if pid == self.pid and self.wait_status is None:
                         self.wait_status = st
+                        _term["worker"] = None
             except ChildProcessError:
                 return  # nobody left below us
             time.sleep(0.005)  # SIGKILLed children take a moment to become reapable

@@ -61,8 +61,10 @@ def _check(outcomes):
 def test_a_forked_child_cannot_use_the_pool_and_the_parent_stays_exact():
     with netpool.DistributedPool(2) as pool:
         assert pool.map(inc, range(10)) == list(range(1, 11))
-        pending = pool.apply_async(time.sleep, (0.5,))
-        it = pool.imap(inc, iter([1, 2, 3]))
+        # Neither can be done when the child looks (a done result is readable there, as
+        # its value is already in the child's memory; only waiting raises).
+        pending = pool.apply_async(time.sleep, (2,))
+        it = pool.imap(lambda x: (time.sleep(2 if x == 1 else 0), x + 1)[1], iter([1, 2, 3]))
         pid, r = _in_child(lambda: _outcomes([
             ("map", lambda: pool.map(inc, range(300), chunksize=1)),
             ("apply", lambda: pool.apply(inc, (1,))),

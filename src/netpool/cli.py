@@ -7,7 +7,7 @@ import argparse
 import os
 import sys
 import time
-from typing import Any, NoReturn, Optional, Sequence
+from typing import NoReturn, Optional, Sequence
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
@@ -217,14 +217,10 @@ def run_script(script: str, args: list[str], workers: Optional[str] = None,
     uncaught exception (its traceback printed as Python prints it, without our frames). A
     script that cannot be read, a bad ``workers`` spec or journal is a ``UsageError``.
     """
-    import multiprocessing
-    import multiprocessing.context
-    import multiprocessing.pool
-
+    from ._redirect import redirect_pools
     from ._runtime import journaled
     from ._runtime import progress as progress_line
     from .errors import JournalError
-    from .pool import DistributedPool
 
     path = os.path.abspath(script)
     try:
@@ -246,33 +242,7 @@ def run_script(script: str, args: list[str], workers: Optional[str] = None,
         journaled.set_default(journal)
     progress_line.DEFAULT = "auto" if progress is None else progress
 
-    class Pool(DistributedPool):
-        """Stands for multiprocessing.pool.Pool, so subclasses and isinstance checks work."""
-
-        def __init__(self, processes: Optional[int] = None, *a: Any, **kw: Any) -> None:
-            chosen = launchers()
-            if chosen is not None:
-                kw["workers"] = chosen
-            if host is not None:
-                kw.setdefault("host", host)
-            super().__init__(processes, *a, **kw)
-
-        def __repr__(self) -> str:
-            return (f"<{type(self).__module__}.{type(self).__qualname__} "
-                    f"state={self._state} pool_size={self._processes}>")
-
-    Pool.__module__, Pool.__qualname__ = "multiprocessing.pool", "Pool"  # prints as the stdlib's
-
-    def make_pool(processes: Optional[int] = None, *a: Any, **kw: Any) -> DistributedPool:
-        return Pool(processes, *a, **kw)
-
-    def context_pool(self: Any, processes: Optional[int] = None, *a: Any, **kw: Any) -> Any:
-        kw.setdefault("context", self)  # a spawn context gets fresh-interpreter workers
-        return Pool(processes, *a, **kw)
-
-    multiprocessing.Pool = make_pool  # type: ignore[assignment]
-    multiprocessing.pool.Pool = Pool  # type: ignore[misc]
-    multiprocessing.context.BaseContext.Pool = context_pool  # type: ignore[method-assign]
+    redirect_pools(launchers, host)
     sys.argv = [script, *args]
     sys.path[0] = os.path.dirname(path)
     if report is None and not dashboard:

@@ -139,3 +139,11 @@ def setenv(name: str, value: str) -> None:
 
 def getenv(name: str) -> "str | None":
     return os.environ.get(name)
+
+
+def parent_and_grandparent(_: object = None) -> tuple:
+    """This worker's parent pid, and that process's parent (from /proc)."""
+    ppid = os.getppid()
+    with open(f"/proc/{ppid}/stat") as f:
+        grand = int(f.read().rsplit(")", 1)[1].split()[1])
+    return ppid, grand

@@ -14,6 +14,7 @@ from __future__ import annotations
 import functools
 import gc
 import itertools
+import os
 import multiprocessing
 import multiprocessing.pool
 import pickle
@@ -677,6 +678,21 @@ def test_deviation_lambdas_and_closures(pools: dict) -> None:
         assert p.apply(T.getenv, ("NETPOOL_INIT",)) == "3"
     finally:
         p.terminate()
+
+
+def test_deviation_workers_are_not_the_callers_children(pools: dict) -> None:
+    # A stdlib worker is a child of the pool's process; a local netpool worker is the child of
+    # its supervisor, itself a child of the pool's process. Neither kind is a
+    # multiprocessing.Process of the caller's, so active_children() does not list them.
+    me = os.getpid()
+    std = set(pools[STD].map(T.parent_and_grandparent, range(8), 1))
+    net = set(pools[NET].map(T.parent_and_grandparent, range(8), 1))
+    assert {parent for parent, _ in std} == {me}
+    assert me not in {parent for parent, _ in net} and {grand for _, grand in net} == {me}
+    assert len(pools[NET]._pool) == 2
+    children = {p.pid for p in multiprocessing.active_children()}
+    assert {w.pid for w in pools[STD]._pool} <= children
+    assert not {w.pid for w in pools[NET]._pool} & children
 
 
 def test_deviation_input_is_read_lazily(pools: dict) -> None:

@@ -782,7 +782,10 @@ class DistributedPool:
             blob = self._rt.define(func)
         except Exception as exc:  # as the stdlib: every chunk fails with it, in its place
             blob = exc
-        window = buffersize or 8 + 2 * self._processes * max(self._rt.window, 1)
+        # Results a journal holds back for a commit (journaled.py) are done but not yet read:
+        # the window counts them on top, so the workers' share does not shrink meanwhile.
+        window = buffersize or (8 + 2 * self._processes * max(self._rt.window, 1)
+                                + self._rt.held_back)
         with self._lock:
             self._feeders += 1
         threading.Thread(target=self._feed, name="netpool-feeder", daemon=True,

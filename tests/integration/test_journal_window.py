@@ -43,8 +43,11 @@ def test_results_held_for_a_commit_leave_the_imap_window_full(tmp_path, monkeypa
     base = 8 + 2 * 1 * window  # an imap's window without a journal: 1 worker of 4 slots
     with netpool.DistributedPool(1, window=window, journal=str(tmp_path / "j.db")) as pool:
         assert sorted(pool.imap_unordered(inc, inputs())) == list(range(1, N + 1))
-    # While the input lasts (the feeder has not read it all), the window stays full: what
-    # is held is on top of what the workers have, not taken from it.
-    steady = [f for r, f in seen if 2 * (base + journaled.HOLD_OUTCOMES) < r < N]
+    # While the input lasts (the feeder has not read it all), what is held is on top of
+    # what the workers have, not taken from it. Without that, held plus in flight could
+    # never exceed the window, so whenever something was held fewer than ``base`` tasks
+    # were in flight. The median, not the minimum: a reader descheduled on a loaded
+    # machine lets the tasks in flight run down for a while, with or without the fix.
+    steady = sorted(f for r, f in seen if 2 * (base + journaled.HOLD_OUTCOMES) < r < N)
     assert steady, seen[:20]
-    assert min(steady) >= base, sorted(steady)[:20]
+    assert steady[len(steady) // 2] >= base, steady[:20]

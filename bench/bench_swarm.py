@@ -83,11 +83,12 @@ def swarm_process(host: str, port: int, authkey_hex: str, count: int) -> None:
                     funcs[msg[1]] = codec.loads_callable(msg[2])
                 elif msg[0] == M.TASKS:
                     for tid, attempt, kind, blob, payload, _ in msg[1]:
+                        began = time.monotonic()
                         items = codec.loads(payload)
                         value = [funcs[blob](x) for x in items] if kind == M.MAP else \
                             [funcs[blob](*x) for x in items]
                         data, _b = codec.dumps(value)
-                        out.append((tid, attempt, M.OK, data, 0))
+                        out.append((tid, attempt, M.OK, data, 0, time.monotonic() - began))
                 elif msg[0] == M.REVOKE:
                     chan.send((M.REVOKED, []))
                 elif msg[0] == M.STOP:

@@ -78,6 +78,9 @@ configs = st.builds(
 # Mostly short steps (so windows fill and heads get slow enough to steal from), now and then
 # one past heartbeat_timeout / connect_timeout.
 small_dt = st.sampled_from([0.0, 0.0, 0.01, 0.02, 0.03, 0.1, 0.6, 2.0])
+# What a worker says its tasks took (RESULTS carries it since protocol 8), or nothing (the
+# core then times them itself): tiny, so that windows open wide while steps are long, or not.
+busy_s = st.none() | st.sampled_from([0.0, 1e-7, 1e-5, 0.0005, 0.01, 1.0])
 tick_dt = st.sampled_from([0.01, 0.03, 0.06, 0.06, 0.2, 0.6, 1.0, 2.0, 6.0, 11.0])
 
 
@@ -398,16 +401,16 @@ class SchedulerMachine(RuleBasedStateMachine):
         return [w for w, q in self.queue.items() if q and self.state[w] != STARTING]
 
     @precondition(lambda self: self.busy())
-    @rule(data=st.data(), dt=small_dt)
-    def result(self, data, dt):
+    @rule(data=st.data(), dt=small_dt, busy=busy_s)
+    def result(self, data, dt, busy):
         """The worker finishes the task at the head of its queue."""
         w = self.pick(data, self.busy(), "worker")
         head = self.queue[w][0]
-        self.deliver(ResultsArrived(w, ((head, self.attempt[head]),), self.advance(dt)))
+        self.deliver(ResultsArrived(w, ((head, self.attempt[head]),), self.advance(dt), busy))
 
     @precondition(lambda self: self.busy())
-    @rule(data=st.data(), dt=small_dt, stale=st.booleans())
-    def results(self, data, dt, stale):
+    @rule(data=st.data(), dt=small_dt, stale=st.booleans(), busy=busy_s)
+    def results(self, data, dt, stale, busy):
         """The worker sends results for the first k tasks of its queue (FIFO), with now and
         then an old result of the same worker, or the same result twice, riding along."""
         w = self.pick(data, self.busy(), "worker")
@@ -417,7 +420,8 @@ class SchedulerMachine(RuleBasedStateMachine):
         if stale:
             at = data.draw(st.integers(0, len(sent)), label="at")
             sent.insert(at, data.draw(st.sampled_from(old), label="duplicate"))
-        self.deliver(ResultsArrived(w, tuple(sent), self.advance(dt)))
+        self.deliver(ResultsArrived(w, tuple(sent), self.advance(dt),
+                                    None if busy is None else busy * len(sent)))
 
     def stale_sends(self) -> list:
         """Sends whose attempt is no longer current where it went (done, moved or resent)."""
@@ -808,6 +812,22 @@ def test_results_at_one_instant_never_break_the_window():
     for t in range(3000):
         assert run(sched, TasksSubmitted((t,))) == [SendTasks(1, ((t, t + 1),))]
         assert run(sched, ResultsArrived(1, ((t, t + 1),), 1.0)) == [Resolve(t, 1, t + 1)]
+
+
+def test_a_window_follows_the_time_the_worker_says_its_tasks_took():
+    """Issue 9: on a crowded machine a 1 us task came back milliseconds after it was sent,
+    so its worker's window shrank to 2 and each message carried ~2 tasks. The worker's own
+    count of its busy seconds keeps the window full; without it the core's clock decides."""
+    told, timed = live_scheduler(Config(window=32), 1), live_scheduler(Config(window=32), 1)
+    for sched, busy in ((told, 1e-6 * 32), (timed, None)):
+        run(sched, TasksSubmitted(tuple(range(64))))
+        sent = sched.running_on(1)
+        assert len(sent) == 32  # the full window while the pace is unknown
+        attempts = tuple((t, n + 1) for n, t in enumerate(sent))
+        run(sched, ResultsArrived(1, attempts, 0.064, busy))  # 64 ms after the send
+    assert len(told.running_on(1)) == 32
+    assert len(timed.running_on(1)) == 2  # by our clock 2 ms a task: 2 ms queued is 1
+    assert told.expected_seconds(1) == pytest.approx(1e-6)
 
 
 def test_closing_keeps_an_idle_worker_while_tasks_wait_behind_a_head():

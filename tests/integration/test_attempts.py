@@ -42,7 +42,7 @@ def fake_worker(address, authkey, replies, ready):
                         chan.send((M.REVOKED, value))
                         continue
                     data, out = codec.dumps(value)
-                    chan.send((M.RESULTS, [(at[0], at[1], M.OK, data, len(out))],
+                    chan.send((M.RESULTS, [(at[0], at[1], M.OK, data, len(out), 0.0)],
                                [memoryview(b).nbytes for b in out]), out)
     except (EOFError, OSError):
         pass

@@ -122,7 +122,7 @@ def test_at_most_max_clients_status_links_are_served(caplog):
 def test_a_status_client_that_sends_anything_else_is_dropped():
     with netpool.DistributedPool(1) as pool:
         chan = _status_link(pool)
-        chan.send((M.RESULTS, [(0, 0, M.OK, b"x", 0)], []))  # not a status request
+        chan.send((M.RESULTS, [(0, 0, M.OK, b"x", 0, 0.0)], []))  # not a status request
         with pytest.raises((EOFError, OSError)):
             chan.recv()
         assert pool.map(inc, range(4), chunksize=1) == [1, 2, 3, 4]

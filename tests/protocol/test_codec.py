@@ -115,9 +115,9 @@ HOSTILE_ROWS = [
     _R + bytes([M.RESULTS]) + b"\xff\xff\xff\xff",  # 2**32 - 1 results
     _R + bytes([M.REVOKED]) + b"\xff\xff\xff\x0f" + b"\x00" * 16,
     # one result whose payload is 4 GiB long
-    _R + bytes([M.RESULTS]) + struct.pack("<IqqBII", 1, 1, 1, 0, 2**32 - 1, 0),
+    _R + bytes([M.RESULTS]) + struct.pack("<IqqBIId", 1, 1, 1, 0, 2**32 - 1, 0, 0.0),
     # one result, then 2**32 - 1 buffer sizes
-    _R + bytes([M.RESULTS]) + struct.pack("<IqqBIII", 1, 1, 1, 0, 0, 0, 2**32 - 1),
+    _R + bytes([M.RESULTS]) + struct.pack("<IqqBIIdI", 1, 1, 1, 0, 0, 0, 0.0, 2**32 - 1),
     _R + bytes([M.RESULTS]),                         # no count
     _R + bytes([M.TASKS]) + struct.pack("<I", 0),     # no sizes
     _R + bytes([M.REVOKE]) + struct.pack("<Iqq", 1, 1, 1) + b"x",  # a byte too many
@@ -173,7 +173,8 @@ row_messages = (
     st.tuples(st.just(M.TASKS), st.lists(st.tuples(ids, ids, small, ids, st.binary(max_size=9),
                                                    small), max_size=4), sizes)
     | st.tuples(st.just(M.RESULTS), st.lists(st.tuples(ids, ids, small, st.binary(max_size=9),
-                                                       small), max_size=70), sizes)
+                                                       small, st.floats(allow_nan=False)),
+                                             max_size=70), sizes)
     | st.tuples(st.sampled_from([M.REVOKE, M.REVOKED]), st.lists(st.tuples(ids, ids),
                                                                  max_size=4))
     | st.tuples(st.sampled_from([M.STOP, M.BEAT])))

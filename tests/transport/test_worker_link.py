@@ -63,8 +63,8 @@ def test_big_tasks_and_big_results_cross_without_deadlock():
             if select.select([manager_sock], [], [], 1.0)[0]:
                 for msg, bufs in chan.recv_ready():
                     assert msg[0] == M.RESULTS
-                    for tid, attempt, status, payload, _ in msg[1]:
-                        assert attempt == 100 + tid  # echoed as it came
+                    for tid, attempt, status, payload, _, took in msg[1]:
+                        assert attempt == 100 + tid and took >= 0  # echoed as it came
                         got[tid] = codec.loads(payload)
         assert len(got) == N_TASKS, f"only {len(got)} of {N_TASKS} results"
         assert all(got[i] == (bytes([i]) * SIZE,) for i in range(N_TASKS))

@@ -5,7 +5,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal, Union
+from typing import Literal, Optional, Union
 
 
 class InternalError(RuntimeError):
@@ -57,11 +57,17 @@ class WorkerJoined:
 
 @dataclass(frozen=True, slots=True)
 class ResultsArrived:
-    """Results for these attempts came from the worker (any may be stale or repeated)."""
+    """Results for these attempts came from the worker (any may be stale or repeated).
+
+    ``busy``: the seconds the worker says it spent running these tasks (>= 0), or None if
+    it did not say. The worker's pace is taken from it: the time between a send and its
+    result, in our clock, also holds the round trip and every wait for a CPU, and on a
+    crowded machine made a microsecond task look like a millisecond one."""
 
     worker: WorkerId
     attempts: tuple[Attempt, ...]
     now: float
+    busy: Optional[float] = None
 
 
 @dataclass(frozen=True, slots=True)

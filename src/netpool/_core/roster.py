@@ -118,9 +118,10 @@ class Roster:
         self.contact.move_to_end(wid)
         return w
 
-    def set_pace(self, w: WorkerRecord, pace: float) -> None:
-        """``w``'s recent seconds per task changed: so may its window."""
-        w.pace = pace
+    def observe_pace(self, w: WorkerRecord, per: float) -> None:
+        """``w`` ran tasks at ``per`` seconds each: its recent pace moves towards that, and
+        its window with it."""
+        w.pace = per if not w.pace else 0.7 * w.pace + 0.3 * per
         w.win = window(self.config, w)
 
     def set_state(self, wid: WorkerId, w: WorkerRecord, state: WorkerState) -> None:

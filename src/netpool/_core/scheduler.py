@@ -180,9 +180,9 @@ class Scheduler:
             out.append(Resolve(t, ev.worker, n))
             self._new_head(w)
             done += 1
-        if done:
-            per = max(self._now - began, 0.0) / done
-            self._roster.set_pace(w, per if not w.pace else 0.7 * w.pace + 0.3 * per)
+        if done:  # seconds per task: the worker's own count, else our clock's (see events)
+            self._roster.observe_pace(w, max(self._now - began, 0.0) / done
+                                      if ev.busy is None else ev.busy / len(ev.attempts))
         self._roster.reindex(ev.worker)
         self._maybe_retire(ev.worker, w, out)
 

@@ -23,12 +23,13 @@ from . import envelope
 
 # 3: tasks, results, revocations name the attempt; 4: task_timeout, BEAT why; 5: the envelope
 # is envelope.py's layout, no longer a pickle; 6: the status role, STATUS, SNAPSHOT, OUTPUT;
-# 7: FORGET
-VERSION = 7
+# 7: FORGET; 8: each result says how long its task ran
+VERSION = 8
 
 # worker -> manager
 HELLO = 1      # (HELLO, version, worker_id or -1, role, pid, hostname)
-RESULTS = 2    # (RESULTS, [(task_id, attempt, status, payload, nbufs), ...], [buffer sizes])
+RESULTS = 2    # (RESULTS, [(task_id, attempt, status, payload, nbufs, seconds), ...], [sizes])
+               # seconds: how long the worker spent running that task (its wall clock)
 REVOKED = 3    # (REVOKED, [(task_id, attempt), ...])
 READY = 4      # (READY, seconds left or None, supervisor pid)  initializer done: the worker
                # takes tasks; its batch job ends that many seconds from now (None: no
@@ -70,7 +71,7 @@ WITH_BUFFERS = frozenset((RESULTS, TASKS))
 # layout (an int past 64 bits, say) takes the general form too: the reader accepts both.
 _ROWS = {code: envelope.Rows(code, fields, at, sizes) for code, fields, at, sizes in (
     (TASKS, "qqBqII", 4, True),    # task id, attempt, kind, blob id, len(payload), nbufs
-    (RESULTS, "qqBII", 3, True),   # task id, attempt, status, len(payload), nbufs
+    (RESULTS, "qqBIId", 3, True),  # task id, attempt, status, len(payload), nbufs, seconds
     (REVOKE, "qq", None, False),   # task id, attempt
     (REVOKED, "qq", None, False),
 )}

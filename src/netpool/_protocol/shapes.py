@@ -20,6 +20,7 @@ from . import messages as M
 STATUSES = frozenset((M.OK, M.RAISED, M.UNENCODABLE))
 ROLES = frozenset((M.ROLE_MAIN, M.ROLE_BEAT, M.ROLE_STATUS))
 MAX_ENTRIES = 1 << 20  # more results in one message than any worker batches
+MAX_SECONDS = 1e9      # a task's run time past this (31 years) is a lie
 
 
 def _is_int(x: Any) -> bool:
@@ -31,15 +32,17 @@ def _fail(what: str, msg: Any) -> ProtocolError:
     return ProtocolError(f"malformed {what}: {text[:120]}{'...' if len(text) > 120 else ''}")
 
 
-def result_entry(entry: Any) -> tuple[int, int, int, bytes, int]:
-    """(task_id, attempt, status, payload, nbufs) of one RESULTS entry, or ProtocolError."""
-    if type(entry) not in (tuple, list) or len(entry) != 5:
+def result_entry(entry: Any) -> tuple[int, int, int, bytes, int, float]:
+    """(task_id, attempt, status, payload, nbufs, seconds) of one RESULTS entry, or
+    ProtocolError. ``seconds`` (how long the task ran) is a finite float or int >= 0."""
+    if type(entry) not in (tuple, list) or len(entry) != 6:
         raise _fail("RESULTS entry", entry)
-    tid, attempt, status, payload, nbufs = entry
+    tid, attempt, status, payload, nbufs, seconds = entry
     if not (_is_int(tid) and _is_int(attempt) and status in STATUSES and _is_int(status)
-            and type(payload) is bytes and _is_int(nbufs) and nbufs >= 0):
-        raise _fail("RESULTS entry", entry)
-    return tid, attempt, status, payload, nbufs
+            and type(payload) is bytes and _is_int(nbufs) and nbufs >= 0
+            and type(seconds) in (float, int) and 0 <= seconds <= MAX_SECONDS):
+        raise _fail("RESULTS entry", entry)  # (NaN fails the comparison too)
+    return tid, attempt, status, payload, nbufs, seconds
 
 
 def _attempt(entry: Any) -> tuple[int, int]:
@@ -48,7 +51,7 @@ def _attempt(entry: Any) -> tuple[int, int]:
     return entry[0], entry[1]
 
 
-def check_results(msg: tuple, nbufs: int) -> list[tuple[int, int, int, bytes, int]]:
+def check_results(msg: tuple, nbufs: int) -> list[tuple[int, int, int, bytes, int, float]]:
     """The entries of a RESULTS message that came with ``nbufs`` out-of-band buffers."""
     if len(msg) not in (2, 3) or type(msg[1]) not in (tuple, list) or not msg[1]:
         raise _fail("RESULTS", msg)

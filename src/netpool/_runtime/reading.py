@@ -73,12 +73,13 @@ def events(rec: WorkerRec, msgs: list, now: float, out: list) -> Optional[Protoc
 def _event(rec: WorkerRec, msg: tuple, bufs: list, now: float) -> Optional[tuple[Any, Any]]:
     kind = msg[0]
     if kind == M.RESULTS:
-        pos, payloads, attempts = 0, {}, []
-        for tid, attempt, status, payload, nbufs in shapes.check_results(msg, len(bufs)):
+        pos, payloads, attempts, busy = 0, {}, [], 0.0
+        for tid, attempt, status, payload, nbufs, secs in shapes.check_results(msg, len(bufs)):
             payloads[tid] = (status, payload, bufs[pos:pos + nbufs])  # each tid once (shapes)
             attempts.append((tid, attempt))
             pos += nbufs
-        return S.ResultsArrived(rec.id, tuple(attempts), now), payloads
+            busy += secs
+        return S.ResultsArrived(rec.id, tuple(attempts), now, busy), payloads
     if kind == M.BEAT:
         why = shapes.check_beat(msg)
         if why is not None:  # its supervisor is killing it: the error messages say why

@@ -68,7 +68,9 @@ class Serve:
             (tid, attempt, kind, blob, payload, bufs), more = task
             if self.status is not None:
                 self.status.begin()
+            began = time.monotonic()
             status, data, out = self.runner.run(kind, blob, payload, bufs)
+            took = time.monotonic() - began  # the manager sizes our window by it (protocol 8)
             if supervisor.forked():  # a child the task forked came back here: not a worker
                 os._exit(0)
             if self.status is not None:
@@ -76,7 +78,7 @@ class Serve:
             flush_output()
             if out or len(data) >= BIG_MESSAGE:
                 self._kick()  # sending it may block: the manager may be sending to us too
-            self._post((tid, attempt, status, data, len(out)), out, flush=not more)
+            self._post((tid, attempt, status, data, len(out), took), out, flush=not more)
         self._flush()
         return 0
 

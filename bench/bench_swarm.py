@@ -111,11 +111,16 @@ def start_swarm(pool, n: int, per: int) -> list:
     return procs
 
 
-def wait_joined(pool, n: int, timeout: float) -> float:
+def wait_joined(pool, n: int, timeout: float, procs: list = ()) -> float:
     t0 = time.monotonic()
     while pool._rt.worker_count() < n:  # private: netpool workers connect back by themselves
         if time.monotonic() - t0 > timeout:
             raise SystemExit(f"only {pool._rt.worker_count()} of {n} joined in {timeout}s")
+        gone = [p.returncode for p in procs if p.poll() is not None]
+        if gone:  # one that exited will never join: say so now, not after the timeout
+            raise SystemExit(f"{len(gone)} of {n} worker processes exited while joining "
+                             f"(exit codes {sorted(set(gone))}); "
+                             f"{pool._rt.worker_count()} joined")
         time.sleep(0.01)
     return time.monotonic() - t0
 
@@ -149,25 +154,29 @@ def swarm_run(n: int, per: int, tasks: int) -> dict:
             p.wait()
 
 
-def real_run(n: int, tasks: int) -> dict:
+def real_run(n: int, tasks: int, logs: str | None = None) -> dict:
     import netpool
     pool = netpool.DistributedPool(workers=[])
-    procs = []
+    procs, files = [], []
     try:
         cmd = shlex.split(pool.worker_command())
         argv = [sys.executable, "-m", "netpool.worker"] + cmd[2:] if cmd[0] == "netpool" else cmd
         env = dict(os.environ, NETPOOL_QUIET="1")
-        t0 = time.monotonic()
+        if logs:
+            os.makedirs(logs, exist_ok=True)
+            files = [open(os.path.join(logs, f"worker-{n}-{i}.err"), "w") for i in range(n)]
         procs = [subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL,
-                                  stderr=subprocess.DEVNULL) for _ in range(n)]
-        joined = wait_joined(pool, n, timeout=600)
-        del t0
+                                  stderr=files[i] if files else subprocess.DEVNULL)
+                 for i in range(n)]
+        joined = wait_joined(pool, n, timeout=600, procs=procs)
         return {"workers": n, "join_s": joined, "tasks_per_s": tiny_rate(pool, tasks)}
     finally:
         pool.terminate()
         for p in procs:
             p.kill()
             p.wait()
+        for f in files:
+            f.close()
 
 
 def main() -> None:
@@ -179,6 +188,8 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=1)
     ap.add_argument("--skip-real", action="store_true")
     ap.add_argument("--skip-swarm", action="store_true")
+    ap.add_argument("--worker-logs", metavar="DIR",
+                    help="keep each real worker's stderr in DIR (to see why one left)")
     args = ap.parse_args()
     sys.path.insert(0, HERE)
     if not args.skip_swarm:
@@ -192,8 +203,8 @@ def main() -> None:
                   f"{big['tasks_per_s'] / small['tasks_per_s']:.2f})", flush=True)
     if not args.skip_real:
         for _ in range(args.repeat):
-            big = real_run(args.real, args.tasks)
-            small = real_run(4, args.tasks)
+            big = real_run(args.real, args.tasks, args.worker_logs)
+            small = real_run(4, args.tasks, args.worker_logs)
             print(f"real: {big['workers']} `netpool worker` processes joined in "
                   f"{big['join_s']:.1f}s; {big['tasks_per_s']:,.0f} tiny tasks/s vs "
                   f"{small['tasks_per_s']:,.0f} with 4 (ratio "

@@ -128,3 +128,59 @@ def test_a_lone_small_task_never_hands_the_link_to_the_reader_thread():
         if pid is not None:
             os.kill(pid, signal.SIGKILL)
             os.waitpid(pid, 0)
+
+
+def _thread_switches(pid: int) -> int:
+    """How many times the threads of ``pid`` were put on a CPU so far, in all."""
+    total = 0
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        with open(f"/proc/{pid}/task/{tid}/schedstat") as f:
+            total += int(f.read().split()[2])
+    return total
+
+
+def _result_of(chan, sock, within=30.0) -> list:
+    deadline, got = time.monotonic() + within, []
+    while not got and time.monotonic() < deadline:
+        if select.select([sock], [], [], 1.0)[0]:
+            got = chan.recv_ready()
+    return got
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/thread-self/schedstat"), reason="Linux only")
+def test_an_idle_worker_s_reader_thread_sleeps_and_still_takes_the_link_for_a_long_task():
+    """Issue 9: the reader thread polled every 10 ms for ever, so 256 idle workers kept a
+    third of 2 cores busy. Found the main thread on the link, it now sleeps until the main
+    thread leaves for a task; it must still take the link over when that task is long."""
+    import _tasks
+    manager_sock, worker_sock = socket.socketpair()
+    pid = _serve_in_child(worker_sock)
+    worker_sock.close()
+    chan = Channel(manager_sock)
+    try:
+        chan.send((M.DEFINE, 1, codec.dumps_callable(_tasks.sleep_then)))
+        data, _ = codec.dumps(((0.0, "quick"), {}))
+        chan.send((M.TASKS, [(1, 1, M.CALL, 1, data, 0)], []))
+        assert _result_of(chan, manager_sock), "no result for the quick task"
+        time.sleep(0.1)  # the reader thread's next poll finds the main thread idle
+        before = _thread_switches(pid)
+        deadline = time.monotonic() + 0.5
+        while time.monotonic() < deadline:  # idle for half a second: 50 polls, as it was
+            time.sleep(0.05)
+        woke = _thread_switches(pid) - before
+        assert woke <= 5, f"the idle worker's threads woke {woke} times in 0.5 s"
+        data, _ = codec.dumps(((1.0, "slow"), {}))
+        chan.send((M.TASKS, [(2, 2, M.CALL, 1, data, 0)], []))
+        time.sleep(0.2)  # the task runs: the reader thread must have the link by now
+        chan.send((M.REVOKE, [(99, 9)]))
+        got = _result_of(chan, manager_sock, within=0.7)
+        assert got and got[0][0] == (M.REVOKED, []), f"no REVOKED during the long task: {got}"
+        got = _result_of(chan, manager_sock)
+        assert got and got[0][0][0] == M.RESULTS
+    finally:
+        chan.close()
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        os.waitpid(pid, 0)

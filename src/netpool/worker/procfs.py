@@ -1,8 +1,10 @@
-"""What /proc tells a supervisor about processes: who is below it, who is stopped."""
+"""What /proc tells a worker and its supervisor: who is below it, who is stopped, when a child
+ends, how long a task really ran."""
 
 from __future__ import annotations
 
 import os
+import time
 
 
 def descendants(root: int) -> list[int]:
@@ -25,6 +27,14 @@ def descendants(root: int) -> list[int]:
     return out
 
 
+def pidfd(pid: int) -> int | None:
+    """A descriptor readable once ``pid`` (a child) has ended, or None (not Linux >= 5.3)."""
+    try:
+        return os.pidfd_open(pid)
+    except (AttributeError, OSError):
+        return None
+
+
 def is_stopped(pid: int) -> bool:
     """Is ``pid`` stopped (SIGSTOP, or traced)?"""
     try:
@@ -32,3 +42,45 @@ def is_stopped(pid: int) -> bool:
             return f.read().rsplit(b")", 1)[1].split()[0] in (b"T", b"t")
     except (OSError, IndexError):
         return False
+
+
+
+class TaskClock:
+    """How long a stretch of this thread's work really ran, out of the time it took by the
+    clock: on a crowded machine a thread waits milliseconds for a CPU in the middle of a
+    microsecond task, and on a virtual machine the hypervisor may stop it for as long.
+
+    ``start()`` before, ``ran(start, wall)`` after (with the wall-clock seconds it took): the
+    wall time less what ``/proc/thread-self/schedstat`` counts as waiting for a CPU, or, if
+    the thread never left its CPU meanwhile (so the rest was the hypervisor's), its CPU time;
+    never less than its CPU time. Where Linux does not say, ``wall``. Create it on the thread
+    it measures: the file is that thread's.
+    """
+
+    def __init__(self) -> None:
+        try:
+            self._fd: int | None = os.open("/proc/thread-self/schedstat", os.O_RDONLY)
+        except OSError:
+            self._fd = None
+
+    def _read(self) -> tuple[int, int] | None:
+        """(ns waited for a CPU, times put on a CPU) so far, or None."""
+        if self._fd is None:
+            return None
+        try:
+            fields = os.pread(self._fd, 128, 0).split()
+            return int(fields[1]), int(fields[2])
+        except (OSError, IndexError, ValueError):
+            return None
+
+    def start(self) -> tuple:
+        return time.thread_time(), self._read()
+
+    def ran(self, start: tuple, wall: float) -> float:
+        cpu = time.thread_time() - start[0]
+        now, then = self._read(), start[1]
+        if now is None or then is None:
+            return wall
+        if now[1] == then[1]:  # never off its CPU: all but its CPU time was stolen from it
+            return min(cpu, wall)
+        return min(max(wall - (now[0] - then[0]) * 1e-9, cpu), wall)

@@ -9,8 +9,10 @@ handshake open. After it, both ends speak netpool's framing on the socket itself
 from __future__ import annotations
 
 import os
+import random
 import socket
-from typing import Callable, Optional
+import time
+from typing import Callable, Optional, TypeVar
 from multiprocessing.connection import Connection, answer_challenge, deliver_challenge
 
 from ..errors import ProtocolError
@@ -25,6 +27,17 @@ HANDSHAKE_TIMEOUT = 10.0
 # a live manager is never given up on, a dead or hung one is within 30 s.
 CLIENT_TIMEOUT = 3 * HANDSHAKE_TIMEOUT
 HELLO_MAX = 64 * 1024  # nothing in a hello or welcome is larger
+# How long a worker keeps trying to join while a retry may help (its manager, admitting
+# hundreds of others on a starved machine, cut or did not answer its handshake): within the
+# manager's own connect timeout for the workers it starts (120 s by default).
+JOIN_SECONDS = 60.0
+RETRY_FIRST, RETRY_MOST = 0.1, 5.0  # seconds before the first retry; the backoff's cap
+# Failures a retry can cure: a link reset or closed as we joined, no answer in time (the
+# kernel's read timeout shows as EAGAIN). Not a wrong key (AuthenticationError), nor another
+# protocol version (ProtocolError): those fail the same way every time.
+CURABLE = (ConnectionError, EOFError, TimeoutError, BlockingIOError)
+
+T = TypeVar("T")
 
 
 def _challenge(sock: socket.socket, authkey: bytes, server: bool,
@@ -109,3 +122,28 @@ def finish(chan: Channel, max_frame: int | None = None) -> None:
     set_io_timeouts(chan.sock, None, None)
     if max_frame is not None:
         chan.max_frame = max_frame
+
+
+def retrying(join: Callable[[], T], budget: float = JOIN_SECONDS, *, refused: bool = True,
+             say: Optional[Callable[[str], None]] = None) -> T:
+    """``join()``, tried again with backoff (from ``RETRY_FIRST``, doubling to ``RETRY_MOST``,
+    jittered so that a storm of workers spreads out) for ``budget`` seconds while it fails
+    in a way a retry can cure (``CURABLE``); a refused connection counts only if
+    ``refused`` and the manager has not been reached yet (once it has, a refusal says it
+    has gone). The last failure is raised; ``say`` hears of each retry.
+    """
+    deadline, delay, reached = time.monotonic() + budget, RETRY_FIRST, False
+    while True:
+        try:
+            return join()
+        except CURABLE as exc:
+            gone = isinstance(exc, ConnectionRefusedError) and (reached or not refused)
+            pause = delay * random.uniform(0.5, 1.5)
+            if gone or time.monotonic() + pause > deadline:
+                raise
+            reached = reached or not isinstance(exc, ConnectionRefusedError)
+            if say is not None:
+                say(f"joining failed ({exc or type(exc).__name__}); "
+                    f"trying again in {pause:.1f} s")
+            time.sleep(pause)
+            delay = min(2 * delay, RETRY_MOST)

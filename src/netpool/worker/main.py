@@ -22,7 +22,7 @@ import sys
 from typing import Callable, Optional
 
 from .._protocol import messages as M
-from .._transport.handshake import client_connect, finish
+from .._transport.handshake import client_connect, finish, retrying
 from .execute import Blobs, Runner
 from . import supervisor
 from .serve import Serve, flush_output
@@ -143,10 +143,19 @@ def _serve(address: tuple[str, int], authkey: bytes, worker_id: int,
     hello = (M.HELLO, M.VERSION, worker_id, M.ROLE_MAIN, os.getpid(), socket.gethostname())
     if quiet is None:
         quiet = bool(os.environ.get("NETPOOL_QUIET"))
-    try:
-        chan, address = _connect_any(address, alternatives, authkey, hello, worker_id, quiet)
+    def join() -> tuple:
+        chan, where = _connect_any(address, alternatives, authkey, hello, worker_id, quiet)
+        try:
+            return chan, where, chan.recv()[0]
+        except BaseException:
+            chan.close()  # cut before WELCOME: a manager busy admitting others, or leaving
+            raise
+
+    def say(text: str) -> None:
+        print(f"netpool worker {worker_id}: {text}", file=sys.stderr, flush=True)
+    try:  # the manager forking us is on this host: refusing us, it has gone
+        chan, address, msg = retrying(join, refused=not forked, say=None if quiet else say)
         own_links.append(chan)
-        (msg, _) = chan.recv()
     except (EOFError, ConnectionResetError, BrokenPipeError) as exc:
         # Reached, then dropped as we joined: the manager is shutting down (a pool left at
         # once). Not a traceback in the program's stderr; one line where we may speak.

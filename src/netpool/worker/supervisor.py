@@ -41,7 +41,7 @@ import time
 from typing import Callable, Optional
 
 from .._protocol import messages as M
-from .._transport.handshake import client_connect, finish
+from .._transport.handshake import client_connect, finish, retrying
 from . import procfs
 
 _PR_SET_PDEATHSIG, _PR_SET_CHILD_SUBREAPER = 1, 36
@@ -237,7 +237,7 @@ class _Supervisor:
                      task_timeout: Optional[float]) -> None:
         hello = (M.HELLO, M.VERSION, worker_id, M.ROLE_BEAT, os.getpid(), socket.gethostname())
         try:
-            chan = client_connect(address, self.authkey, hello)
+            chan = retrying(lambda: client_connect(address, self.authkey, hello), refused=False)
             finish(chan)
         except Exception as exc:
             # The main link is up, so a refused or reset one means the manager is closing

@@ -1,0 +1,121 @@
+"""A worker whose handshake the manager cut (busy admitting hundreds of others, issue 9)
+tries again within its join budget; a failure no retry can cure is not retried."""
+
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+from multiprocessing import AuthenticationError
+
+import pytest
+
+import netpool
+from netpool._transport import handshake
+from conftest import wait_for
+
+pytestmark = pytest.mark.timeout(90)
+
+
+class CuttingProxy:
+    """Listens in front of a manager: cuts the first ``cut`` connections as soon as they come
+    (as a manager's admission does to a handshake past its deadline), forwards the rest."""
+
+    def __init__(self, target, cut: int) -> None:
+        self.target, self.left, self.seen = target, cut, 0
+        self.sock = socket.create_server(("127.0.0.1", 0))
+        self.address = self.sock.getsockname()
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            self.seen += 1
+            if self.left > 0:
+                self.left -= 1
+                conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\1\0\0\0\0\0\0\0")
+                conn.close()  # a reset, at once
+                continue
+            up = socket.create_connection(self.target)
+            for a, b in ((conn, up), (up, conn)):
+                threading.Thread(target=self._pipe, args=(a, b), daemon=True).start()
+
+    @staticmethod
+    def _pipe(a: socket.socket, b: socket.socket) -> None:
+        try:
+            while data := a.recv(65536):
+                b.sendall(data)
+        except OSError:
+            pass
+        finally:
+            for s in (a, b):
+                try:
+                    s.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+
+    def close(self) -> None:
+        self.sock.close()
+
+
+def test_a_worker_cut_while_joining_tries_again_and_joins():
+    with netpool.DistributedPool(workers=[]) as pool:
+        proxy = CuttingProxy(pool.address, cut=3)
+        env = dict(os.environ, NETPOOL_AUTHKEY=pool.authkey.hex())
+        proc = subprocess.Popen([sys.executable, "-m", "netpool.worker",
+                                 "%s:%d" % proxy.address], env=env,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        try:
+            wait_for(lambda: pool._rt.worker_count() == 1 or proc.poll() is not None,
+                     timeout=60, what="the worker to join or exit")
+            assert proc.poll() is None, f"the worker gave up: {proc.communicate()[1]}"
+            assert pool.apply(abs, (-3,)) == 3
+            assert proxy.seen >= 4  # three cut, then the main link (and the heartbeat link)
+        finally:
+            proxy.close()
+            proc.kill()
+            _, err = proc.communicate(timeout=30)
+        assert "trying again" in err, err
+
+
+def _failing(*errors):
+    calls = []
+
+    def join():
+        calls.append(time.monotonic())
+        if len(calls) <= len(errors):
+            raise errors[len(calls) - 1]
+        return "joined"
+    return join, calls
+
+
+def test_retrying_cures_what_a_retry_can_and_nothing_else(monkeypatch):
+    monkeypatch.setattr(handshake, "RETRY_FIRST", 0.01)
+    join, calls = _failing(ConnectionResetError(), EOFError(), BlockingIOError(11, "timed out"),
+                           TimeoutError())
+    assert handshake.retrying(join, budget=30) == "joined" and len(calls) == 5
+    # a wrong key fails at once, every time
+    join, calls = _failing(AuthenticationError("digest sent was rejected"))
+    with pytest.raises(AuthenticationError):
+        handshake.retrying(join, budget=30)
+    assert len(calls) == 1
+    # refused before the manager was ever reached: it may not listen yet; after: it has gone
+    join, calls = _failing(ConnectionRefusedError(), ConnectionRefusedError())
+    assert handshake.retrying(join, budget=30) == "joined"
+    join, calls = _failing(EOFError(), ConnectionRefusedError())
+    with pytest.raises(ConnectionRefusedError):
+        handshake.retrying(join, budget=30)
+    assert len(calls) == 2
+    join, calls = _failing(ConnectionRefusedError())
+    with pytest.raises(ConnectionRefusedError):
+        handshake.retrying(join, budget=30, refused=False)
+    # and never past the budget
+    join, calls = _failing(*[EOFError()] * 1000)
+    began = time.monotonic()
+    with pytest.raises(EOFError):
+        handshake.retrying(join, budget=0.5)
+    assert time.monotonic() - began < 0.5 + 0.1

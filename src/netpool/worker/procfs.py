@@ -51,10 +51,12 @@ class TaskClock:
     microsecond task, and on a virtual machine the hypervisor may stop it for as long.
 
     ``start()`` before, ``ran(start, wall)`` after (with the wall-clock seconds it took): the
-    wall time less what ``/proc/thread-self/schedstat`` counts as waiting for a CPU, or, if
-    the thread never left its CPU meanwhile (so the rest was the hypervisor's), its CPU time;
-    never less than its CPU time. Where Linux does not say, ``wall``. Create it on the thread
-    it measures: the file is that thread's.
+    wall time less what ``/proc/thread-self/schedstat`` counts as waiting for a CPU since
+    ``start``, or, if the thread never left its CPU meanwhile (so the rest was the
+    hypervisor's), its CPU time since ``start``; never less than that CPU time, never more
+    than ``wall``. A ``start`` taken before other short work still serves: what that work
+    waited or ran is counted too, which errs by no more than its length. Where Linux does
+    not say, ``wall``. Create it on the thread it measures: the file is that thread's.
     """
 
     def __init__(self) -> None:

@@ -31,7 +31,8 @@ HANDOVER_SECONDS = 0.01  # a task running longer has the reader thread watch the
 BIG_MESSAGE = 64 * 1024  # a task or result this big has the reader thread watch it at once
 # A task that took this long by the clock may have spent most of it waiting for a CPU (on a
 # crowded machine a worker is preempted for milliseconds): procfs.TaskClock says how long it
-# really ran. Shorter ones are reported as timed.
+# really ran, from a reading taken when the main thread left the link (or after the last such
+# task). Shorter ones are reported as timed.
 SUSPECT_SECONDS = 0.0001
 _MAIN, _READER = "main", "reader"  # who reads the link (Serve.holder)
 
@@ -52,6 +53,7 @@ class Serve:
         self.stopping = False
         self.holder: str | None = None           # _MAIN, _READER, or None: nobody reads
         self.away_since: float | None = None  # when the main thread last left the link
+        self.left_link = False                    # ... for the task it is about to run
         self.nap = threading.Lock()               # the reader thread sleeps on it
         self.nap.acquire()
         self.kicked = False                       # the reader must look now
@@ -68,6 +70,7 @@ class Serve:
         threading.Thread(target=self._read, name="netpool-reader", daemon=True).start()
         threading.Thread(target=self._flusher, name="netpool-flusher", daemon=True).start()
         clock = procfs.TaskClock()
+        at = clock.start()
         while True:
             task = self._next_task()
             if task is None:
@@ -75,11 +78,13 @@ class Serve:
             (tid, attempt, kind, blob, payload, bufs), more = task
             if self.status is not None:
                 self.status.begin()
-            began, at = time.monotonic(), clock.start()
+            if self.left_link:  # the clock's readings cost ~1.5 us: once a stretch of work
+                self.left_link, at = False, clock.start()
+            began = time.monotonic()
             status, data, out = self.runner.run(kind, blob, payload, bufs)
             took = time.monotonic() - began  # the manager sizes our window by it (protocol 8)
-            if took >= SUSPECT_SECONDS:
-                took = clock.ran(at, took)
+            if took >= SUSPECT_SECONDS:  # (the tasks before it in the stretch were short)
+                took, at = clock.ran(at, took), clock.start()
             if supervisor.forked():  # a child the task forked came back here: not a worker
                 os._exit(0)
             if self.status is not None:
@@ -100,7 +105,7 @@ class Serve:
                 if queue:
                     item = queue.popleft()
                     if self.away_since is None:
-                        self.away_since = time.monotonic()
+                        self.away_since, self.left_link = time.monotonic(), True
                         if self.dozing:  # the reader must time this task again
                             self.dozing = False
                             self._rouse()

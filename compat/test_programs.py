@@ -28,7 +28,10 @@ A program whose output varies even under plain ``python`` says so in its header,
   refreshes, keep each finished bar (n == total) once and everything else in order;
   ``# compat: progress-bars drop`` drops the bars altogether (bars that tqdm clears, whose
   last refresh depends on timing);
-* ``# compat: timeout SECONDS`` -- for each run (default 60).
+* ``# compat: timeout SECONDS`` -- for each run (default 60);
+* ``# compat: requires MODULE ...`` -- modules the program imports beyond the standard
+  library (the ``compat`` extra of pyproject.toml); without them the program is skipped, and
+  under ``CI=true`` (where .ci/run installs them) its test fails.
 
 A program that differs today is listed in ``KNOWN_FAILURES`` with its diagnosis; its test is an
 ``xfail(strict=True)``, so a fix makes it XPASS and fail loudly until the entry is removed.
@@ -41,6 +44,7 @@ from __future__ import annotations
 import concurrent.futures
 import dataclasses
 import difflib
+import importlib.util
 import os
 import re
 import shutil
@@ -106,6 +110,7 @@ class Program:
     progress_bars: str = ""  # "", "finished" or "drop"
     timeout: float = DEFAULT_TIMEOUT
     masks: list[tuple[re.Pattern, str]] = dataclasses.field(default_factory=list)
+    requires: list[str] = dataclasses.field(default_factory=list)  # modules to import
 
 
 DIRECTIVE = re.compile(r"^#\s*compat:\s*(\S+)\s*(.*?)\s*$")
@@ -133,6 +138,10 @@ def load_program(name: str) -> Program:
             prog.progress_bars = "drop" if value else "finished"
         elif key == "timeout":
             prog.timeout = float(value)
+        elif key == "requires":
+            if not value:
+                raise ValueError(f"{name}: '# compat: requires' names modules")
+            prog.requires.extend(value.split())
         elif key == "mask":
             parts = re.match(r"(.+?)\s+=>(?:\s+(.*))?$", value)
             if not parts:
@@ -199,14 +208,20 @@ def run_program(prog: Program, runner: str) -> Run:
     return Run(status, text["out"], text["err"], len(alive), seconds)
 
 
+def missing_modules(prog: Program) -> list[str]:
+    """The modules of ``# compat: requires`` that this interpreter cannot import."""
+    return [m for m in prog.requires if importlib.util.find_spec(m) is None]
+
+
 @pytest.fixture(scope="module")
 def corpus_runs(request: pytest.FixtureRequest):
     """Futures of the runs of every selected program, started at once in a few threads."""
     names = sorted({item.callspec.params["name"] for item in request.session.items
                     if getattr(item, "originalname", None) == "test_program"})
     executor = concurrent.futures.ThreadPoolExecutor(PARALLEL_RUNS, "corpus")
-    futures = {(n, r): executor.submit(run_program, load_program(n), r)
-               for n in names for r in RUNNERS}
+    progs = [load_program(n) for n in names]
+    futures = {(p.name, r): executor.submit(run_program, p, r)
+               for p in progs if not missing_modules(p) for r in RUNNERS}
     yield futures
     executor.shutdown(wait=True, cancel_futures=True)
 
@@ -358,6 +373,29 @@ def test_corpus_programs_are_copies_with_their_sources() -> None:
             assert field in header, f"{name}: no '{field.strip()}' in its header"
 
 
+POOL_CALL = re.compile(r"\bPool\s*\(|\bprocess_map\s*\(")
+MIN_POOL_PROGRAMS = 30  # issue 8: at least 30 real programs that use multiprocessing.Pool ...
+MIN_POOL_AUTHORS = 18   # ... by different authors
+
+
+def pool_programs() -> dict[str, str]:
+    """Copies whose code (below the header) makes a Pool -- ``Pool(...)``, ``ctx.Pool(...)``,
+    ``multiprocessing.Pool(...)`` or tqdm's ``process_map(...)``, which makes one -- mapped to
+    their ``# Author:`` line."""
+    out = {}
+    for name in CORPUS:
+        header, _, code = PROGRAM_PATHS[name].read_text().partition("\n\n")
+        if POOL_CALL.search(code):
+            out[name] = re.search(r"^# Author: (.*)$", header, re.M)[1].strip()
+    return out
+
+
+def corpus_count_line() -> str:
+    pools = pool_programs()
+    return (f"{len(pools)} of the {len(CORPUS)} copies make a `multiprocessing.Pool`, "
+            f"by {len(set(pools.values()))} distinct authors")
+
+
 def known_failures_table() -> str:
     """The Markdown table of DEVIATIONS.md's "Known bugs": ``python compat/test_programs.py``."""
     rows = ["| Program | Why it differs (item of issue 8) |", "|---|---|"]
@@ -389,11 +427,19 @@ def test_directives_parse() -> None:
 @pytest.mark.parametrize("name", [_param(n) for n in PROGRAMS])
 def test_program(name: str, corpus_runs: dict) -> None:
     prog = load_program(name)
+    missing = missing_modules(prog)
+    if missing:
+        message = (f"{name} needs {', '.join(missing)}: "
+                   "pip install -e '.[compat]' (.ci/run does)")
+        if os.environ.get("CI") == "true":
+            pytest.fail(message)
+        pytest.skip(message)
     runs = {r: corpus_runs[name, r].result() for r in RUNNERS}
     problems = compare(prog, runs)
     assert not problems, f"{name} ({describe(runs)}):\n" + "\n".join(problems)
 
 
 if __name__ == "__main__":
+    print(corpus_count_line() + "\n")
     print(summary_line() + ":\n")
     print(known_failures_table())

@@ -4,9 +4,9 @@ The link is read by whichever thread is free to. While the main thread has nothi
 reads the link itself, so a task reaches it without a hand-over between threads (a wake-up and
 a GIL hand-over, the costliest step of a short round trip: without it a worker spends about a
 quarter less CPU per trivial task, and a bare round trip is ~18% shorter). Once the main thread
-has been away from the link for ``HANDOVER_SECONDS`` (a long task), or at once when it has work
-in a row or a message of ``BIG_MESSAGE`` or more to take or send, the reader thread takes the
-link over, so that more tasks, revocations, STOP and a closed link are seen meanwhile and the
+has been away from the link for ``HANDOVER_SECONDS`` (a long task or a long stretch of work),
+or at once when it has a message of ``BIG_MESSAGE`` or more to take or send, the reader thread
+takes the link over, so that more tasks, revocations, STOP and a closed link are seen meanwhile and the
 manager's sends to us never wait on ours to it; the main thread calls the link back (a byte on
 a pipe) when it is idle again. Results wait up to ``HOLD_SECONDS`` for
 others to share their message; a flusher thread sends them if the next task is slow.
@@ -110,9 +110,12 @@ class Serve:
                             self.dozing = False
                             self._rouse()
                     more = bool(queue)
-                    if more or item[5] or len(item[4]) >= BIG_MESSAGE:
-                        # Work in a row, or big messages: the link must be read meanwhile,
-                        # or the manager's sends to us (and ours to it) stall.
+                    if item[5] or len(item[4]) >= BIG_MESSAGE:
+                        # Big messages: the link must be read meanwhile, or the manager's
+                        # sends to us (and ours to it) stall. Work in a row no longer hands
+                        # the link over at once: a stretch of short tasks is done before the
+                        # reader's first poll, and the hand-over and recall cost 4 workers
+                        # about a sixth of their tiny-task throughput (issue 9).
                         self._kick()
                     return item, more
                 if self.stopping:

@@ -84,6 +84,37 @@ busy_s = st.none() | st.sampled_from([0.0, 1e-7, 1e-5, 0.0005, 0.01, 1.0])
 tick_dt = st.sampled_from([0.01, 0.03, 0.06, 0.06, 0.2, 0.6, 1.0, 2.0, 6.0, 11.0])
 
 
+LONE_TAKEN: Counter = Counter()  # lone paths taken, by event (test_lone_paths_are_taken)
+
+
+def compare_lone(sched: Scheduler, event, fast, commands_of) -> tuple:
+    """``fast(sched)`` (a lone path) against ``handle(event)`` on a copy: the same commands
+    and the same state after, or None having changed nothing. Returns (answer, commands)."""
+    twin, before = copy.deepcopy(sched), core_state(sched)
+    want = twin.handle(event)
+    got = fast(sched)
+    if got is None:
+        assert core_state(sched) == before, f"declined {event}, changed the core"
+        return None, want
+    LONE_TAKEN[type(event).__name__] += 1
+    assert commands_of(got) == want, f"lone path {got} for {event}, handle {want}"
+    assert core_state(sched) == core_state(twin), f"lone path left another state for {event}"
+    return got, want
+
+
+def core_state(s: Scheduler) -> tuple:
+    """Everything the scheduler decides from, but the steal heap (whose stale entries are
+    dropped lazily; ``check_indexes`` checks it): the lone paths must leave exactly this."""
+    r = s._roster
+    ws = {wid: (w.state, w.since, tuple(w.queue), w.sent, w.head_since, w.head, w.slow_head,
+                w.pace, w.win, w.revoking, w.stop_sent, w.joined, w.retiring, w.succeeded)
+          for wid, w in r.workers.items()}
+    return (ws, list(r.idle), list(r.room), list(r.waiting), list(r.starting),
+            list(r.contact), r.active, tuple(s._pending), dict(s._where),
+            {t: list(k) for t, k in s._killers.items()}, s._attempts, s._start_failures,
+            s._ever_joined, s._closing, s._now, s._starved, s.next_deadline())
+
+
 class _Step:
     """What the model expects of the commands answering one event."""
 
@@ -167,11 +198,11 @@ class SchedulerMachine(RuleBasedStateMachine):
         return self.now
 
     # -- one step: event in, every command carried out and checked ------------------------
-    def deliver(self, event) -> list:
+    def deliver(self, event, decide=None) -> list:
         self.clean = False
         self.step = step = _Step(event)
         getattr(self, "see_" + type(event).__name__)(event)
-        commands = self.sched.handle(event)
+        commands = decide() if decide is not None else self.sched.handle(event)
         for c in commands:
             if not isinstance(c, FailTask):  # FailTask comes right after the loss
                 assert not step.fail, f"(f) expected FailTask for {step.fail} before {c}"
@@ -184,6 +215,28 @@ class SchedulerMachine(RuleBasedStateMachine):
             first = step.snapshot[:len(step.sent)]
             assert set(step.sent) == set(first), f"sent {step.sent}, pending {step.snapshot}"
         return commands
+
+    def lone(self, event, fast, commands_of) -> list:
+        """Deliver ``event`` through one of lone.py's paths (``fast``, called with the
+        scheduler), which must answer what ``handle`` answers on a copy of the scheduler and
+        leave the same state, or answer None having changed nothing (then ``handle`` runs)."""
+        def decide() -> list:
+            got, want = compare_lone(self.sched, event, fast, commands_of)
+            return self.sched.handle(event) if got is None else want
+        return self.deliver(event, decide)
+
+    def probe_lone(self) -> None:
+        """Both lone paths, tried on copies of the scheduler as it is now: for a fresh task,
+        and for the result of the first busy worker's head, and of a stale send."""
+        t = 10**7 + self.next_task
+        compare_lone(copy.deepcopy(self.sched), TasksSubmitted((t,)), lambda s: s.submit_one(t),
+                     lambda got: [SendTasks(got[0], ((t, got[1]),))])
+        sends = [(w, q[0], self.attempt[q[0]]) for w, q in self.queue.items() if q]
+        for (w, t, n), busy in zip(sends[:1] + self.stale_sends()[:1], (None, 1e-5)):
+            now = self.now + 0.01
+            compare_lone(copy.deepcopy(self.sched), ResultsArrived(w, ((t, n),), now, busy),
+                         lambda s: s.result_one(w, t, n, now, busy),
+                         lambda got: [Resolve(t, w, n)] if got else [])
 
     def lose(self, w: int, graceful: bool) -> None:
         state = self.state.pop(w)
@@ -391,11 +444,26 @@ class SchedulerMachine(RuleBasedStateMachine):
         self.deliver(WorkerJoined(self.fresh_worker(), self.advance(dt)))
 
     @precondition(lambda self: not self.closing and len(self.submitted) < MAX_TASKS)
-    @rule(n=st.integers(1, 4))
-    def submit(self, n):
+    @rule(n=st.integers(1, 4), lone=st.booleans())
+    def submit(self, n, lone):
         tasks = tuple(range(self.next_task, self.next_task + n))
         self.next_task += n
-        self.deliver(TasksSubmitted(tasks))
+        if lone and n == 1:
+            self.submit_lone(tasks[0])
+        else:
+            self.deliver(TasksSubmitted(tasks))
+
+    @precondition(lambda self: not self.closing and len(self.submitted) < MAX_TASKS
+                  and any(s == LIVE for s in self.state.values()))
+    @rule()
+    def apply(self):
+        """One task, as a sequential ``apply`` submits it, through the shell's lone path."""
+        self.next_task += 1
+        self.submit_lone(self.next_task - 1)
+
+    def submit_lone(self, t: int) -> None:
+        self.lone(TasksSubmitted((t,)), lambda s: s.submit_one(t),
+                  lambda got: [SendTasks(got[0], ((t, got[1]),))])
 
     def busy(self) -> list:
         return [w for w, q in self.queue.items() if q and self.state[w] != STARTING]
@@ -406,7 +474,15 @@ class SchedulerMachine(RuleBasedStateMachine):
         """The worker finishes the task at the head of its queue."""
         w = self.pick(data, self.busy(), "worker")
         head = self.queue[w][0]
-        self.deliver(ResultsArrived(w, ((head, self.attempt[head]),), self.advance(dt), busy))
+        self.deliver_result(data, w, head, self.attempt[head], dt, busy)
+
+    def deliver_result(self, data, w: int, t: int, n: int, dt: float, busy=None) -> list:
+        """A one-result RESULTS, through ``handle`` or (drawn) the shell's lone path."""
+        ev = ResultsArrived(w, ((t, n),), self.advance(dt), busy)
+        if data.draw(st.booleans(), label="lone"):
+            return self.lone(ev, lambda s: s.result_one(w, t, n, ev.now, busy),
+                             lambda got: [Resolve(t, w, n)] if got else [])
+        return self.deliver(ev)
 
     @precondition(lambda self: self.busy())
     @rule(data=st.data(), dt=small_dt, stale=st.booleans(), busy=busy_s)
@@ -434,7 +510,7 @@ class SchedulerMachine(RuleBasedStateMachine):
         """A late result from a lost worker, a duplicate of a task already done, or a result
         for an earlier attempt of a task the worker holds again (revoked, then resent)."""
         w, t, n = data.draw(st.sampled_from(self.stale_sends()), label="stale")
-        commands = self.deliver(ResultsArrived(w, ((t, n),), self.advance(dt)))
+        commands = self.deliver_result(data, w, t, n, dt)
         assert not any(isinstance(c, (Resolve, FailTask)) for c in commands), commands
 
     @precondition(lambda self: self.state)
@@ -449,7 +525,7 @@ class SchedulerMachine(RuleBasedStateMachine):
             forged = (t, self.attempt[t] + off)
         else:
             forged = (10**6 + data.draw(st.integers(0, 3), label="unknown"), off)
-        commands = self.deliver(ResultsArrived(w, (forged,), self.advance(dt)))
+        commands = self.deliver_result(data, w, *forged, dt)
         assert not any(isinstance(c, (Resolve, FailTask)) for c in commands), commands
 
     @precondition(lambda self: self.revokes)
@@ -576,6 +652,8 @@ class SchedulerMachine(RuleBasedStateMachine):
                 and not any(st_ in (LIVE, STARTING) for st_ in self.state.values())):
             untold = set(self.pending) - self.told
             assert not untold, f"(g) tasks {sorted(untold)} stranded without a NoWorkers"
+        # lone.py answers as handle would, or declines, on every state reached
+        self.probe_lone()
         self.clean = True
 
     def teardown(self) -> None:
@@ -617,6 +695,16 @@ class BusyMachine(SchedulerMachine):
         super().setup(cfg)
 
 
+class LoneMachine(SchedulerMachine):
+    """Few tasks at a time on joined workers, no ``max_tasks``: where lone.py's paths apply."""
+
+    @initialize(cfg=st.builds(Config, window=st.sampled_from([1, 1, 2]), replace=st.booleans(),
+                              max_attempts=st.integers(1, 3), heartbeat_timeout=st.just(10.0),
+                              connect_timeout=st.just(8.0), steal_after=st.just(0.05)))
+    def setup(self, cfg: Config) -> None:
+        super().setup(cfg)
+
+
 machine_settings = settings(
     max_examples=200, stateful_step_count=60, deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
@@ -624,6 +712,8 @@ SchedulerMachine.TestCase.settings = machine_settings
 BusyMachine.TestCase.settings = settings(machine_settings, max_examples=100)
 TestSchedulerMachine = SchedulerMachine.TestCase
 TestBusyMachine = BusyMachine.TestCase
+LoneMachine.TestCase.settings = settings(machine_settings, max_examples=100)
+TestLoneMachine = LoneMachine.TestCase
 
 
 # --------------------------------------------------------------------------- examples
@@ -891,3 +981,39 @@ def test_every_event_has_a_handler_and_impossible_events_raise():
         sched.handle(WorkerLaunched(1, 0.0))
     with pytest.raises(InternalError, match="does not know"):
         sched.handle(object())
+
+
+def test_lone_paths_are_taken():
+    """The machines above do exercise lone.py (not only its declines): run after them."""
+    if not LONE_TAKEN:
+        LoneMachine.TestCase("runTest").runTest()
+    assert LONE_TAKEN["TasksSubmitted"] > 50 and LONE_TAKEN["ResultsArrived"] > 50, LONE_TAKEN
+
+
+def test_lone_paths_on_a_task_a_crash_sent_elsewhere():
+    """A lone task whose worker crashes goes to the other worker; its result through
+    ``result_one`` resolves it and forgets the death, as ``handle`` does."""
+    sched = live_scheduler(Config(max_attempts=3), 1, 2)
+    got, want = compare_lone(sched, TasksSubmitted((0,)), lambda s: s.submit_one(0),
+                             lambda g: [SendTasks(g[0], ((0, g[1]),))])
+    assert got == (1, 1) and want == [SendTasks(1, ((0, 1),))]
+    assert run(sched, WorkerLost(1)) == [SendTasks(2, ((0, 2),))]
+    assert sched.result_one(1, 0, 1, 1.0) is False  # the dead worker's late result
+    got, _ = compare_lone(sched, ResultsArrived(2, ((0, 2),), 1.0),
+                          lambda s: s.result_one(2, 0, 2, 1.0),
+                          lambda g: [Resolve(0, 2, 2)] if g else [])
+    assert got is True and sched.idle and not sched._killers
+
+
+def test_lone_paths_decline_where_handle_does_more():
+    """Pending tasks, a close, max_tasks: the lone paths change nothing and say None."""
+    sched = live_scheduler(Config(window=1), 1)
+    run(sched, TasksSubmitted((0, 1)))  # 1 is pending behind 0
+    before = core_state(sched)
+    assert sched.submit_one(2) is None and sched.result_one(1, 0, 1, 1.0) is None
+    assert core_state(sched) == before
+    closing = live_scheduler(Config(), 1)
+    run(closing, TasksSubmitted((0,)), Closing())
+    assert closing.result_one(1, 0, 1, 1.0) is None
+    limited = live_scheduler(Config(max_tasks=5), 1)
+    assert limited.submit_one(0) is None

@@ -37,6 +37,7 @@ from .events import (DRAINING, LIVE, STARTING, Attempt, Closing, Command, Config
                      RetireRequested, Revoked, RevokeTasks, SendTasks, StopWorker, TaskId,
                      TasksSubmitted, TasksWithdrawn, Tick, WorkerId, WorkerJoined,
                      WorkerLaunched, WorkerLost, WorkerState)
+from .lone import LonePaths
 from .roster import Config, Roster, WorkerRecord
 
 __all__ = ["Scheduler", "Config", "Attempt", "Command", "Event", "InternalError", "TaskId",
@@ -48,11 +49,11 @@ __all__ = ["Scheduler", "Config", "Attempt", "Command", "Event", "InternalError"
            "LaunchReplacement", "FailTask", "NoWorkers"]
 
 
-class Scheduler:
-    """Pure task-farm scheduler. See the module docstring for its rules.
+class Scheduler(LonePaths):
+    """Pure task-farm scheduler. See the module docstring for its rules; ``submit_one`` and
+    ``result_one`` (lone.py) stand in for ``handle`` in the lone round trip.
 
-    ``handle`` raises ``InternalError`` for an event that breaks the core's contract.
-    """
+    ``handle`` raises ``InternalError`` for an event that breaks the core's contract."""
 
     def __init__(self, config: Optional[Config] = None) -> None:
         self.config = config or Config()

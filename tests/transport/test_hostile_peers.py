@@ -79,12 +79,17 @@ BAD_MESSAGES = {
 }
 
 
+@pytest.mark.parametrize("alone", [False, True], ids=["behind READY", "alone"])
 @pytest.mark.parametrize("what", sorted(BAD_MESSAGES))
-def test_a_malformed_message_costs_its_link_only(pool, caplog, what):
+def test_a_malformed_message_costs_its_link_only(pool, caplog, what, alone):
+    """Read in one piece with the READY before it, or alone, once the peer has joined (a
+    message read alone may take the loop's lone path, reading.py)."""
     with caplog.at_level(logging.WARNING, logger="netpool"):
         chan, welcome = _join(pool)
         assert welcome[0] == M.WELCOME
         chan.send((M.READY, None))
+        if alone:
+            wait_for(lambda: pool._rt.worker_count() == 2, what="the peer to join")
         chan.send(BAD_MESSAGES[what])
         assert _dropped(chan)
         chan.close()

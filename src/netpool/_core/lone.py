@@ -37,7 +37,7 @@ class LonePaths:
         w = self._workers[wid]
         self._starved = False
         self._send(wid, w, task, [])
-        self._roster.reindex(wid)  # idle no more
+        self._roster.took_one(wid, w)
         return wid, self._attempts
 
     def result_one(self, worker: WorkerId, task: TaskId, attempt: int, now: float,
@@ -63,6 +63,6 @@ class LonePaths:
         self._killers.pop(task, None)
         self._new_head(w)
         self._roster.observe_pace(w, max(self._now - began, 0.0) if busy is None else busy)
-        self._roster.reindex(worker)
+        self._roster.emptied(worker)
         return True
 

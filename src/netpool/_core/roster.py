@@ -4,7 +4,8 @@ Rules of this file:
 
 * Pure, like the rest of ``_core``: no I/O, clocks or threads.
 * The indexes are derived from the workers' state by :meth:`Roster.reindex` alone (plus
-  :meth:`Roster.remove` for a worker that goes); :meth:`Roster.check` rebuilds them by a full
+  :meth:`Roster.remove` for a worker that goes, and ``took_one``/``emptied``, what reindex
+  does in the lone round trip's two cases); :meth:`Roster.check` rebuilds them by a full
   scan and compares, and the tests run it after every step.
 * The scheduler decides; the roster only keeps the records and answers "who is idle", "who has
   room", "whose head has run longest" without visiting every worker.
@@ -142,6 +143,19 @@ class Roster:
             self.contact[wid] = None  # just joined: the latest contact of all
         if n > 1 and not w.revoking and not w.in_heap:
             self._push_steal(wid, w)
+
+    def took_one(self, wid: WorkerId, w: WorkerRecord) -> None:
+        """``reindex`` for an idle live worker that was just sent one task: out of ``idle``,
+        and of ``room`` if its window is one (nothing waits behind a lone head)."""
+        del self.idle[wid]
+        if w.win <= 1:
+            self.room.pop(wid, None)
+
+    def emptied(self, wid: WorkerId) -> None:
+        """``reindex`` for a live worker whose lone task just finished: idle, with room (its
+        head moved on, so it is not held back as slow)."""
+        self.idle[wid] = None
+        self.room.setdefault(wid, None)
 
     def _push_steal(self, wid: WorkerId, w: WorkerRecord) -> None:
         if len(self.steals) > 2 * len(self.workers) + 64:  # entries of gone workers pile up

@@ -66,6 +66,19 @@ def check_results(msg: tuple, nbufs: int) -> list[tuple[int, int, int, bytes, in
     return entries
 
 
+def check_lone_result(msg: tuple, nbufs: int) -> Optional[tuple[int, int, int, bytes, int,
+                                                                float]]:
+    """The entry of a RESULTS message of one result, checked as ``check_results`` checks it,
+    for less; None if ``msg`` is not a RESULTS of one entry (``check_results`` judges it)."""
+    if (msg[0] != M.RESULTS or len(msg) not in (2, 3) or type(msg[1]) not in (tuple, list)
+            or len(msg[1]) != 1):
+        return None
+    entry = result_entry(msg[1][0])
+    if entry[4] != nbufs:
+        raise ProtocolError(f"RESULTS entries account for {entry[4]} buffers, {nbufs} came")
+    return entry
+
+
 def check_revoked(msg: tuple) -> tuple[tuple[int, int], ...]:
     """The (task id, attempt) pairs a REVOKED message gives back (possibly none)."""
     if len(msg) != 2 or type(msg[1]) not in (tuple, list) or len(msg[1]) > MAX_ENTRIES:

@@ -77,10 +77,23 @@ class Commands:
     # -- the executors -----------------------------------------------------------------
     def send_tasks(self, cmd: S.SendTasks) -> None:
         """Queue the tasks; the loop flushes each worker's share of a round at once."""
-        rec = self._workers[cmd.worker]
+        self.queue_tasks(cmd.worker, cmd.attempts)
+
+    def send_lone(self, tid: int) -> bool:
+        """One task, through the core's lone path (``_core/lone.py``): queued as ``SendTasks``
+        would queue it, with no event or command built. False if the core declined: then
+        ``TasksSubmitted`` decides."""
+        sent = self._sched.submit_one(tid)
+        if sent is None:
+            return False
+        self.queue_tasks(sent[0], ((tid, sent[1]),))
+        return True
+
+    def queue_tasks(self, worker: int, attempts: tuple) -> None:
+        rec = self._workers[worker]
         out = self._links.queue(rec)
         entries, bufs = [], []
-        for tid, attempt in cmd.attempts:
+        for tid, attempt in attempts:
             t = self._tasks[tid]
             if t.blob and t.blob not in rec.blobs:
                 out.append(((M.DEFINE, t.blob, self._blobs.data(t.blob)), ()))
@@ -90,8 +103,8 @@ class Commands:
             bufs += t.bufs
         out.append(((M.TASKS, entries, [memoryview(b).nbytes for b in bufs]), bufs))
         if self.timeline is not None:
-            idle = len(self._sched.running_on(cmd.worker)) == len(cmd.attempts)
-            self.timeline.sent(cmd.worker, idle, time.monotonic())
+            idle = len(self._sched.running_on(worker)) == len(attempts)
+            self.timeline.sent(worker, idle, time.monotonic())
 
     def forget_blobs(self) -> None:
         """Tell the workers that hold them of the callables the registry let go (FORGET)."""
@@ -107,15 +120,18 @@ class Commands:
             self._links.queue(rec).append(((M.FORGET, bids), ()))
 
     def resolve(self, cmd: S.Resolve) -> None:
-        task = self._tasks.resolve(cmd.task)
-        status, payload, bufs = self.results.pop(cmd.task)
-        self.counts.resolved(cmd.worker, status, payload)
-        label = self._workers[cmd.worker].label()
-        self.to_sink(task.sink._deliver, cmd.task, status, payload, bufs, label)
+        self.resolved(cmd.task, cmd.worker, *self.results.pop(cmd.task))
+
+    def resolved(self, tid: int, worker: int, status: int, payload: bytes, bufs: list) -> None:
+        """The core accepted this result (``Resolve``, or the lone path): to the sinks."""
+        task = self._tasks.resolve(tid)
+        self.counts.resolved(worker, status, payload)
+        label = self._workers[worker].label()
+        self.later.append((task.sink._deliver, (tid, status, payload, bufs, label)))
         if self.timeline is not None:
-            self.timeline.resolved(cmd.worker, status == M.OK, time.monotonic())
+            self.timeline.resolved(worker, status == M.OK, time.monotonic())
             if status == M.RAISED:
-                self.timeline.raised(label, cmd.task, payload)
+                self.timeline.raised(label, tid, payload)
         for twin in self._tasks.journaled.resolved(task, status, payload, bufs):
             # Buffers of their own: a sink's numpy array may be written to.
             self.to_sink(twin.sink._deliver, twin.id, status, payload,

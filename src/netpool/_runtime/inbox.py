@@ -53,11 +53,8 @@ class Waker:
         self._woken = False
 
     def pop(self) -> Optional[Any]:
-        """The oldest item, or None when the inbox is empty."""
-        try:
-            return self.items.popleft()
-        except IndexError:
-            return None
+        """The oldest item, or None when the inbox is empty (only the loop pops)."""
+        return self.items.popleft() if self.items else None
 
     def close(self) -> None:
         # Links authenticated but not yet admitted are closed too (a forked child's copies

@@ -146,6 +146,8 @@ class JournaledTasks:
 
     def resolved(self, task: Any, status: int, payload: bytes, bufs: list) -> Sequence:
         """A task's outcome arrived: journal it; returns the tasks that wait for it too."""
+        if not self._key_of:  # no journal, or nothing of it in flight: no exception raised
+            return ()
         try:
             key, name = self._key_of.pop(task.id)
         except KeyError:

@@ -189,20 +189,21 @@ class Runtime(Observing, Withdrawal, Walltimed, Adapting, reading.Reading, Timel
         """
         self._direct = True
         try:
-            self._accept(tasks)
+            lone = self._accept(tasks)
         finally:
             self._direct = False
-        self._hand_over()
+        self._hand_over(lone)
 
-    def _hand_over(self) -> None:
+    def _hand_over(self, lone: bool = False) -> None:
         """On a thread other than the loop's, under the lock: send what was decided, and
-        leave to the loop what only it may do (failed sends, sinks, kills, launches)."""
+        leave to the loop what only it may do (failed sends, sinks, kills, launches).
+        ``lone``: the core's lone path decided, which moves no deadline (``_core/lone.py``)."""
         self._links.flush()
         broken, deferred = self._links.take_broken(), self._deferred
         if broken or deferred or self._cmds.later:
             self._deferred = []
             self._inbox.post(inbox.Deferred(self._cmds.take_later(), broken, deferred))
-        elif (self._sched.next_deadline() or self._sleep_until) < self._sleep_until:
+        elif not lone and (self._sched.next_deadline() or self._sleep_until) < self._sleep_until:
             self._inbox.wake()  # a submit moves no deadline but the core's (a steal)
 
     def launch(self, launcher: Any) -> None:
@@ -359,8 +360,12 @@ class Runtime(Observing, Withdrawal, Walltimed, Adapting, reading.Reading, Timel
     def _on_submit(self, item: inbox.Submit) -> None:
         self._accept(item.tasks)
 
-    def _accept(self, tasks: list[Task]) -> None:
-        self._handle(S.TasksSubmitted(self._tasks.accept(tasks, self._cmds.to_sink)))
+    def _accept(self, tasks: list[Task]) -> bool:  # True: the core's lone path took them
+        ids = self._tasks.accept(tasks, self._cmds.to_sink)
+        if len(ids) == 1 and self._cmds.send_lone(ids[0]):  # sequential apply's path
+            return True
+        self._handle(S.TasksSubmitted(ids))
+        return False
 
     def _on_core_event(self, item: inbox.CoreEvent) -> None:
         self._handle(item.event)

@@ -29,7 +29,10 @@ class Reading:
             return  # dropped earlier in this same round of events
         out: list = []
         try:
-            error = events(rec, chan.recv_ready(), time.monotonic(), out)
+            msgs = chan.recv_ready()
+            if len(msgs) == 1 and self._read_lone(rec, *msgs[0]):
+                return
+            error = events(rec, msgs, time.monotonic(), out)
         except (EOFError, OSError, errors.ProtocolError) as exc:
             error = exc
         results = self._cmds.results
@@ -51,6 +54,19 @@ class Reading:
             rec.beat = None
         elif not rec.gone:
             self._cmds.lost(rec)
+
+    def _read_lone(self, rec: WorkerRec, msg: tuple, bufs: list) -> bool:
+        """A RESULTS of one result, decided by the core's lone path (``_core/lone.py``) with
+        no event or command built; False if it is not one or the core declined. Raises
+        ``ProtocolError`` for a malformed one, having changed nothing."""
+        entry = shapes.check_lone_result(msg, len(bufs))
+        if entry is None:
+            return False
+        tid, attempt, status, payload, _, secs = entry
+        done = self._sched.result_one(rec.id, tid, attempt, time.monotonic(), secs)
+        if done:
+            self._cmds.resolved(tid, rec.id, status, payload, bufs)
+        return done is not None
 
 
 

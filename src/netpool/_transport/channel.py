@@ -231,6 +231,9 @@ class Channel:
         if not got:
             raise EOFError("peer closed the connection")
         buf = self._buf
+        if not buf and got >= 4 and _HDR.unpack_from(self._chunk)[0] == got - 4 <= self.max_frame:
+            self._frames.append(bytes(self._chunk_view[4:got]))  # one whole frame: no copies
+            return
         buf += self._chunk_view[:got]
         pos, end = 0, len(buf)
         while end - pos >= 4:
@@ -274,7 +277,7 @@ class Channel:
                 if msg[0] in M.WITH_BUFFERS:
                     sizes = msg[2] if len(msg) > 2 else ()
                     if (type(sizes) not in (list, tuple) or len(sizes) > _MAX_BUFFERS
-                            or not all(type(n) is int and n >= 0 for n in sizes)):
+                            or (sizes and not all(type(n) is int and n >= 0 for n in sizes))):
                         raise ProtocolError(f"malformed buffer sizes in message {msg[0]}")
                     if sizes:
                         self._msg, self._want, self._bufs = msg, len(sizes), []

@@ -556,9 +556,9 @@ class DistributedPool:
             self._rt.release(blob)
             result._fail(-1, exc)
             return result
+        # The task takes over define's hold, released before it is sent.
         (tid,) = self._rt.task_ids(1)
-        self._submit([Task(tid, M.CALL, blob, data, bufs, result)])
-        self._rt.release(blob)  # the task holds the function now
+        self._submit([Task(tid, M.CALL, blob, data, bufs, result)], blob)
         return result
 
     def map(self, func: Callable, iterable: Iterable, chunksize: Optional[int] = None) -> list:
@@ -715,8 +715,9 @@ class DistributedPool:
         else:
             self._rt.terminate(wait=wait)
 
-    def _submit(self, tasks: list) -> None:
-        """Hand tasks to the runtime, or fail them if the pool was terminated meanwhile.
+    def _submit(self, tasks: list, hold: int = 0) -> None:
+        """Hand tasks to the runtime, or fail them if the pool was terminated meanwhile;
+        either way give back define's ``hold`` (a blob id, or 0: none).
 
         Under the lock terminate() takes to change the state, so a task either reaches the
         runtime's inbox before its terminate command (which then fails it) or is failed
@@ -724,8 +725,9 @@ class DistributedPool:
         """
         with self._lock:
             if self._state != TERMINATE:
-                self._rt.submit(tasks)
+                self._rt.submit(tasks, hold)
                 return
+        self._rt.release(hold)
         failure = self._rt.failure
         exc = failures.error(failure) if failure else errors.Error("the pool was terminated")
         for t in tasks:

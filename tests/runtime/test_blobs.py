@@ -49,6 +49,28 @@ def test_a_submitted_task_keeps_its_callable_until_the_task_is_gone():
     assert bid in reg.take_forgotten()
 
 
+@pytest.mark.parametrize("hold_given", ["by retain", "by release"])
+def test_a_task_takes_over_defines_hold(hold_given):
+    """``retain(tasks, release=bid)`` (an apply's one lock round) counts as retain then
+    release: the callable goes once the task is gone, not before, and not never."""
+    reg = B.Blobs()
+    bid = reg.define(functools.partial(_add, -1))
+    task = _task(1, bid)
+    if hold_given == "by retain":
+        reg.retain([task], release=bid)
+    else:
+        reg.retain([task])
+        reg.release(bid)
+    for i in range(2 * B.KEEP_IDLE):
+        reg.release(reg.define(functools.partial(_add, i)))
+    assert bid not in reg.take_forgotten() and reg.data(bid)
+    del task
+    gc.collect()
+    for i in range(B.KEEP_IDLE):
+        reg.release(reg.define(functools.partial(_add, 5000 + i)))
+    assert bid in reg.take_forgotten()
+
+
 def test_a_module_function_is_found_by_identity_again_after_it_was_forgotten():
     reg = B.Blobs()
     bid = reg.define(_add)

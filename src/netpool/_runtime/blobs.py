@@ -97,15 +97,20 @@ class Blobs:
             if bid in self._refs:
                 self._drop(bid)
 
-    def retain(self, tasks: Iterable[Any]) -> None:
+    def retain(self, tasks: Iterable[Any], release: int = 0) -> None:
         """Count ``tasks`` as users of their callables until each ``Task`` object is gone
         (the caller's thread, before the tasks are handed on; they must hold their ids'
-        holds, or be counted already)."""
+        holds, or be counted already). ``release``: then ``release(release)``, in the same
+        lock round."""
         with self._lock:
             for t in tasks:
                 if t.blob and t.refs is None:
                     self._retain(t.blob, 1)
                     t.refs = self
+            if release:
+                self._settle()
+                if release in self._refs:
+                    self._drop(release)
 
     def ended(self, bid: int) -> None:
         """A counted task is gone (``Task.__del__``, any thread, any moment): never blocks."""

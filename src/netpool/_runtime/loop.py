@@ -164,10 +164,10 @@ class Runtime(Observing, Withdrawal, Walltimed, Adapting, reading.Reading, Timel
         """Give back the hold of ``define``; the callable goes once no task uses it."""
         self._blobs.release(blob)
 
-    def submit(self, tasks: list[Task]) -> None:
+    def submit(self, tasks: list[Task], hold: int = 0) -> None:
         # Sent from here if the loop is idle and nothing is queued before us (one thread's
         # tasks keep their order). Never waits for the lock: the loop may be in a callback.
-        self._blobs.retain(tasks)  # before another thread may see them (blobs.py)
+        self._blobs.retain(tasks, hold)  # before others see them; then define's hold goes
         if self.failure is not None:  # nobody would ever take them
             return failures.refuse(tasks, self.failure)
         if not self._inbox and self._lock.acquire(blocking=False):
@@ -195,9 +195,8 @@ class Runtime(Observing, Withdrawal, Walltimed, Adapting, reading.Reading, Timel
         self._hand_over(lone)
 
     def _hand_over(self, lone: bool = False) -> None:
-        """On a thread other than the loop's, under the lock: send what was decided, and
-        leave to the loop what only it may do (failed sends, sinks, kills, launches).
-        ``lone``: the core's lone path decided, which moves no deadline (``_core/lone.py``)."""
+        """Off the loop thread, under the lock: send what was decided, leave to the loop what
+        only it may do (failed sends, sinks, kills, launches). ``lone``: no deadline moved."""
         self._links.flush()
         broken, deferred = self._links.take_broken(), self._deferred
         if broken or deferred or self._cmds.later:
@@ -379,7 +378,6 @@ class Runtime(Observing, Withdrawal, Walltimed, Adapting, reading.Reading, Timel
         self._cmds.fail_everything(errors.Error(item.why))
         self._cmds.kill_all()
 
-    # -- reading from workers ----------------------------------------------------------
     # -- ending ------------------------------------------------------------------------
     def _disown(self) -> None:
         """In a forked child: close our copies of the parent's links (forks.close_copies)."""

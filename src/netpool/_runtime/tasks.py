@@ -46,9 +46,8 @@ class TaskTable:
         self.accepted = 0  # tasks that entered the table, ever (stats: submitted)
 
     def new_ids(self, n: int) -> list[int]:
-        """``n`` fresh task ids; any thread (``next`` on a count is atomic under the GIL)."""
-        ids = self._ids
-        return [next(ids) for _ in range(n)]
+        """``n`` fresh task ids; any thread (read from the count in C: atomic under the GIL)."""
+        return list(itertools.islice(self._ids, n))
 
     def accept(self, tasks: list[Task], to_sink: Callable[..., None]) -> tuple[int, ...]:
         """Add the tasks that must run; their ids, for ``TasksSubmitted``.

@@ -179,7 +179,7 @@ class Channel:
         sock = self.sock
         if len(parts) <= 512:  # the common case: one call writes it all, nothing to trim
             sent = sock.sendmsg(parts)
-            if sent == sum(len(p) if type(p) is bytes else p.nbytes for p in parts):
+            if sent == sum(map(len, parts)):  # views are cast to bytes ("B"): len is nbytes
                 return
             _trim(parts, sent)
         while parts:

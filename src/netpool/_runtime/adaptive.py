@@ -9,6 +9,7 @@ job like an array, another local or SSH worker) and retires idle ones through th
 from __future__ import annotations
 
 import logging
+from math import inf
 from typing import Any, Optional
 
 from .._core import scheduler as S
@@ -21,7 +22,7 @@ ADAPT_EVERY = 1.0  # seconds between looks: a batch job takes longer than that t
 
 class Adapting:
     _adapting: Optional[tuple[Adaptive, list]] = None
-    _adapt_at = float("inf")
+    _adapt_at = inf
 
     def adapt(self, policy: Adaptive, templates: list) -> None:
         """From now on keep ``policy.minimum`` to ``policy.maximum`` workers, launched from
@@ -51,7 +52,7 @@ class Adapting:
                 log.error("netpool: adapt could not launch workers: %s", exc)
 
     def _adapt_next(self) -> float:
-        return self._adapt_at if self._adapting is not None and not self._closing else float("inf")
+        return self._adapt_at if self._adapting is not None and not self._closing else inf
 
 
 def _share(templates: list, n: int) -> list[tuple[Any, int]]:

@@ -10,6 +10,7 @@ after it lets go of the lock. Thread that owns the core only.
 from __future__ import annotations
 
 import logging
+from math import inf
 import time
 from typing import Any, Callable, Optional
 
@@ -282,7 +283,7 @@ class Commands:
 
     def dying_until(self) -> float:
         """When the loop must call ``dying_due`` (inf: no killed process is awaited)."""
-        return min(self._dying.values(), default=float("inf"))
+        return min(self._dying.values()) if self._dying else inf
 
     def dying_due(self, now: float) -> None:
         """Processes killed ``REAP_GRACE`` ago that have still not ended: stop them the

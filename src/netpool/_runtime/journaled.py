@@ -25,6 +25,7 @@ from __future__ import annotations
 import hashlib
 import os
 import time
+from math import inf
 from typing import Any, Callable, Iterable, Optional, Sequence
 
 from .._protocol import messages as M
@@ -199,7 +200,7 @@ class JournaledTasks:
 
     def due(self) -> float:
         """When the loop must wake to commit what it holds (monotonic seconds; inf if nothing)."""
-        return float("inf") if self._held_since is None else self._held_since + HOLD_SECONDS
+        return inf if self._held_since is None else self._held_since + HOLD_SECONDS
 
     @property
     def holds_at_most(self) -> int:

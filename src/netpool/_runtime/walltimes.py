@@ -7,6 +7,7 @@ tasks, as events for the core; the loop wakes for them. See ``_core/walltime.py`
 
 from __future__ import annotations
 
+from math import inf
 from typing import Any, Optional
 
 from .._core import scheduler as S
@@ -33,4 +34,4 @@ class Walltimed:
     def _walltime_next(self) -> float:
         """When the loop must wake for a walltime decision (inf: none)."""
         when = self._walltimes.next_time() if self._walltimes is not None else None
-        return float("inf") if when is None else when
+        return inf if when is None else when

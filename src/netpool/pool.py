@@ -327,6 +327,16 @@ class IMapIterator:
 
 _END = object()  # what next(iterator, _END) returns at a chunk's end
 
+# Chunks an imap reads ahead on top of what its workers' windows take (not with a
+# ``buffersize``, which stays exact). The loop hands results over in rounds, and a journal
+# holds them back for a shared commit: done but not yet taken, they would otherwise take
+# their place in the window from the tasks in flight, and tiny tasks' workers would wait
+# (docs/performance.md, "Windows of tasks in flight"). Only chunks that pickle to at most
+# READ_AHEAD_BYTES / READ_AHEAD bytes (64 KiB) get it, judged by the first one, so that
+# big chunks do not hold up to 16 MiB more of input in memory; their tasks are long enough.
+READ_AHEAD = 256
+READ_AHEAD_BYTES = 16 << 20
+
 
 class IMapUnorderedIterator(IMapIterator):
     """Results of ``imap_unordered``, in completion order."""
@@ -784,10 +794,7 @@ class DistributedPool:
             blob = self._rt.define(func)
         except Exception as exc:  # as the stdlib: every chunk fails with it, in its place
             blob = exc
-        # Results a journal holds back for a commit (journaled.py) are done but not yet read:
-        # the window counts them on top, so the workers' share does not shrink meanwhile.
-        window = buffersize or (8 + 2 * self._processes * max(self._rt.window, 1)
-                                + self._rt.held_back)
+        window = buffersize or 8 + 2 * self._processes * max(self._rt.window, 1)
         with self._lock:
             self._feeders += 1
         threading.Thread(target=self._feed, name="netpool-feeder", daemon=True,
@@ -809,6 +816,7 @@ class DistributedPool:
         exhausted = False
         batch = Batch(self._submit)
         low = window - 1 if buffered else window // 2  # refill when this few are unread
+        ahead = 0 if buffered else READ_AHEAD  # granted once the first chunk's size is known
         try:
             while self._state != TERMINATE:
                 result = ref()
@@ -833,8 +841,13 @@ class DistributedPool:
                     # close() would wait for this feeder for ever.
                     del result
                     continue
-                index, exhausted = self._feed_room(result, it, blob, chunksize, room, index,
-                                                   batch)
+                index, exhausted, size = self._feed_room(result, it, blob, chunksize, room,
+                                                         index, batch)
+                if ahead:
+                    if 0 < size <= READ_AHEAD_BYTES // READ_AHEAD:
+                        window += ahead
+                        low = window // 2
+                    ahead = 0
                 promise.sent = index
                 batch.flush()
                 del result  # the tasks hold the result: no reference may outlive this
@@ -857,18 +870,20 @@ class DistributedPool:
                     self._rt.close()
 
     def _feed_room(self, result: IMapIterator, it: Iterator, blob: "int | Exception",
-                   chunksize: int, room: int, index: int, batch: Batch) -> tuple[int, bool]:
-        """Read up to ``room`` chunks into ``batch``; returns the next index and whether the
-        input is exhausted (or raised)."""
+                   chunksize: int, room: int, index: int,
+                   batch: Batch) -> tuple[int, bool, int]:
+        """Read up to ``room`` chunks into ``batch``; returns the next index, whether the
+        input is exhausted (or raised), and the pickled size of the first chunk (0: none)."""
+        size = 0
         for _ in range(room):
             try:
                 chunk = list(islice(it, chunksize))
             except Exception as exc:  # the input raised: surfaces at this position
                 batch.flush()  # what was read before goes first
                 result._push(index, False, exc)
-                return index + 1, True
+                return index + 1, True, size
             if not chunk:
-                return index, True
+                return index, True, size
             if isinstance(blob, Exception):  # the function could not be pickled
                 result._push(index, False, blob)
                 index += 1
@@ -879,12 +894,14 @@ class DistributedPool:
             except Exception as exc:
                 result._push(index, False, exc)
             else:
+                if not size:
+                    size = len(data) + sum(memoryview(b).nbytes for b in bufs)
                 result._ids[tid] = index
                 batch.add(Task(tid, M.MAP, blob, data, bufs, result))
                 if len(result._ids) == 1:  # nothing else unfinished: the workers wait for it
                     batch.flush()
             index += 1
-        return index, False
+        return index, False, size
 
 
 def _positive(seconds: Optional[float]) -> Optional[float]:

@@ -1,9 +1,10 @@
 """With a journal, results wait for a shared commit; the workers must not wait with them.
 
 An imap reads its input only as its results are taken, within a window. Results a journal
-holds back for a commit are done but not yet taken: unless the window counts them on top,
-holding them shrinks what is in flight, and the workers' queues drain while the results
-wait (docs/journal.md, "Crash safety and cost").
+holds back for a commit are done but not yet taken: unless the window has room for them on
+top of the workers' share (the read-ahead every pool of small chunks gets, pool.py's
+``READ_AHEAD``), holding them shrinks what is in flight, and the workers' queues drain
+while the results wait (docs/journal.md, "Crash safety and cost").
 """
 
 import pytest

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 import netpool
+from netpool import pool as pool_module
 from _tasks import always_die, die_once, pid_after, slow_first_time
 from conftest import pid_alive, wait_for
 
@@ -74,7 +75,26 @@ def test_infinite_imap_pulls_input_lazily():
         assert [next(it) for _ in range(100)] == [2 * x for x in range(100)]
         wait_for(lambda: len(pulled) > 100, what="the feeder to run ahead")
         time.sleep(0.2)  # an observation window, not synchronisation: time to overrun
-        assert len(pulled) < 100 + 200  # bounded window ahead of the reader
+        # bounded window ahead of the reader: 8 + 2 workers x 32 slots x 2, and the read-ahead
+        assert len(pulled) <= 100 + 136 + pool_module.READ_AHEAD + 1
+        assert len(pulled) > 100 + 136  # ... and the read-ahead taken: tiny chunks get it
+
+
+def test_big_chunks_are_not_read_further_ahead():
+    """The read-ahead is for small chunks: 256 more chunks of 100 KB would be 25 MB."""
+    pulled = []
+
+    def blobs():
+        while True:
+            pulled.append(1)
+            yield b"x" * 100_000
+
+    with netpool.DistributedPool(2) as pool:
+        it = pool.imap(len, blobs())
+        assert [next(it) for _ in range(100)] == [100_000] * 100
+        wait_for(lambda: len(pulled) > 100 + 68, what="the feeder to run ahead")
+        time.sleep(0.2)  # an observation window, not synchronisation: time to overrun
+        assert len(pulled) <= 100 + 136 + 1
 
 
 def test_large_arrays_round_trip_writable():

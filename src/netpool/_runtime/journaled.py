@@ -40,8 +40,8 @@ _default_path: Optional[str] = None  # set by `netpool run --journal PATH`
 # tasks are in flight. Longer amortises a commit (~35 us of CPU, ~100 us in a busy pool)
 # over more tiny tasks but holds their results back. Measured with a flood of tiny tasks
 # (docs/journal.md): ~145 outcomes a commit at 1 ms, ~200 at 2 ms, ~225 at 3 ms.
-# An imap reads ``HOLD_OUTCOMES`` further ahead with a journal (``holds_at_most``), so that
-# what is held does not take tasks from the workers meanwhile.
+# An imap reads 256 chunks further ahead than its workers' windows take (pool.py,
+# ``READ_AHEAD``), so that what is held does not take tasks from the workers meanwhile.
 HOLD_SECONDS = 0.002
 HOLD_OUTCOMES = 256   # ... or until this many outcomes wait
 
@@ -201,12 +201,6 @@ class JournaledTasks:
     def due(self) -> float:
         """When the loop must wake to commit what it holds (monotonic seconds; inf if nothing)."""
         return inf if self._held_since is None else self._held_since + HOLD_SECONDS
-
-    @property
-    def holds_at_most(self) -> int:
-        """The most outcomes ``end_of_round`` leaves held back after a round (0 without a
-        journal); the calls of their followers and calls without an outcome come on top."""
-        return 0 if self.journal is None else HOLD_OUTCOMES
 
     def close(self) -> None:
         if self.journal is not None:

@@ -46,13 +46,6 @@ class Observing:
         self._promises_lock = threading.Lock()
         self._status_links = StatusLinks(self.stats)
 
-    @property
-    def held_back(self) -> int:
-        """The most results a journal holds back at a time, waiting for a commit (0 without
-        one): an imap reads that much further ahead (pool.py), so that they are not missed
-        by the workers (journaled.py, ``end_of_round``)."""
-        return self._tasks.journaled.holds_at_most  # type: ignore[attr-defined]
-
     def stats(self) -> dict:
         """A plain snapshot (fields: docs/observability.md); any thread, under the lock,
         O(workers), no I/O. Not from inside a round (it would wait for its own lock)."""

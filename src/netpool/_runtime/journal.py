@@ -15,8 +15,9 @@ were kept in one transaction (and 256 outcomes or 16 MiB commit at once). When t
 the runtime's choice (``journaled.py``): always before the results reach the program, so
 that a rerun never repeats a task whose result the program saw.
 
-Every outcome carries a CRC-32 of its bytes, checked when it is read: SQLite does not
-checksum its pages, and a corrupted result must run again rather than be returned.
+Every batch carries a CRC-32 of its bytes, checked when it is read: SQLite does not
+checksum its pages, and a corrupted result must run again rather than be returned (the
+format and why: ``journalformat.py``).
 
 Rules of this file: it never unpickles anything (outcomes stay as the worker's bytes);
 every method is called under the runtime's lock (the connection is shared between the
@@ -29,72 +30,27 @@ import logging
 import os
 import socket
 import sqlite3
-import struct
 import sys
 import time
 import zlib
-from collections import Counter
+from array import array
 from typing import Any, Optional
 
 from ..errors import JournalError
 from . import forks
+from . import journalformat as F
+from .journalformat import APPLICATION_ID, FORMAT
 
 log = logging.getLogger("netpool")
 
-FORMAT = 1                      # PRAGMA user_version of the files this code writes
-APPLICATION_ID = 0x6E706A6C     # "npjl" in PRAGMA application_id: the file is ours
 MAX_RESULT = 64 << 20           # outcomes larger than this are not kept: the task reruns
 BATCH_ROWS = 256                # outcomes kept in memory at most: more commit at once
 BATCH_BYTES = 16 << 20          # ... and bytes
 
-_SCHEMA = """
-CREATE TABLE runs(id INTEGER PRIMARY KEY, program TEXT, argv TEXT, host TEXT, pid INTEGER,
-                  started REAL, ended REAL);
-CREATE TABLE batches(id INTEGER PRIMARY KEY, run INTEGER, at REAL, idx BLOB NOT NULL,
-                     data BLOB NOT NULL);
-CREATE TABLE names(batch INTEGER, name TEXT, done INTEGER, failed INTEGER)
-"""
-
-# One batch is one row: ``idx`` holds an entry per outcome, ``data`` the outcomes' bytes.
-# A row per outcome would cost an index insertion per task (10-30 us here, a third of a tiny
-# task); a row per batch costs one insertion per 256 tasks.
-_ENTRY = struct.Struct("<16sBIQQ")  # key, status, crc32 of the record, offset, length in data
-_HEAD = struct.Struct("<QH")         # a record in data: payload length, number of buffers
-_SIZE = struct.Struct("<Q")          # ... then each buffer's length, the payload, the buffers
+# One batch is one row (journalformat.py): a row per outcome would cost an index insertion
+# per task (10-30 us here, a third of a tiny task); a row per batch costs one per 256 tasks.
 
 Outcome = tuple  # (status, payload bytes, [buffers]), as a worker's RESULTS entry
-
-
-def _encode(status: int, payload: bytes, bufs: list) -> bytes:
-    if not bufs:
-        return _HEAD.pack(len(payload), 0) + payload
-    parts = [_HEAD.pack(len(payload), len(bufs))]
-    parts += [_SIZE.pack(memoryview(b).nbytes) for b in bufs]
-    parts.append(payload)
-    parts += bufs
-    return b"".join(parts)  # copies: a sink may write into the worker's buffers later
-
-
-def _decode(record: bytes) -> tuple[bytes, list]:
-    n, nbufs = _HEAD.unpack_from(record)
-    pos = _HEAD.size
-    sizes = [_SIZE.unpack_from(record, pos + i * _SIZE.size)[0] for i in range(nbufs)]
-    pos += nbufs * _SIZE.size
-    payload = record[pos:pos + n]
-    pos += n
-    bufs = []
-    for size in sizes:
-        bufs.append(bytearray(record[pos:pos + size]))  # writable, as a worker's buffers are
-        pos += size
-    return payload, bufs
-
-
-def _count(names: list) -> dict:
-    """How many times each name is in ``names``; a batch's are mostly all one function's,
-    which ``list.count`` sees in a microsecond where ``Counter`` takes 15 in a busy pool."""
-    if names and names.count(names[0]) == len(names):
-        return {names[0]: len(names)}
-    return Counter(names)
 
 
 class Journal:
@@ -118,10 +74,10 @@ class Journal:
         self._batch: tuple = (0, {}, b"")  # the last batch read: id, key -> entry, data
         self._db = self._connect(readonly)
         try:
-            self._validate(readonly)
-            for bid, idx in self._db.execute("SELECT id, idx FROM batches ORDER BY id"):
-                for entry in _ENTRY.iter_unpack(idx):
-                    self.committed[entry[0]] = bid
+            self.format = self._validate(readonly)
+            for bid, idx, counts in self._db.execute(f"SELECT id, idx, {self._counts} "
+                                                     "FROM batches ORDER BY id"):
+                self.committed.update(dict.fromkeys(F.keys(idx, counts), bid))
             self.run = self._start_run() if register and not readonly else None
             forks.own(self)
         except sqlite3.DatabaseError as exc:
@@ -160,7 +116,13 @@ class Journal:
         if not os.path.isdir(folder):
             raise JournalError(f"cannot create the journal {self.path}: {folder} is not a folder")
 
-    def _validate(self, readonly: bool) -> None:
+    @property
+    def _counts(self) -> str:
+        """The column of a batch's counts (none in a file of format 1)."""
+        return "counts" if self.format >= 2 else "NULL"
+
+    def _validate(self, readonly: bool) -> int:
+        """Checks the file, creates or upgrades it; returns its format."""
         db = self._db
         app = db.execute("PRAGMA application_id").fetchone()[0]
         version = db.execute("PRAGMA user_version").fetchone()[0]
@@ -169,7 +131,7 @@ class Journal:
             if readonly:
                 raise JournalError(f"{self.path} is an empty file, not a netpool journal yet")
             self._create()
-            return
+            return FORMAT
         if app != APPLICATION_ID:
             raise JournalError(
                 f"{self.path} is not a netpool journal (an SQLite database of another "
@@ -188,6 +150,24 @@ class Journal:
                                "remove it (and its -wal and -shm files) to start afresh")
         if not readonly:
             self._set_wal()
+            if version < FORMAT:
+                self._upgrade()
+                return FORMAT
+        return version
+
+    def _upgrade(self) -> None:
+        """Format 1 to 2 in place, in one transaction: its rows stay, read as they are."""
+        db = self._db
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            if db.execute("PRAGMA user_version").fetchone()[0] == 1:  # nobody raced us
+                for stmt in F.UPGRADE_FROM_1:
+                    db.execute(stmt)
+                db.execute(f"PRAGMA user_version = {FORMAT}")
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
 
     def _create(self) -> None:
         self._set_wal()
@@ -195,7 +175,7 @@ class Journal:
         db.execute("BEGIN IMMEDIATE")
         try:
             if db.execute("PRAGMA application_id").fetchone()[0] == 0:  # nobody raced us
-                for stmt in filter(str.strip, _SCHEMA.split(";")):
+                for stmt in filter(str.strip, F.SCHEMA.split(";")):
                     db.execute(stmt)
                 db.execute(f"PRAGMA application_id = {APPLICATION_ID}")
                 db.execute(f"PRAGMA user_version = {FORMAT}")
@@ -244,42 +224,57 @@ class Journal:
     def lookup(self, key: bytes) -> Optional[Outcome]:
         """The recorded outcome of the task ``key``, or None (not recorded, or damaged)."""
         pending = self.pending_outcomes.get(key)
-        if pending is not None:
-            return (pending[0], *_decode(pending[1]))  # the last entry for a key wins
+        if pending is not None:  # the last entry for a key wins
+            status, record, framed = pending
+            return (status, *F.decode(record)) if framed else (status, record, [])
         bid = self.committed.get(key)
         if bid is None:
             return None
         if self._batch[0] != bid:  # results come back in the order they were recorded
             try:
-                idx, data = self._db.execute("SELECT idx, data FROM batches WHERE id = ?",
-                                             (bid,)).fetchone()
+                idx, data, counts, crc = self._db.execute(
+                    f"SELECT idx, data, {self._counts}, "
+                    f"{'crc' if self.format >= 2 else 'NULL'} FROM batches WHERE id = ?",
+                    (bid,)).fetchone()
             except sqlite3.DatabaseError as exc:  # damaged since it was opened and checked
                 log.warning("netpool: the journal %s cannot be read (%s); that task runs "
                             "again", self.path, exc)
                 del self.committed[key]
                 return None
-            self._batch = bid, {e[0]: e for e in _ENTRY.iter_unpack(idx)}, data
-        _, status, crc, offset, length = self._batch[1][key]
-        record = self._batch[2][offset:offset + length]
-        if zlib.crc32(record) != crc:
+            entries = F.entries(idx, data, counts, crc)
+            if entries is None:
+                return self._damaged(bid)
+            self._batch = bid, entries, data
+        status, start, end, framed, crc = self._batch[1][key]
+        record = self._batch[2][start:end]
+        if crc is not None and zlib.crc32(record) != crc:  # a record of format 1
             log.warning("netpool: the journal %s holds a damaged record; that task runs again",
                         self.path)
             del self.committed[key]
             return None
-        return (status, *_decode(record))
+        return (status, *F.decode(record)) if framed else (status, record, [])
+
+    def _damaged(self, bid: int) -> None:
+        log.warning("netpool: the journal %s holds a damaged batch; its tasks run again",
+                    self.path)
+        for k in [k for k, b in self.committed.items() if b == bid]:
+            del self.committed[k]
+        return None
 
     def record(self, key: bytes, status: int, payload: bytes, bufs: list, name: str) -> None:
         """Keep a task's outcome (written with the next batch)."""
         if bufs or len(payload) > self.max_result or self.broken:
             return self._record_other(key, status, payload, bufs, name)
-        # A tiny task's path, ~0.4 us: its index entry now, so a commit does no work per task.
-        record = _HEAD.pack(len(payload), 0) + payload
-        n = len(record)
+        # A tiny task's path: its index entry's parts now, packed once per commit.
+        if type(payload) is not bytes:
+            payload = bytes(payload)  # the worker's buffer may be reused
         pending = self.pending_outcomes
-        pending[key] = (status, record)
-        self._idx.append(_ENTRY.pack(key, status, zlib.crc32(record), self._pos, n))
-        self._data.append(record)
-        self._pos += n
+        pending[key] = (status, payload, False)
+        self._keys.append(key)
+        self._statuses.append(status)
+        self._pos += len(payload)
+        self._ends.append(self._pos)
+        self._data.append(payload)
         (self._failed if status else self._done).append(name)
         if len(pending) >= BATCH_ROWS or self._pos >= BATCH_BYTES:
             self.flush()
@@ -296,12 +291,13 @@ class Journal:
                             name, size, self.max_result)
             self.too_large += 1
             return
-        record = _encode(status, payload, bufs)
-        n = len(record)
-        self.pending_outcomes[key] = (status, record)
-        self._idx.append(_ENTRY.pack(key, status, zlib.crc32(record), self._pos, n))
+        record = F.encode(payload, bufs)
+        self.pending_outcomes[key] = (status, record, True)
+        self._keys.append(key)
+        self._statuses.append(status | F.FRAMED)
+        self._pos += len(record)
+        self._ends.append(self._pos)
         self._data.append(record)
-        self._pos += n
         (self._failed if status else self._done).append(name)
         if len(self.pending_outcomes) >= BATCH_ROWS or self._pos >= BATCH_BYTES:
             self.flush()
@@ -316,31 +312,28 @@ class Journal:
         if not self.pending_outcomes or self.broken:
             return
         try:
-            self._db.execute("BEGIN")
-            bid = self._db.execute("INSERT INTO batches(run, at, idx, data) VALUES (?,?,?,?)",
-                                   (self.run, time.time(), b"".join(self._idx),
-                                    b"".join(self._data))).lastrowid
-            done, failed = _count(self._done), _count(self._failed)
-            self._db.executemany("INSERT INTO names VALUES (?,?,?,?)",
-                                 [(bid, n, done.get(n, 0), failed.get(n, 0))
-                                  for n in {**done, **failed}])
-            self._db.execute("COMMIT")
+            data = b"".join(self._data)
+            idx, counts, crc = F.pack(self._keys, self._statuses, self._ends, data,
+                                      self._done, self._failed)
+            # One statement, so its own transaction (autocommit mode): no BEGIN, no COMMIT.
+            bid = self._db.execute(
+                "INSERT INTO batches(run, at, idx, data, counts, crc) VALUES (?,?,?,?,?,?)",
+                (self.run, time.time(), idx, data, counts, crc)).lastrowid
         except sqlite3.Error as exc:
             # Results are still delivered; only the journal stops: those tasks will rerun.
             self.broken = True
             log.error("netpool: writing the journal %s failed (%s); the run goes on "
                       "without journaling", self.path, exc)
-            try:
-                self._db.execute("ROLLBACK")
-            except sqlite3.Error:
-                pass
         else:
             self.committed.update(dict.fromkeys(self.pending_outcomes, bid))
         self._clear_pending()
 
     def _clear_pending(self) -> None:
-        self.pending_outcomes: dict[bytes, tuple] = {}  # key -> (status, record), not committed
-        self._idx: list[bytes] = []              # ... their index entries, records, counts
+        # key -> (status, record, framed), not committed
+        self.pending_outcomes: dict[bytes, tuple] = {}
+        self._keys: list[bytes] = []             # ... their keys, statuses, records' ends,
+        self._statuses = bytearray()             # records and function names
+        self._ends = array("Q")
         self._data: list[bytes] = []
         self._done: list[str] = []               # the function name of each outcome ...
         self._failed: list[str] = []             # ... of each exception (counted at commit)
@@ -376,21 +369,32 @@ class Journal:
         db = self._db
         status: dict[bytes, int] = {}
         nbytes = 0
-        for (idx,) in db.execute("SELECT idx FROM batches ORDER BY id"):
-            for key, st, _, _, length in _ENTRY.iter_unpack(idx):
+        kept: dict[int, int] = {}                  # run -> outcomes kept
+        names: dict[str, list] = {}                # name -> [done, failed]
+        for run, idx, counts in db.execute(f"SELECT run, idx, {self._counts} "
+                                           "FROM batches ORDER BY id"):
+            for key, st, length in F.statuses(idx, counts):
                 status[key] = st
                 nbytes += length
+                kept[run] = kept.get(run, 0) + 1
+            for name, done, failed in F.counts_of(counts) if counts is not None else ():
+                tally = names.setdefault(name, [0, 0])
+                tally[0] += done
+                tally[1] += failed
+        for name, done, failed in db.execute(  # the counts of format 1's batches
+                "SELECT name, SUM(done), SUM(failed) FROM names GROUP BY name"):
+            tally = names.setdefault(name, [0, 0])
+            tally[0] += done
+            tally[1] += failed
         failed = sum(1 for st in status.values() if st != 0)
-        runs = db.execute(
-            "SELECT r.id, r.program, r.argv, r.host, r.pid, r.started, r.ended, "
-            "(SELECT COALESCE(SUM(n.done + n.failed), 0) FROM names n JOIN batches b "
-            "ON n.batch = b.id WHERE b.run = r.id) FROM runs r ORDER BY r.id").fetchall()
-        names = db.execute("SELECT name, SUM(done), SUM(failed) FROM names GROUP BY name "
-                           "ORDER BY SUM(done + failed) DESC").fetchall()
+        runs = [(*r, kept.get(r[0], 0)) for r in db.execute(
+            "SELECT id, program, argv, host, pid, started, ended FROM runs ORDER BY id")]
         on_disk = sum(os.path.getsize(self.path + s) for s in ("", "-wal")
                       if os.path.exists(self.path + s))
-        return dict(path=self.path, format=FORMAT, done=len(status) - failed, failed=failed,
-                    result_bytes=nbytes, file_bytes=on_disk, runs=runs, names=names)
+        return dict(path=self.path, format=self.format, done=len(status) - failed,
+                    failed=failed, result_bytes=nbytes, file_bytes=on_disk, runs=runs,
+                    names=sorted(((n, d, f) for n, (d, f) in names.items()),
+                                 key=lambda t: -(t[1] + t[2])))
 
 
 _abandoned: list = []  # connections inherited by a forked child, never to be closed

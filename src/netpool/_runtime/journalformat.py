@@ -1,0 +1,146 @@
+"""The journal's file format: its tables, and a batch row's layout, in versions 1 and 2.
+
+A batch is one row of ``batches``, one per commit. Version 2 (this code writes it) puts
+everything a commit writes in that row, so that a commit is one ``INSERT`` (its own
+transaction, in autocommit mode); version 1 also wrote a row per function into ``names``,
+and checksummed each record. Rows of both versions live in one table, told apart by
+``counts`` (NULL in a version-1 row): a version-1 file opened for writing is upgraded in
+place (two columns added, ``user_version`` set), and its old rows are read as they are.
+
+Version 2's row: ``idx`` is the keys (16 bytes each), then a status byte each, then the
+end offset of each record in ``data`` (u64, little-endian); a status with ``FRAMED`` set
+has a framed record (payload length u64, number of buffers u16, each buffer's length u64,
+payload, buffers), else the record is the payload alone. ``crc`` is one CRC-32 of ``idx``
+then ``data``, checked when the batch is first read; ``counts`` is a JSON list of
+``[name, done, failed]``. Version 1's row: ``idx`` is packed ``(key, status, crc32 of the
+record, offset, length)`` entries, every record framed.
+
+Why a checksum at all inside SQLite: SQLite checksums the frames of its WAL, but only to
+find where a torn WAL ends when it recovers it; pages of the database file carry no
+checksum, so a block damaged on disk after a checkpoint is read back as it is. One CRC per
+batch (rather than per record) costs one ``zlib.crc32`` call per commit, and covers the
+index too (a damaged status or offset would otherwise return a wrong outcome); a damaged
+batch makes all its tasks run again, rather than one.
+"""
+
+from __future__ import annotations
+
+import json
+import struct
+import sys
+import zlib
+from array import array
+from collections import Counter
+from typing import Optional
+
+FORMAT = 2                      # PRAGMA user_version of the files this code writes
+APPLICATION_ID = 0x6E706A6C     # "npjl" in PRAGMA application_id: the file is ours
+FRAMED = 0x80                   # in a version-2 status: the record is framed (has buffers)
+
+SCHEMA = """
+CREATE TABLE runs(id INTEGER PRIMARY KEY, program TEXT, argv TEXT, host TEXT, pid INTEGER,
+                  started REAL, ended REAL);
+CREATE TABLE batches(id INTEGER PRIMARY KEY, run INTEGER, at REAL, idx BLOB NOT NULL,
+                     data BLOB NOT NULL, counts TEXT, crc INTEGER);
+CREATE TABLE names(batch INTEGER, name TEXT, done INTEGER, failed INTEGER)
+"""
+UPGRADE_FROM_1 = ("ALTER TABLE batches ADD COLUMN counts TEXT",
+                  "ALTER TABLE batches ADD COLUMN crc INTEGER")
+
+ENTRY_1 = struct.Struct("<16sBIQQ")  # version 1: key, status, crc32 of the record, offset, length
+HEAD = struct.Struct("<QH")          # a framed record: payload length, number of buffers
+SIZE = struct.Struct("<Q")           # ... then each buffer's length, the payload, the buffers
+_LITTLE = sys.byteorder == "little"
+_PER = 16 + 1 + 8                    # bytes of idx per outcome, version 2
+
+
+def encode(payload: bytes, bufs: list) -> bytes:
+    """A framed record; copies (a sink may write into the worker's buffers later)."""
+    parts = [HEAD.pack(len(payload), len(bufs))]
+    parts += [SIZE.pack(memoryview(b).nbytes) for b in bufs]
+    parts.append(payload)
+    parts += bufs
+    return b"".join(parts)
+
+
+def decode(record: bytes) -> tuple[bytes, list]:
+    n, nbufs = HEAD.unpack_from(record)
+    pos = HEAD.size
+    sizes = [SIZE.unpack_from(record, pos + i * SIZE.size)[0] for i in range(nbufs)]
+    pos += nbufs * SIZE.size
+    payload = record[pos:pos + n]
+    pos += n
+    bufs = []
+    for size in sizes:
+        bufs.append(bytearray(record[pos:pos + size]))  # writable, as a worker's buffers are
+        pos += size
+    return payload, bufs
+
+
+def pack(keys: list, statuses: bytearray, ends: array, data: bytes, names_done: list,
+         names_failed: list) -> tuple[bytes, str, int]:
+    """A version-2 batch's ``idx``, ``counts`` and ``crc``, with one call per part."""
+    if not _LITTLE:
+        ends = array("Q", ends)
+        ends.byteswap()
+    idx = b"".join(keys) + statuses + ends.tobytes()
+    done, failed = _count(names_done), _count(names_failed)
+    counts = json.dumps([[n, done.get(n, 0), failed.get(n, 0)] for n in {**done, **failed}])
+    return idx, counts, zlib.crc32(data, zlib.crc32(idx))
+
+
+def _count(names: list) -> dict:
+    """How many times each name is in ``names``; a batch's are mostly all one function's,
+    which ``list.count`` sees in a microsecond where ``Counter`` takes 15 in a busy pool."""
+    if names and names.count(names[0]) == len(names):
+        return {names[0]: len(names)}
+    return Counter(names)
+
+
+def keys(idx: bytes, counts: Optional[str]) -> list:
+    """The keys of a batch row, in order (of either version), without checking anything."""
+    if counts is None:
+        return [e[0] for e in ENTRY_1.iter_unpack(idx)]
+    n = len(idx) // _PER
+    return [idx[i:i + 16] for i in range(0, 16 * n, 16)]
+
+
+def statuses(idx: bytes, counts: Optional[str]) -> list:
+    """(key, status, record length) of each outcome of a batch row."""
+    if counts is None:
+        return [(k, st, length) for k, st, _, _, length in ENTRY_1.iter_unpack(idx)]
+    n = len(idx) // _PER
+    ends = _ends(idx, n)
+    starts = [0, *ends[:-1]]
+    return [(idx[16 * i:16 * i + 16], idx[16 * n + i] & ~FRAMED, ends[i] - starts[i])
+            for i in range(n)]
+
+
+def entries(idx: bytes, data: bytes, counts: Optional[str], crc: Optional[int]) -> Optional[dict]:
+    """key -> (status, start, end, framed, crc32 of the record or None) of a batch row, or
+    None if the row is damaged (version 2: its CRC does not match)."""
+    if counts is None:
+        return {k: (st, off, off + length, True, c)
+                for k, st, c, off, length in ENTRY_1.iter_unpack(idx)}
+    n, rest = divmod(len(idx), _PER)
+    if rest or zlib.crc32(data, zlib.crc32(idx)) != crc:
+        return None
+    ends = _ends(idx, n)
+    out, start = {}, 0
+    for i in range(n):
+        st = idx[16 * n + i]
+        out[idx[16 * i:16 * i + 16]] = (st & ~FRAMED, start, ends[i], bool(st & FRAMED), None)
+        start = ends[i]
+    return out
+
+
+def _ends(idx: bytes, n: int) -> array:
+    ends = array("Q", idx[17 * n:])
+    if not _LITTLE:
+        ends.byteswap()
+    return ends
+
+
+def counts_of(counts: str) -> list:
+    """[(name, done, failed), ...] of a version-2 row's ``counts``."""
+    return [tuple(c) for c in json.loads(counts)]

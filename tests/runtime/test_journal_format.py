@@ -1,0 +1,131 @@
+"""The journal's format 2, and journals of format 1 (written by netpool before it) still read.
+
+The format-1 file is built here with its own schema and row layout, written out by hand
+(docs/journal.md, "Format"), not with the library's code, so that what is checked is the
+file an older netpool left.
+"""
+
+import sqlite3
+import struct
+import zlib
+
+import pytest
+
+from netpool._runtime import journal as J
+from netpool._runtime.journaled import key_prefix, task_key
+
+pytestmark = pytest.mark.timeout(60)
+
+V1_SCHEMA = """
+CREATE TABLE runs(id INTEGER PRIMARY KEY, program TEXT, argv TEXT, host TEXT, pid INTEGER,
+                  started REAL, ended REAL);
+CREATE TABLE batches(id INTEGER PRIMARY KEY, run INTEGER, at REAL, idx BLOB NOT NULL,
+                     data BLOB NOT NULL);
+CREATE TABLE names(batch INTEGER, name TEXT, done INTEGER, failed INTEGER)
+"""
+
+
+def key(i):
+    return task_key(key_prefix(1, b"fn"), str(i).encode(), [])
+
+
+def v1_record(payload, bufs=()):
+    head = struct.pack("<QH", len(payload), len(bufs))
+    return head + b"".join(struct.pack("<Q", len(b)) for b in bufs) + payload + b"".join(bufs)
+
+
+@pytest.fixture
+def format1(tmp_path):
+    """A journal as format 1 wrote it: two batches of one run, one of them with a failure
+    and a record with buffers."""
+    path = tmp_path / "old.journal"
+    db = sqlite3.connect(path, isolation_level=None)
+    db.execute("PRAGMA journal_mode=WAL")
+    for stmt in filter(str.strip, V1_SCHEMA.split(";")):
+        db.execute(stmt)
+    db.execute(f"PRAGMA application_id = {0x6E706A6C}")
+    db.execute("PRAGMA user_version = 1")
+    db.execute("INSERT INTO runs(program, argv, host, pid, started, ended) "
+               "VALUES ('old.py', 'old.py', 'h', 1, 1.0, 2.0)")
+    batches = [[(key(0), 0, v1_record(b"zero")), (key(1), 1, v1_record(b"boom"))],
+               [(key(2), 0, v1_record(b"two", [b"abc", b"de"]))]]
+    for bid, batch in enumerate(batches, 1):
+        idx, data = [], b""
+        for k, status, rec in batch:
+            idx.append(struct.pack("<16sBIQQ", k, status, zlib.crc32(rec), len(data), len(rec)))
+            data += rec
+        db.execute("INSERT INTO batches VALUES (?, 1, 1.5, ?, ?)", (bid, b"".join(idx), data))
+        done = sum(1 for _, st, _ in batch if st == 0)
+        db.execute("INSERT INTO names VALUES (?, 'f', ?, ?)", (bid, done, len(batch) - done))
+    db.close()
+    return path
+
+
+def expect_old_outcomes(j):
+    assert j.lookup(key(0)) == (0, b"zero", [])
+    assert j.lookup(key(1)) == (1, b"boom", [])
+    assert j.lookup(key(2)) == (0, b"two", [bytearray(b"abc"), bytearray(b"de")])
+
+
+def test_a_format_1_journal_is_read_as_it_is_by_a_reader(format1):
+    j = J.Journal(format1, readonly=True)
+    assert j.format == 1
+    expect_old_outcomes(j)
+    s = j.summary()
+    assert (s["format"], s["done"], s["failed"], s["names"]) == (1, 2, 1, [("f", 2, 1)])
+    assert s["runs"][0][7] == 3
+    j.close()
+    db = sqlite3.connect(format1)
+    assert db.execute("PRAGMA user_version").fetchone()[0] == 1  # a reader changes nothing
+    db.close()
+
+
+def test_a_format_1_journal_is_upgraded_by_a_run_and_its_outcomes_kept(format1):
+    j = J.Journal(format1)
+    assert j.format == 2
+    expect_old_outcomes(j)
+    j.record(key(3), 0, b"three", [], "g")
+    j.record(key(4), 0, b"four", [bytearray(b"xyz")], "g")
+    j.close()
+    j = J.Journal(format1)
+    expect_old_outcomes(j)
+    assert j.lookup(key(3)) == (0, b"three", [])
+    assert j.lookup(key(4)) == (0, b"four", [bytearray(b"xyz")])
+    s = j.summary()
+    assert (s["format"], s["done"], s["failed"]) == (2, 4, 1)
+    assert sorted(s["names"]) == [("f", 2, 1), ("g", 2, 0)]
+    assert [r[7] for r in s["runs"]] == [3, 2, 0]
+    j.close()
+
+
+def test_a_commit_is_one_row_holding_its_counts_and_checksum(tmp_path):
+    path = tmp_path / "j.db"
+    j = J.Journal(path)
+    for i in range(5):
+        j.record(key(i), i % 2, b"v%d" % i, [], "f")
+    j.flush()
+    j.close()
+    db = sqlite3.connect(path)
+    assert db.execute("PRAGMA user_version").fetchone()[0] == 2
+    rows = db.execute("SELECT idx, data, counts, crc FROM batches").fetchall()
+    assert db.execute("SELECT COUNT(*) FROM names").fetchone()[0] == 0  # counts in the row
+    db.close()
+    ((idx, data, counts, crc),) = rows
+    assert counts == '[["f", 3, 2]]' and data == b"v0v1v2v3v4"
+    assert zlib.crc32(data, zlib.crc32(idx)) == crc and len(idx) == 5 * 25
+
+
+def test_a_damaged_index_makes_its_batch_run_again(tmp_path):
+    """The checksum covers the index: a flipped status would turn a value into an error."""
+    path = tmp_path / "j.db"
+    j = J.Journal(path)
+    j.record(key(1), 0, b"fine", [], "f")
+    j.close()
+    db = sqlite3.connect(path)
+    (idx,) = db.execute("SELECT idx FROM batches").fetchone()
+    db.execute("UPDATE batches SET idx = ?", (idx[:16] + b"\x01" + idx[17:],))
+    db.commit()
+    db.close()
+    j = J.Journal(path)
+    assert key(1) in j and j.lookup(key(1)) is None and key(1) not in j
+    j.close()

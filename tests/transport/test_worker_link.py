@@ -15,6 +15,7 @@ import time
 
 import pytest
 
+from conftest import wait_for
 from netpool._protocol import codec, messages as M
 from netpool._transport.channel import Channel
 
@@ -33,6 +34,15 @@ def _serve_in_child(sock: socket.socket) -> int:
         finally:
             os._exit(0)
     return pid
+
+
+def _end(chan, pid: int) -> None:
+    chan.close()
+    try:
+        os.kill(pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    os.waitpid(pid, 0)
 
 
 def test_big_tasks_and_big_results_cross_without_deadlock():
@@ -69,12 +79,7 @@ def test_big_tasks_and_big_results_cross_without_deadlock():
         assert len(got) == N_TASKS, f"only {len(got)} of {N_TASKS} results"
         assert all(got[i] == (bytes([i]) * SIZE,) for i in range(N_TASKS))
     finally:
-        chan.close()
-        try:
-            os.kill(pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-        os.waitpid(pid, 0)
+        _end(chan, pid)
 
 
 def test_a_lone_small_task_never_hands_the_link_to_the_reader_thread():
@@ -148,7 +153,8 @@ def _result_of(chan, sock, within=30.0) -> list:
 
 
 @pytest.mark.skipif(not os.path.exists("/proc/thread-self/schedstat"), reason="Linux only")
-def test_an_idle_worker_s_reader_thread_sleeps_and_still_takes_the_link_for_a_long_task():
+def test_an_idle_worker_s_reader_thread_sleeps_and_still_takes_the_link_for_a_long_task(
+        tmp_path):
     """Issue 9: the reader thread polled every 10 ms for ever, so 256 idle workers kept a
     third of 2 cores busy. Found the main thread on the link, it now sleeps until the main
     thread leaves for a task; it must still take the link over when that task is long."""
@@ -169,18 +175,14 @@ def test_an_idle_worker_s_reader_thread_sleeps_and_still_takes_the_link_for_a_lo
             time.sleep(0.05)
         woke = _thread_switches(pid) - before
         assert woke <= 5, f"the idle worker's threads woke {woke} times in 0.5 s"
-        data, _ = codec.dumps(((1.0, "slow"), {}))
+        marker = os.path.join(tmp_path, "running")
+        data, _ = codec.dumps(((1.0, "slow", marker), {}))
         chan.send((M.TASKS, [(2, 2, M.CALL, 1, data, 0)], []))
-        time.sleep(0.2)  # the task runs: the reader thread must have the link by now
+        wait_for(lambda: os.path.exists(marker), timeout=10, what="the slow task to start")
         chan.send((M.REVOKE, [(99, 9)]))
         got = _result_of(chan, manager_sock, within=0.7)
         assert got and got[0][0] == (M.REVOKED, []), f"no REVOKED during the long task: {got}"
         got = _result_of(chan, manager_sock)
         assert got and got[0][0][0] == M.RESULTS
     finally:
-        chan.close()
-        try:
-            os.kill(pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-        os.waitpid(pid, 0)
+        _end(chan, pid)

@@ -54,6 +54,11 @@ def test_stats_count_what_ran_with_a_worker_killed_mid_task(tmp_path, caplog):
             except ValueError:
                 raised += 1
         assert raised == len(BAD)
+        # The link closes as the worker dies and its task is rerun at once; the cause of
+        # death is read from the process's exit status a moment later, which a quick rerun
+        # can beat.
+        wait_for(lambda: pool.stats()["failures"]["worker_deaths"], timeout=30,
+                 what="the worker's death to be recorded")
         s = pool.stats()
 
     t = s["totals"]

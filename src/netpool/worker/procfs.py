@@ -44,7 +44,6 @@ def is_stopped(pid: int) -> bool:
         return False
 
 
-
 class TaskClock:
     """How long a stretch of this thread's work really ran, out of the time it took by the
     clock: on a crowded machine a thread waits milliseconds for a CPU in the middle of a

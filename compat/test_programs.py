@@ -408,8 +408,6 @@ def test_deviations_says_the_corpus_counts() -> None:
         f"'{corpus_count_line()}'; regenerate with `python compat/test_programs.py`")
 
 
-@pytest.mark.xfail(strict=True, reason="issue 8's target not met yet: 26 Pool copies by 17 "
-                   "authors today; remove this mark when the test XPASSes")
 def test_corpus_has_enough_pool_programs_by_enough_authors() -> None:
     """Issue 8's corpus: at least 30 copies that use Pool, by at least 18 authors (distinct
     ``# Author:`` lines)."""

@@ -64,14 +64,24 @@ class TaskClock:
         except OSError:
             self._fd = None
 
-    def _read(self) -> tuple[int, int] | None:
-        """(ns waited for a CPU, times put on a CPU) so far, or None."""
+    def _read(self) -> "bytes | None":
+        """The file as it stands (parsed only when a task turns out long: ``_fields``)."""
         if self._fd is None:
             return None
         try:
-            fields = os.pread(self._fd, 128, 0).split()
+            return os.pread(self._fd, 128, 0)
+        except OSError:
+            return None
+
+    @staticmethod
+    def _fields(raw: "bytes | None") -> tuple[int, int] | None:
+        """(ns waited for a CPU, times put on a CPU) in a reading, or None."""
+        if raw is None:
+            return None
+        try:
+            fields = raw.split()
             return int(fields[1]), int(fields[2])
-        except (OSError, IndexError, ValueError):
+        except (IndexError, ValueError):
             return None
 
     def start(self) -> tuple:
@@ -79,7 +89,7 @@ class TaskClock:
 
     def ran(self, start: tuple, wall: float) -> float:
         cpu = time.thread_time() - start[0]
-        now, then = self._read(), start[1]
+        now, then = self._fields(self._read()), self._fields(start[1])
         if now is None or then is None:
             return wall
         if now[1] == then[1]:  # never off its CPU: all but its CPU time was stolen from it

@@ -48,7 +48,8 @@ class Serve:
     def __init__(self, chan, runner: Runner, status=None) -> None:
         self.chan, self.runner = chan, runner
         self.status = status  # the supervisor's view: are we in a task (supervisor.py)
-        self.cond = threading.Condition()
+        self.lock = threading.RLock()  # cond's: taken bare where nothing waits or is woken
+        self.cond = threading.Condition(self.lock)
         self.queue: deque = deque()
         self.stopping = False
         self.holder: str | None = None           # _MAIN, _READER, or None: nobody reads
@@ -61,7 +62,8 @@ class Serve:
         self.dozing = False                       # the reader sleeps until roused
         self.recall_r, self.recall_w = os.pipe()
         self.recalled = False
-        self.out_cond = threading.Condition()
+        self.out_lock = threading.Lock()
+        self.out_cond = threading.Condition(self.out_lock)
         self.outbox: list = []
         self.outbufs: list = []
         self.held_since = 0.0
@@ -71,37 +73,43 @@ class Serve:
         threading.Thread(target=self._flusher, name="netpool-flusher", daemon=True).start()
         clock = procfs.TaskClock()
         at = clock.start()
+        page, runner, monotonic = self.status, self.runner.run, time.monotonic
         while True:
             task = self._next_task()
             if task is None:
                 break
             (tid, attempt, kind, blob, payload, bufs), more = task
-            if self.status is not None:
-                self.status.begin()
-            if self.left_link:  # the clock's readings cost ~1.5 us: once a stretch of work
+            if self.left_link:  # the clock's readings cost ~1 us: once a stretch of work
                 self.left_link, at = False, clock.start()
-            began = time.monotonic()
-            status, data, out = self.runner.run(kind, blob, payload, bufs)
-            took = time.monotonic() - began  # the manager sizes our window by it (protocol 8)
+            began = monotonic()
+            if page is not None:
+                page.begin(began)
+            status, data, out = runner(kind, blob, payload, bufs)
+            ended = monotonic()
+            took = ended - began  # the manager sizes our window by it (protocol 8)
             if took >= SUSPECT_SECONDS:  # (the tasks before it in the stretch were short)
                 took, at = clock.ran(at, took), clock.start()
             if supervisor.forked():  # a child the task forked came back here: not a worker
                 os._exit(0)
-            if self.status is not None:
-                self.status.end()
+            if page is not None:
+                page.end(ended)
             flush_output()
             if out or len(data) >= BIG_MESSAGE:
                 self._kick()  # sending it may block: the manager may be sending to us too
-            self._post((tid, attempt, status, data, len(out), took), out, flush=not more)
+            self._post((tid, attempt, status, data, len(out), took), out, not more)
         self._flush()
         return 0
 
     def _next_task(self) -> tuple | None:
         """The next task and whether more are queued, reading the link while there is none;
-        None once STOP came and the queue is empty."""
-        cond, queue = self.cond, self.queue
+        None once STOP came and the queue is empty. Two lock round trips per lone task: one
+        to take the link, one to give it back and take the task it brought."""
+        lock, queue = self.lock, self.queue
+        on_link = False
         while True:
-            with cond:
+            with lock:
+                if on_link:
+                    self.holder, on_link = None, False
                 if queue:
                     item = queue.popleft()
                     if self.away_since is None:
@@ -124,15 +132,16 @@ class Serve:
                     if not self.recalled:
                         self.recalled = True
                         os.write(self.recall_w, b"x")
-                    cond.wait()
+                    self.cond.wait()
                     continue
-                self.holder = _MAIN
+                self.holder, on_link = _MAIN, True
                 self.away_since = None
             try:
                 self._receive(block=True)
-            finally:
-                with cond:
+            except BaseException:
+                with lock:
                     self.holder = None
+                raise
 
     def _read(self) -> None:
         """Reader thread: holds the link while a task runs long, until it is called back."""
@@ -211,7 +220,8 @@ class Serve:
                 pos += nbufs
             with cond:
                 queue.extend(items)
-                cond.notify()
+                if self.holder is _READER:  # the main thread may wait for it
+                    cond.notify()
         elif kind == M.DEFINE:
             self.runner.blobs.define(msg[1], msg[2])
         elif kind == M.FORGET:
@@ -230,28 +240,35 @@ class Serve:
                 cond.notify()
 
     def _post(self, entry: tuple, bufs: list, flush: bool) -> None:
-        with self.out_cond:
-            self.outbox.append(entry)
-            self.outbufs += bufs
-            if not (flush or len(self.outbox) >= BATCH_MAX or bufs):
-                if len(self.outbox) == 1:  # held back: the flusher sends it if we are slow
+        with self.out_lock:
+            outbox = self.outbox
+            outbox.append(entry)
+            if bufs:
+                self.outbufs += bufs
+            elif not (flush or len(outbox) >= BATCH_MAX):
+                if len(outbox) == 1:  # held back: the flusher sends it if we are slow
                     self.held_since = time.monotonic()
                     self.out_cond.notify()
                 return
-        self._flush()
+            self._send_out()
 
     def _flush(self) -> None:
-        with self.out_cond:
-            if not self.outbox:
-                return
-            entries, bufs = self.outbox, self.outbufs
-            self.outbox, self.outbufs = [], []
-            sizes = [memoryview(b).nbytes for b in bufs]
-            try:
-                self.chan.send((M.RESULTS, entries, sizes), bufs)
-            except OSError:
-                flush_output()
-                os._exit(0)  # the manager is gone; it will rerun what we did not report
+        with self.out_lock:
+            if self.outbox:
+                self._send_out()
+
+    def _send_out(self) -> None:
+        """Send the results held (under out_lock)."""
+        entries, bufs = self.outbox, self.outbufs
+        self.outbox, self.outbufs = [], []
+        try:
+            if bufs:
+                self.chan.send((M.RESULTS, entries, [memoryview(b).nbytes for b in bufs]), bufs)
+            else:
+                self.chan.send((M.RESULTS, entries, []))
+        except OSError:
+            flush_output()
+            os._exit(0)  # the manager is gone; it will rerun what we did not report
 
     def _flusher(self) -> None:
         """Sends results held back for batching when the next task turns out to be slow."""

@@ -60,13 +60,13 @@ class StatusPage:
         self._map = mmap.mmap(-1, mmap.PAGESIZE)  # anonymous and shared across fork
         self.enabled = True
 
-    def begin(self) -> None:
+    def begin(self, now: float) -> None:  # now: time.monotonic(), the caller's reading
         if self.enabled:
-            _SLOT.pack_into(self._map, 0, time.monotonic(), time.monotonic())
+            _SLOT.pack_into(self._map, 0, now, now)
 
-    def end(self) -> None:
+    def end(self, now: float) -> None:
         if self.enabled:
-            _SLOT.pack_into(self._map, 0, 0.0, time.monotonic())
+            _SLOT.pack_into(self._map, 0, 0.0, now)
 
     def tick(self) -> None:
         if self.enabled:

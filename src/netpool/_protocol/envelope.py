@@ -42,6 +42,7 @@ MAX_DEPTH = 16
 
 _U32, _I64, _F64 = struct.Struct("<I"), struct.Struct("<q"), struct.Struct("<d")
 _ONE = _U32.pack(1)
+_NO_SIZES = _U32.pack(0)
 
 
 def encode(msg: Any) -> bytes:
@@ -154,6 +155,9 @@ class Rows:
         self.fields, self.width = fields, struct.calcsize("<" + fields)
         self.prefix = bytes((ROWS_MAGIC, code))
         self._structs: dict[int, struct.Struct] = {}
+        # A lone row (a lone task or result, the common case) with the prefix and count:
+        # packed or unpacked by one call.
+        self._one = struct.Struct("<BBI" + fields)
 
     def _struct(self, n: int) -> struct.Struct:
         s = self._structs.get(n)
@@ -174,11 +178,14 @@ class Rows:
         if len(rows) == 1:  # the common case of a lone task or result: no list built
             row = rows[0]
             if at is None:
-                parts = [self.prefix, _ONE, self._struct(1).pack(*row)]
+                parts = [self._one.pack(ROWS_MAGIC, self.code, 1, *row)]
             else:
                 blob = row[at]
-                parts = [self.prefix, _ONE, self._struct(1).pack(
-                    *row[:at], len(blob), *row[at + 1:]), blob]
+                parts = [self._one.pack(ROWS_MAGIC, self.code, 1, *row[:at], len(blob),
+                                        *row[at + 1:]), blob]
+                if self.sizes and not msg[2]:  # and no buffers
+                    parts.append(_NO_SIZES)
+                    return b"".join(parts)
         else:
             flat = list(chain.from_iterable(rows))
             parts = [self.prefix, _U32.pack(len(rows)), b""]
@@ -196,6 +203,9 @@ class Rows:
     def decode(self, data: bytes) -> tuple:
         """The message in ``data`` (a frame of this layout). Raises ``ProtocolError``."""
         try:
+            one = self._one
+            if self.at is not None and len(data) >= one.size and data[2:6] == _ONE:
+                return self._decode_one(data, one.unpack_from(data))
             (n,), pos = _U32.unpack_from(data, 2), 6
             if n * self.width > len(data) - pos:
                 raise ProtocolError(f"malformed envelope: {n} rows in {len(data) - pos} bytes")
@@ -231,4 +241,25 @@ class Rows:
             raise ProtocolError(f"malformed envelope: {exc}") from None
         if pos != len(data):
             raise ProtocolError(f"malformed envelope: {len(data) - pos} bytes after its rows")
+        return msg
+
+    def _decode_one(self, data: bytes, head: tuple) -> tuple:
+        """``decode`` for a message of one row, its fields unpacked in ``head``."""
+        at, pos = self.at + 3, self._one.size  # (head has the prefix and count first)
+        end = pos + head[at]
+        if end > len(data):
+            raise ProtocolError("malformed envelope: its rows' bytes run past its end")
+        rows = [(*head[3:at], data[pos:end], *head[at + 1:])]
+        if not self.sizes:
+            msg: tuple = (self.code, rows)
+        elif data[end:] == _NO_SIZES:
+            return (self.code, rows, [])
+        else:
+            m, pos = _length(data, end)
+            if m * 8 > len(data) - pos:
+                raise ProtocolError(f"malformed envelope: {m} sizes announced")
+            msg = (self.code, rows, list(struct.unpack_from(f"<{m}q", data, pos)) if m else [])
+            end = pos + m * 8
+        if end != len(data):
+            raise ProtocolError(f"malformed envelope: {len(data) - end} bytes after its rows")
         return msg

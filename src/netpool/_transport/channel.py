@@ -160,7 +160,16 @@ class Channel:
     # -- sending -----------------------------------------------------------------------
     def send(self, msg: tuple, buffers: Iterable = ()) -> None:
         """Send one message and its out-of-band buffers. Raises OSError if the link is gone."""
-        self.send_many([(msg, buffers)])
+        if buffers:
+            self.send_many([(msg, buffers)])
+            return
+        env = M.encode(msg)
+        n = len(env)
+        with self._send_lock:
+            if n < _CHUNK:  # small: joined, sent by one call (a lone task or result)
+                self.sock.sendall(_HDR.pack(n) + env)
+            else:
+                self._sendall([_header(n), env])
 
     def send_many(self, messages: list) -> None:
         """Send several ``(message, buffers)`` at once: one system call for many small ones."""

@@ -214,14 +214,21 @@ class Serve:
         cond, queue = self.cond, self.queue
         kind = msg[0]
         if kind == M.TASKS:
-            items, pos = [], 0
-            for tid, attempt, tkind, blob, payload, nbufs in msg[1]:
-                items.append((tid, attempt, tkind, blob, payload, bufs[pos:pos + nbufs]))
-                pos += nbufs
+            rows = msg[1]
+            if not bufs and len(rows) == 1:  # a lone task, the common case
+                tid, attempt, tkind, blob, payload, _ = rows[0]
+                items: list = [(tid, attempt, tkind, blob, payload, ())]
+            else:
+                items, pos = [], 0
+                for tid, attempt, tkind, blob, payload, nbufs in rows:
+                    items.append((tid, attempt, tkind, blob, payload, bufs[pos:pos + nbufs]))
+                    pos += nbufs
+            if self.holder is _MAIN:  # we are the main thread: nobody else touches the queue
+                queue.extend(items)
+                return
             with cond:
                 queue.extend(items)
-                if self.holder is _READER:  # the main thread may wait for it
-                    cond.notify()
+                cond.notify()  # the main thread may wait for it
         elif kind == M.DEFINE:
             self.runner.blobs.define(msg[1], msg[2])
         elif kind == M.FORGET:

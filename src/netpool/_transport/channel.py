@@ -275,8 +275,14 @@ class Channel:
         del buf[:pos]
 
     def _messages(self) -> list[tuple]:
-        out = []
         frames = self._frames
+        if len(frames) == 1 and self._msg is None and type(frames[0]) is bytes:
+            msg = M.decode(frames[0])  # the common case: one message, no buffers
+            if msg[0] not in M.WITH_BUFFERS or (len(msg) > 2 and type(msg[2]) is list
+                                                and not msg[2]):
+                frames.clear()
+                return [(msg, ())]  # (else decoded again below: buffers follow it)
+        out = []
         i = 0
         while i < len(frames):
             f = frames[i]

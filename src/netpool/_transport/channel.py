@@ -202,6 +202,24 @@ class Channel:
         a socket error, ProtocolError on a malformed or oversized frame.
         """
         flags = 0 if block else socket.MSG_DONTWAIT
+        if self._big is None and not self._buf and self._msg is None and not self._frames:
+            # Nothing pending, the common case: one recv brings one whole message.
+            try:
+                got = self.sock.recv_into(self._chunk, _CHUNK, flags)
+            except BlockingIOError:
+                return []
+            if not got:
+                raise EOFError("peer closed the connection")
+            if got >= 4 and _HDR.unpack_from(self._chunk)[0] == got - 4 <= self.max_frame:
+                frame = bytes(self._chunk_view[4:got])
+                msg = M.decode(frame)
+                if msg[0] not in M.WITH_BUFFERS or (len(msg) > 2 and type(msg[2]) is list
+                                                    and not msg[2]):
+                    return [(msg, ())]
+                self._frames.append(frame)  # (decoded again there: its buffers follow)
+            else:
+                self._parse(got)
+            return self._messages()
         try:
             self._fill(flags)
         except BlockingIOError:
@@ -239,6 +257,10 @@ class Channel:
         got = self.sock.recv_into(self._chunk, _CHUNK, flags)
         if not got:
             raise EOFError("peer closed the connection")
+        self._parse(got)
+
+    def _parse(self, got: int) -> None:
+        """Take the ``got`` bytes just received into the chunk."""
         buf = self._buf
         if not buf and got >= 4 and _HDR.unpack_from(self._chunk)[0] == got - 4 <= self.max_frame:
             self._frames.append(bytes(self._chunk_view[4:got]))  # one whole frame: no copies
@@ -276,12 +298,6 @@ class Channel:
 
     def _messages(self) -> list[tuple]:
         frames = self._frames
-        if len(frames) == 1 and self._msg is None and type(frames[0]) is bytes:
-            msg = M.decode(frames[0])  # the common case: one message, no buffers
-            if msg[0] not in M.WITH_BUFFERS or (len(msg) > 2 and type(msg[2]) is list
-                                                and not msg[2]):
-                frames.clear()
-                return [(msg, ())]  # (else decoded again below: buffers follow it)
         out = []
         i = 0
         while i < len(frames):

@@ -34,6 +34,7 @@ _BIG = 1 << 20  # frames at least this large are received in place
 # its pages instead of copying them).
 _AHEAD = 64 << 20
 _MAX_BUFFERS = 1 << 16  # out-of-band buffers one message may announce
+_JOIN_MAX = 16 * 1024  # a message smaller is joined to its header (copied) and sent at once
 
 DEFAULT_MAX_FRAME = 1 << 34  # 16 GiB: user payloads may be large, but not unbounded
 
@@ -166,7 +167,7 @@ class Channel:
         env = M.encode(msg)
         n = len(env)
         with self._send_lock:
-            if n < _CHUNK:  # small: joined, sent by one call (a lone task or result)
+            if n < _JOIN_MAX:  # small: joined, sent by one call (a lone task or result)
                 self.sock.sendall(_HDR.pack(n) + env)
             else:
                 self._sendall([_header(n), env])

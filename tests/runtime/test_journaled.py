@@ -31,7 +31,7 @@ def test_identical_running_tasks_wait_for_the_first_and_share_its_outcome(tmp_pa
     assert [t.id for t in run] == [0, 1] and calls == []
     twins = jt.resolved(run[0], M.OK, b"A", [])
     assert [t.id for t in twins] == [2, 3]
-    assert [t.id for t in jt.withdrawn(1)] == []  # a leader without twins
+    assert [t.id for t in jt.withdrawn(run[1])] == []  # a leader without twins
     # Recorded now: a later identical task comes from the journal, not from a worker.
     sink = Sink()
     sink._deliver = lambda *a: calls.append(a)
@@ -44,7 +44,7 @@ def test_a_leader_that_ends_without_an_outcome_takes_its_twins_along(tmp_path):
     jt = JournaledTasks(Journal(tmp_path / "j.db"))
     jt.define(1, square, "square")
     run = jt.admit(tasks(jt, [b"a", b"a"]), None)
-    assert [t.id for t in jt.withdrawn(run[0].id)] == [1]
+    assert [t.id for t in jt.withdrawn(run[0])] == [1]
     assert len(jt.journal) == 0  # nothing recorded: it runs again next time
     assert [t.id for t in jt.admit(tasks(jt, [b"a"], first=5), None)] == [5]  # a new leader
     jt.close()
@@ -67,7 +67,7 @@ def test_without_a_journal_everything_runs_and_nothing_is_kept():
     jt.define(1, square, "square")
     ts = tasks(jt, [b"a", b"a"])
     assert jt.admit(ts, None) == ts
-    assert list(jt.resolved(ts[0], M.OK, b"A", [])) == [] and list(jt.withdrawn(1)) == []
+    assert list(jt.resolved(ts[0], M.OK, b"A", [])) == [] and list(jt.withdrawn(ts[1])) == []
     assert jt.due() == float("inf")
     later = [("sink", ())]
     assert jt.end_of_round(later, in_flight=1000) is later

@@ -146,7 +146,7 @@ class Commands:
             cause = "poison" if poison else f"manager: {type(exc).__name__}"
             self.timeline.failed_here(cause, task.id, f"{type(exc).__name__}: {exc}")
         self.to_sink(task.sink._fail, task.id, exc)
-        for twin in self._tasks.journaled.withdrawn(task.id):
+        for twin in self._tasks.journaled.withdrawn(task):
             self.to_sink(twin.sink._fail, twin.id, exc)
 
     def revoke(self, cmd: S.RevokeTasks) -> None:

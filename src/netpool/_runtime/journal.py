@@ -33,7 +33,6 @@ import sqlite3
 import sys
 import time
 import zlib
-from array import array
 from typing import Any, Optional
 
 from ..errors import JournalError
@@ -225,8 +224,10 @@ class Journal:
         """The recorded outcome of the task ``key``, or None (not recorded, or damaged)."""
         pending = self.pending_outcomes.get(key)
         if pending is not None:  # the last entry for a key wins
-            status, record, framed = pending
-            return (status, *F.decode(record)) if framed else (status, record, [])
+            status, record, _ = pending
+            if status & F.FRAMED:
+                return (status & ~F.FRAMED, *F.decode(record))
+            return (status, record, [])
         bid = self.committed.get(key)
         if bid is None:
             return None
@@ -265,17 +266,13 @@ class Journal:
         """Keep a task's outcome (written with the next batch)."""
         if bufs or len(payload) > self.max_result or self.broken:
             return self._record_other(key, status, payload, bufs, name)
-        # A tiny task's path: its index entry's parts now, packed once per commit.
+        # A tiny task's path, a dict entry and a sum: the batch's row is built from the
+        # pending entries once per commit (``flush``), with one call per part.
         if type(payload) is not bytes:
             payload = bytes(payload)  # the worker's buffer may be reused
         pending = self.pending_outcomes
-        pending[key] = (status, payload, False)
-        self._keys.append(key)
-        self._statuses.append(status)
+        pending[key] = (status, payload, name)
         self._pos += len(payload)
-        self._ends.append(self._pos)
-        self._data.append(payload)
-        (self._failed if status else self._done).append(name)
         if len(pending) >= BATCH_ROWS or self._pos >= BATCH_BYTES:
             self.flush()
 
@@ -292,13 +289,8 @@ class Journal:
             self.too_large += 1
             return
         record = F.encode(payload, bufs)
-        self.pending_outcomes[key] = (status, record, True)
-        self._keys.append(key)
-        self._statuses.append(status | F.FRAMED)
+        self.pending_outcomes[key] = (status | F.FRAMED, record, name)
         self._pos += len(record)
-        self._ends.append(self._pos)
-        self._data.append(record)
-        (self._failed if status else self._done).append(name)
         if len(self.pending_outcomes) >= BATCH_ROWS or self._pos >= BATCH_BYTES:
             self.flush()
 
@@ -312,9 +304,7 @@ class Journal:
         if not self.pending_outcomes or self.broken:
             return
         try:
-            data = b"".join(self._data)
-            idx, counts, crc = F.pack(self._keys, self._statuses, self._ends, data,
-                                      self._done, self._failed)
+            idx, data, counts, crc = F.pack(self.pending_outcomes)
             # One statement, so its own transaction (autocommit mode): no BEGIN, no COMMIT.
             bid = self._db.execute(
                 "INSERT INTO batches(run, at, idx, data, counts, crc) VALUES (?,?,?,?,?,?)",
@@ -329,15 +319,10 @@ class Journal:
         self._clear_pending()
 
     def _clear_pending(self) -> None:
-        # key -> (status, record, framed), not committed
+        # key -> (status, record, function name), not committed, in the order recorded;
+        # the status has ``F.FRAMED`` set if the record is framed (it has buffers)
         self.pending_outcomes: dict[bytes, tuple] = {}
-        self._keys: list[bytes] = []             # ... their keys, statuses, records' ends,
-        self._statuses = bytearray()             # records and function names
-        self._ends = array("Q")
-        self._data: list[bytes] = []
-        self._done: list[str] = []               # the function name of each outcome ...
-        self._failed: list[str] = []             # ... of each exception (counted at commit)
-        self._pos = 0                            # bytes in _data
+        self._pos = 0                            # bytes of their records
 
     def _disown(self) -> None:
         """In a forked child: never touch the parent's connection, not even to close it.

@@ -31,6 +31,9 @@ import sys
 import zlib
 from array import array
 from collections import Counter
+from functools import lru_cache
+from itertools import accumulate
+from operator import itemgetter
 from typing import Optional
 
 FORMAT = 2                      # PRAGMA user_version of the files this code writes
@@ -52,6 +55,7 @@ HEAD = struct.Struct("<QH")          # a framed record: payload length, number o
 SIZE = struct.Struct("<Q")           # ... then each buffer's length, the payload, the buffers
 _LITTLE = sys.byteorder == "little"
 _PER = 16 + 1 + 8                    # bytes of idx per outcome, version 2
+_FIRST, _SECOND, _THIRD = itemgetter(0), itemgetter(1), itemgetter(2)
 
 
 def encode(payload: bytes, bufs: list) -> bytes:
@@ -77,24 +81,41 @@ def decode(record: bytes) -> tuple[bytes, list]:
     return payload, bufs
 
 
-def pack(keys: list, statuses: bytearray, ends: array, data: bytes, names_done: list,
-         names_failed: list) -> tuple[bytes, str, int]:
-    """A version-2 batch's ``idx``, ``counts`` and ``crc``, with one call per part."""
+def pack(pending: dict) -> tuple[bytes, bytes, str, int]:
+    """A version-2 batch's ``idx``, ``data``, ``counts`` and ``crc``, from the outcomes
+    ``key -> (status, record, function name)`` in the order they were recorded; one call per
+    part, none per outcome (a commit of 256 tiny outcomes is on a busy loop's path)."""
+    values = list(pending.values())
+    records = list(map(_SECOND, values))
+    data = b"".join(records)
+    statuses = bytes(map(_FIRST, values))
+    ends = array("Q", accumulate(map(len, records)))
     if not _LITTLE:
-        ends = array("Q", ends)
         ends.byteswap()
-    idx = b"".join(keys) + statuses + ends.tobytes()
-    done, failed = _count(names_done), _count(names_failed)
-    counts = json.dumps([[n, done.get(n, 0), failed.get(n, 0)] for n in {**done, **failed}])
-    return idx, counts, zlib.crc32(data, zlib.crc32(idx))
+    idx = b"".join(pending) + statuses + ends.tobytes()
+    return idx, data, _counts(statuses, list(map(_THIRD, values))), \
+        zlib.crc32(data, zlib.crc32(idx))
 
 
-def _count(names: list) -> dict:
-    """How many times each name is in ``names``; a batch's are mostly all one function's,
-    which ``list.count`` sees in a microsecond where ``Counter`` takes 15 in a busy pool."""
-    if names and names.count(names[0]) == len(names):
-        return {names[0]: len(names)}
-    return Counter(names)
+def _counts(statuses: bytes, names: list) -> str:
+    """``counts``: ``[[name, done, failed], ...]`` in JSON. A batch's outcomes are nearly
+    always one function's, which ``list.count`` sees at once where ``Counter`` takes 15 us
+    in a busy pool; an outcome failed if its status (``FRAMED`` aside) is not 0."""
+    n = len(names)
+    name = names[0]
+    if names.count(name) == n:
+        failed = n - statuses.count(0) - statuses.count(FRAMED)
+        return f"[[{_json_name(name)}, {n - failed}, {failed}]]"
+    done: Counter = Counter()
+    failed_of: Counter = Counter()
+    for st, one in zip(statuses, names):
+        (failed_of if st & ~FRAMED else done)[one] += 1
+    return json.dumps([[one, done[one], failed_of[one]] for one in {**done, **failed_of}])
+
+
+@lru_cache(maxsize=256)
+def _json_name(name: str) -> str:
+    return json.dumps(name)
 
 
 def keys(idx: bytes, counts: Optional[str]) -> list:

@@ -16,7 +16,7 @@ from .journaled import Journal, JournaledTasks
 class Task:
     """One unit of work as the shell sees it; the core sees only ``id``."""
 
-    __slots__ = ("id", "kind", "blob", "payload", "bufs", "sink", "ident", "refs")
+    __slots__ = ("id", "kind", "blob", "payload", "bufs", "sink", "ident", "refs", "journal")
 
     def __init__(self, id: int, kind: int, blob: int, payload: bytes, bufs: list, sink: Any,
                  ident: Any = None):
@@ -24,6 +24,7 @@ class Task:
         self.payload, self.bufs, self.sink = payload, bufs, sink
         self.ident = ident  # a Context's task callable: what the journal identifies it by
         self.refs: Any = None  # the Blobs counting this task as a user of its callable
+        self.journal: Any = None  # (key, function name) while it runs as its key's leader
 
     def __del__(self) -> None:
         # The task is gone, whichever way it ended (result, failure, withdrawal, the

@@ -31,10 +31,10 @@ class Withdrawal:
                 if pending:
                     self._handle(S.TasksWithdrawn(tuple(pending)))
                     for tid in pending:
-                        self._tasks.resolve(tid)
+                        task = self._tasks.resolve(tid)
                         # Tasks identical to it waited for its outcome (journaled.py): they
                         # were not withdrawn, so they run, one of them as the new leader.
-                        twins = self._tasks.journaled.withdrawn(tid)
+                        twins = self._tasks.journaled.withdrawn(task) if task else ()
                         if twins:
                             self._accept(twins)
             finally:

@@ -67,6 +67,9 @@ class Journal:
         self.max_result = max_result
         self.too_large = 0          # outcomes not kept because of max_result, this run
         self.broken = False         # a write failed: nothing more is written, tasks just run
+        # The largest payload of a task without buffers that ``record``'s common case takes
+        # (journaled.py inlines it): none once the journal is broken.
+        self.plain_limit = max_result
         self._clear_pending()
         # key -> batch id, for every committed outcome (read directly by journaled.py)
         self.committed: dict[bytes, int] = {}
@@ -272,8 +275,8 @@ class Journal:
             payload = bytes(payload)  # the worker's buffer may be reused
         pending = self.pending_outcomes
         pending[key] = (status, payload, name)
-        self._pos += len(payload)
-        if len(pending) >= BATCH_ROWS or self._pos >= BATCH_BYTES:
+        self.pending_bytes += len(payload)
+        if len(pending) >= BATCH_ROWS or self.pending_bytes >= BATCH_BYTES:
             self.flush()
 
     def _record_other(self, key: bytes, status: int, payload: bytes, bufs: list,
@@ -290,8 +293,8 @@ class Journal:
             return
         record = F.encode(payload, bufs)
         self.pending_outcomes[key] = (status | F.FRAMED, record, name)
-        self._pos += len(record)
-        if len(self.pending_outcomes) >= BATCH_ROWS or self._pos >= BATCH_BYTES:
+        self.pending_bytes += len(record)
+        if len(self.pending_outcomes) >= BATCH_ROWS or self.pending_bytes >= BATCH_BYTES:
             self.flush()
 
     @property
@@ -312,6 +315,7 @@ class Journal:
         except sqlite3.Error as exc:
             # Results are still delivered; only the journal stops: those tasks will rerun.
             self.broken = True
+            self.plain_limit = -1
             log.error("netpool: writing the journal %s failed (%s); the run goes on "
                       "without journaling", self.path, exc)
         else:
@@ -322,7 +326,7 @@ class Journal:
         # key -> (status, record, function name), not committed, in the order recorded;
         # the status has ``F.FRAMED`` set if the record is framed (it has buffers)
         self.pending_outcomes: dict[bytes, tuple] = {}
-        self._pos = 0                            # bytes of their records
+        self.pending_bytes = 0                   # bytes of their records
 
     def _disown(self) -> None:
         """In a forked child: never touch the parent's connection, not even to close it.

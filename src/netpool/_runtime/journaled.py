@@ -30,7 +30,7 @@ from typing import Any, Callable, Optional, Sequence
 
 from .._protocol import messages as M
 from .identity import fingerprint
-from .journal import Journal
+from .journal import BATCH_BYTES, BATCH_ROWS, Journal
 
 __all__ = ["Journal", "JournaledTasks", "open_journal", "set_default", "key_prefix", "task_key"]
 
@@ -158,7 +158,15 @@ class JournaledTasks:
         task.journal = None
         key, name = mine
         del self._leader_of[key]
-        self.journal.record(key, status, payload, bufs, name)  # type: ignore[union-attr]
+        journal = self.journal
+        if bufs or type(payload) is not bytes or len(payload) > journal.plain_limit:
+            journal.record(key, status, payload, bufs, name)  # type: ignore[union-attr]
+        else:  # ``Journal.record``'s common case inline: one call less per task
+            pending = journal.pending_outcomes
+            pending[key] = (status, payload, name)
+            journal.pending_bytes += len(payload)
+            if len(pending) >= BATCH_ROWS or journal.pending_bytes >= BATCH_BYTES:
+                journal.flush()
         return self._followers.pop(task.id, ()) if self._followers else ()
 
     def withdrawn(self, task: Any) -> list:

@@ -228,20 +228,9 @@ class Rows:
                 pos = end
             else:
                 rows = list(zip(*[iter(flat)] * self.k))
-            if not self.sizes:
-                msg: tuple = (self.code, rows)
-            else:
-                m, pos = _length(data, pos)
-                if m * 8 > len(data) - pos:
-                    raise ProtocolError(f"malformed envelope: {m} sizes announced")
-                msg = (self.code, rows, list(struct.unpack_from(f"<{m}q", data, pos))
-                       if m else [])
-                pos += m * 8
+            return self._tail(data, pos, rows)
         except struct.error as exc:
             raise ProtocolError(f"malformed envelope: {exc}") from None
-        if pos != len(data):
-            raise ProtocolError(f"malformed envelope: {len(data) - pos} bytes after its rows")
-        return msg
 
     def _decode_one(self, data: bytes, head: tuple) -> tuple:
         """``decode`` for a message of one row, its fields unpacked in ``head``."""
@@ -250,16 +239,21 @@ class Rows:
         if end > len(data):
             raise ProtocolError("malformed envelope: its rows' bytes run past its end")
         rows = [(*head[3:at], data[pos:end], *head[at + 1:])]
+        if self.sizes and data[end:] == _NO_SIZES:
+            return (self.code, rows, [])
+        return self._tail(data, end, rows)
+
+    def _tail(self, data: bytes, pos: int, rows: list) -> tuple:
+        """The message of ``rows``, with the buffer sizes that follow them at ``pos`` if the
+        layout has them; nothing may follow."""
         if not self.sizes:
             msg: tuple = (self.code, rows)
-        elif data[end:] == _NO_SIZES:
-            return (self.code, rows, [])
         else:
-            m, pos = _length(data, end)
+            m, pos = _length(data, pos)
             if m * 8 > len(data) - pos:
                 raise ProtocolError(f"malformed envelope: {m} sizes announced")
             msg = (self.code, rows, list(struct.unpack_from(f"<{m}q", data, pos)) if m else [])
-            end = pos + m * 8
-        if end != len(data):
-            raise ProtocolError(f"malformed envelope: {len(data) - end} bytes after its rows")
+            pos += m * 8
+        if pos != len(data):
+            raise ProtocolError(f"malformed envelope: {len(data) - pos} bytes after its rows")
         return msg

@@ -212,14 +212,9 @@ class Channel:
             if not got:
                 raise EOFError("peer closed the connection")
             if got >= 4 and _HDR.unpack_from(self._chunk)[0] == got - 4 <= self.max_frame:
-                frame = bytes(self._chunk_view[4:got])
-                msg = M.decode(frame)
-                if msg[0] not in M.WITH_BUFFERS or (len(msg) > 2 and type(msg[2]) is list
-                                                    and not msg[2]):
-                    return [(msg, ())]
-                self._frames.append(frame)  # (decoded again there: its buffers follow)
-            else:
-                self._parse(got)
+                msg = M.decode(bytes(self._chunk_view[4:got]))
+                return [(msg, ())] if self._complete(msg) else []  # else: buffers follow
+            self._parse(got)
             return self._messages()
         try:
             self._fill(flags)
@@ -297,6 +292,20 @@ class Channel:
                 break
         del buf[:pos]
 
+    def _complete(self, msg: tuple) -> bool:
+        """Whether a message just decoded is whole; if it announces buffers, they are
+        awaited (the frames that follow). Raises ProtocolError for malformed sizes."""
+        if msg[0] not in M.WITH_BUFFERS:
+            return True
+        sizes = msg[2] if len(msg) > 2 else ()
+        if (type(sizes) not in (list, tuple) or len(sizes) > _MAX_BUFFERS
+                or (sizes and not all(type(n) is int and n >= 0 for n in sizes))):
+            raise ProtocolError(f"malformed buffer sizes in message {msg[0]}")
+        if not sizes:
+            return True
+        self._msg, self._want, self._bufs, self._sizes = msg, len(sizes), [], sizes
+        return False
+
     def _messages(self) -> list[tuple]:
         frames = self._frames
         out = []
@@ -306,16 +315,8 @@ class Channel:
             i += 1
             if self._msg is None:
                 msg = M.decode(f)
-                if msg[0] in M.WITH_BUFFERS:
-                    sizes = msg[2] if len(msg) > 2 else ()
-                    if (type(sizes) not in (list, tuple) or len(sizes) > _MAX_BUFFERS
-                            or (sizes and not all(type(n) is int and n >= 0 for n in sizes))):
-                        raise ProtocolError(f"malformed buffer sizes in message {msg[0]}")
-                    if sizes:
-                        self._msg, self._want, self._bufs = msg, len(sizes), []
-                        self._sizes = sizes
-                        continue
-                out.append((msg, ()))
+                if self._complete(msg):
+                    out.append((msg, ()))
             else:
                 if type(f) is _Frozen:
                     f = f.data

@@ -93,3 +93,62 @@ def test_a_task_counted_twice_is_counted_once():
     gc.collect()
     reg.take_forgotten()
     assert reg._refs[bid] == 0
+
+
+def _script(source):
+    """Functions as a script defines them: their module is ``__main__``, so they travel by
+    value as well as by reference."""
+    space = {"__name__": "__main__"}
+    exec(compile(source, "<script>", "exec"), space)
+    return space
+
+
+@pytest.fixture
+def pickled(monkeypatch):
+    """How many times the registry ran cloudpickle & co. on a callable."""
+    calls = []
+    real = B.codec.dumps_callable
+    monkeypatch.setattr(B.codec, "dumps_callable", lambda obj: calls.append(obj) or real(obj))
+    return calls
+
+
+def test_a_script_function_is_pickled_once_while_what_it_names_stays_bound(pickled):
+    space = _script("import math\nSCALE = 3\ndef helper(x):\n    return math.sqrt(x)\n"
+                    "def f(x, k=2):\n    return helper(x) * SCALE * k\n")
+    reg = B.Blobs()
+    ids = [reg.define(space["f"]) for _ in range(3)]
+    assert len(set(ids)) == 1 and len(pickled) == 1
+
+
+@pytest.mark.parametrize("rebind", ["a constant", "a helper it calls", "its defaults",
+                                    "its code"])
+def test_a_script_function_is_pickled_again_once_a_name_it_reads_is_rebound(pickled, rebind):
+    space = _script("SCALE = 3\ndef helper(x):\n    return x + 1\n"
+                    "def f(x, k=2):\n    return helper(x) * SCALE * k\n")
+    f, reg = space["f"], B.Blobs()
+    first = reg.define(f)
+    if rebind == "a constant":
+        space["SCALE"] = 4
+    elif rebind == "a helper it calls":
+        exec("def helper(x):\n    return x + 2\n", space)
+    elif rebind == "its defaults":
+        f.__defaults__ = (5,)
+    else:
+        f.__code__ = _script("def g(x, k=2):\n    return x\n")["g"].__code__
+    second = reg.define(f)
+    assert len(pickled) == 2 and second != first
+    assert reg.data(second) != reg.data(first)
+
+
+@pytest.mark.parametrize("source", [
+    "CFG = {'a': 1}\ndef f(x):\n    return x + CFG['a']\n",      # a dict, changed in place
+    "SEEN = []\ndef f(x):\n    return len(SEEN)\n",              # a list
+    "class K:\n    a = 1\ndef f(x):\n    return K.a\n",            # a class of the script
+    "SEEN = []\npush = SEEN.append\ndef f(x):\n    return push(x)\n",  # a bound method
+])
+def test_a_script_function_naming_what_can_change_in_place_is_pickled_every_time(pickled,
+                                                                                  source):
+    f, reg = _script(source)["f"], B.Blobs()
+    for _ in range(3):
+        reg.release(reg.define(f))
+    assert len(pickled) == 3

@@ -20,6 +20,7 @@ import pickle
 import struct
 import sys
 import types
+import weakref
 from typing import Optional
 
 OOB_MIN = 64 * 1024
@@ -190,6 +191,83 @@ def dumps_callable(obj: object) -> bytes:
             if ref is None:
                 raise
     return pickle.dumps((ref, val, _main_file(obj)), 5)
+
+
+def value_stamp(func: types.FunctionType) -> Optional[tuple]:
+    """What ``dumps_callable(func)`` depends on, to compare by identity; ``None``: it may
+    depend on more, pickle it every time.
+
+    A function of another module without a closure travels by reference: its stamp is
+    ``()``. One of ``__main__`` also travels by value, with the globals its code names: its
+    stamp holds its code, its defaults and those globals (the same again for the functions
+    of ``__main__`` among them), and it is ``None`` if any of these could change in place
+    (a list, a dict, an array, a class of ``__main__``), since then only pickling again sees
+    the change. So a cached pickle is one that pickling again would give.
+    """
+    if func.__closure__ is not None:
+        return None
+    if func.__module__ != "__main__":
+        return ()
+    out: list = []
+    return tuple(out) if _stamp(func, out, set()) else None
+
+
+_FIXED = frozenset({int, float, complex, bool, str, bytes, type(None), type(Ellipsis)})
+
+
+def _stamp(func: types.FunctionType, out: list, seen: set) -> bool:
+    seen.add(id(func))
+    if func.__closure__ is not None or func.__dict__:
+        return False
+    code, space = func.__code__, func.__globals__
+    out += (code, func.__defaults__)
+    values = list(func.__defaults__ or ()) + list((func.__kwdefaults__ or {}).values())
+    for name in _global_names(code):
+        value = space.get(name, _stamp)  # _stamp: "not bound", never a global's value
+        out.append(value)
+        values.append(value)
+    for item in (func.__kwdefaults__ or {}).items():
+        out += item
+    for value in values:
+        t = type(value)
+        if t in _FIXED or value is _stamp:
+            continue
+        if t is tuple or t is frozenset:
+            if all(type(v) in _FIXED for v in value):
+                continue
+            return False
+        if t is types.FunctionType:
+            if value.__module__ != "__main__":
+                if value.__closure__ is None:
+                    continue
+                return False
+            if id(value) in seen or _stamp(value, out, seen):
+                continue
+            return False
+        if t is types.ModuleType:
+            if value.__name__ != "__main__" and sys.modules.get(value.__name__) is value:
+                continue  # by reference
+            return False
+        if t is types.BuiltinFunctionType and type(value.__self__) is types.ModuleType:
+            continue  # math.sqrt, not a bound method of some list
+        if isinstance(value, type) and value.__module__ != "__main__":
+            continue  # by reference
+        return False
+    return True
+
+
+def _global_names(code: types.CodeType) -> tuple:
+    names = _NAMES.get(code)
+    if names is None:
+        found = set(code.co_names)
+        for c in code.co_consts:
+            if isinstance(c, types.CodeType):
+                found.update(_global_names(c))
+        names = _NAMES[code] = tuple(sorted(found))
+    return names
+
+
+_NAMES: "weakref.WeakKeyDictionary[types.CodeType, tuple]" = weakref.WeakKeyDictionary()
 
 
 def loads_callable(data) -> object:

@@ -25,6 +25,7 @@ task with the wrong function.
 from __future__ import annotations
 
 import itertools
+import operator
 import threading
 import weakref
 from collections import OrderedDict, deque
@@ -35,6 +36,10 @@ from .._protocol import codec
 
 KEEP_IDLE = 64                  # unreferenced callables kept for reuse, at most ...
 KEEP_IDLE_BYTES = 16 << 20      # ... and this many bytes of them
+
+
+def _same(a: tuple, b: tuple) -> bool:
+    return len(a) == len(b) and all(map(operator.is_, a, b))
 
 
 class Blobs:
@@ -50,7 +55,9 @@ class Blobs:
         self._data: dict[int, bytes] = {}
         self._by_bytes: dict[bytes, int] = {}
         self._names: dict[int, str] = {}  # for error messages: which function
-        self._by_func: "weakref.WeakKeyDictionary[Any, int]" = weakref.WeakKeyDictionary()
+        # function -> (id, stamp); the stamp keeps the globals it names alive, as the
+        # function itself does
+        self._by_func: "weakref.WeakKeyDictionary[Any, tuple]" = weakref.WeakKeyDictionary()
         self._refs: dict[int, int] = {}    # holds and live tasks, by id
         self._idle: OrderedDict[int, None] = OrderedDict()  # unreferenced, oldest first
         self._idle_bytes = 0
@@ -62,17 +69,19 @@ class Blobs:
         """A blob id for a callable (same bytes, same id), with a hold the caller gives back
         with ``release`` once its tasks are submitted. Raises what pickling it raises.
 
-        A plain module-level function pickles by reference to the same bytes every time, so
-        its id is cached by identity: cloudpickle costs ~25 us, a third of a small ``apply``.
+        A plain function is pickled once and found by identity afterwards, as long as
+        ``codec.value_stamp`` says pickling it again would give the same bytes: cloudpickle
+        costs ~25 us, a third of a small ``apply``, and a function of ``__main__`` goes
+        through it on every call.
         """
-        cacheable = (data is None and type(obj) is _FunctionType and obj.__closure__ is None
-                     and obj.__module__ != "__main__")
-        if cacheable:
+        stamp = (codec.value_stamp(obj) if data is None and type(obj) is _FunctionType
+                 else None)
+        if stamp is not None:
             with self._lock:
-                bid = self._by_func.get(obj)
-                if bid is not None and bid in self._data:
-                    self._retain(bid, 1)
-                    return bid
+                hit = self._by_func.get(obj)
+                if hit is not None and hit[0] in self._data and _same(hit[1], stamp):
+                    self._retain(hit[0], 1)
+                    return hit[0]
         data = codec.dumps_callable(obj) if data is None else data
         with self._lock:
             bid = self._by_bytes.get(data)
@@ -84,8 +93,8 @@ class Blobs:
                 if self._on_new is not None:
                     self._on_new(bid, obj, self._names[bid])
             self._retain(bid, 1)
-            if cacheable:
-                self._by_func[obj] = bid
+            if stamp is not None:
+                self._by_func[obj] = (bid, stamp)
             return bid
 
     def release(self, bid: int) -> None:

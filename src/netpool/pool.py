@@ -758,19 +758,26 @@ class DistributedPool:
                                        callback, error_callback))
         if not ids:
             return result
-        tasks, blob = [], 0
+        # The first chunk goes out as soon as it is pickled, the rest in batches (as imap's
+        # feeder sends them, each within HOLD_SECONDS of its first task): the workers start
+        # while the rest is being cut and pickled, as the stdlib's task handler lets them.
+        batch = Batch(self._submit)
+        made, blob = 0, 0
         try:
             blob = self._rt.define(func)
             for tid, chunk in zip(ids, chunks(iterable, chunksize)):
                 data, bufs = codec.dumps(chunk)
-                tasks.append(Task(tid, kind, blob, data, bufs, result))
+                batch.add(Task(tid, kind, blob, data, bufs, result))
+                made += 1
+                if made == 1:
+                    batch.flush()
         except Exception as exc:  # bad input or an unpicklable item: fail this call only
-            self._submit(tasks)
+            batch.flush()
             self._rt.release(blob)
-            for tid in ids[len(tasks):]:
+            for tid in ids[made:]:
                 result._fail(tid, exc)
             return result
-        self._submit(tasks)
+        batch.flush()
         self._rt.release(blob)  # the tasks hold the function now
         return result
 

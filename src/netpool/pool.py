@@ -35,7 +35,7 @@ from typing import Any, Callable, Iterable, Iterator, Optional, Sequence
 from . import errors
 from ._batching import Batch
 from ._compat import WorkerProcess, start_method, worker_setup
-from ._core.chunking import check_chunksize, chunks, default_chunksize
+from ._core.chunking import check_chunksize, cut, default_chunksize
 from ._core.ordering import ReorderBuffer
 from ._core.scheduler import Config
 from ._protocol import codec
@@ -765,7 +765,7 @@ class DistributedPool:
         made, blob = 0, 0
         try:
             blob = self._rt.define(func)
-            for tid, chunk in zip(ids, chunks(iterable, chunksize)):
+            for tid, chunk in zip(ids, cut(iterable, chunksize)):
                 data, bufs = codec.dumps(chunk)
                 batch.add(Task(tid, kind, blob, data, bufs, result))
                 made += 1

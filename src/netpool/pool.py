@@ -27,7 +27,6 @@ import types
 import warnings
 import weakref
 from collections import deque
-from itertools import islice
 from multiprocessing import TimeoutError
 from multiprocessing.pool import MaybeEncodingError, RemoteTraceback
 from typing import Any, Callable, Iterable, Iterator, Optional, Sequence
@@ -805,11 +804,13 @@ class DistributedPool:
         with self._lock:
             self._feeders += 1
         threading.Thread(target=self._feed, name="netpool-feeder", daemon=True,
-                         args=(weakref.ref(result), _lazily(iterable), blob, chunksize,
+                         args=(weakref.ref(result), cut(iterable, chunksize, lists=False),
+                               blob, chunksize,
                                window, buffersize is not None, promise)).start()
         return result
 
-    def _feed(self, ref: "weakref.ref[IMapIterator]", it: Iterator, blob: "int | Exception",
+    def _feed(self, ref: "weakref.ref[IMapIterator]", it: Iterator[Any],
+              blob: "int | Exception",
               chunksize: int, window: int, buffered: bool, promise: Any) -> None:
         """Feeder thread: pulls the input only while fewer than ``window`` chunks are unread.
 
@@ -879,17 +880,18 @@ class DistributedPool:
     def _feed_room(self, result: IMapIterator, it: Iterator, blob: "int | Exception",
                    chunksize: int, room: int, index: int,
                    batch: Batch) -> tuple[int, bool, int]:
-        """Read up to ``room`` chunks into ``batch``; returns the next index, whether the
-        input is exhausted (or raised), and the pickled size of the first chunk (0: none)."""
+        """Read up to ``room`` chunks of ``it`` (``cut``'s) into ``batch``; returns the next
+        index, whether the input is exhausted (or raised), and the pickled size of the first
+        chunk (0: none; a range's slice counts as the list of ints it stands for)."""
         size = 0
         for _ in range(room):
             try:
-                chunk = list(islice(it, chunksize))
+                chunk = next(it, None)
             except Exception as exc:  # the input raised: surfaces at this position
                 batch.flush()  # what was read before goes first
                 result._push(index, False, exc)
                 return index + 1, True, size
-            if not chunk:
+            if chunk is None:
                 return index, True, size
             if isinstance(blob, Exception):  # the function could not be pickled
                 result._push(index, False, blob)
@@ -903,6 +905,8 @@ class DistributedPool:
             else:
                 if not size:
                     size = len(data) + sum(memoryview(b).nbytes for b in bufs)
+                    if type(chunk) is range:  # 5 bytes a pickled int: judged as before
+                        size = max(size, 5 * len(chunk))
                 result._ids[tid] = index
                 batch.add(Task(tid, M.MAP, blob, data, bufs, result))
                 if len(result._ids) == 1:  # nothing else unfinished: the workers wait for it
@@ -939,15 +943,6 @@ def _current_workers(launchers: list) -> list:
             else:
                 out.append(w)
     return out
-
-
-def _lazily(iterable: Iterable) -> Iterator:
-    """``iter(iterable)`` deferred to the first ``next()``, on the feeder thread.
-
-    As in the stdlib, ``imap(f, 5)`` returns an iterator whose ``next()`` raises the
-    TypeError, and a failing ``__iter__`` fails at position 0, not in the call.
-    """
-    yield from iterable
 
 
 Pool = DistributedPool

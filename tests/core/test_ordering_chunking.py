@@ -17,7 +17,8 @@ try:
 except ImportError:  # a source checkout that is not installed
     sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "src"))
 
-from netpool._core.chunking import check_chunksize, chunks, cut, default_chunksize
+from netpool._core.chunking import (RANGE_SLICES_FROM, check_chunksize, chunks, cut,
+                                    default_chunksize)
 from netpool._core.ordering import ReorderBuffer
 
 pytestmark = pytest.mark.timeout(120)
@@ -143,9 +144,10 @@ def test_check_chunksize_accepts_none_and_positive(chunksize):
     check_chunksize(chunksize)
 
 
-@given(st.integers(-50, 50), st.integers(-50, 50), st.sampled_from([1, 2, -3]),
-       st.integers(1, 12), st.sampled_from([list, tuple, range, bytes, "other"]))
-def test_cut_gives_the_items_chunks_gives(start, stop, step, size, kind):
+@given(st.integers(-600, 600), st.integers(-600, 600), st.sampled_from([1, 2, -3]),
+       st.sampled_from([1, 2, 5, 12, 256, 300]), st.booleans(),
+       st.sampled_from([list, tuple, range, bytes, "other"]))
+def test_cut_gives_the_items_chunks_gives(start, stop, step, size, lists, kind):
     r = range(start, stop, step)
     if kind is range:
         seq = r
@@ -155,10 +157,12 @@ def test_cut_gives_the_items_chunks_gives(start, stop, step, size, kind):
         seq = collections.deque(r)
     else:
         seq = kind(r)
-    got = list(cut(seq, size))
+    got = list(cut(seq, size, lists=lists))
     assert [list(c) for c in got] == list(chunks(seq, size))
-    if kind is range:  # a range travels as a range: a few bytes whatever its length
+    if kind is range and size >= RANGE_SLICES_FROM:  # a few bytes whatever its length
         assert all(type(c) is range for c in got)
+    elif kind is range or kind == "other" or (kind is list and not lists):
+        assert all(type(c) is list for c in got)
 
 
 def test_cut_of_a_big_range_pickles_small():
@@ -166,3 +170,9 @@ def test_cut_of_a_big_range_pickles_small():
     (chunk,) = list(cut(range(10**6), 10**6))
     assert len(pickle.dumps(chunk, 5)) < 100
     assert list(chunk) == list(range(10**6))
+
+
+def test_cut_of_other_inputs_calls_iter_at_the_first_chunk():
+    got = cut(5, 3)  # as the stdlib's imap(f, 5): the TypeError comes with the first result
+    with pytest.raises(TypeError):
+        next(got)

@@ -63,3 +63,25 @@ def test_a_chunk_that_cannot_be_pickled_fails_the_call_after_earlier_chunks_went
 class Unpicklable:
     def __reduce__(self):
         raise TypeError("no pickling")
+
+
+@pytest.mark.parametrize("data", [range(-7, 3001, 3), tuple(range(2000)), list(range(2000))],
+                         ids=["range", "tuple", "list"])
+def test_sliced_inputs_give_what_stepped_inputs_give(data):
+    """map slices lists, tuples and ranges (a range's slice travels as a range), imap slices
+    tuples and ranges: every result is the one of the input stepped through."""
+    want = [x * 2 for x in data]
+    with netpool.DistributedPool(2) as pool:
+        for chunksize in (1, 300, 5000):
+            assert pool.map(_double, data, chunksize) == want
+            assert list(pool.imap(_double, data, chunksize)) == want
+            assert sorted(pool.imap_unordered(_double, data, chunksize)) == sorted(want)
+            assert pool.starmap(_add, zip(data, data), chunksize) == want
+
+
+def _double(x):
+    return 2 * x
+
+
+def _add(x, y):
+    return x + y

@@ -27,17 +27,25 @@ def chunks(iterable: Iterable, size: int) -> Iterator[list]:
         yield chunk
 
 
-_SLICEABLE = (list, tuple, range)
+def cut(iterable: Iterable, size: int, lists: bool = True) -> Iterator:
+    """The chunks of ``iterable`` that ``chunks`` would give, the same items in the same order.
 
-
-def cut(iterable: Iterable, size: int) -> Iterator:
-    """``map``'s chunks of a sized input: the items ``chunks`` would give, in the same order.
-
-    A list, tuple or range (exactly these types) is sliced instead of stepped through: a
-    list's slice is one copy of its pointers, and a range's slice is a range, which pickles
-    in a few bytes whatever its length and hands the task the very same integers.
+    A tuple (exactly this type), with ``lists`` a list, or a range cut in chunks of at least
+    ``RANGE_SLICES_FROM`` is sliced instead of stepped through: a list's slice is one copy
+    of its pointers, and a range's slice is a range, which pickles in a few bytes whatever
+    its length and hands the task the very same integers. ``map`` reads its input at once and slices lists; ``imap`` reads its input as
+    it goes, and a list may grow meanwhile, so it steps through lists as the stdlib does.
+    Anything else is cut by ``chunks``, which calls ``iter()`` only at the first ``next()``
+    (as in the stdlib, ``imap(f, 5)`` raises its TypeError at the first result, not in the
+    call).
     """
-    if type(iterable) in _SLICEABLE:
+    t = type(iterable)
+    if t is tuple or (lists and t is list) or (t is range and size >= RANGE_SLICES_FROM):
         seq: Any = iterable
         return (seq[i:i + size] for i in range(0, len(seq), size))
     return chunks(iterable, size)
+
+
+# A range pickles through its __reduce__ (a global, a call): ~2.5 us each way here, against
+# ~0.4 us for a one-item list and ~1 us for 32 items. Smaller chunks of a range go as lists.
+RANGE_SLICES_FROM = 256

@@ -172,6 +172,11 @@ def test_cut_of_a_big_range_pickles_small():
     assert list(chunk) == list(range(10**6))
 
 
+def test_cut_of_a_range_too_long_for_len_steps_through_it():
+    got = cut(range(10**20), 300, lists=False)  # imap of it reads lazily, as before
+    assert next(got) == list(range(300))
+
+
 def test_cut_of_other_inputs_calls_iter_at_the_first_chunk():
     got = cut(5, 3)  # as the stdlib's imap(f, 5): the TypeError comes with the first result
     with pytest.raises(TypeError):

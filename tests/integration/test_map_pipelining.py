@@ -85,3 +85,11 @@ def _double(x):
 
 def _add(x, y):
     return x + y
+
+
+def test_imap_of_a_range_too_long_for_len_still_reads_lazily():
+    with netpool.DistributedPool(2) as pool:
+        it = pool.imap(_double, range(10**20), 1000)
+        assert [it.next(timeout=60) for _ in range(3)] == [0, 2, 4]
+        big = range(10**20, 10**20 + 3000)  # sliced: ranges of big ints travel as well
+        assert list(pool.imap(_double, big, 1000)) == [2 * x for x in big]

@@ -33,16 +33,20 @@ def cut(iterable: Iterable, size: int, lists: bool = True) -> Iterator:
     A tuple (exactly this type), with ``lists`` a list, or a range cut in chunks of at least
     ``RANGE_SLICES_FROM`` is sliced instead of stepped through: a list's slice is one copy
     of its pointers, and a range's slice is a range, which pickles in a few bytes whatever
-    its length and hands the task the very same integers. ``map`` reads its input at once and slices lists; ``imap`` reads its input as
-    it goes, and a list may grow meanwhile, so it steps through lists as the stdlib does.
-    Anything else is cut by ``chunks``, which calls ``iter()`` only at the first ``next()``
-    (as in the stdlib, ``imap(f, 5)`` raises its TypeError at the first result, not in the
-    call).
+    its length and hands the task the very same integers. ``map`` reads its input at once
+    and slices lists; ``imap`` reads its input as it goes, and a list may grow meanwhile, so
+    it steps through lists as the stdlib does. Anything else (and a range too long for
+    ``len()``) is cut by ``chunks``, which calls ``iter()`` only at the first ``next()``: as
+    in the stdlib, ``imap(f, 5)`` raises its TypeError at the first result, not in the call.
     """
     t = type(iterable)
     if t is tuple or (lists and t is list) or (t is range and size >= RANGE_SLICES_FROM):
         seq: Any = iterable
-        return (seq[i:i + size] for i in range(0, len(seq), size))
+        try:
+            n = len(seq)
+        except OverflowError:  # range(10**20): more items than an index can count
+            return chunks(iterable, size)
+        return (seq[i:i + size] for i in range(0, n, size))
     return chunks(iterable, size)
 
 

@@ -34,7 +34,7 @@ from typing import Any, Callable, Iterable, Iterator, Optional, Sequence
 
 from . import errors
 from ._batching import Batch
-from ._compat import WorkerProcess, start_method, worker_setup
+from ._compat import WorkerProcess, call_arguments, start_method, worker_setup
 from ._core.chunking import check_chunksize, chunks, default_chunksize
 from ._core.ordering import ReorderBuffer
 from ._core.scheduler import Config
@@ -561,7 +561,7 @@ class DistributedPool:
         blob = 0
         try:
             blob = self._rt.define(func)
-            data, bufs = codec.dumps((tuple(args), dict(kwds or {})))
+            data, bufs = codec.dumps(call_arguments(func, args, kwds))
         except Exception as exc:  # unpicklable: this call fails, the pool goes on
             self._rt.release(blob)
             result._fail(-1, exc)

@@ -7,6 +7,7 @@ under ``python``: the remote traceback of a builtin called as the task, and the 
 from __future__ import annotations
 
 import math
+import re
 import multiprocessing
 import multiprocessing.pool
 
@@ -35,3 +36,27 @@ def test_a_builtin_that_raises_has_a_traceback_header():
             pool.map(int, ["x"])
         assert str(info.value.__cause__).startswith(
             '\n"""\nTraceback (most recent call last):\n')
+
+
+def _twice(x=1, y=2):
+    return x * y
+
+
+@pytest.mark.parametrize("args, kwds, message", [
+    (5, None, "_twice() argument after * must be an iterable, not int"),
+    ((), 5, "_twice() argument after ** must be a mapping, not int"),
+    ((), [("x", 1)], "_twice() argument after ** must be a mapping, not list"),
+])
+def test_apply_arguments_that_are_not_a_tuple_or_mapping(args, kwds, message):
+    # apply_async(f, (5)) -- the missing comma of a one-tuple -- fails at get() with the
+    # TypeError the worker's func(*args, **kwds) raises in the stdlib, named after func.
+    name = f"{_twice.__module__}.{message}"
+    with multiprocessing.Pool(1) as pool:
+        with pytest.raises(TypeError, match=f"^{re.escape(name)}$"):
+            pool.apply_async(_twice, args, kwds or {}).get(timeout=30)
+    with DistributedPool(1) as pool:
+        result = pool.apply_async(_twice, args, kwds)
+        with pytest.raises(TypeError) as info:
+            result.get(timeout=30)
+        assert str(info.value) == name
+        assert pool.apply(_twice, "a") == "aa" and pool.apply(_twice, (), {"y": 3}) == 3

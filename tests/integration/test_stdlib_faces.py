@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import math
 import re
+import subprocess
+import sys
 import multiprocessing
 import multiprocessing.pool
 
@@ -60,3 +62,43 @@ def test_apply_arguments_that_are_not_a_tuple_or_mapping(args, kwds, message):
             result.get(timeout=30)
         assert str(info.value) == name
         assert pool.apply(_twice, "a") == "aa" and pool.apply(_twice, (), {"y": 3}) == 3
+
+
+RESULTS_PROGRAM = '''
+import multiprocessing, multiprocessing.pool, re, typing
+from multiprocessing.pool import ThreadPool, ApplyResult, AsyncResult, MapResult, IMapIterator
+
+def f(x):
+    return x
+
+def hint(r: AsyncResult[int]) -> ApplyResult[int]:
+    return r
+
+if __name__ == "__main__":
+    with multiprocessing.Pool(1) as p, ThreadPool(1) as t:
+        for pool in (p, t):
+            r = pool.apply_async(f, (1,))
+            m = pool.map_async(f, [1])
+            it = pool.imap(f, [1])
+            print(re.sub("0x[0-9a-f]+", "0x?", repr(r)), isinstance(r, AsyncResult),
+                  isinstance(r, ApplyResult), isinstance(m, MapResult), isinstance(m, ApplyResult),
+                  isinstance(it, IMapIterator), isinstance(r, MapResult),
+                  isinstance(pool, multiprocessing.pool.Pool), hint(r).get(), m.get(), list(it))
+        print(issubclass(ThreadPool, multiprocessing.pool.Pool), typing.get_args(hint.__annotations__["r"]))
+        print(type(MapResult(t, 1, 0, None, None)).__name__)
+'''
+
+
+def test_results_and_thread_pools_under_netpool_run_are_the_stdlib_kinds(tmp_path):
+    # Programs print their AsyncResult objects (a common slip for .get()), check isinstance
+    # against multiprocessing.pool's classes, and ask whether a ThreadPool is a Pool.
+    script = tmp_path / "results.py"
+    script.write_text(RESULTS_PROGRAM)
+    runs = [subprocess.run(argv, capture_output=True, text=True, timeout=120, cwd=tmp_path)
+            for argv in ([sys.executable, str(script)],
+                         [sys.executable, "-m", "netpool", "run", str(script)])]
+    assert runs[0].returncode == 0, runs[0].stderr
+    assert runs[0].stdout.splitlines()[0].startswith(
+        "<multiprocessing.pool.ApplyResult object at 0x?> True True True True True False True")
+    assert runs[1].returncode == 0, runs[1].stderr
+    assert runs[1].stdout == runs[0].stdout

@@ -102,3 +102,34 @@ def test_results_and_thread_pools_under_netpool_run_are_the_stdlib_kinds(tmp_pat
         "<multiprocessing.pool.ApplyResult object at 0x?> True True True True True False True")
     assert runs[1].returncode == 0, runs[1].stderr
     assert runs[1].stdout == runs[0].stdout
+
+
+LOGGING_PROGRAM = '''
+import logging, multiprocessing
+
+def f(x):
+    return x * x
+
+if __name__ == "__main__":
+    multiprocessing.log_to_stderr().setLevel(logging.INFO)
+    pool = multiprocessing.Pool(2)
+    print(pool.map(f, range(4)))
+    pool.close()
+    pool.join()
+'''
+
+
+def test_log_to_stderr_shows_each_worker_start_and_exit(tmp_path):
+    # multiprocessing.log_to_stderr() at INFO: each stdlib worker logs "child process calling
+    # self.run()", "process shutting down", "process exiting with exitcode 0".
+    script = tmp_path / "logs.py"
+    script.write_text(LOGGING_PROGRAM)
+    runs = [subprocess.run(argv, capture_output=True, text=True, timeout=120, cwd=tmp_path)
+            for argv in ([sys.executable, str(script)],
+                         [sys.executable, "-m", "netpool", "run", str(script)])]
+    lines = [sorted(run.stderr.splitlines()) for run in runs]
+    assert runs[0].returncode == runs[1].returncode == 0, runs[1].stderr
+    assert "[INFO/ForkPoolWorker-2] child process calling self.run()" in lines[0]
+    assert "[INFO/ForkPoolWorker-1] process exiting with exitcode 0" in lines[0]
+    assert lines[1] == lines[0]
+    assert runs[1].stdout == runs[0].stdout == "[0, 1, 4, 9]\n"

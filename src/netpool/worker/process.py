@@ -47,6 +47,8 @@ def become_pool_worker(identity: tuple, prefix: str, parent: Optional[tuple] = N
     process._parent_process = process._ParentProcess(parent_name, parent_pid, None)
     process._process_counter = itertools.count(1)
     process._children = set()
+    from multiprocessing import util
+    util.info("child process calling self.run()")  # as the stdlib's bootstrap logs it
 
 
 def begin_forked_child() -> None:
@@ -62,14 +64,18 @@ def begin_forked_child() -> None:
     util._run_after_forkers()
 
 
-def end_of_worker() -> None:
+def end_of_worker(exitcode: Optional[int] = None) -> None:
     """What the stdlib's bootstrap does as a child ends: run ``multiprocessing``'s exit hooks.
 
     Among them each ``Queue``'s flush: a worker that put items on one and then stopped would
-    otherwise lose those its feeder thread had not written yet.
+    otherwise lose those its feeder thread had not written yet. With ``exitcode`` (a worker
+    that was told to stop), log that it exits, as the bootstrap does
+    (``multiprocessing.log_to_stderr()`` shows it).
     """
     from multiprocessing import util
     util._exit_function()
+    if exitcode is not None:
+        util.info("process exiting with exitcode %d" % exitcode)
 
 
 def load_main(path: Optional[str], digest: Optional[str] = None, until: Optional[int] = None,

@@ -7,6 +7,7 @@ under ``python``: the remote traceback of a builtin called as the task, and the 
 from __future__ import annotations
 
 import math
+import os
 import re
 import subprocess
 import sys
@@ -133,3 +134,17 @@ def test_log_to_stderr_shows_each_worker_start_and_exit(tmp_path):
     assert "[INFO/ForkPoolWorker-1] process exiting with exitcode 0" in lines[0]
     assert lines[1] == lines[0]
     assert runs[1].stdout == runs[0].stdout == "[0, 1, 4, 9]\n"
+
+
+def _parent():
+    parent = multiprocessing.parent_process()
+    return parent.name, parent.pid
+
+
+def test_a_forked_workers_parent_process_is_the_pools_process():
+    # A stdlib worker's multiprocessing.parent_process() is the pool's process, whatever
+    # os.getppid() says (for netpool's, its supervisor: a documented difference).
+    with multiprocessing.Pool(1) as pool:
+        assert pool.apply(_parent) == ("MainProcess", os.getpid())
+    with DistributedPool(1) as pool:
+        assert pool.apply(_parent) == ("MainProcess", os.getpid())

@@ -21,6 +21,11 @@ import types
 from typing import Any, Optional
 
 
+# The pid of the manager that forked this worker's supervisor (``_runtime.forking``), or None:
+# what ``multiprocessing.parent_process()`` is to a forked worker, as to a stdlib one.
+forked_from: Optional[int] = None
+
+
 def become_pool_worker(identity: tuple, prefix: str, parent: Optional[tuple] = None) -> None:
     """Make ``multiprocessing.current_process()`` this worker's process object.
 
@@ -37,7 +42,8 @@ def become_pool_worker(identity: tuple, prefix: str, parent: Optional[tuple] = N
     # As the stdlib's: pool workers are daemonic. netpool's own pools do not check it, so
     # a task may still make a pool of its own; multiprocessing.Process refuses, as there.
     me._config["daemon"] = True
-    parent_name, parent_pid = parent or (process._current_process.name, os.getppid())
+    parent_name, parent_pid = parent or (process._current_process.name,
+                                         forked_from or os.getppid())
     me._parent_pid, me._parent_name = parent_pid, parent_name
     me._popen = None
     me._closed = False

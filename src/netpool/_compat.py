@@ -107,10 +107,16 @@ def worker_setup(initializer: Optional[Callable], initargs: Sequence, host: str,
         authkey=mp_key if host in _LOOPBACK else None,
         sealed_authkey=seal(mp_key, link_key) if host not in _LOOPBACK and link_key else None,
         init=init, cwd=os.getcwd(), argv=list(sys.argv), quiet=fork_like,
-        prefix="ForkPoolWorker" if fork_like else "SpawnPoolWorker",
+        prefix=worker_prefix(start),
         daemon=worker_daemon(context),
         verbose=logging.getLogger("netpool").isEnabledFor(logging.INFO))
     return pickle.dumps((None, pickle.dumps((prepare, (options,)), 5), None), 5)
+
+
+def worker_prefix(start: str) -> str:
+    """How the stdlib names a pool's workers with this start method (``ForkPoolWorker``-3)."""
+    return {"spawn": "SpawnPoolWorker", "forkserver": "ForkServerPoolWorker"}.get(
+        start, "ForkPoolWorker")
 
 
 def worker_daemon(context: Any) -> bool:
@@ -194,10 +200,10 @@ class WorkerProcess:
 
     daemon = True
 
-    def __init__(self, worker: Any, forked: bool) -> None:
+    def __init__(self, worker: Any, start: str) -> None:
         self._worker = worker
         self._identity = tuple(worker.identity)
-        prefix = "ForkPoolWorker" if forked else "SpawnPoolWorker"
+        prefix = worker_prefix(start)
         self.name = f"{prefix}-{':'.join(str(i) for i in self._identity)}"
 
     @property

@@ -447,7 +447,7 @@ class DistributedPool:
             raise
         if self._reporting is not None:
             self._reporting.attach(self._rt)
-        self._launchers, self._forking = launchers, forking
+        self._launchers, self._forking, self._start = launchers, forking, start
         self._rt.forward_output = bool(forward_output)
         # A loop that dies shows in the state at once (a weak reference: the loop thread
         # must not keep a dropped pool alive, or it would never be terminated).
@@ -687,7 +687,8 @@ class DistributedPool:
     def _pool(self) -> list:
         """One entry per worker (``WorkerProcess``: pid, name, is_alive(), exitcode), as
         ``multiprocessing.pool.Pool._pool``; ``len(pool._pool)`` is the number of workers."""
-        return [WorkerProcess(w, self._forking) for w in _current_workers(self._launchers)]
+        start = "fork" if self._forking else self._start
+        return [WorkerProcess(w, start) for w in _current_workers(self._launchers)]
 
     def _track(self, result: Any) -> Any:
         """Put ``result`` in ``_cache`` (job number -> result not yet done), as the stdlib."""

@@ -148,3 +148,16 @@ def test_a_forked_workers_parent_process_is_the_pools_process():
         assert pool.apply(_parent) == ("MainProcess", os.getpid())
     with DistributedPool(1) as pool:
         assert pool.apply(_parent) == ("MainProcess", os.getpid())
+
+
+def _me():
+    me = multiprocessing.current_process()
+    return me.name.split("-")[0], type(me).__name__
+
+
+def test_forkserver_workers_are_named_as_the_stdlib_names_them():
+    ctx = multiprocessing.get_context("forkserver")
+    for make in (ctx.Pool, lambda n: DistributedPool(n, context=ctx)):
+        with make(1) as pool:
+            assert pool.apply(_me) == ("ForkServerPoolWorker", "ForkServerProcess")
+            assert [p.name.split("-")[0] for p in pool._pool] == ["ForkServerPoolWorker"]

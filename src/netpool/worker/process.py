@@ -35,8 +35,7 @@ def become_pool_worker(identity: tuple, prefix: str, parent: Optional[tuple] = N
     """
     from multiprocessing import context, process
     identity = tuple(identity)
-    cls = context.ForkProcess if prefix.startswith("Fork") else context.SpawnProcess
-    me = cls.__new__(cls)
+    me = process_class(prefix).__new__(process_class(prefix))
     me._identity = identity
     me._config = dict(process._current_process._config)
     # As the stdlib's: pool workers are daemonic. netpool's own pools do not check it, so
@@ -55,6 +54,14 @@ def become_pool_worker(identity: tuple, prefix: str, parent: Optional[tuple] = N
     process._children = set()
     from multiprocessing import util
     util.info("child process calling self.run()")  # as the stdlib's bootstrap logs it
+
+
+def process_class(prefix: str) -> type:
+    """The class of a stdlib pool worker named ``prefix``-N: ``ForkProcess`` and the like."""
+    from multiprocessing import context
+    return {"SpawnPoolWorker": context.SpawnProcess,
+            "ForkServerPoolWorker": getattr(context, "ForkServerProcess",
+                                            context.SpawnProcess)}.get(prefix, context.ForkProcess)
 
 
 def begin_forked_child() -> None:
@@ -272,6 +279,7 @@ def prepare(options: dict) -> None:
     me = multiprocessing.current_process()
     if prefix and getattr(me, "_identity", ()):
         me.name = f"{prefix}-{':'.join(str(i) for i in me._identity)}"
+        me.__class__ = process_class(prefix)  # a ForkServerProcess under forkserver
     if options.get("daemon") is False:
         me._config["daemon"] = False  # its pool's context makes non-daemonic workers
     if options.get("argv") is not None:

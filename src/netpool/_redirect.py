@@ -86,10 +86,13 @@ def _redirect_results(module: Any) -> None:
         mine.__module__ = module.__name__
 
         def make(cls: Any, *a: Any, _theirs: type = theirs, **kw: Any) -> Any:
-            return _theirs(*a, **kw)
-        stand_in = _AlsoStdlib(name, (), {
+            if _AlsoStdlib.also.get(cls, (None,))[0] is _theirs:  # the stand-in itself
+                return _theirs(*a, **kw)
+            return object.__new__(cls)  # a subclass (parmap's): the stdlib's, as before
+        # A subclass of the stdlib's, so that a program's subclass inherits what it did.
+        stand_in = _AlsoStdlib(name, (theirs,), {
             "__module__": module.__name__, "__qualname__": name, "__doc__": theirs.__doc__,
-            "__new__": make, "__class_getitem__": classmethod(types.GenericAlias)})
+            "__new__": make})
         _AlsoStdlib.also[stand_in] = (theirs, mine)
         setattr(module, name, stand_in)
     module.AsyncResult = module.ApplyResult

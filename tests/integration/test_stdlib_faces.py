@@ -75,6 +75,12 @@ def f(x):
 def hint(r: AsyncResult[int]) -> ApplyResult[int]:
     return r
 
+class Wrapped(AsyncResult):  # parmap's _ParallelAsyncResult: made without a pool
+    def __init__(self, result):
+        self._result = result
+    def get(self, timeout=None):
+        return self._result.get(timeout)
+
 if __name__ == "__main__":
     with multiprocessing.Pool(1) as p, ThreadPool(1) as t:
         for pool in (p, t):
@@ -87,6 +93,8 @@ if __name__ == "__main__":
                   isinstance(pool, multiprocessing.pool.Pool), hint(r).get(), m.get(), list(it))
         print(issubclass(ThreadPool, multiprocessing.pool.Pool), typing.get_args(hint.__annotations__["r"]))
         print(type(MapResult(t, 1, 0, None, None)).__name__)
+        w = Wrapped(p.apply_async(f, (2,)))
+        print(w.get(), isinstance(w, AsyncResult), type(w).__mro__[1].__name__)
 '''
 
 

@@ -50,6 +50,7 @@ from .launchers.base import ProcessWorker, Worker, WorkerArray, split_python
 from .launchers.local import LocalWorker, default_host
 
 RUN, CLOSE, TERMINATE = "RUN", "CLOSE", "TERMINATE"  # the stdlib's values, for code that compares
+START_GRACE = 1.0  # seconds terminate() lets forked workers still starting finish their start
 
 
 
@@ -448,6 +449,7 @@ class DistributedPool:
         if self._reporting is not None:
             self._reporting.attach(self._rt)
         self._launchers, self._forking, self._start = launchers, forking, start
+        self._initializer = initializer
         self._rt.forward_output = bool(forward_output)
         # A loop that dies shows in the state at once (a weak reference: the loop thread
         # must not keep a dropped pool alive, or it would never be terminated).
@@ -636,8 +638,25 @@ class DistributedPool:
         with self._lock:
             self._state = TERMINATE
         if hasattr(self, "_rt"):
+            self._let_workers_start(START_GRACE)
             self._stop_runtime(10.0)
             self._finish_report()
+
+    def _let_workers_start(self, grace: float) -> None:
+        """Let local workers still starting run their initializer before they are stopped.
+
+        The stdlib's ``Pool()`` forks every worker before it returns, and each runs the
+        initializer at once: what it prints is there even when a short map ends before our
+        workers (a fork, a supervisor, a handshake) have all started. At most ``grace``
+        seconds, and only for forked workers with an initializer; not from a callback.
+        """
+        if not (self._forking and getattr(self, "_initializer", None) is not None) or \
+                self._rt.on_loop_thread():
+            return
+        deadline = time.monotonic() + grace
+        while (self._rt.alive and self._rt.worker_count(starting=True)
+               and time.monotonic() < deadline):
+            time.sleep(0.005)
 
     def join(self, timeout: Optional[float] = None) -> None:
         """Wait for the workers to exit, after ``close()`` or ``terminate()``."""

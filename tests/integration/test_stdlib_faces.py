@@ -11,6 +11,7 @@ import os
 import re
 import subprocess
 import sys
+import time
 import multiprocessing
 import multiprocessing.pool
 
@@ -169,3 +170,23 @@ def test_forkserver_workers_are_named_as_the_stdlib_names_them():
         with make(1) as pool:
             assert pool.apply(_me) == ("ForkServerPoolWorker", "ForkServerProcess")
             assert [p.name.split("-")[0] for p in pool._pool] == ["ForkServerPoolWorker"]
+
+
+def _slow_start_but_the_first(marks):
+    try:
+        os.close(os.open(marks + ".first", os.O_CREAT | os.O_EXCL | os.O_WRONLY))
+    except FileExistsError:
+        time.sleep(0.3)  # a slower start than the first worker's: the map is done by then
+    with open(marks, "a") as f:
+        f.write(multiprocessing.current_process().name + "\n")
+
+
+def test_every_worker_runs_its_initializer_before_a_with_block_ends(tmp_path):
+    # `with Pool(4, initializer=init) as p: p.map(f, [1])`: the stdlib forks all four
+    # workers in Pool() and each runs init at once, so all four lines are printed even
+    # though one worker did the map; terminate() lets ours finish starting too.
+    marks = str(tmp_path / "marks")
+    with DistributedPool(4, initializer=_slow_start_but_the_first, initargs=(marks,)) as pool:
+        assert pool.map(abs, [-1]) == [1]
+    with open(marks) as f:
+        assert len(f.read().splitlines()) == 4

@@ -1,5 +1,8 @@
 import sys
 
-from .cli import main
+from .cli import exit_as_interrupted, interrupted, main
 
-sys.exit(main())
+code = main()
+if interrupted:
+    exit_as_interrupted()
+sys.exit(code)

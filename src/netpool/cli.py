@@ -292,9 +292,32 @@ def _exec_main(path: str, source: bytes) -> int:
             exc = exc.with_traceback(tb)
         sys.excepthook(type(exc), exc, exc.__traceback__)
         if isinstance(exc, KeyboardInterrupt):
+            interrupted[:] = [True]  # python -m netpool then dies of SIGINT, as python does
             return 130  # what the shell reports for python killed by Ctrl-C
         return 1
     return 0
+
+
+interrupted: list = []  # [True] once the script ended with an uncaught KeyboardInterrupt
+
+
+def exit_as_interrupted() -> NoReturn:
+    """End as python does after an uncaught KeyboardInterrupt: as at any exit (threads
+    joined, atexit handlers run, output flushed), then killed by SIGINT, so that the parent
+    sees that status (-2 from subprocess, 130 in a shell), not an exit code."""
+    import atexit
+    import signal
+    import threading
+    threading._shutdown()
+    atexit._run_exitfuncs()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (AttributeError, OSError, ValueError):
+            pass
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    os.kill(os.getpid(), signal.SIGINT)
+    os._exit(130)  # the signal did not end us (blocked): the shell's number for it
 
 
 # -- netpool journal ---------------------------------------------------------------------

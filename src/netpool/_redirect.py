@@ -8,6 +8,7 @@ import multiprocessing.pool
 import types
 from typing import Any, Callable, Optional
 
+from . import _taskqueue as taskqueue
 from .pool import DistributedPool
 
 __all__ = ["redirect_pools"]
@@ -36,6 +37,16 @@ def redirect_pools(launchers: Callable[[], Any], host: Optional[str]) -> None:
         def __repr__(self) -> str:
             return (f"<{type(self).__module__}.{type(self).__qualname__} "
                     f"state={self._state} pool_size={self._processes}>")
+
+        # What the istarmap recipe uses of the stdlib's internals (see _taskqueue.py).
+        _get_tasks = staticmethod(taskqueue.get_tasks)
+
+        def _guarded_task_generation(self, job: int, func: Callable, iterable: Any) -> Any:
+            return taskqueue.guarded_tasks(job, func, iterable)
+
+        @property
+        def _taskqueue(self) -> taskqueue.TaskQueue:
+            return taskqueue.TaskQueue(self)
 
     Pool.__module__, Pool.__qualname__ = "multiprocessing.pool", "Pool"  # prints as the stdlib's
 

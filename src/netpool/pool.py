@@ -15,7 +15,6 @@ The input of ``imap``/``imap_unordered`` is consumed on a feeder thread of its o
 from __future__ import annotations
 
 import functools
-import itertools
 import multiprocessing
 import os
 import pickle
@@ -401,7 +400,9 @@ class DistributedPool:
         # Results not yet done, by job number, as the stdlib's _cache; weakly, so that an imap
         # iterator nobody reads any more is still dropped (and stops reading its input).
         self._cache: "weakref.WeakValueDictionary[int, Any]" = weakref.WeakValueDictionary()
-        self._jobs = itertools.count()
+        # The stdlib's own counter: a stdlib IMapIterator(pool) (the istarmap recipe,
+        # _taskqueue.py) takes its job number from it and enters our _cache too.
+        self._jobs = multiprocessing.pool.job_counter
         if processes is not None and processes < 1:
             raise ValueError("Number of processes must be at least 1")
         if maxtasksperchild is not None and (not isinstance(maxtasksperchild, int)

@@ -190,3 +190,57 @@ def test_every_worker_runs_its_initializer_before_a_with_block_ends(tmp_path):
         assert pool.map(abs, [-1]) == [1]
     with open(marks) as f:
         assert len(f.read().splitlines()) == 4
+
+
+ISTARMAP_PROGRAM = '''
+import multiprocessing.pool as mpp
+from multiprocessing import Pool
+
+def istarmap(self, func, iterable, chunksize=1):  # the recipe, as it is copied around
+    self._check_running()
+    if chunksize < 1:
+        raise ValueError("Chunksize must be 1+, not {0:n}".format(chunksize))
+    task_batches = mpp.Pool._get_tasks(func, iterable, chunksize)
+    result = mpp.IMapIterator(self)
+    self._taskqueue.put((self._guarded_task_generation(result._job, mpp.starmapstar,
+                                                       task_batches), result._set_length))
+    return (item for chunk in result for item in chunk)
+
+mpp.Pool.istarmap = istarmap
+
+def mul(a, b):
+    if a == 7:
+        raise ValueError("seven")
+    return a * b
+
+def pairs(n):
+    for i in range(n):
+        if i == 5:
+            raise RuntimeError("the input broke")
+        yield i, 2
+
+if __name__ == "__main__":
+    with Pool(2) as pool:
+        print(list(pool.istarmap(mul, [(i, 2) for i in range(7)], chunksize=3)))
+        print(list(pool.istarmap(mul, [])))
+        for args, size in (([(i, 2) for i in range(9)], 1), (pairs(9), 2)):
+            try:
+                print(list(pool.istarmap(mul, args, chunksize=size)))
+            except Exception as exc:
+                print(type(exc).__name__, exc)
+        it = pool.istarmap(mul, ((i, 3) for i in range(4)))
+        print(next(it), list(it), len(pool._cache), pool.starmap(mul, [(1, 1)]))
+'''
+
+
+def test_the_istarmap_recipe_runs_under_netpool_run(tmp_path):
+    # The much-copied recipe that adds istarmap to multiprocessing.pool.Pool through the
+    # stdlib's private _taskqueue, _get_tasks, _guarded_task_generation and IMapIterator.
+    script = tmp_path / "istarmap.py"
+    script.write_text(ISTARMAP_PROGRAM)
+    runs = [subprocess.run(argv, capture_output=True, text=True, timeout=120, cwd=tmp_path)
+            for argv in ([sys.executable, str(script)],
+                         [sys.executable, "-m", "netpool", "run", str(script)])]
+    assert runs[0].returncode == 0, runs[0].stderr
+    assert runs[0].stdout.splitlines()[:2] == ["[0, 2, 4, 6, 8, 10, 12]", "[]"]
+    assert (runs[1].returncode, runs[1].stdout) == (0, runs[0].stdout), runs[1].stderr

@@ -147,16 +147,17 @@ def test_log_to_stderr_shows_each_worker_start_and_exit(tmp_path):
 
 def _parent():
     parent = multiprocessing.parent_process()
-    return parent.name, parent.pid
+    parent.join(0.01)  # returns: the parent is alive
+    return parent.name, parent.pid, parent.is_alive()
 
 
-def test_a_forked_workers_parent_process_is_the_pools_process():
+def test_a_forked_workers_parent_process_is_the_pools_process_and_alive():
     # A stdlib worker's multiprocessing.parent_process() is the pool's process, whatever
     # os.getppid() says (for netpool's, its supervisor: a documented difference).
     with multiprocessing.Pool(1) as pool:
-        assert pool.apply(_parent) == ("MainProcess", os.getpid())
+        assert pool.apply(_parent) == ("MainProcess", os.getpid(), True)
     with DistributedPool(1) as pool:
-        assert pool.apply(_parent) == ("MainProcess", os.getpid())
+        assert pool.apply(_parent) == ("MainProcess", os.getpid(), True)
 
 
 def _me():

@@ -49,11 +49,37 @@ def become_pool_worker(identity: tuple, prefix: str, parent: Optional[tuple] = N
     me._target, me._args, me._kwargs = None, (), {}
     me._name = f"{prefix}-{':'.join(str(i) for i in identity)}"
     process._current_process = me
-    process._parent_process = process._ParentProcess(parent_name, parent_pid, None)
+    process._parent_process = _parent_class()(parent_name, parent_pid, None)
     process._process_counter = itertools.count(1)
     process._children = set()
     from multiprocessing import util
     util.info("child process calling self.run()")  # as the stdlib's bootstrap logs it
+
+
+def _parent_class() -> type:
+    """``multiprocessing.parent_process()``'s class for a worker: the stdlib's, whose
+    ``is_alive()``/``join()`` wait on a sentinel our workers do not have; theirs ask the
+    kernel whether the parent's pid is still there (a forked worker's parent is the pool's
+    process, on this host)."""
+    from multiprocessing import process
+
+    class ParentProcess(process._ParentProcess):
+        def is_alive(self) -> bool:
+            try:
+                os.kill(self.pid, 0)
+            except ProcessLookupError:
+                return False
+            except OSError:
+                pass  # there, but not ours to signal
+            return True
+
+        def join(self, timeout: Optional[float] = None) -> None:
+            import time
+            deadline = None if timeout is None else time.monotonic() + timeout
+            while self.is_alive() and (deadline is None or time.monotonic() < deadline):
+                time.sleep(0.05)
+
+    return ParentProcess
 
 
 def process_class(prefix: str) -> type:

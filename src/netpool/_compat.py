@@ -108,6 +108,9 @@ def worker_setup(initializer: Optional[Callable], initargs: Sequence, host: str,
         sealed_authkey=seal(mp_key, link_key) if host not in _LOOPBACK and link_key else None,
         init=init, cwd=os.getcwd(), argv=list(sys.argv), quiet=fork_like,
         prefix=worker_prefix(start),
+        # What parent_process() is in a stdlib child, spawned too: this process, here.
+        parent=((multiprocessing.current_process().name, os.getpid())
+                if host in _LOOPBACK else None),
         daemon=worker_daemon(context),
         verbose=logging.getLogger("netpool").isEnabledFor(logging.INFO))
     return pickle.dumps((None, pickle.dumps((prepare, (options,)), 5), None), 5)

@@ -158,6 +158,9 @@ def test_a_forked_workers_parent_process_is_the_pools_process_and_alive():
         assert pool.apply(_parent) == ("MainProcess", os.getpid(), True)
     with DistributedPool(1) as pool:
         assert pool.apply(_parent) == ("MainProcess", os.getpid(), True)
+    for method in ("spawn", "forkserver"):  # fresh interpreters: the same, as the stdlib's
+        with DistributedPool(1, context=multiprocessing.get_context(method)) as pool:
+            assert pool.apply(_parent) == ("MainProcess", os.getpid(), True)
 
 
 def _me():

@@ -290,6 +290,7 @@ def prepare(options: dict) -> None:
     directory, entered when it exists here), ``main``/``digest``/``until``/``quiet`` (the
     main script, see ``load_main``), ``values`` (its globals by value, or None), ``prefix``
     (``ForkPoolWorker`` or ``SpawnPoolWorker``, as the stdlib would name this worker),
+    ``parent`` (the pool's process (name, pid) when on this host: ``parent_process()``),
     ``daemon`` (False when the pool's context makes non-daemonic workers, as NestablePool's),
     ``verbose`` (say on stderr how the main script was had), ``init`` (the pickled
     initializer and its arguments, or None). The authkey is set before ``init`` is
@@ -306,6 +307,9 @@ def prepare(options: dict) -> None:
     if prefix and getattr(me, "_identity", ()):
         me.name = f"{prefix}-{':'.join(str(i) for i in me._identity)}"
         me.__class__ = process_class(prefix)  # a ForkServerProcess under forkserver
+    if options.get("parent"):  # the pool's process, on this host
+        from multiprocessing import process
+        process._parent_process = _parent_class()(*options["parent"], None)
     if options.get("daemon") is False:
         me._config["daemon"] = False  # its pool's context makes non-daemonic workers
     if options.get("argv") is not None:

@@ -50,6 +50,15 @@ class TaskQueue:
     def __init__(self, pool: Any) -> None:
         self._pool = pool
 
+    def qsize(self) -> int:
+        """Tasks sent to the pool that no worker has taken yet, for the backpressure loops
+        that poll ``pool._taskqueue.qsize()`` (the stdlib's counts calls its task handler
+        has not read yet: either way, what is still waiting)."""
+        return int(self._pool.stats()["queues"]["pending"])
+
+    def empty(self) -> bool:
+        return self.qsize() == 0
+
     def put(self, item: Any) -> None:
         if item is None:
             return  # the stdlib's sentinel: netpool's pool ends by close()/terminate()

@@ -248,3 +248,28 @@ def test_the_istarmap_recipe_runs_under_netpool_run(tmp_path):
     assert runs[0].returncode == 0, runs[0].stderr
     assert runs[0].stdout.splitlines()[:2] == ["[0, 2, 4, 6, 8, 10, 12]", "[]"]
     assert (runs[1].returncode, runs[1].stdout) == (0, runs[0].stdout), runs[1].stderr
+
+
+BACKPRESSURE_PROGRAM = '''
+import multiprocessing, time
+
+def work(x):
+    return x + 1
+
+if __name__ == "__main__":
+    with multiprocessing.Pool(2) as pool:
+        results = []
+        for i in range(40):
+            while pool._taskqueue.qsize() > 4:  # the backpressure loop of the Q&A sites
+                time.sleep(0.001)
+            results.append(pool.apply_async(work, (i,)))
+        print(sum(r.get(timeout=60) for r in results), pool._taskqueue.empty() in (True, False))
+'''
+
+
+def test_a_backpressure_loop_on_the_task_queue_size_runs(tmp_path):
+    script = tmp_path / "backpressure.py"
+    script.write_text(BACKPRESSURE_PROGRAM)
+    out = subprocess.run([sys.executable, "-m", "netpool", "run", str(script)],
+                         capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    assert (out.returncode, out.stdout) == (0, "820 True\n"), out.stderr

@@ -50,12 +50,17 @@ def redirect_pools(launchers: Callable[[], Any], host: Optional[str]) -> None:
 
     Pool.__module__, Pool.__qualname__ = "multiprocessing.pool", "Pool"  # prints as the stdlib's
 
-    def make_pool(processes: Optional[int] = None, *a: Any, **kw: Any) -> DistributedPool:
-        return Pool(processes, *a, **kw)
+    # The stdlib's signature (BaseContext.Pool), and its name in a TypeError.
+    def make_pool(processes: Optional[int] = None, initializer: Optional[Callable] = None,
+                  initargs: Any = (), maxtasksperchild: Optional[int] = None) -> Any:
+        return Pool(processes, initializer, initargs, maxtasksperchild)
 
-    def context_pool(self: Any, processes: Optional[int] = None, *a: Any, **kw: Any) -> Any:
-        kw.setdefault("context", self)
-        return Pool(processes, *a, **kw)
+    def context_pool(self: Any, processes: Optional[int] = None,
+                     initializer: Optional[Callable] = None, initargs: Any = (),
+                     maxtasksperchild: Optional[int] = None) -> Any:
+        return Pool(processes, initializer, initargs, maxtasksperchild, context=self)
+
+    make_pool.__qualname__ = context_pool.__qualname__ = "BaseContext.Pool"
 
     _AlsoStdlib.also[Pool] = (multiprocessing.pool.Pool,)  # a ThreadPool is one, as there
     _pin_stdlib_pool(multiprocessing.pool)

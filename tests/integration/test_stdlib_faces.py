@@ -273,3 +273,20 @@ def test_a_backpressure_loop_on_the_task_queue_size_runs(tmp_path):
     out = subprocess.run([sys.executable, "-m", "netpool", "run", str(script)],
                          capture_output=True, text=True, timeout=120, cwd=tmp_path)
     assert (out.returncode, out.stdout) == (0, "820 True\n"), out.stderr
+
+
+def test_multiprocessing_pool_takes_the_stdlib_arguments_only_under_netpool_run(tmp_path):
+    script = tmp_path / "ctor.py"
+    script.write_text("import multiprocessing\n"
+                      "for make in (multiprocessing.Pool, multiprocessing.get_context().Pool):\n"
+                      "    try:\n"
+                      "        make(1, context=None)\n"
+                      "    except TypeError as exc:\n"
+                      "        print(exc)\n"
+                      "with multiprocessing.Pool(1, None, (), 2) as p:\n"
+                      "    print(p.map(abs, [-2]))\n")
+    runs = [subprocess.run(argv, capture_output=True, text=True, timeout=120, cwd=tmp_path)
+            for argv in ([sys.executable, str(script)],
+                         [sys.executable, "-m", "netpool", "run", str(script)])]
+    assert runs[0].stdout.count("BaseContext.Pool() got an unexpected keyword argument") == 2
+    assert (runs[1].returncode, runs[1].stdout) == (0, runs[0].stdout), runs[1].stderr

@@ -49,7 +49,7 @@ from .launchers.base import ProcessWorker, Worker, WorkerArray, split_python
 from .launchers.local import LocalWorker, default_host
 
 RUN, CLOSE, TERMINATE = "RUN", "CLOSE", "TERMINATE"  # the stdlib's values, for code that compares
-START_GRACE = 1.0  # seconds terminate() lets forked workers still starting finish their start
+START_GRACE = 2.0  # seconds terminate() lets forked workers still starting finish their start
 
 
 

@@ -1,8 +1,5 @@
 import sys
 
-from .cli import exit_as_interrupted, interrupted, main
+from .cli import main
 
-code = main()
-if interrupted:
-    exit_as_interrupted()
-sys.exit(code)
+sys.exit(main())

@@ -11,7 +11,15 @@ from typing import NoReturn, Optional, Sequence
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
-    argv = list(sys.argv[1:] if argv is None else argv)
+    """The command; as the program itself (``argv`` None: the ``netpool`` script, ``python -m
+    netpool``), a script left by an uncaught KeyboardInterrupt ends us as it ends python."""
+    code = _command(list(sys.argv[1:] if argv is None else argv))
+    if interrupted and argv is None:
+        exit_as_interrupted()
+    return code
+
+
+def _command(argv: list) -> int:
     parser = _Parser(prog="netpool", description=__doc__)
     from . import __version__
     parser.add_argument("--version", action="version", version=f"netpool {__version__}")

@@ -296,8 +296,8 @@ def _exec_main(path: str, source: bytes) -> int:
         tb = exc.__traceback__
         while tb is not None and tb.tb_frame.f_code.co_filename != path:
             tb = tb.tb_next  # our frames: a plain run has none of them
-        if tb is not None:
-            exc = exc.with_traceback(tb)
+        # None: the script did not start (a SyntaxError), which python prints without frames.
+        exc = exc.with_traceback(tb)
         sys.excepthook(type(exc), exc, exc.__traceback__)
         if isinstance(exc, KeyboardInterrupt):
             interrupted[:] = [True]  # python -m netpool then dies of SIGINT, as python does

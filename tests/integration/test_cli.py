@@ -108,6 +108,17 @@ def test_run_reports_an_uncaught_exception_as_python_does(tmp_path):
     assert (out.returncode, out.stdout, out.stderr) == (1, plain.stdout, plain.stderr)
 
 
+def test_run_reports_a_syntax_error_as_python_does(tmp_path):
+    # No "Traceback" header and none of our frames: the script never started.
+    script = tmp_path / "broken.py"
+    script.write_text("import multiprocessing\nprint('never')\ndef f(:\n    pass\n")
+    out = _netpool("run", str(script), cwd=tmp_path)
+    plain = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
+                           timeout=60)
+    assert plain.returncode == 1 and "SyntaxError" in plain.stderr
+    assert (out.returncode, out.stdout, out.stderr) == (1, plain.stdout, plain.stderr)
+
+
 def test_run_dies_of_sigint_after_an_uncaught_keyboard_interrupt_as_python_does(tmp_path):
     # python re-raises SIGINT at its very end (atexit handlers run, threads joined) so that
     # the parent sees "killed by SIGINT": -2 from subprocess, 130 in a shell.

@@ -280,8 +280,10 @@ def _exec_main(path: str, source: bytes) -> int:
     import builtins
     import types
     main = types.ModuleType("__main__")
+    from importlib.machinery import SourceFileLoader
     main.__dict__.update(__file__=path, __builtins__=builtins, __cached__=None,
-                         __loader__=None, __package__=None, __spec__=None)
+                         __loader__=SourceFileLoader("__main__", path),  # as python's
+                         __package__=None, __spec__=None)
     sys.modules["__main__"] = sys.modules["__mp_main__"] = main
     try:
         code = compile(source, path, "exec", dont_inherit=True)

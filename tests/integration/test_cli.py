@@ -108,6 +108,19 @@ def test_run_reports_an_uncaught_exception_as_python_does(tmp_path):
     assert (out.returncode, out.stdout, out.stderr) == (1, plain.stdout, plain.stderr)
 
 
+def test_run_gives_the_script_the_module_attributes_python_gives_it(tmp_path):
+    script = tmp_path / "attrs.py"
+    script.write_text('"""The doc."""\nimport os, sys, pkgutil\n'
+                      'print(__doc__, __name__, type(__loader__).__name__, __loader__.name,\n'
+                      '      __spec__, __package__, __file__ == os.path.abspath(sys.argv[0]))\n'
+                      'print(__loader__.get_source("__main__").splitlines()[0])\n')
+    out = _netpool("run", "attrs.py", cwd=tmp_path)
+    plain = subprocess.run([sys.executable, "attrs.py"], capture_output=True, text=True,
+                           timeout=60, cwd=tmp_path)
+    assert plain.stdout.startswith("The doc. __main__ SourceFileLoader __main__ None None True")
+    assert (out.returncode, out.stdout, out.stderr) == (0, plain.stdout, plain.stderr)
+
+
 def test_run_reports_a_syntax_error_as_python_does(tmp_path):
     # No "Traceback" header and none of our frames: the script never started.
     script = tmp_path / "broken.py"

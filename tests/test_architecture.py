@@ -240,6 +240,10 @@ INTERFACES = {
     "multiprocessing": {"_current_process", "_process_counter", "_identity", "_ParentProcess",
                         "_parent_process", "_children", "_config", "_finalizer_registry",
                         "_run_after_forkers", "_exit_function"},
+    # multiprocessing.pool's: a pool's _cache of results not yet done (job -> result), as
+    # DistributedPool keeps it too, and a stdlib IMapIterator's _set(i, (ok, value)), which
+    # netpool._taskqueue feeds for the istarmap recipe as the stdlib's result handler does.
+    "stdlib-pool": {"_cache", "_set"},
 }
 INTERFACE_NAMES = frozenset().union(*INTERFACES.values())
 

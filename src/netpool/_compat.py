@@ -6,6 +6,8 @@
   as spawn does, take the authkey, call the initializer), and the checks on ``initargs``
   that hold ``multiprocessing`` synchronisation objects (locks, shared values), which only
   reach a worker by inheritance (fork) or while it is being spawned on this machine.
+* ``call_arguments``: ``apply_async``'s ``args``/``kwds`` as the worker's ``func(*args,
+  **kwds)`` takes them, with its errors.
 """
 
 from __future__ import annotations
@@ -30,6 +32,32 @@ def start_method(context: Any) -> str:
     if context is not None and hasattr(context, "get_start_method"):
         return context.get_start_method()
     return multiprocessing.get_start_method(allow_none=True) or "fork"
+
+
+def call_arguments(func: Callable, args: Any, kwds: Any) -> tuple[tuple, dict]:
+    """``(tuple(args), dict(kwds))``, or the ``TypeError`` that ``func(*args, **kwds)`` raises
+    in a stdlib worker when ``args`` is not iterable (``apply_async(f, (5))``, a missing comma)
+    or ``kwds`` not a mapping: ``__main__.f() argument after * must be an iterable, not int``.
+    """
+    def where() -> str:
+        qualname = getattr(func, "__qualname__", None)
+        if not isinstance(qualname, str):
+            return str(func)
+        module = getattr(func, "__module__", None)
+        return f"{module}.{qualname}()" if module not in (None, "builtins") else f"{qualname}()"
+    try:
+        args = tuple(args)
+    except TypeError:
+        if hasattr(type(args), "__iter__") or hasattr(type(args), "__getitem__"):
+            raise  # iterable, its own TypeError: as the call would give it
+        raise TypeError(f"{where()} argument after * must be an iterable, not "
+                        f"{type(args).__name__}") from None
+    if kwds is None:
+        return args, {}
+    if not hasattr(kwds, "keys"):
+        raise TypeError(f"{where()} argument after ** must be a mapping, not "
+                        f"{type(kwds).__name__}")
+    return args, dict(kwds)
 
 
 def worker_setup(initializer: Optional[Callable], initargs: Sequence, host: str,
@@ -79,10 +107,19 @@ def worker_setup(initializer: Optional[Callable], initargs: Sequence, host: str,
         authkey=mp_key if host in _LOOPBACK else None,
         sealed_authkey=seal(mp_key, link_key) if host not in _LOOPBACK and link_key else None,
         init=init, cwd=os.getcwd(), argv=list(sys.argv), quiet=fork_like,
-        prefix="ForkPoolWorker" if fork_like else "SpawnPoolWorker",
+        prefix=worker_prefix(start),
+        # What parent_process() is in a stdlib child, spawned too: this process, here.
+        parent=((multiprocessing.current_process().name, os.getpid())
+                if host in _LOOPBACK else None),
         daemon=worker_daemon(context),
         verbose=logging.getLogger("netpool").isEnabledFor(logging.INFO))
     return pickle.dumps((None, pickle.dumps((prepare, (options,)), 5), None), 5)
+
+
+def worker_prefix(start: str) -> str:
+    """How the stdlib names a pool's workers with this start method (``ForkPoolWorker``-3)."""
+    return {"spawn": "SpawnPoolWorker", "forkserver": "ForkServerPoolWorker"}.get(
+        start, "ForkPoolWorker")
 
 
 def worker_daemon(context: Any) -> bool:
@@ -166,10 +203,10 @@ class WorkerProcess:
 
     daemon = True
 
-    def __init__(self, worker: Any, forked: bool) -> None:
+    def __init__(self, worker: Any, start: str) -> None:
         self._worker = worker
         self._identity = tuple(worker.identity)
-        prefix = "ForkPoolWorker" if forked else "SpawnPoolWorker"
+        prefix = worker_prefix(start)
         self.name = f"{prefix}-{':'.join(str(i) for i in self._identity)}"
 
     @property

@@ -8,6 +8,7 @@ import multiprocessing.pool
 import types
 from typing import Any, Callable, Optional
 
+from . import _taskqueue as taskqueue
 from .pool import DistributedPool
 
 __all__ = ["redirect_pools"]
@@ -22,7 +23,7 @@ def redirect_pools(launchers: Callable[[], Any], host: Optional[str]) -> None:
     Thread pools stay the stdlib's.
     """
 
-    class Pool(DistributedPool):
+    class Pool(DistributedPool, metaclass=_AlsoStdlib):
         """Stands for multiprocessing.pool.Pool, so subclasses and isinstance checks work."""
 
         def __init__(self, processes: Optional[int] = None, *a: Any, **kw: Any) -> None:
@@ -37,19 +38,80 @@ def redirect_pools(launchers: Callable[[], Any], host: Optional[str]) -> None:
             return (f"<{type(self).__module__}.{type(self).__qualname__} "
                     f"state={self._state} pool_size={self._processes}>")
 
+        # What the istarmap recipe uses of the stdlib's internals (see _taskqueue.py).
+        _get_tasks = staticmethod(taskqueue.get_tasks)
+
+        def _guarded_task_generation(self, job: int, func: Callable, iterable: Any) -> Any:
+            return taskqueue.guarded_tasks(job, func, iterable)
+
+        @property
+        def _taskqueue(self) -> taskqueue.TaskQueue:
+            return taskqueue.TaskQueue(self)
+
     Pool.__module__, Pool.__qualname__ = "multiprocessing.pool", "Pool"  # prints as the stdlib's
 
-    def make_pool(processes: Optional[int] = None, *a: Any, **kw: Any) -> DistributedPool:
-        return Pool(processes, *a, **kw)
+    # The stdlib's signature (BaseContext.Pool), and its name in a TypeError.
+    def make_pool(processes: Optional[int] = None, initializer: Optional[Callable] = None,
+                  initargs: Any = (), maxtasksperchild: Optional[int] = None) -> Any:
+        return Pool(processes, initializer, initargs, maxtasksperchild)
 
-    def context_pool(self: Any, processes: Optional[int] = None, *a: Any, **kw: Any) -> Any:
-        kw.setdefault("context", self)
-        return Pool(processes, *a, **kw)
+    def context_pool(self: Any, processes: Optional[int] = None,
+                     initializer: Optional[Callable] = None, initargs: Any = (),
+                     maxtasksperchild: Optional[int] = None) -> Any:
+        return Pool(processes, initializer, initargs, maxtasksperchild, context=self)
 
+    make_pool.__qualname__ = context_pool.__qualname__ = "BaseContext.Pool"
+
+    _AlsoStdlib.also[Pool] = (multiprocessing.pool.Pool,)  # a ThreadPool is one, as there
     _pin_stdlib_pool(multiprocessing.pool)
     multiprocessing.Pool = make_pool  # type: ignore[assignment]
     multiprocessing.pool.Pool = Pool  # type: ignore[misc]
     multiprocessing.context.BaseContext.Pool = context_pool  # type: ignore[method-assign]
+    _redirect_results(multiprocessing.pool)
+
+
+RESULTS = ("ApplyResult", "MapResult", "IMapIterator", "IMapUnorderedIterator")
+
+
+class _AlsoStdlib(type):
+    """A class that also counts the classes ``also[cls]`` (the stdlib's class it stands for,
+    netpool's) and their subclasses as its own in ``isinstance``/``issubclass``:
+    ``ThreadPool()`` is a ``multiprocessing.pool.Pool`` and its results ``ApplyResult``s, as
+    in the stdlib, and so are netpool's."""
+
+    also: dict = {}
+
+    def __instancecheck__(cls, obj: Any) -> bool:
+        return (type.__instancecheck__(cls, obj)
+                or isinstance(obj, _AlsoStdlib.also.get(cls, ())))
+
+    def __subclasscheck__(cls, sub: type) -> bool:
+        return (type.__subclasscheck__(cls, sub)
+                or issubclass(sub, _AlsoStdlib.also.get(cls, ())))
+
+
+def _redirect_results(module: Any) -> None:
+    """``multiprocessing.pool.ApplyResult`` (and ``AsyncResult``), ``MapResult``,
+    ``IMapIterator``, ``IMapUnorderedIterator``: names that ``isinstance`` accepts netpool's
+    results and the stdlib's (thread pools') for, and that still make the stdlib's object
+    when called; netpool's results print as the stdlib's
+    (``<multiprocessing.pool.ApplyResult object at 0x...>``, also in "... not ready")."""
+    from . import pool as ours
+    for name in RESULTS:
+        theirs, mine = getattr(module, name), getattr(ours, name)
+        mine.__module__ = module.__name__
+
+        def make(cls: Any, *a: Any, _theirs: type = theirs, **kw: Any) -> Any:
+            if _AlsoStdlib.also.get(cls, (None,))[0] is _theirs:  # the stand-in itself
+                return _theirs(*a, **kw)
+            return object.__new__(cls)  # a subclass (parmap's): the stdlib's, as before
+        # A subclass of the stdlib's, so that a program's subclass inherits what it did.
+        stand_in = _AlsoStdlib(name, (theirs,), {
+            "__module__": module.__name__, "__qualname__": name, "__doc__": theirs.__doc__,
+            "__new__": make})
+        _AlsoStdlib.also[stand_in] = (theirs, mine)
+        setattr(module, name, stand_in)
+    module.AsyncResult = module.ApplyResult
 
 
 def _pin_stdlib_pool(module: Any) -> None:
@@ -61,7 +123,7 @@ def _pin_stdlib_pool(module: Any) -> None:
     of the module's globals in which ``Pool`` stays the stdlib's class.
     """
     scope = dict(vars(module))
-    for cls in (module.Pool, module.ThreadPool):
+    for cls in (module.Pool, module.ThreadPool, *(getattr(module, n) for n in RESULTS)):
         for name, attr in list(vars(cls).items()):
             wrap = type(attr) if isinstance(attr, (staticmethod, classmethod)) else None
             fn = attr.__func__ if wrap else attr

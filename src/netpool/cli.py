@@ -11,7 +11,15 @@ from typing import NoReturn, Optional, Sequence
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
-    argv = list(sys.argv[1:] if argv is None else argv)
+    """The command; as the program itself (``argv`` None: the ``netpool`` script, ``python -m
+    netpool``), a script left by an uncaught KeyboardInterrupt ends us as it ends python."""
+    code = _command(list(sys.argv[1:] if argv is None else argv))
+    if interrupted and argv is None:
+        exit_as_interrupted()
+    return code
+
+
+def _command(argv: list) -> int:
     parser = _Parser(prog="netpool", description=__doc__)
     from . import __version__
     parser.add_argument("--version", action="version", version=f"netpool {__version__}")
@@ -272,8 +280,10 @@ def _exec_main(path: str, source: bytes) -> int:
     import builtins
     import types
     main = types.ModuleType("__main__")
+    from importlib.machinery import SourceFileLoader
     main.__dict__.update(__file__=path, __builtins__=builtins, __cached__=None,
-                         __loader__=None, __package__=None, __spec__=None)
+                         __loader__=SourceFileLoader("__main__", path),  # as python's
+                         __package__=None, __spec__=None)
     sys.modules["__main__"] = sys.modules["__mp_main__"] = main
     try:
         code = compile(source, path, "exec", dont_inherit=True)
@@ -288,13 +298,36 @@ def _exec_main(path: str, source: bytes) -> int:
         tb = exc.__traceback__
         while tb is not None and tb.tb_frame.f_code.co_filename != path:
             tb = tb.tb_next  # our frames: a plain run has none of them
-        if tb is not None:
-            exc = exc.with_traceback(tb)
+        # None: the script did not start (a SyntaxError), which python prints without frames.
+        exc = exc.with_traceback(tb)
         sys.excepthook(type(exc), exc, exc.__traceback__)
         if isinstance(exc, KeyboardInterrupt):
+            interrupted[:] = [True]  # python -m netpool then dies of SIGINT, as python does
             return 130  # what the shell reports for python killed by Ctrl-C
         return 1
     return 0
+
+
+interrupted: list = []  # [True] once the script ended with an uncaught KeyboardInterrupt
+
+
+def exit_as_interrupted() -> NoReturn:
+    """End as python does after an uncaught KeyboardInterrupt: as at any exit (threads
+    joined, atexit handlers run, output flushed), then killed by SIGINT, so that the parent
+    sees that status (-2 from subprocess, 130 in a shell), not an exit code."""
+    import atexit
+    import signal
+    import threading
+    threading._shutdown()
+    atexit._run_exitfuncs()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (AttributeError, OSError, ValueError):
+            pass
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    os.kill(os.getpid(), signal.SIGINT)
+    os._exit(130)  # the signal did not end us (blocked): the shell's number for it
 
 
 # -- netpool journal ---------------------------------------------------------------------

@@ -15,7 +15,6 @@ The input of ``imap``/``imap_unordered`` is consumed on a feeder thread of its o
 from __future__ import annotations
 
 import functools
-import itertools
 import multiprocessing
 import os
 import pickle
@@ -33,7 +32,7 @@ from typing import Any, Callable, Iterable, Iterator, Optional, Sequence
 
 from . import errors
 from ._batching import Batch
-from ._compat import WorkerProcess, start_method, worker_setup
+from ._compat import WorkerProcess, call_arguments, start_method, worker_setup
 from ._core.chunking import check_chunksize, cut, default_chunksize
 from ._core.ordering import ReorderBuffer
 from ._core.scheduler import Config
@@ -49,6 +48,7 @@ from .launchers.base import ProcessWorker, Worker, WorkerArray, split_python
 from .launchers.local import LocalWorker, default_host
 
 RUN, CLOSE, TERMINATE = "RUN", "CLOSE", "TERMINATE"  # the stdlib's values, for code that compares
+START_GRACE = 2.0  # seconds terminate() lets forked workers still starting finish their start
 
 
 
@@ -399,7 +399,9 @@ class DistributedPool:
         # Results not yet done, by job number, as the stdlib's _cache; weakly, so that an imap
         # iterator nobody reads any more is still dropped (and stops reading its input).
         self._cache: "weakref.WeakValueDictionary[int, Any]" = weakref.WeakValueDictionary()
-        self._jobs = itertools.count()
+        # The stdlib's own counter: a stdlib IMapIterator(pool) (the istarmap recipe,
+        # _taskqueue.py) takes its job number from it and enters our _cache too.
+        self._jobs = multiprocessing.pool.job_counter
         if processes is not None and processes < 1:
             raise ValueError("Number of processes must be at least 1")
         if maxtasksperchild is not None and (not isinstance(maxtasksperchild, int)
@@ -446,7 +448,8 @@ class DistributedPool:
             raise
         if self._reporting is not None:
             self._reporting.attach(self._rt)
-        self._launchers, self._forking = launchers, forking
+        self._launchers, self._forking, self._start = launchers, forking, start
+        self._initializer = initializer
         self._rt.forward_output = bool(forward_output)
         # A loop that dies shows in the state at once (a weak reference: the loop thread
         # must not keep a dropped pool alive, or it would never be terminated).
@@ -560,7 +563,7 @@ class DistributedPool:
         blob = 0
         try:
             blob = self._rt.define(func)
-            data, bufs = codec.dumps((tuple(args), dict(kwds or {})))
+            data, bufs = codec.dumps(call_arguments(func, args, kwds))
         except Exception as exc:  # unpicklable: this call fails, the pool goes on
             self._rt.release(blob)
             result._fail(-1, exc)
@@ -635,8 +638,25 @@ class DistributedPool:
         with self._lock:
             self._state = TERMINATE
         if hasattr(self, "_rt"):
+            self._let_workers_start(START_GRACE)
             self._stop_runtime(10.0)
             self._finish_report()
+
+    def _let_workers_start(self, grace: float) -> None:
+        """Let local workers still starting run their initializer before they are stopped.
+
+        The stdlib's ``Pool()`` forks every worker before it returns, and each runs the
+        initializer at once: what it prints is there even when a short map ends before our
+        workers (a fork, a supervisor, a handshake) have all started. At most ``grace``
+        seconds, and only for forked workers with an initializer; not from a callback.
+        """
+        if not (self._forking and getattr(self, "_initializer", None) is not None) or \
+                self._rt.on_loop_thread():
+            return
+        deadline = time.monotonic() + grace
+        while (self._rt.alive and self._rt.worker_count(starting=True)
+               and time.monotonic() < deadline):
+            time.sleep(0.005)
 
     def join(self, timeout: Optional[float] = None) -> None:
         """Wait for the workers to exit, after ``close()`` or ``terminate()``."""
@@ -686,7 +706,8 @@ class DistributedPool:
     def _pool(self) -> list:
         """One entry per worker (``WorkerProcess``: pid, name, is_alive(), exitcode), as
         ``multiprocessing.pool.Pool._pool``; ``len(pool._pool)`` is the number of workers."""
-        return [WorkerProcess(w, self._forking) for w in _current_workers(self._launchers)]
+        start = "fork" if self._forking else self._start
+        return [WorkerProcess(w, start) for w in _current_workers(self._launchers)]
 
     def _track(self, result: Any) -> Any:
         """Put ``result`` in ``_cache`` (job number -> result not yet done), as the stdlib."""

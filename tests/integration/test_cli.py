@@ -108,6 +108,50 @@ def test_run_reports_an_uncaught_exception_as_python_does(tmp_path):
     assert (out.returncode, out.stdout, out.stderr) == (1, plain.stdout, plain.stderr)
 
 
+def test_run_gives_the_script_the_module_attributes_python_gives_it(tmp_path):
+    script = tmp_path / "attrs.py"
+    script.write_text('"""The doc."""\nimport os, sys, pkgutil\n'
+                      'print(__doc__, __name__, type(__loader__).__name__, __loader__.name,\n'
+                      '      __spec__, __package__, __file__ == os.path.abspath(sys.argv[0]))\n'
+                      'print(__loader__.get_source("__main__").splitlines()[0])\n')
+    out = _netpool("run", "attrs.py", cwd=tmp_path)
+    plain = subprocess.run([sys.executable, "attrs.py"], capture_output=True, text=True,
+                           timeout=60, cwd=tmp_path)
+    assert plain.stdout.startswith("The doc. __main__ SourceFileLoader __main__ None None True")
+    assert (out.returncode, out.stdout, out.stderr) == (0, plain.stdout, plain.stderr)
+
+
+def test_run_reports_a_syntax_error_as_python_does(tmp_path):
+    # No "Traceback" header and none of our frames: the script never started.
+    script = tmp_path / "broken.py"
+    script.write_text("import multiprocessing\nprint('never')\ndef f(:\n    pass\n")
+    out = _netpool("run", str(script), cwd=tmp_path)
+    plain = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
+                           timeout=60)
+    assert plain.returncode == 1 and "SyntaxError" in plain.stderr
+    assert (out.returncode, out.stdout, out.stderr) == (1, plain.stdout, plain.stderr)
+
+
+def test_run_dies_of_sigint_after_an_uncaught_keyboard_interrupt_as_python_does(tmp_path):
+    # python re-raises SIGINT at its very end (atexit handlers run, threads joined) so that
+    # the parent sees "killed by SIGINT": -2 from subprocess, 130 in a shell.
+    script = tmp_path / "ctrl_c.py"
+    script.write_text(textwrap.dedent("""\
+        import atexit, multiprocessing, threading, time
+        atexit.register(print, "atexit ran")
+        threading.Thread(target=lambda: (time.sleep(0.2), print("thread ended"))).start()
+        if __name__ == "__main__":
+            with multiprocessing.Pool(1) as p:
+                print(p.map(abs, [-1]))
+            raise KeyboardInterrupt
+    """))
+    out = _netpool("run", str(script), cwd=tmp_path)
+    plain = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
+                           timeout=60, cwd=tmp_path)
+    assert plain.returncode == -2 and "atexit ran" in plain.stdout
+    assert (out.returncode, out.stdout, out.stderr) == (-2, plain.stdout, plain.stderr)
+
+
 def test_parse_workers():
     ws = parse_workers("2+ssh:node1,bob@node2+slurm:3+sge:4+pbs:1+lsf:2+sge-pe")
     names = [type(w).__name__ for w in ws]

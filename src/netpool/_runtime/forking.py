@@ -34,6 +34,8 @@ def forked_worker(setup: Optional[Callable[[], None]]) -> Callable[[WorkerComman
 
     def child(command: WorkerCommand, authkey: bytes) -> int:
         close_inherited()
+        import os
+        process.forked_from = os.getppid()  # the manager: the worker's parent_process()
         from ..worker.main import run_worker
         return run_worker(command.address, authkey, command.worker_id, forked=True,
                           setup=setup, quiet=not command.output)

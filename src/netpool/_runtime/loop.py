@@ -241,8 +241,10 @@ class Runtime(Observing, Withdrawal, Walltimed, Adapting, reading.Reading, Timel
     def alive(self) -> bool:
         return self._thread.is_alive()
 
-    def worker_count(self) -> int:
-        """Workers connected now."""
+    def worker_count(self, starting: bool = False) -> int:
+        """Workers connected now; with ``starting``, those launched not READY yet (any thread)."""
+        if starting:  # their initializer still runs
+            return sum(1 for state in list(self._sched.workers.values()) if state == "starting")
         return self._workers.count_ready()
 
     # -- the loop ----------------------------------------------------------------------

@@ -92,6 +92,10 @@ def encode_error(exc: BaseException) -> tuple[int, bytes, list]:
         frames = frames.tb_next  # the user's frames only, not ours
     import traceback  # only on failure: it costs 5 ms at start-up
     text = traceback.format_exception(type(exc), exc, frames)
+    if frames is None and text[0] != "Traceback (most recent call last):\n":
+        # Raised by a builtin called as the task (pool.map(int, ...)): no frame of the user's,
+        # but the stdlib's text still has its header, above its pool.py frames.
+        text.insert(0, "Traceback (most recent call last):\n")
     tb = None
     try:
         from tblib import Traceback

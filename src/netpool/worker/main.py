@@ -199,7 +199,8 @@ def _serve(address: tuple[str, int], authkey: bytes, worker_id: int,
     from .walltime import remaining
     chan.send((M.READY, remaining(), os.getppid()))  # our supervisor, above us
     code = Serve(chan, Runner(blobs), status).run()
-    end_of_worker()  # stopped gracefully: flush what the tasks left in multiprocessing queues
+    # Stopped gracefully: flush what the tasks left in multiprocessing queues.
+    end_of_worker(code if isinstance(code, int) else None)
     return code
 
 

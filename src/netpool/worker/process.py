@@ -21,6 +21,11 @@ import types
 from typing import Any, Optional
 
 
+# The pid of the manager that forked this worker's supervisor (``_runtime.forking``), or None:
+# what ``multiprocessing.parent_process()`` is to a forked worker, as to a stdlib one.
+forked_from: Optional[int] = None
+
+
 def become_pool_worker(identity: tuple, prefix: str, parent: Optional[tuple] = None) -> None:
     """Make ``multiprocessing.current_process()`` this worker's process object.
 
@@ -30,23 +35,59 @@ def become_pool_worker(identity: tuple, prefix: str, parent: Optional[tuple] = N
     """
     from multiprocessing import context, process
     identity = tuple(identity)
-    cls = context.ForkProcess if prefix.startswith("Fork") else context.SpawnProcess
-    me = cls.__new__(cls)
+    me = process_class(prefix).__new__(process_class(prefix))
     me._identity = identity
     me._config = dict(process._current_process._config)
     # As the stdlib's: pool workers are daemonic. netpool's own pools do not check it, so
     # a task may still make a pool of its own; multiprocessing.Process refuses, as there.
     me._config["daemon"] = True
-    parent_name, parent_pid = parent or (process._current_process.name, os.getppid())
+    parent_name, parent_pid = parent or (process._current_process.name,
+                                         forked_from or os.getppid())
     me._parent_pid, me._parent_name = parent_pid, parent_name
     me._popen = None
     me._closed = False
     me._target, me._args, me._kwargs = None, (), {}
     me._name = f"{prefix}-{':'.join(str(i) for i in identity)}"
     process._current_process = me
-    process._parent_process = process._ParentProcess(parent_name, parent_pid, None)
+    process._parent_process = _parent_class()(parent_name, parent_pid, None)
     process._process_counter = itertools.count(1)
     process._children = set()
+    from multiprocessing import util
+    util.info("child process calling self.run()")  # as the stdlib's bootstrap logs it
+
+
+def _parent_class() -> type:
+    """``multiprocessing.parent_process()``'s class for a worker: the stdlib's, whose
+    ``is_alive()``/``join()`` wait on a sentinel our workers do not have; theirs ask the
+    kernel whether the parent's pid is still there (a forked worker's parent is the pool's
+    process, on this host)."""
+    from multiprocessing import process
+
+    class ParentProcess(process._ParentProcess):
+        def is_alive(self) -> bool:
+            try:
+                os.kill(self.pid, 0)
+            except ProcessLookupError:
+                return False
+            except OSError:
+                pass  # there, but not ours to signal
+            return True
+
+        def join(self, timeout: Optional[float] = None) -> None:
+            import time
+            deadline = None if timeout is None else time.monotonic() + timeout
+            while self.is_alive() and (deadline is None or time.monotonic() < deadline):
+                time.sleep(0.05)
+
+    return ParentProcess
+
+
+def process_class(prefix: str) -> type:
+    """The class of a stdlib pool worker named ``prefix``-N: ``ForkProcess`` and the like."""
+    from multiprocessing import context
+    return {"SpawnPoolWorker": context.SpawnProcess,
+            "ForkServerPoolWorker": getattr(context, "ForkServerProcess",
+                                            context.SpawnProcess)}.get(prefix, context.ForkProcess)
 
 
 def begin_forked_child() -> None:
@@ -62,14 +103,18 @@ def begin_forked_child() -> None:
     util._run_after_forkers()
 
 
-def end_of_worker() -> None:
+def end_of_worker(exitcode: Optional[int] = None) -> None:
     """What the stdlib's bootstrap does as a child ends: run ``multiprocessing``'s exit hooks.
 
     Among them each ``Queue``'s flush: a worker that put items on one and then stopped would
-    otherwise lose those its feeder thread had not written yet.
+    otherwise lose those its feeder thread had not written yet. With ``exitcode`` (a worker
+    that was told to stop), log that it exits, as the bootstrap does
+    (``multiprocessing.log_to_stderr()`` shows it).
     """
     from multiprocessing import util
     util._exit_function()
+    if exitcode is not None:
+        util.info("process exiting with exitcode %d" % exitcode)
 
 
 def load_main(path: Optional[str], digest: Optional[str] = None, until: Optional[int] = None,
@@ -245,6 +290,7 @@ def prepare(options: dict) -> None:
     directory, entered when it exists here), ``main``/``digest``/``until``/``quiet`` (the
     main script, see ``load_main``), ``values`` (its globals by value, or None), ``prefix``
     (``ForkPoolWorker`` or ``SpawnPoolWorker``, as the stdlib would name this worker),
+    ``parent`` (the pool's process (name, pid) when on this host: ``parent_process()``),
     ``daemon`` (False when the pool's context makes non-daemonic workers, as NestablePool's),
     ``verbose`` (say on stderr how the main script was had), ``init`` (the pickled
     initializer and its arguments, or None). The authkey is set before ``init`` is
@@ -260,6 +306,10 @@ def prepare(options: dict) -> None:
     me = multiprocessing.current_process()
     if prefix and getattr(me, "_identity", ()):
         me.name = f"{prefix}-{':'.join(str(i) for i in me._identity)}"
+        me.__class__ = process_class(prefix)  # a ForkServerProcess under forkserver
+    if options.get("parent"):  # the pool's process, on this host
+        from multiprocessing import process
+        process._parent_process = _parent_class()(*options["parent"], None)
     if options.get("daemon") is False:
         me._config["daemon"] = False  # its pool's context makes non-daemonic workers
     if options.get("argv") is not None:

@@ -1,0 +1,292 @@
+"""What programs print of the pool's objects and errors, as the stdlib's print it.
+
+Each case came from a program that printed something different under ``netpool run`` than
+under ``python``: the remote traceback of a builtin called as the task, and the like.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import re
+import subprocess
+import sys
+import time
+import multiprocessing
+import multiprocessing.pool
+
+import pytest
+
+from netpool import DistributedPool
+
+pytestmark = pytest.mark.timeout(60)
+
+
+def test_a_builtin_that_raises_has_a_traceback_header():
+    # pool.map(int, lines) with a bad line: no frame of the user's, but the stdlib's text
+    # still starts with the header (above its own pool.py frames).
+    with DistributedPool(1) as pool:
+        for func, arg, last in ((int, "x", "ValueError: invalid literal for int() with base "
+                                            "10: 'x'"),
+                                (math.sqrt, -1, "ValueError: math domain error")):
+            with pytest.raises(ValueError) as info:
+                pool.map(func, [arg])
+            text = str(info.value.__cause__)
+            assert text.startswith('\n"""\nTraceback (most recent call last):\n'), text
+            assert text.endswith(f'{last}\n"""'), text
+            assert text.count("Traceback (most recent call last):") == 1, text
+    with multiprocessing.Pool(1) as pool:  # the stdlib's, for comparison
+        with pytest.raises(ValueError) as info:
+            pool.map(int, ["x"])
+        assert str(info.value.__cause__).startswith(
+            '\n"""\nTraceback (most recent call last):\n')
+
+
+def _twice(x=1, y=2):
+    return x * y
+
+
+@pytest.mark.parametrize("args, kwds, message", [
+    (5, None, "_twice() argument after * must be an iterable, not int"),
+    ((), 5, "_twice() argument after ** must be a mapping, not int"),
+    ((), [("x", 1)], "_twice() argument after ** must be a mapping, not list"),
+])
+def test_apply_arguments_that_are_not_a_tuple_or_mapping(args, kwds, message):
+    # apply_async(f, (5)) -- the missing comma of a one-tuple -- fails at get() with the
+    # TypeError the worker's func(*args, **kwds) raises in the stdlib, named after func.
+    name = f"{_twice.__module__}.{message}"
+    with multiprocessing.Pool(1) as pool:
+        with pytest.raises(TypeError, match=f"^{re.escape(name)}$"):
+            pool.apply_async(_twice, args, kwds or {}).get(timeout=30)
+    with DistributedPool(1) as pool:
+        result = pool.apply_async(_twice, args, kwds)
+        with pytest.raises(TypeError) as info:
+            result.get(timeout=30)
+        assert str(info.value) == name
+        assert pool.apply(_twice, "a") == "aa" and pool.apply(_twice, (), {"y": 3}) == 3
+
+
+RESULTS_PROGRAM = '''
+import multiprocessing, multiprocessing.pool, re, typing
+from multiprocessing.pool import ThreadPool, ApplyResult, AsyncResult, MapResult, IMapIterator
+
+def f(x):
+    return x
+
+def hint(r: AsyncResult[int]) -> ApplyResult[int]:
+    return r
+
+class Wrapped(AsyncResult):  # parmap's _ParallelAsyncResult: made without a pool
+    def __init__(self, result):
+        self._result = result
+    def get(self, timeout=None):
+        return self._result.get(timeout)
+
+if __name__ == "__main__":
+    with multiprocessing.Pool(1) as p, ThreadPool(1) as t:
+        for pool in (p, t):
+            r = pool.apply_async(f, (1,))
+            m = pool.map_async(f, [1])
+            it = pool.imap(f, [1])
+            print(re.sub("0x[0-9a-f]+", "0x?", repr(r)), isinstance(r, AsyncResult),
+                  isinstance(r, ApplyResult), isinstance(m, MapResult), isinstance(m, ApplyResult),
+                  isinstance(it, IMapIterator), isinstance(r, MapResult),
+                  isinstance(pool, multiprocessing.pool.Pool), hint(r).get(), m.get(), list(it))
+        print(issubclass(ThreadPool, multiprocessing.pool.Pool), typing.get_args(hint.__annotations__["r"]))
+        print(type(MapResult(t, 1, 0, None, None)).__name__)
+        w = Wrapped(p.apply_async(f, (2,)))
+        print(w.get(), isinstance(w, AsyncResult), type(w).__mro__[1].__name__)
+'''
+
+
+def test_results_and_thread_pools_under_netpool_run_are_the_stdlib_kinds(tmp_path):
+    # Programs print their AsyncResult objects (a common slip for .get()), check isinstance
+    # against multiprocessing.pool's classes, and ask whether a ThreadPool is a Pool.
+    script = tmp_path / "results.py"
+    script.write_text(RESULTS_PROGRAM)
+    runs = [subprocess.run(argv, capture_output=True, text=True, timeout=120, cwd=tmp_path)
+            for argv in ([sys.executable, str(script)],
+                         [sys.executable, "-m", "netpool", "run", str(script)])]
+    assert runs[0].returncode == 0, runs[0].stderr
+    assert runs[0].stdout.splitlines()[0].startswith(
+        "<multiprocessing.pool.ApplyResult object at 0x?> True True True True True False True")
+    assert runs[1].returncode == 0, runs[1].stderr
+    assert runs[1].stdout == runs[0].stdout
+
+
+LOGGING_PROGRAM = '''
+import logging, multiprocessing
+
+def f(x):
+    return x * x
+
+if __name__ == "__main__":
+    multiprocessing.log_to_stderr().setLevel(logging.INFO)
+    pool = multiprocessing.Pool(2)
+    print(pool.map(f, range(4)))
+    pool.close()
+    pool.join()
+'''
+
+
+def test_log_to_stderr_shows_each_worker_start_and_exit(tmp_path):
+    # multiprocessing.log_to_stderr() at INFO: each stdlib worker logs "child process calling
+    # self.run()", "process shutting down", "process exiting with exitcode 0".
+    script = tmp_path / "logs.py"
+    script.write_text(LOGGING_PROGRAM)
+    runs = [subprocess.run(argv, capture_output=True, text=True, timeout=120, cwd=tmp_path)
+            for argv in ([sys.executable, str(script)],
+                         [sys.executable, "-m", "netpool", "run", str(script)])]
+    lines = [sorted(run.stderr.splitlines()) for run in runs]
+    assert runs[0].returncode == runs[1].returncode == 0, runs[1].stderr
+    assert "[INFO/ForkPoolWorker-2] child process calling self.run()" in lines[0]
+    assert "[INFO/ForkPoolWorker-1] process exiting with exitcode 0" in lines[0]
+    assert lines[1] == lines[0]
+    assert runs[1].stdout == runs[0].stdout == "[0, 1, 4, 9]\n"
+
+
+def _parent():
+    parent = multiprocessing.parent_process()
+    parent.join(0.01)  # returns: the parent is alive
+    return parent.name, parent.pid, parent.is_alive()
+
+
+def test_a_forked_workers_parent_process_is_the_pools_process_and_alive():
+    # A stdlib worker's multiprocessing.parent_process() is the pool's process, whatever
+    # os.getppid() says (for netpool's, its supervisor: a documented difference).
+    with multiprocessing.Pool(1) as pool:
+        assert pool.apply(_parent) == ("MainProcess", os.getpid(), True)
+    with DistributedPool(1) as pool:
+        assert pool.apply(_parent) == ("MainProcess", os.getpid(), True)
+    for method in ("spawn", "forkserver"):  # fresh interpreters: the same, as the stdlib's
+        with DistributedPool(1, context=multiprocessing.get_context(method)) as pool:
+            assert pool.apply(_parent) == ("MainProcess", os.getpid(), True)
+
+
+def _me():
+    me = multiprocessing.current_process()
+    return me.name.split("-")[0], type(me).__name__
+
+
+def test_forkserver_workers_are_named_as_the_stdlib_names_them():
+    ctx = multiprocessing.get_context("forkserver")
+    for make in (ctx.Pool, lambda n: DistributedPool(n, context=ctx)):
+        with make(1) as pool:
+            assert pool.apply(_me) == ("ForkServerPoolWorker", "ForkServerProcess")
+            assert [p.name.split("-")[0] for p in pool._pool] == ["ForkServerPoolWorker"]
+
+
+def _slow_start_but_the_first(marks):
+    try:
+        os.close(os.open(marks + ".first", os.O_CREAT | os.O_EXCL | os.O_WRONLY))
+    except FileExistsError:
+        time.sleep(0.2)  # a slower start than the first worker's: the map is done by then
+    with open(marks, "a") as f:
+        f.write(multiprocessing.current_process().name + "\n")
+
+
+def test_every_worker_runs_its_initializer_before_a_with_block_ends(tmp_path):
+    # `with Pool(4, initializer=init) as p: p.map(f, [1])`: the stdlib forks all four
+    # workers in Pool() and each runs init at once, so all four lines are printed even
+    # though one worker did the map; terminate() lets ours finish starting too.
+    marks = str(tmp_path / "marks")
+    with DistributedPool(4, initializer=_slow_start_but_the_first, initargs=(marks,)) as pool:
+        assert pool.map(abs, [-1]) == [1]
+    with open(marks) as f:
+        assert len(f.read().splitlines()) == 4
+
+
+ISTARMAP_PROGRAM = '''
+import multiprocessing.pool as mpp
+from multiprocessing import Pool
+
+def istarmap(self, func, iterable, chunksize=1):  # the recipe, as it is copied around
+    self._check_running()
+    if chunksize < 1:
+        raise ValueError("Chunksize must be 1+, not {0:n}".format(chunksize))
+    task_batches = mpp.Pool._get_tasks(func, iterable, chunksize)
+    result = mpp.IMapIterator(self)
+    self._taskqueue.put((self._guarded_task_generation(result._job, mpp.starmapstar,
+                                                       task_batches), result._set_length))
+    return (item for chunk in result for item in chunk)
+
+mpp.Pool.istarmap = istarmap
+
+def mul(a, b):
+    if a == 7:
+        raise ValueError("seven")
+    return a * b
+
+def pairs(n):
+    for i in range(n):
+        if i == 5:
+            raise RuntimeError("the input broke")
+        yield i, 2
+
+if __name__ == "__main__":
+    with Pool(2) as pool:
+        print(list(pool.istarmap(mul, [(i, 2) for i in range(7)], chunksize=3)))
+        print(list(pool.istarmap(mul, [])))
+        for args, size in (([(i, 2) for i in range(9)], 1), (pairs(9), 2)):
+            try:
+                print(list(pool.istarmap(mul, args, chunksize=size)))
+            except Exception as exc:
+                print(type(exc).__name__, exc)
+        it = pool.istarmap(mul, ((i, 3) for i in range(4)))
+        print(next(it), list(it), len(pool._cache), pool.starmap(mul, [(1, 1)]))
+'''
+
+
+def test_the_istarmap_recipe_runs_under_netpool_run(tmp_path):
+    # The much-copied recipe that adds istarmap to multiprocessing.pool.Pool through the
+    # stdlib's private _taskqueue, _get_tasks, _guarded_task_generation and IMapIterator.
+    script = tmp_path / "istarmap.py"
+    script.write_text(ISTARMAP_PROGRAM)
+    runs = [subprocess.run(argv, capture_output=True, text=True, timeout=120, cwd=tmp_path)
+            for argv in ([sys.executable, str(script)],
+                         [sys.executable, "-m", "netpool", "run", str(script)])]
+    assert runs[0].returncode == 0, runs[0].stderr
+    assert runs[0].stdout.splitlines()[:2] == ["[0, 2, 4, 6, 8, 10, 12]", "[]"]
+    assert (runs[1].returncode, runs[1].stdout) == (0, runs[0].stdout), runs[1].stderr
+
+
+BACKPRESSURE_PROGRAM = '''
+import multiprocessing, time
+
+def work(x):
+    return x + 1
+
+if __name__ == "__main__":
+    with multiprocessing.Pool(2) as pool:
+        results = []
+        for i in range(40):
+            while pool._taskqueue.qsize() > 4:  # the backpressure loop of the Q&A sites
+                time.sleep(0.001)
+            results.append(pool.apply_async(work, (i,)))
+        print(sum(r.get(timeout=60) for r in results), pool._taskqueue.empty() in (True, False))
+'''
+
+
+def test_a_backpressure_loop_on_the_task_queue_size_runs(tmp_path):
+    script = tmp_path / "backpressure.py"
+    script.write_text(BACKPRESSURE_PROGRAM)
+    out = subprocess.run([sys.executable, "-m", "netpool", "run", str(script)],
+                         capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    assert (out.returncode, out.stdout) == (0, "820 True\n"), out.stderr
+
+
+def test_multiprocessing_pool_takes_the_stdlib_arguments_only_under_netpool_run(tmp_path):
+    script = tmp_path / "ctor.py"
+    script.write_text("import multiprocessing\n"
+                      "for make in (multiprocessing.Pool, multiprocessing.get_context().Pool):\n"
+                      "    try:\n"
+                      "        make(1, context=None)\n"
+                      "    except TypeError as exc:\n"
+                      "        print(exc)\n"
+                      "with multiprocessing.Pool(1, None, (), 2) as p:\n"
+                      "    print(p.map(abs, [-2]))\n")
+    runs = [subprocess.run(argv, capture_output=True, text=True, timeout=120, cwd=tmp_path)
+            for argv in ([sys.executable, str(script)],
+                         [sys.executable, "-m", "netpool", "run", str(script)])]
+    assert runs[0].stdout.count("BaseContext.Pool() got an unexpected keyword argument") == 2
+    assert (runs[1].returncode, runs[1].stdout) == (0, runs[0].stdout), runs[1].stderr

@@ -37,6 +37,13 @@ def lone_counts(pool) -> Counter:
     return taken
 
 
+def handled(pool):
+    """Wait until the loop has handled every submit posted to its inbox so far."""
+    wait_for(lambda: not pool._rt._inbox, timeout=30, what="the inbox drained")
+    with pool._rt._lock:  # the loop handles what it popped under this lock
+        pass
+
+
 def ready_pool(**kwargs):
     pool = netpool.DistributedPool(2, **kwargs)
     wait_for(lambda: pool._rt.worker_count() == 2, timeout=60, what="both workers")
@@ -87,9 +94,12 @@ def test_lone_tasks_beside_work_that_waits(tmp_path):
     with ready_pool() as pool:
         taken = lone_counts(pool)
         slow = [pool.apply_async(_tasks.sleep_then, (0.3, name)) for name in ("a", "b")]
-        assert taken["submit_one"] == 2
+        # A submit that finds the loop in a round goes through its inbox: counted later.
+        wait_for(lambda: taken["submit_one"] == 2, timeout=30, what="both slow tasks sent")
         queued = [pool.apply_async(inc, (i,)) for i in range(6)]
-        assert taken["submit_one"] == 2  # nobody idle: the generic path
+        handled(pool)
+        if not all(r.ready() for r in slow):  # both workers still busy when they came
+            assert taken["submit_one"] == 2  # nobody idle: the generic path
         assert [r.get(30) for r in slow] == ["a", "b"]
         assert [r.get(30) for r in queued] == [1, 2, 3, 4, 5, 6]
         before = taken["submit_one"]

@@ -111,18 +111,23 @@ def start_swarm(pool, n: int, per: int) -> list:
     return procs
 
 
-def wait_joined(pool, n: int, timeout: float, procs: list = ()) -> float:
+def wait_joined(pool, n: int, timeout: float, procs: list = ()) -> tuple[float, list]:
+    """Seconds until all ``n`` have joined, or until every one of ``procs`` has either joined
+    or exited (one that exited will never join: the run goes on without it, and says so);
+    and the exit codes of those that exited."""
     t0 = time.monotonic()
-    while pool._rt.worker_count() < n:  # private: netpool workers connect back by themselves
-        if time.monotonic() - t0 > timeout:
-            raise SystemExit(f"only {pool._rt.worker_count()} of {n} joined in {timeout}s")
+    while True:
+        joined = pool._rt.worker_count()  # private: netpool workers connect back by themselves
         gone = [p.returncode for p in procs if p.poll() is not None]
-        if gone:  # one that exited will never join: say so now, not after the timeout
-            raise SystemExit(f"{len(gone)} of {n} worker processes exited while joining "
-                             f"(exit codes {sorted(set(gone))}); "
-                             f"{pool._rt.worker_count()} joined")
+        if joined >= n - len(gone) and joined:
+            return time.monotonic() - t0, gone
+        if time.monotonic() - t0 > timeout:
+            raise SystemExit(f"only {joined} of {n} joined in {timeout}s"
+                             f" ({len(gone)} exited)")
+        if len(gone) == n:
+            raise SystemExit(f"all {n} worker processes exited (exit codes "
+                             f"{sorted(set(gone))}); none joined")
         time.sleep(0.01)
-    return time.monotonic() - t0
 
 
 def tiny_rate(pool, tasks: int) -> float:
@@ -142,7 +147,7 @@ def swarm_run(n: int, per: int, tasks: int) -> dict:
         base = _rss()
         t0 = time.monotonic()
         procs = start_swarm(pool, n, per)
-        joined = wait_joined(pool, n, timeout=300)
+        joined, _ = wait_joined(pool, n, timeout=300)
         per_worker = (_rss() - base) / n
         rate = tiny_rate(pool, tasks)
         return {"workers": n, "join_s": joined, "rss_per_worker_kib": per_worker / 1024,
@@ -168,8 +173,11 @@ def real_run(n: int, tasks: int, logs: str | None = None) -> dict:
         procs = [subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL,
                                   stderr=files[i] if files else subprocess.DEVNULL)
                  for i in range(n)]
-        joined = wait_joined(pool, n, timeout=600, procs=procs)
-        return {"workers": n, "join_s": joined, "tasks_per_s": tiny_rate(pool, tasks)}
+        joined, gone = wait_joined(pool, n, timeout=600, procs=procs)
+        rate = tiny_rate(pool, tasks)
+        gone = [p.returncode for p in procs if p.poll() is not None]  # during the run too
+        return {"workers": n, "join_s": joined, "tasks_per_s": rate, "lost": gone,
+                "connected": pool._rt.worker_count()}
     finally:
         pool.terminate()
         for p in procs:
@@ -205,10 +213,13 @@ def main() -> None:
         for _ in range(args.repeat):
             big = real_run(args.real, args.tasks, args.worker_logs)
             small = real_run(4, args.tasks, args.worker_logs)
+            lost = "".join(f"; {len(r['lost'])} of {r['workers']} lost (exit codes "
+                           f"{sorted(set(r['lost']))}), {r['connected']} connected at the end"
+                           for r in (big, small) if r["lost"])
             print(f"real: {big['workers']} `netpool worker` processes joined in "
                   f"{big['join_s']:.1f}s; {big['tasks_per_s']:,.0f} tiny tasks/s vs "
                   f"{small['tasks_per_s']:,.0f} with 4 (ratio "
-                  f"{big['tasks_per_s'] / small['tasks_per_s']:.2f})", flush=True)
+                  f"{big['tasks_per_s'] / small['tasks_per_s']:.2f}){lost}", flush=True)
 
 
 if __name__ == "__main__":

@@ -119,3 +119,75 @@ def test_retrying_cures_what_a_retry_can_and_nothing_else(monkeypatch):
     with pytest.raises(EOFError):
         handshake.retrying(join, budget=0.5)
     assert time.monotonic() - began < 0.5 + 0.1
+
+
+def test_a_heartbeat_link_closed_as_it_joins_is_opened_again_and_the_worker_stays(monkeypatch):
+    """The manager closes a supervisor's first heartbeat link right after its HELLO came (as
+    a starved manager cut a handshake that had just finished, issue 9's join storm): the
+    supervisor waits for the manager's first BEAT before it counts its link open, so it
+    joins again instead of stopping a worker that did nothing wrong."""
+    from netpool._protocol import messages as M
+    from netpool._runtime.workers import WorkerTable
+
+    admit, refused = WorkerTable.admit, []
+
+    def refuse_first_beat(self, hello):
+        if hello[3] == M.ROLE_BEAT and not refused:
+            refused.append(hello[2])
+            return None, False  # the link is closed, silently
+        return admit(self, hello)
+    monkeypatch.setattr(WorkerTable, "admit", refuse_first_beat)
+    with netpool.DistributedPool(workers=[]) as pool:
+        env = dict(os.environ, NETPOOL_AUTHKEY=pool.authkey.hex())
+        proc = subprocess.Popen([sys.executable, "-m", "netpool.worker",
+                                 "%s:%d" % pool.address], env=env,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        try:
+            live = pool._rt._workers
+            wait_for(lambda: any(r.beat is not None for r in live.values())
+                     or proc.poll() is not None, timeout=60,
+                     what="the heartbeat link to open again, or the worker to exit")
+            assert proc.poll() is None, f"the worker was stopped: {proc.communicate()[1]}"
+            assert refused and pool.apply(abs, (-3,)) == 3
+            assert pool._rt.worker_count() == 1 and not live.dead
+        finally:
+            proc.kill()
+            proc.communicate(timeout=30)
+
+
+def test_a_worker_whose_heartbeat_link_is_slow_to_open_is_not_killed_as_silent(monkeypatch):
+    """The supervisor's heartbeat link takes longer than the heartbeat timeout to open (a
+    manager starved by a join storm, issue 9: 37 s, against 30): the worker says READY only
+    once it is open, so until then it is starting (``connect_timeout``), not joined and
+    silent (``heartbeat_timeout``), and it is not killed."""
+    from netpool._protocol import messages as M
+    from netpool._runtime import listener
+
+    timeout, real, held = 1.5, listener.server_handshake, []
+
+    def slow_beat(sock, authkey, *args, **kwargs):
+        chan, hello = real(sock, authkey, *args, **kwargs)
+        if hello[3] == M.ROLE_BEAT and not held:
+            held.append(time.monotonic())
+            threading.Event().wait(2.5 * timeout)  # the slowness under test
+        return chan, hello
+    monkeypatch.setattr(listener, "server_handshake", slow_beat)
+    with netpool.DistributedPool(workers=[], heartbeat_timeout=timeout) as pool:
+        env = dict(os.environ, NETPOOL_AUTHKEY=pool.authkey.hex())
+        proc = subprocess.Popen([sys.executable, "-m", "netpool.worker",
+                                 "%s:%d" % pool.address], env=env,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        try:
+            live = pool._rt._workers
+            wait_for(lambda: any(r.beat is not None for r in live.values())
+                     or proc.poll() is not None or live.dead, timeout=60,
+                     what="the heartbeat link to open, or the worker to be lost")
+            assert held and not live.dead, live.dead
+            wait_for(lambda: pool._rt.worker_count() == 1 or live.dead, timeout=30,
+                     what="the worker's READY")
+            assert not live.dead, live.dead
+            assert proc.poll() is None, f"the worker was stopped: {proc.communicate()[1]}"
+            assert pool.apply(abs, (-3,)) == 3
+        finally:
+            proc.kill()
+            proc.communicate(timeout=30)

@@ -122,3 +122,57 @@ def test_a_worker_waits_for_a_starved_manager_longer_than_one_step():
         chan.close()
     finally:
         server.close()
+
+
+def test_a_peer_that_has_sent_its_hello_is_not_cut_while_the_manager_is_slow_to_read_it(
+        monkeypatch):
+    """The deadline is the peer's: past it, a handshake whose peer's bytes wait unread (the
+    manager's handshake thread starved of CPU, issue 9's join storm) is not cut. Cut, it
+    would be lost without the peer knowing: a supervisor's heartbeat link sends its HELLO
+    and waits for nothing."""
+    from netpool._runtime import listener
+    from netpool._transport import handshake
+
+    deadline = 0.5
+    sent, passes, cond, stalled = threading.Event(), [], threading.Condition(), []
+    real = listener.server_handshake
+
+    def starved(sock, authkey, timeout, progress=None):
+        calls = []
+
+        def step():
+            progress()
+            calls.append(None)
+            if len(calls) == 2:  # both challenges done: the HELLO is the next step
+                t0 = time.monotonic()
+                with cond:  # "starved" until the accept thread has looked past the deadline
+                    stalled.append(cond.wait_for(
+                        lambda: sent.is_set() and any(p >= t0 + deadline for p in passes),
+                        timeout=deadline + 20))
+        return real(sock, authkey, timeout, progress=step)
+
+    monkeypatch.setattr(listener, "server_handshake", starved)
+    joined = threading.Event()
+    acc = Acceptor(bind("127.0.0.1"), KEY, lambda chan, hello, peer: joined.set(),
+                   deadline=deadline)
+    expire = acc._expire
+
+    def watched(now):
+        try:
+            return expire(now)
+        finally:
+            with cond:
+                passes.append(now)
+                cond.notify_all()
+    acc._expire = watched
+    try:
+        chan = handshake.client_connect(acc.sock.getsockname(), KEY,
+                                        (M.HELLO, M.VERSION, 3, M.ROLE_BEAT, os.getpid(), "w"))
+        sent.set()
+        with cond:
+            cond.notify_all()
+        assert joined.wait(deadline + 20), "the handshake was cut though its HELLO had come"
+        assert stalled == [True]  # the accept thread did look at it past its deadline
+        chan.close()
+    finally:
+        acc.close()

@@ -51,8 +51,15 @@ class Admission:
             self._handle(S.WorkerLaunched(rec.id, time.monotonic()))
         if item.hello[3] == M.ROLE_BEAT:
             finish(chan)
+            if rec.beat is not None:  # its supervisor joined again (WorkerTable.admit)
+                self._links.drop(rec.beat)
             rec.beat, rec.beat_pid = chan, item.hello[4]
             self._links.register(rec, chan)
+            try:  # the supervisor counts its link open once this comes (supervisor.py)
+                chan.send((M.BEAT,))
+            except OSError:
+                self._links.drop(chan)
+                rec.beat = None
             return
         rec.chan = chan
         rec.peer = _peer(item.peer)

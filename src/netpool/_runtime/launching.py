@@ -67,7 +67,10 @@ class Launching:
         lost = self._workers.lost_launchers.pop(wid, None)
         if lost is None and self._workers.get(wid) is not None:
             lost = self._workers.get(wid).launcher  # still working: its successor, early
-        fresh = lost._replacement() if lost is not None else None
+        if lost is None:  # it joined by itself (`netpool worker`): whoever started it may
+            log.info("netpool: worker %d joined by itself: nothing here can replace it", wid)
+            return
+        fresh = lost._replacement()
         if fresh is None:
             log.error("netpool: worker %d cannot be replaced (%r)", wid, lost)
             return

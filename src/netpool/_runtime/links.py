@@ -30,7 +30,7 @@ class Links:
         """Read ``chan`` (the worker's main or heartbeat link) in the loop's selector."""
         self._sel.register(chan.sock, selectors.EVENT_READ, (rec, chan))
         if chan is rec.beat:
-            self._ring.append((time.monotonic() + self._interval(), rec))
+            self._ring.append((time.monotonic() + self._interval(), rec, chan))
 
     def watch_exit(self, rec: WorkerRec) -> bool:
         """Have the selector report the end of ``rec``'s local process, as ``(rec, None)``;
@@ -120,16 +120,16 @@ class Links:
         interval = self._interval()
         ring, horizon = self._ring, now + interval / 4
         while ring and ring[0][0] <= horizon:
-            _, rec = ring.popleft()
-            if rec.gone or rec.beat is None:
+            _, rec, chan = ring.popleft()
+            if rec.gone or rec.beat is not chan:  # gone, or replaced by a newer link
                 continue
             try:
-                rec.beat.send((M.BEAT,))
+                chan.send((M.BEAT,))
             except OSError:
-                self.drop(rec.beat)
+                self.drop(chan)
                 rec.beat = None
                 continue
-            ring.append((now + interval, rec))
+            ring.append((now + interval, rec, chan))
         return ring[0][0] if ring else now + interval
 
 

@@ -173,7 +173,11 @@ class WorkerTable:
         _, _, wid, role, pid, host = hello[:6]
         rec = self.live.get(wid)
         if role == M.ROLE_BEAT:
-            if rec is None or rec.chan is None or rec.beat is not None or rec.gone:
+            if rec is None or rec.chan is None or rec.gone:
+                return None, False
+            # A second one from the same supervisor replaces the first: it gave up waiting
+            # for the first's BEAT (a starved manager) and joined again.
+            if rec.beat is not None and (rec.beat_pid is None or pid != rec.beat_pid):
                 return None, False
             return rec, False
         if wid == -1:  # joined by itself: `netpool worker HOST:PORT`

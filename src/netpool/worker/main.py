@@ -197,6 +197,8 @@ def _serve(address: tuple[str, int], authkey: bytes, worker_id: int,
         func(*args)
     signal.signal(signal.SIGTERM, _ending(status))
     from .walltime import remaining
+    if not supervisor.supervised(info_fd):
+        return 3  # no heartbeat link: our supervisor is ending us
     chan.send((M.READY, remaining(), os.getppid()))  # our supervisor, above us
     code = Serve(chan, Runner(blobs), status).run()
     # Stopped gracefully: flush what the tasks left in multiprocessing queues.

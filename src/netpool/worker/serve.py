@@ -154,15 +154,22 @@ class Serve:
                 # sleep until it leaves for a task and rouses us (at most one wake-up per
                 # poll saved). Polling all the time, 256 workers took a third of 2 cores,
                 # idle or not.
-                got = nap.acquire(True, -1 if self.dozing else HANDOVER_SECONDS)
+                # Its polls send the results held back meanwhile (the flusher's job only
+                # while we hold the link): a stretch of short tasks wakes nobody but us.
+                got = nap.acquire(True, -1 if self.dozing else HOLD_SECONDS)
                 with cond:
                     if got:
                         self.roused = False
                     kicked, self.kicked = self.kicked, False
-                    if self._main_is_away(kicked):
+                    took = self._main_is_away(kicked)
+                    if took:
                         self.holder = _READER
-                        break
-                    self.dozing = self.away_since is None
+                    else:
+                        self.dozing = self.away_since is None
+                if self.outbox:
+                    self._flush()
+                if took:
+                    break
             try:
                 self._watch()
             finally:
@@ -253,7 +260,10 @@ class Serve:
             if bufs:
                 self.outbufs += bufs
             elif not (flush or len(outbox) >= BATCH_MAX):
-                if len(outbox) == 1:  # held back: the flusher sends it if we are slow
+                # Held back: the reader's next poll sends it if we are slow (it polls while
+                # we are away from the link), or, once it holds the link, the flusher. Waking
+                # the flusher for every stretch of work cost two thread wake-ups per batch.
+                if len(outbox) == 1 and self.holder is _READER:
                     self.held_since = time.monotonic()
                     self.out_cond.notify()
                 return
@@ -278,7 +288,7 @@ class Serve:
         """Sends results held back for batching when the next task turns out to be slow."""
         while True:
             with self.out_cond:
-                while not self.outbox:
+                while not self.outbox or self.holder is not _READER:
                     self.out_cond.wait()
                 wait = self.held_since + HOLD_SECONDS - time.monotonic()
                 if wait > 0:

@@ -29,12 +29,10 @@ as the supervisor's descendants and killed too, when the worker ends.
 
 from __future__ import annotations
 
-import mmap
 import os
 import select
 import signal
 import socket
-import struct
 import sys
 import threading
 import time
@@ -43,38 +41,9 @@ from typing import Callable, Optional
 from .._protocol import messages as M
 from .._transport.handshake import client_connect, finish, retrying
 from . import procfs
+from .statuspage import StatusPage
 
 _PR_SET_PDEATHSIG, _PR_SET_CHILD_SUBREAPER = 1, 36
-_SLOT = struct.Struct("dd")  # (task started at, or 0 when idle; last tick of the ticker)
-
-
-class StatusPage:
-    """A page shared by supervisor and worker: is the worker in a task, and is it alive?
-
-    The clock is ``time.monotonic`` (CLOCK_MONOTONIC), the same in both processes. Writes
-    are two doubles; a torn read costs at most one misjudged check, never a wrong kill: a
-    verdict needs the same answer over the whole timeout.
-    """
-
-    def __init__(self) -> None:
-        self._map = mmap.mmap(-1, mmap.PAGESIZE)  # anonymous and shared across fork
-        self.enabled = True
-
-    def begin(self, now: float) -> None:  # now: time.monotonic(), the caller's reading
-        if self.enabled:
-            _SLOT.pack_into(self._map, 0, now, now)
-
-    def end(self, now: float) -> None:
-        if self.enabled:
-            _SLOT.pack_into(self._map, 0, 0.0, now)
-
-    def tick(self) -> None:
-        if self.enabled:
-            started, _ = _SLOT.unpack_from(self._map, 0)
-            _SLOT.pack_into(self._map, 0, started, time.monotonic())
-
-    def read(self) -> tuple[float, float]:
-        return _SLOT.unpack_from(self._map, 0)
 
 
 def _prctl(option: int, arg: int) -> bool:
@@ -89,11 +58,12 @@ def run(serve: Callable[[StatusPage, int], int], authkey: bytes) -> int:
     """Fork the worker, which runs ``serve(status, info_fd)``, and supervise it.
 
     ``serve`` connects, writes one line of connection facts to ``info_fd`` (see
-    :func:`send_info`), and serves; its return value is the worker's exit code. Returns (or
+    :func:`send_info`), waits there until the heartbeat link is open (:func:`supervised`),
+    and serves; its return value is the worker's exit code. Returns (or
     dies of) what the worker exited with.
     """
     status = StatusPage()
-    info_r, info_w = os.pipe()
+    info_r, info_w = (s.detach() for s in socket.socketpair())  # both ways: see supervised()
     me = os.getpid()
     for stream in (sys.stdout, sys.stderr):  # or the child would print it again
         try:
@@ -201,7 +171,20 @@ def send_info(fd: int, address: tuple[str, int], worker_id: int, interval: float
     """Worker side: tell the supervisor where to open the beat link, once welcomed."""
     line = f"{address[0]} {address[1]} {worker_id} {interval} {timeout} {task_timeout or 0}\n"
     os.write(fd, line.encode())
-    os.close(fd)
+
+
+def supervised(fd: int) -> bool:
+    """Worker side: wait until the supervisor's heartbeat link is open (False: it could not
+    open one, and is ending us). Only then does the worker say READY: until it does, the
+    manager counts it as starting (``connect_timeout``), not as joined and silent
+    (``heartbeat_timeout``). In a join storm on a starved machine a supervisor's link took
+    longer than the heartbeat timeout to open (issue 9), and the manager killed the worker."""
+    try:
+        return os.read(fd, 1) == b"+"
+    except OSError:
+        return False
+    finally:
+        os.close(fd)
 
 
 class _Supervisor:
@@ -236,9 +219,22 @@ class _Supervisor:
     def _serve_beats(self, address, worker_id: int, interval: float, timeout: float,
                      task_timeout: Optional[float]) -> None:
         hello = (M.HELLO, M.VERSION, worker_id, M.ROLE_BEAT, os.getpid(), socket.gethostname())
+
+        def join():
+            # The link is open once the manager's first BEAT says it was admitted: a manager
+            # starved by a join storm may cut a handshake after our HELLO was sent, and that
+            # must be a failed join, tried again, not a lost manager that ends the worker.
+            link = client_connect(address, self.authkey, hello)
+            try:
+                link.recv()
+            except BaseException:
+                link.close()
+                raise
+            return link
         try:
-            chan = retrying(lambda: client_connect(address, self.authkey, hello), refused=False)
+            chan = retrying(join, refused=False)
             finish(chan)
+            os.write(self.info_fd, b"+")  # the worker may say READY now (supervised())
         except Exception as exc:
             # The main link is up, so a refused or reset one means the manager is closing
             # as we join (a pool left at once): not worth a line in the program's stderr.

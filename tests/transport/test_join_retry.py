@@ -138,10 +138,7 @@ def test_a_heartbeat_link_closed_as_it_joins_is_opened_again_and_the_worker_stay
         return admit(self, hello)
     monkeypatch.setattr(WorkerTable, "admit", refuse_first_beat)
     with netpool.DistributedPool(workers=[]) as pool:
-        env = dict(os.environ, NETPOOL_AUTHKEY=pool.authkey.hex())
-        proc = subprocess.Popen([sys.executable, "-m", "netpool.worker",
-                                 "%s:%d" % pool.address], env=env,
-                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        proc = _join(pool)
         try:
             live = pool._rt._workers
             wait_for(lambda: any(r.beat is not None for r in live.values())
@@ -173,10 +170,7 @@ def test_a_worker_whose_heartbeat_link_is_slow_to_open_is_not_killed_as_silent(m
         return chan, hello
     monkeypatch.setattr(listener, "server_handshake", slow_beat)
     with netpool.DistributedPool(workers=[], heartbeat_timeout=timeout) as pool:
-        env = dict(os.environ, NETPOOL_AUTHKEY=pool.authkey.hex())
-        proc = subprocess.Popen([sys.executable, "-m", "netpool.worker",
-                                 "%s:%d" % pool.address], env=env,
-                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        proc = _join(pool)
         try:
             live = pool._rt._workers
             wait_for(lambda: any(r.beat is not None for r in live.values())
@@ -191,3 +185,11 @@ def test_a_worker_whose_heartbeat_link_is_slow_to_open_is_not_killed_as_silent(m
         finally:
             proc.kill()
             proc.communicate(timeout=30)
+
+
+def _join(pool) -> subprocess.Popen:
+    """A ``netpool worker`` joining ``pool`` by itself, its stderr kept for the assertions."""
+    env = dict(os.environ, NETPOOL_AUTHKEY=pool.authkey.hex())
+    return subprocess.Popen([sys.executable, "-m", "netpool.worker", "%s:%d" % pool.address],
+                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                            text=True)

@@ -36,7 +36,7 @@ def redirect_pools(launchers: Callable[[], Any], host: Optional[str]) -> None:
 
         def __repr__(self) -> str:
             return (f"<{type(self).__module__}.{type(self).__qualname__} "
-                    f"state={self._state} pool_size={self._processes}>")
+                    f"state={self._state} pool_size={len(self._pool)}>")  # as the stdlib
 
         # What the istarmap recipe uses of the stdlib's internals (see _taskqueue.py).
         _get_tasks = staticmethod(taskqueue.get_tasks)

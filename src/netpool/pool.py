@@ -419,8 +419,9 @@ class DistributedPool:
         # Dead workers are replaced, as the stdlib does, when every launcher can do it: local
         # and ssh workers by another, a batch array's member by a one-worker job like it.
         replace = all(_can_grow(w) for w in launchers)
-        self._processes = sum(len(w._get_workers()) if isinstance(w, WorkerArray) else 1
-                              for w in launchers)
+        # The stdlib keeps ``processes`` as given (``Pool(True)._processes is True``).
+        self._processes = processes if workers is None and processes is not None else sum(
+            len(w._get_workers()) if isinstance(w, WorkerArray) else 1 for w in launchers)
         host, addresses = default_host(launchers, host)
         start = start_method(context)
         forking = python is None and start == "fork"

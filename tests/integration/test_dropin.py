@@ -438,3 +438,31 @@ def test_what_tasks_put_on_a_queue_survives_the_workers_exit(tmp_path):
             p.join()
     """))
     assert out == "[200000, 200000, 200000, 200000]\n"
+
+
+def test_an_open_file_argument_is_refused_as_by_the_stdlib(tmp_path):
+    # A stranger's program: cloudpickle would send a copy of a file opened for reading, so
+    # the task read its contents where the stdlib raises TypeError at the call (the error
+    # callback sees it too). Pool(True) keeps what it was given, as the stdlib does.
+    (tmp_path / "data.txt").write_text("contents\n")
+    out = assert_same(run_three_ways(tmp_path, """
+        def read(fh):
+            return fh.read()
+
+        if __name__ == "__main__":
+            with Pool(2) as p, open("data.txt") as fh:
+                for call in (lambda: p.apply(read, (fh,)), lambda: p.map(read, [fh])):
+                    try:
+                        print(call())
+                    except TypeError as e:
+                        print("TypeError", e)
+                r = p.apply_async(read, (fh,), error_callback=lambda e: print("cb", e))
+                r.wait(30)
+                print(r.successful(), p.apply(len, ("ok",)))
+            p = Pool(True)
+            print(p._processes)
+            p.terminate()
+    """))
+    refusal = "cannot pickle '_io.TextIOWrapper' object"
+    assert out == (f"TypeError {refusal}\n" * 2 + f"cb {refusal}\nFalse 2\n"
+                   "True\n")

@@ -64,8 +64,36 @@ def dumps(obj: object, by_value: bool = True) -> tuple[bytes, list]:
         if not by_value:
             raise
         bufs.clear()
+        out = io.BytesIO()
+        _by_value_pickler()(out, 5, buffer_callback=collect).dump(obj)
+        return out.getvalue(), bufs
+
+
+_BY_VALUE: "type | None" = None
+
+
+def _by_value_pickler() -> type:
+    """cloudpickle's pickler, minus its copy of files opened for reading.
+
+    An open file in the arguments is refused with the stdlib's TypeError, as under
+    multiprocessing: a copy of its contents would be a different program (no shared offset,
+    writes lost), and code that tests for the error would take the other branch.
+    """
+    global _BY_VALUE
+    if _BY_VALUE is None:
+        import collections
         import cloudpickle
-        return cloudpickle.dumps(obj, 5, buffer_callback=collect), bufs
+
+        def refuse(obj: object) -> None:
+            t = type(obj)
+            raise TypeError(f"cannot pickle '{t.__module__}.{t.__qualname__}' object")
+
+        class Pickler(cloudpickle.Pickler):
+            dispatch_table = collections.ChainMap({io.TextIOWrapper: refuse},
+                                                  cloudpickle.Pickler.dispatch_table)
+
+        _BY_VALUE = Pickler
+    return _BY_VALUE
 
 
 # Pickle writes a payload of 64 KiB or more outside its frames, right after its opcode and

@@ -9,6 +9,9 @@ import sys
 import time
 from typing import NoReturn, Optional, Sequence
 
+from ._runmain import (UsageError, exit_as_interrupted, interrupted, main_of_file,
+                       main_of_module, run_main)
+
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     """The command; as the program itself (``argv`` None: the ``netpool`` script, ``python -m
@@ -30,7 +33,7 @@ def _command(argv: list) -> int:
     run = sub.add_parser("run", help="run a multiprocessing.Pool script on netpool",
                          usage="netpool run [--workers SPEC] [--host HOST] [--journal PATH] "
                                "[--report PATH] [--dashboard] [--[no-]progress] "
-                               "script.py [args ...]")
+                               "(script.py | -m module) [args ...]")
     run.add_argument("--workers", metavar="SPEC", default=None, help=WORKERS_HELP)
     run.add_argument("--host", default=None,
                      help="the address or interface (e.g. ib0) workers connect back to; "
@@ -47,7 +50,10 @@ def _command(argv: list) -> int:
     run.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
                      help="a live progress line on stderr (default: when stderr is a "
                           "terminal); --no-progress for none, e.g. under your own tqdm")
-    run.add_argument("script")
+    run.add_argument("-m", dest="module", metavar="MODULE",
+                     help="run the module MODULE as python -m does (what follows is its "
+                          "arguments)")
+    run.add_argument("script", nargs="?")
     run.add_argument("args", nargs=argparse.REMAINDER)
     doc = sub.add_parser("doctor", help="run one tiny task through the real launcher and say "
                                         "what was found (address, job id, time, output)")
@@ -66,6 +72,7 @@ def _command(argv: list) -> int:
     if argv[:1] == ["worker"]:
         from .worker.main import main as worker_main
         return worker_main(argv[1:])
+    argv, module, module_args = _split_module(argv)
     args = parser.parse_args(argv)
     if args.command == "demo":
         return demo_main(args.workers, args.tasks)
@@ -82,11 +89,39 @@ def _command(argv: list) -> int:
         from .status import main as status_main
         return status_main(args)
     try:
+        if module is not None:
+            args.module, args.args = module, module_args
+        elif args.script is None:
+            run.error("the following arguments are required: script (or -m module)")
         return run_script(args.script, args.args, args.workers, args.host, args.journal,
-                          args.report, args.dashboard, args.progress)
+                          args.report, args.dashboard, args.progress, args.module)
     except UsageError as exc:
         print(f"netpool run: error: {exc}", file=sys.stderr)
         return 2
+
+
+_RUN_VALUES = frozenset({"--workers", "--host", "--journal", "--report"})
+
+
+def _split_module(argv: list) -> tuple[list, Optional[str], list]:
+    """``run [options] -m MODULE ARGS``: (``run [options]``, MODULE, ARGS), as python takes
+    whatever follows ``-m MODULE`` as the module's own, options or not; else (argv, None,
+    [])."""
+    if argv[:1] != ["run"]:
+        return argv, None, []
+    i = 1
+    while i < len(argv):
+        token = argv[i]
+        if token.startswith("-m") and token != "-m" and not token.startswith("--"):
+            return argv[:i], token[2:], argv[i + 1:]  # -mNAME, as python takes it
+        if token == "-m":
+            if i + 1 == len(argv):
+                return argv, None, []  # argparse then says -m needs its argument
+            return argv[:i], argv[i + 1], argv[i + 2:]
+        if not token.startswith("-") or token == "--":
+            break  # the script: what follows it is its own
+        i += 2 if token in _RUN_VALUES else 1
+    return argv, None, []
 
 
 class _Parser(argparse.ArgumentParser):
@@ -211,31 +246,27 @@ JOURNAL_HELP = """keep every finished task's outcome in the file PATH; run again
 PATH to skip the tasks already done (see docs/journal.md). Delete PATH to start afresh."""
 
 
-def run_script(script: str, args: list[str], workers: Optional[str] = None,
+def run_script(script: Optional[str], args: list[str], workers: Optional[str] = None,
                host: Optional[str] = None, journal: Optional[str] = None,
                report: Optional[str] = None, dashboard: bool = False,
-               progress: Optional[bool] = None) -> int:
-    """Run ``script`` as ``__main__`` with every way to make a multiprocessing Pool redirected.
+               progress: Optional[bool] = None, module: Optional[str] = None) -> int:
+    """Run ``script`` (or with ``module``, that module as ``python -m`` does) as ``__main__``
+    with every way to make a multiprocessing Pool redirected.
 
     With ``journal``, every pool and Manager the script makes uses that journal; with
     ``report`` and ``dashboard``, they all go into one report page (written when the script
     ends) and one live dashboard (``_runtime.reporting``); ``progress`` (None: when stderr is
-    a terminal) is their default for ``progress=``. Returns
-    the exit status ``python script`` would have: the script's ``sys.exit`` code, 1 after an
-    uncaught exception (its traceback printed as Python prints it, without our frames). A
-    script that cannot be read, a bad ``workers`` spec or journal is a ``UsageError``.
+    a terminal) is their default for ``progress=``. Returns the exit status python would
+    have (``_runmain.run_main``). A script or module that cannot be found or read, a bad
+    ``workers`` spec or journal is a ``UsageError``.
     """
     from ._redirect import redirect_pools
     from ._runtime import journaled
     from ._runtime import progress as progress_line
     from .errors import JournalError
 
-    path = os.path.abspath(script)
-    try:
-        with open(path, "rb") as f:
-            source = f.read()
-    except OSError as exc:
-        raise UsageError(f"can't open file {script!r}: {exc.strerror}") from None
+    if module is None:
+        main, code = main_of_file(script or "")
     launchers = (lambda: parse_workers(workers)) if workers is not None else (lambda: None)
     try:
         launchers()  # a bad spec fails before the script starts
@@ -251,83 +282,20 @@ def run_script(script: str, args: list[str], workers: Optional[str] = None,
     progress_line.DEFAULT = "auto" if progress is None else progress
 
     redirect_pools(launchers, host)
-    sys.argv = [script, *args]
-    sys.path[0] = os.path.dirname(path)
+    if module is not None:  # found after the redirection: finding it imports its packages
+        main, code = main_of_module(module)
+    sys.argv = [script if module is None else main.__file__, *args]
     if report is None and not dashboard:
-        return _exec_main(path, source)
+        return run_main(main, code)
     from ._runtime import reporting
     try:
         reporting.set_run(report, dashboard)
     except OSError as exc:
         raise UsageError(f"can't start the dashboard: {exc}") from None
     try:
-        return _exec_main(path, source)
+        return run_main(main, code)
     finally:
         reporting.end_run()
-
-
-class UsageError(Exception):
-    """A mistake on the command line: reported in one line, exit status 2."""
-
-
-def _exec_main(path: str, source: bytes) -> int:
-    """Run ``source`` as the module ``__main__``, as ``python path`` does.
-
-    The module stays ``sys.modules["__main__"]`` (and ``__mp_main__``, the name the
-    multiprocessing module gives it) until we exit, so that what the script's pools pickle
-    by reference to it, and their results, load here as in a plain run.
-    """
-    import builtins
-    import types
-    main = types.ModuleType("__main__")
-    from importlib.machinery import SourceFileLoader
-    main.__dict__.update(__file__=path, __builtins__=builtins, __cached__=None,
-                         __loader__=SourceFileLoader("__main__", path),  # as python's
-                         __package__=None, __spec__=None)
-    sys.modules["__main__"] = sys.modules["__mp_main__"] = main
-    try:
-        code = compile(source, path, "exec", dont_inherit=True)
-        exec(code, main.__dict__)
-    except SystemExit as exc:
-        code = exc.code
-        if code is None or isinstance(code, int):
-            return code or 0
-        print(code, file=sys.stderr)
-        return 1
-    except BaseException as exc:
-        tb = exc.__traceback__
-        while tb is not None and tb.tb_frame.f_code.co_filename != path:
-            tb = tb.tb_next  # our frames: a plain run has none of them
-        # None: the script did not start (a SyntaxError), which python prints without frames.
-        exc = exc.with_traceback(tb)
-        sys.excepthook(type(exc), exc, exc.__traceback__)
-        if isinstance(exc, KeyboardInterrupt):
-            interrupted[:] = [True]  # python -m netpool then dies of SIGINT, as python does
-            return 130  # what the shell reports for python killed by Ctrl-C
-        return 1
-    return 0
-
-
-interrupted: list = []  # [True] once the script ended with an uncaught KeyboardInterrupt
-
-
-def exit_as_interrupted() -> NoReturn:
-    """End as python does after an uncaught KeyboardInterrupt: as at any exit (threads
-    joined, atexit handlers run, output flushed), then killed by SIGINT, so that the parent
-    sees that status (-2 from subprocess, 130 in a shell), not an exit code."""
-    import atexit
-    import signal
-    import threading
-    threading._shutdown()
-    atexit._run_exitfuncs()
-    for stream in (sys.stdout, sys.stderr):
-        try:
-            stream.flush()
-        except (AttributeError, OSError, ValueError):
-            pass
-    signal.signal(signal.SIGINT, signal.SIG_DFL)
-    os.kill(os.getpid(), signal.SIGINT)
-    os._exit(130)  # the signal did not end us (blocked): the shell's number for it
 
 
 # -- netpool journal ---------------------------------------------------------------------

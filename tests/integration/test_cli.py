@@ -90,6 +90,10 @@ def test_run_propagates_the_exit_code(tmp_path):
     (["run", "--workers", "+", "s.py"], "netpool run: error: --workers '+' names no workers"),
     (["run", "--bogus", "s.py"], "netpool: error: unrecognized arguments: --bogus"),
     (["run"], "netpool run: error: the following arguments are required: script"),
+    (["run", "-m"], "netpool run: error: argument -m: expected one argument"),
+    (["run", "-m", "no_such_mod"], "netpool run: error: No module named no_such_mod"),
+    (["run", "-m", "email"], "netpool run: error: No module named email.__main__; 'email' is a "
+                             "package and cannot be directly executed"),
     (["launch"], "netpool: error: argument command: invalid choice: 'launch'"),
 ])
 def test_cli_mistakes_give_one_line_and_exit_2(tmp_path, args, says):
@@ -119,6 +123,41 @@ def test_run_gives_the_script_the_module_attributes_python_gives_it(tmp_path):
                            timeout=60, cwd=tmp_path)
     assert plain.stdout.startswith("The doc. __main__ SourceFileLoader __main__ None None True")
     assert (out.returncode, out.stdout, out.stderr) == (0, plain.stdout, plain.stderr)
+
+
+def test_run_m_runs_a_module_as_python_m_does(tmp_path):
+    # python -m pkg.job: found from the current directory, relative imports work, the
+    # module's own options follow it; a package runs its __main__; pools are netpool's.
+    pkg = tmp_path / "pkg"
+    pkg.mkdir()
+    (pkg / "__init__.py").write_text("")
+    (pkg / "helper.py").write_text("def sq(x):\n    return x * x\n")
+    (pkg / "job.py").write_text(textwrap.dedent("""
+        import os, sys, multiprocessing as mp
+        from .helper import sq
+
+        def cube(x):
+            return x ** 3
+
+        if __name__ == "__main__":
+            print(__name__, __package__, __spec__.name, __file__ == sys.argv[0],
+                  os.path.basename(__file__), sys.argv[1:], sys.path[0] == os.getcwd())
+            with mp.Pool(2) as p:
+                print(p.map(sq, range(5)), p.map(cube, range(4)))
+                netpool = sys.modules.get("netpool")
+                print(netpool is not None and isinstance(p, netpool.DistributedPool),
+                      file=sys.stderr)
+    """))
+    (pkg / "__main__.py").write_text("from pkg.job import cube\nprint('main of', __spec__.name,"
+                                     " cube(3))\n")
+    for argv in (["-m", "pkg.job", "a", "-v", "--workers", "3"], ["-m", "pkg"]):
+        out = _netpool("run", "--workers", "2", *argv, cwd=tmp_path)
+        plain = subprocess.run([sys.executable, *argv], capture_output=True, text=True,
+                               timeout=60, cwd=tmp_path)
+        assert (out.returncode, out.stdout) == (0, plain.stdout), out.stderr
+        assert out.stderr == ("True\n" if argv[1] == "pkg.job" else "")
+        assert plain.stderr == ("False\n" if argv[1] == "pkg.job" else "")
+    assert plain.stdout == "main of pkg.__main__ 27\n"
 
 
 def test_run_reports_a_syntax_error_as_python_does(tmp_path):

@@ -193,3 +193,60 @@ def _join(pool) -> subprocess.Popen:
     return subprocess.Popen([sys.executable, "-m", "netpool.worker", "%s:%d" % pool.address],
                             env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                             text=True)
+
+
+class MutingProxy(CuttingProxy):
+    """Forwards the first link; answers the second (a supervisor's heartbeat link) itself,
+    the handshake and no more: its first BEAT never comes, as from a manager whose loop is
+    busy ending the pool."""
+
+    def __init__(self, target, authkey: bytes) -> None:
+        self.authkey, self.muted = authkey, []
+        super().__init__(target, cut=0)
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            self.seen += 1
+            if self.seen == 2:
+                chan, hello = handshake.server_handshake(conn, self.authkey)
+                self.muted.append((chan, hello))
+                continue
+            up = socket.create_connection(self.target)
+            for a, b in ((conn, up), (up, conn)):
+                threading.Thread(target=self._pipe, args=(a, b), daemon=True).start()
+
+
+def _children(pid: int) -> list:
+    with open(f"/proc/{pid}/task/{pid}/children") as f:
+        return [int(p) for p in f.read().split()]
+
+
+def test_a_supervisor_whose_worker_ends_while_it_joins_ends_at_once():
+    # Found with a script whose second pool ended as it started: terminate() asks an idle
+    # worker to end and waits for its supervisor, but a supervisor still waiting for its
+    # first BEAT did not see its worker end, and terminate() took 1.5 s (its SIGKILL
+    # deadline) in one run of five.
+    with netpool.DistributedPool(workers=[]) as pool:
+        proxy = MutingProxy(pool.address, pool.authkey)
+        env = dict(os.environ, NETPOOL_AUTHKEY=pool.authkey.hex())
+        proc = subprocess.Popen([sys.executable, "-m", "netpool.worker",
+                                 "%s:%d" % proxy.address], env=env,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        try:
+            wait_for(lambda: proxy.muted or proc.poll() is not None, timeout=60,
+                     what="the supervisor to send its heartbeat link's HELLO")
+            assert proc.poll() is None, proc.communicate()[1]
+            (worker,) = _children(proc.pid)
+            os.kill(worker, 9)
+            start = time.monotonic()
+            proc.wait(timeout=30)
+            assert time.monotonic() - start < 3.0  # not the link's 30 s timeout
+            assert proc.returncode == -9  # the supervisor mirrors its worker's end
+            assert pool._rt.worker_count() == 0
+        finally:
+            proxy.close()
+            proc.kill()

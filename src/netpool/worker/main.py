@@ -24,7 +24,7 @@ from typing import Callable, Optional
 from .._protocol import messages as M
 from .._transport.handshake import client_connect, finish, retrying
 from .execute import Blobs, Runner
-from . import supervisor
+from . import forkguard, supervisor
 from .serve import Serve, flush_output
 
 AUTHKEY_ENV = "NETPOOL_AUTHKEY"
@@ -181,7 +181,7 @@ def _serve(address: tuple[str, int], authkey: bytes, worker_id: int,
     if len(msg) > 8 and msg[8]:  # our output goes to a file: the manager shows it too
         from . import forward
         forward.install(chan)
-    supervisor.guard_children(chan, status)
+    forkguard.guard_children(chan, status)
     supervisor.send_info(info_fd, address, worker_id, beat_interval, heartbeat_timeout,
                          msg[7] if len(msg) > 7 else None)
     blobs = Blobs()
@@ -213,7 +213,7 @@ def _ending(status: "supervisor.StatusPage") -> Callable:
     what tasks put on queues); inside a task, or in a task's child, it dies of the signal.
     """
     def handler(signum: int, frame: object) -> None:
-        if status.read()[0] == 0.0 and not supervisor.forked():
+        if status.read()[0] == 0.0 and not forkguard.forked():
             flush_output()
             end_of_worker()
             flush_output()

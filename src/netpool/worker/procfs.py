@@ -1,10 +1,21 @@
 """What /proc tells a worker and its supervisor: who is below it, who is stopped, when a child
-ends, how long a task really ran."""
+ends, how long a task really ran; and the prctl calls they make."""
 
 from __future__ import annotations
 
 import os
 import time
+
+PR_SET_PDEATHSIG, PR_SET_CHILD_SUBREAPER = 1, 36
+
+
+def prctl(option: int, arg: int) -> bool:
+    """Linux's prctl(2) with one argument; False where it failed or does not exist."""
+    try:
+        import ctypes
+        return ctypes.CDLL(None, use_errno=True).prctl(option, arg, 0, 0, 0) == 0
+    except Exception:
+        return False  # not Linux: the supervisor polls instead (getppid, kill(pid, 0))
 
 
 def descendants(root: int) -> list[int]:

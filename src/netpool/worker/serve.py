@@ -22,7 +22,7 @@ import time
 from collections import deque
 
 from .._protocol import messages as M
-from . import forward, procfs, supervisor
+from . import forkguard, forward, procfs
 from .execute import Runner
 
 BATCH_MAX = 64           # results per RESULTS message at most
@@ -89,7 +89,7 @@ class Serve:
             took = ended - began  # the manager sizes our window by it (protocol 8)
             if took >= SUSPECT_SECONDS:  # (the tasks before it in the stretch were short)
                 took, at = clock.ran(at, took), clock.start()
-            if supervisor.forked():  # a child the task forked came back here: not a worker
+            if forkguard.forked():  # a child the task forked came back here: not a worker
                 os._exit(0)
             if page is not None:
                 page.end(ended)

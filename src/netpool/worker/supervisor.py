@@ -39,20 +39,9 @@ import time
 from typing import Callable, Optional
 
 from .._protocol import messages as M
-from .._transport.handshake import client_connect, finish, retrying
-from . import procfs
+from .._transport.handshake import CLIENT_TIMEOUT, client_connect, finish, retrying
+from . import forkguard, procfs
 from .statuspage import StatusPage
-
-_PR_SET_PDEATHSIG, _PR_SET_CHILD_SUBREAPER = 1, 36
-
-
-def _prctl(option: int, arg: int) -> bool:
-    try:
-        import ctypes
-        return ctypes.CDLL(None, use_errno=True).prctl(option, arg, 0, 0, 0) == 0
-    except Exception:
-        return False  # not Linux: the supervisor polls instead (getppid, kill(pid, 0))
-
 
 def run(serve: Callable[[StatusPage, int], int], authkey: bytes) -> int:
     """Fork the worker, which runs ``serve(status, info_fd)``, and supervise it.
@@ -84,7 +73,7 @@ def run(serve: Callable[[StatusPage, int], int], authkey: bytes) -> int:
     if _term["asked"]:
         _end_now(pid)
     os.close(info_w)
-    _prctl(_PR_SET_CHILD_SUBREAPER, 1)
+    procfs.prctl(procfs.PR_SET_CHILD_SUBREAPER, 1)
     try:
         os.setpgid(pid, pid)  # also done in the child: whichever runs first
     except OSError:
@@ -125,11 +114,10 @@ def _kill_worker(pid: int, group_only: bool = False) -> None:
 
 
 def _worker_side(serve: Callable, status: StatusPage, info_w: int, parent: int) -> None:
-    global _forked
-    _forked = False  # a worker of a pool made by a task: the outer worker's hook set it
+    forkguard.reset()  # a worker of a pool made by a task: the outer worker's hook set it
     code = 1
     try:
-        _prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+        procfs.prctl(procfs.PR_SET_PDEATHSIG, signal.SIGKILL)
         if os.getppid() != parent:
             os._exit(1)  # the supervisor died before we could ask to die with it
         try:
@@ -187,6 +175,10 @@ def supervised(fd: int) -> bool:
         os.close(fd)
 
 
+class _WorkerEnded(Exception):
+    """The worker ended while its supervisor was opening the heartbeat link."""
+
+
 class _Supervisor:
     def __init__(self, pid: int, status: StatusPage, info_fd: int, authkey: bytes) -> None:
         self.pid, self.status, self.info_fd, self.authkey = pid, status, info_fd, authkey
@@ -224,9 +216,20 @@ class _Supervisor:
             # The link is open once the manager's first BEAT says it was admitted: a manager
             # starved by a join storm may cut a handshake after our HELLO was sent, and that
             # must be a failed join, tried again, not a lost manager that ends the worker.
+            # Meanwhile the worker may end (a pool terminated as it starts, whose loop sends
+            # no BEAT while it waits for us to exit): then we end too, at once.
+            if self._exited():
+                raise _WorkerEnded
             link = client_connect(address, self.authkey, hello)
             try:
-                link.recv()
+                if not link.take_buffered():
+                    ready, _, _ = select.select([link.sock, self.info_fd], [], [],
+                                                CLIENT_TIMEOUT)
+                    if not ready:
+                        raise TimeoutError("no BEAT came")
+                    if link.sock not in ready:  # the worker's end of info_fd closed
+                        raise _WorkerEnded
+                    link.recv()
             except BaseException:
                 link.close()
                 raise
@@ -238,7 +241,7 @@ class _Supervisor:
         except Exception as exc:
             # The main link is up, so a refused or reset one means the manager is closing
             # as we join (a pool left at once): not worth a line in the program's stderr.
-            if not isinstance(exc, (ConnectionError, EOFError)):
+            if not isinstance(exc, (ConnectionError, EOFError, _WorkerEnded)):
                 _say(f"cannot open the heartbeat link ({exc}); stopping the worker")
             return
         heard = time.monotonic()
@@ -353,43 +356,6 @@ class _Supervisor:
             os.kill(os.getpid(), sig)
             return 128 + sig
         return os.WEXITSTATUS(st) if os.WIFEXITED(st) else 1
-
-
-# -- in the worker: its children never act as the worker -------------------------------------
-
-_forked = False  # True in a process forked from the worker (by a task)
-_main_thread_forking = False
-
-
-def guard_children(chan, status: StatusPage) -> None:
-    """After ``fork()`` in a task, the child closes its copy of the worker's link (so the
-    manager sees EOF when the worker dies, and the child can never send on it) and no longer
-    writes the status page; a child forked by the main thread dies with the worker
-    (PDEATHSIG; not from other threads, whose end would kill it). ``Serve`` makes a child
-    that returns into the worker's loop exit at once (:func:`forked`)."""
-    main = threading.main_thread().ident
-
-    def before() -> None:
-        global _main_thread_forking
-        _main_thread_forking = threading.get_ident() == main
-
-    def after_in_child() -> None:
-        global _forked
-        _forked = True
-        status.enabled = False
-        try:
-            chan.sock.close()
-        except Exception:
-            pass
-        if _main_thread_forking:
-            _prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
-
-    os.register_at_fork(before=before, after_in_child=after_in_child)
-
-
-def forked() -> bool:
-    """Is this a child forked from the worker, come back from its task into the loop?"""
-    return _forked
 
 
 def _say(text: str) -> None:

@@ -34,6 +34,16 @@ measuring only:
   as SQLite's ``synchronous=NORMAL`` has none);
 - ``floorfile`` ``floor`` with the same ``os.write`` instead of the ``INSERT``;
 - ``hold0``   no table at all, only the hold (outcomes counted by task id, nothing written).
+- ``noflush``  ``full`` whose commit does nothing (no row built, nothing written, the keys
+  not marked committed): what the whole commit costs the loop;
+- ``noinsert`` ``full`` whose commit builds the row and marks the keys but writes nothing
+  (what a writer process taking the ``INSERT`` off the loop could save, at most);
+- ``onlyupdate`` ``noflush`` that still marks the keys committed (``committed.update``);
+- ``fromkeys``  ``noflush`` that builds ``dict.fromkeys`` of the batch's keys and drops it
+  (``onlyupdate`` without the insertion into the run's large table of keys);
+- ``bigleader`` ``noflush`` whose leaders' keys stay in the in-flight table, marked done
+  (what a table of this run's keys kept at resolve time would cost, as marks for later
+  twins instead of ``committed.update`` at commit time);
 - ``lazy``, ``hold0lazy``  ``full`` and ``hold0`` with the loop woken for a hold only 20 ms
   after it began (``JournaledTasks.due``), not 2: a flood's own rounds end it sooner.
 
@@ -175,6 +185,38 @@ def _flush_joined_appended(self):
     self._clear_pending()
 
 
+def _flush_clear(self, *args):
+    self._clear_pending()
+
+
+def _flush_noinsert(self, *args):
+    if self.pending_outcomes:
+        F.pack(self.pending_outcomes)
+        self.committed.update(dict.fromkeys(self.pending_outcomes, 1))
+    self._clear_pending()
+
+
+def _flush_fromkeys(self, *args):
+    dict.fromkeys(self.pending_outcomes, 1)
+    self._clear_pending()
+
+
+_DONE = object()
+
+
+def _resolved_marked(self, task, status, payload, bufs):
+    mine = task.journal
+    twins = ORIGINAL["resolved"](self, task, status, payload, bufs)
+    if mine is not None:
+        self._leader_of[mine[0]] = _DONE
+    return twins
+
+
+def _flush_update(self, *args):
+    self.committed.update(dict.fromkeys(self.pending_outcomes, 1))
+    self._clear_pending()
+
+
 def _due_lazy(self):
     """The loop wakes for a hold only 20 ms after it began: a flood's rounds end it sooner."""
     return inf if self._held_since is None else self._held_since + 0.020
@@ -209,6 +251,11 @@ VARIANTS = {
     "fullfile": {"flush": _flush_packed_appended},
     "floorfile": {"admit": _admit_by_args(False), "resolved": _resolved_record,
                   "flush": _flush_joined_appended},
+    "noflush": {"flush": _flush_clear},
+    "noinsert": {"flush": _flush_noinsert},
+    "onlyupdate": {"flush": _flush_update},
+    "fromkeys": {"flush": _flush_fromkeys},
+    "bigleader": {"flush": _flush_clear, "resolved": _resolved_marked},
     "hold0": {"admit": _admit_none, "resolved": _resolved_counted, "flush": _flush_nothing},
     "lazy": {"due": _due_lazy},
     "hold0lazy": {"admit": _admit_none, "resolved": _resolved_counted, "flush": _flush_nothing,

@@ -280,11 +280,6 @@ def run_script(script: Optional[str], args: list[str], workers: Optional[str] = 
             raise UsageError(str(exc)) from None
         journaled.set_default(journal)
     progress_line.DEFAULT = "auto" if progress is None else progress
-    if not os.environ.get("NETPOOL_LOG"):
-        # As multiprocessing's own logger: the script's logging setup does not show our
-        # routine lines (workers launched, joined); warnings still reach stderr.
-        import logging
-        logging.getLogger("netpool").propagate = False
 
     redirect_pools(launchers, host)
     if module is not None:  # found after the redirection: finding it imports its packages

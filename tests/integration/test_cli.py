@@ -160,36 +160,6 @@ def test_run_m_runs_a_module_as_python_m_does(tmp_path):
     assert plain.stdout == "main of pkg.__main__ 27\n"
 
 
-@pytest.mark.parametrize("setup", [
-    # The script's own logging at INFO shows its lines only, as under python (netpool's
-    # routine ones, workers launched and joined, stay out, as multiprocessing's do).
-    "import logging; logging.basicConfig(level=logging.INFO, stream=sys.stdout, "
-    "format='%(levelname)s %(name)s %(message)s'); logging.getLogger('app').info('start')",
-    # Every warning shown, or made an error: no ResourceWarning of ours (a supervisor's
-    # heartbeat link was left to the garbage collector), none printed as "Exception ignored".
-    "import warnings; warnings.simplefilter('always')",
-    "import warnings; warnings.simplefilter('error')",
-])
-def test_run_adds_nothing_to_what_the_script_logs_or_warns(tmp_path, setup):
-    script = tmp_path / "quiet.py"
-    script.write_text(f"import sys\n{setup}\n" + textwrap.dedent("""
-        import multiprocessing
-
-        def job(x):
-            return x * 2
-
-        if __name__ == "__main__":
-            for _ in range(3):
-                with multiprocessing.Pool(2) as pool:
-                    print(pool.map(job, range(4)))
-    """))
-    plain = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
-                           timeout=60, cwd=tmp_path)
-    out = _netpool("run", str(script), cwd=tmp_path)
-    assert plain.returncode == 0 and plain.stdout.count("[0, 2, 4, 6]") == 3, plain.stderr
-    assert (out.returncode, out.stdout, out.stderr) == (0, plain.stdout, plain.stderr)
-
-
 def test_run_reports_a_syntax_error_as_python_does(tmp_path):
     # No "Traceback" header and none of our frames: the script never started.
     script = tmp_path / "broken.py"

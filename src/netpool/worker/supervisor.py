@@ -244,12 +244,6 @@ class _Supervisor:
             if not isinstance(exc, (ConnectionError, EOFError, _WorkerEnded)):
                 _say(f"cannot open the heartbeat link ({exc}); stopping the worker")
             return
-        try:
-            self._beat(chan, interval, timeout, task_timeout)
-        finally:
-            chan.close()  # else a program that shows ResourceWarning shows one for it
-
-    def _beat(self, chan, interval: float, timeout: float, task_timeout: Optional[float]) -> None:
         heard = time.monotonic()
         # The worker's end is seen at once through a pidfd (else within 0.1 s); the other
         # checks need no finer step than a second, or a task's timeout: waking ten times a

@@ -112,8 +112,15 @@ def worker_setup(initializer: Optional[Callable], initargs: Sequence, host: str,
         parent=((multiprocessing.current_process().name, os.getpid())
                 if host in _LOOPBACK else None),
         daemon=worker_daemon(context),
-        verbose=logging.getLogger("netpool").isEnabledFor(logging.INFO))
+        verbose=_shows_info())
     return pickle.dumps((None, pickle.dumps((prepare, (options,)), 5), None), 5)
+
+
+def _shows_info() -> bool:
+    """Would a line the ``netpool`` logger logs at INFO be shown (to a handler of its own or,
+    propagating, the application's)? Not under ``netpool run`` without ``NETPOOL_LOG``."""
+    log = logging.getLogger("netpool")
+    return log.isEnabledFor(logging.INFO) and (log.propagate or bool(log.handlers))
 
 
 def worker_prefix(start: str) -> str:

@@ -226,7 +226,7 @@ def run_script(script: str, args: list[str], workers: Optional[str] = None,
     script that cannot be read, a bad ``workers`` spec or journal is a ``UsageError``.
     """
     from ._redirect import redirect_pools
-    from ._runtime import journaled
+    from ._runtime import journaled, logsetup
     from ._runtime import progress as progress_line
     from .errors import JournalError
 
@@ -251,6 +251,7 @@ def run_script(script: str, args: list[str], workers: Optional[str] = None,
     progress_line.DEFAULT = "auto" if progress is None else progress
 
     redirect_pools(launchers, host)
+    logsetup.keep_to_itself()  # the script's logging config shows no pool lines, as there
     sys.argv = [script, *args]
     sys.path[0] = os.path.dirname(path)
     if report is None and not dashboard:

@@ -100,6 +100,10 @@ def worker_setup(initializer: Optional[Callable], initargs: Sequence, host: str,
                 f"{exc}",)), 5), None), 5)
     from . import _mainscript
     fork_like = start == "fork"
+    if not fork_like:
+        # Spawn's preparation data reads the default start method, which fixes it: after
+        # a spawn or forkserver pool, set_start_method() without force raises, as there.
+        multiprocessing.get_start_method()
     options = _mainscript.describe(fork_like, with_values=fork_like and not (forking
                                                                          and all_local))
     mp_key = bytes(multiprocessing.current_process().authkey)

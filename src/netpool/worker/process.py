@@ -62,7 +62,9 @@ def _take_start_method(prefix: str) -> None:
     (``get_start_method()`` in a spawn pool's task is ``'spawn'``, in a fork pool's
     ``'fork'`` whatever the parent's default)."""
     import multiprocessing
-    multiprocessing.set_start_method(process_class(prefix)._start_method, force=True)
+    method = {"SpawnPoolWorker": "spawn", "ForkServerPoolWorker": "forkserver"}.get(prefix,
+                                                                                  "fork")
+    multiprocessing.set_start_method(method, force=True)
 
 
 def _parent_class() -> type:

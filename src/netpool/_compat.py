@@ -100,6 +100,10 @@ def worker_setup(initializer: Optional[Callable], initargs: Sequence, host: str,
                 f"{exc}",)), 5), None), 5)
     from . import _mainscript
     fork_like = start == "fork"
+    if not fork_like:
+        # Spawn's preparation data reads the default start method, which fixes it: after
+        # a spawn or forkserver pool, set_start_method() without force raises, as there.
+        multiprocessing.get_start_method()
     options = _mainscript.describe(fork_like, with_values=fork_like and not (forking
                                                                          and all_local))
     mp_key = bytes(multiprocessing.current_process().authkey)
@@ -112,8 +116,15 @@ def worker_setup(initializer: Optional[Callable], initargs: Sequence, host: str,
         parent=((multiprocessing.current_process().name, os.getpid())
                 if host in _LOOPBACK else None),
         daemon=worker_daemon(context),
-        verbose=logging.getLogger("netpool").isEnabledFor(logging.INFO))
+        verbose=_shows_info())
     return pickle.dumps((None, pickle.dumps((prepare, (options,)), 5), None), 5)
+
+
+def _shows_info() -> bool:
+    """Would a line the ``netpool`` logger logs at INFO be shown (to a handler of its own or,
+    propagating, the application's)? Not under ``netpool run`` without ``NETPOOL_LOG``."""
+    log = logging.getLogger("netpool")
+    return log.isEnabledFor(logging.INFO) and (log.propagate or bool(log.handlers))
 
 
 def worker_prefix(start: str) -> str:

@@ -261,7 +261,7 @@ def run_script(script: Optional[str], args: list[str], workers: Optional[str] = 
     ``workers`` spec or journal is a ``UsageError``.
     """
     from ._redirect import redirect_pools
-    from ._runtime import journaled
+    from ._runtime import journaled, logsetup
     from ._runtime import progress as progress_line
     from .errors import JournalError
 
@@ -282,6 +282,7 @@ def run_script(script: Optional[str], args: list[str], workers: Optional[str] = 
     progress_line.DEFAULT = "auto" if progress is None else progress
 
     redirect_pools(launchers, host)
+    logsetup.keep_to_itself()  # the script's logging config shows no pool lines, as there
     if module is not None:  # found after the redirection: finding it imports its packages
         main, code = main_of_module(module)
     sys.argv = [script if module is None else main.__file__, *args]

@@ -41,3 +41,27 @@ def test_a_bad_value_is_one_line_on_stderr(logger, capsys):
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "NETPOOL_LOG='loud'" in err and "debug" in err
     assert list(logger.handlers) == before
+
+
+def test_netpool_run_keeps_info_from_the_programs_handlers(logger, capsys):
+    # netpool run: a script's basicConfig(level=INFO) must not show the pool's INFO lines
+    # (the stdlib's multiprocessing logger does not propagate); warnings still reach stderr.
+    logger.handlers[:] = []
+    logger.setLevel(logging.NOTSET)
+    seen = []
+    root = logging.getLogger()
+
+    class Catch(logging.Handler):
+        def emit(self, record):
+            seen.append(record.getMessage())
+    catch, level = Catch(), root.level
+    root.addHandler(catch)
+    root.setLevel(logging.INFO)
+    try:
+        logsetup.keep_to_itself()
+        logger.info("netpool: launched worker 0")
+        logger.warning("netpool: worker 0 lost")
+    finally:
+        root.removeHandler(catch)
+        root.setLevel(level)
+    assert seen == [] and "netpool: worker 0 lost" in capsys.readouterr().err

@@ -44,3 +44,12 @@ def configure(environ: Optional[Mapping[str, str]] = None) -> Optional[int]:
     logger.setLevel(level)
     logger.propagate = False
     return level
+
+
+def keep_to_itself() -> None:
+    """``netpool run``: the program was written for the stdlib, whose ``multiprocessing``
+    logger does not propagate, so a script's own ``logging.basicConfig(level=INFO)`` shows
+    nothing of its pools. Ours then stops propagating too: its INFO lines go nowhere, and its
+    warnings and errors to stderr through ``logging.lastResort``, as an unconfigured
+    library's do. ``NETPOOL_LOG`` (our own handler) still shows what it asks for."""
+    logging.getLogger("netpool").propagate = False

@@ -94,12 +94,16 @@ def client_connect(address: tuple[str, int], authkey: bytes, hello: tuple,
     read), ``multiprocessing.AuthenticationError`` (wrong key).
     """
     sock = _connect(address, timeout)
-    sock.settimeout(None)
-    tune(sock)
-    set_io_timeouts(sock, timeout, timeout)
-    _challenge(sock, authkey, server=False)
-    chan = Channel(sock)
-    chan.send(hello)
+    try:
+        sock.settimeout(None)
+        tune(sock)
+        set_io_timeouts(sock, timeout, timeout)
+        _challenge(sock, authkey, server=False)
+        chan = Channel(sock)
+        chan.send(hello)
+    except BaseException:
+        sock.close()  # a failed handshake (tried again) leaves no socket to be collected
+        raise
     return chan
 
 

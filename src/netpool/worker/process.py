@@ -52,8 +52,19 @@ def become_pool_worker(identity: tuple, prefix: str, parent: Optional[tuple] = N
     process._parent_process = _parent_class()(parent_name, parent_pid, None)
     process._process_counter = itertools.count(1)
     process._children = set()
+    _take_start_method(prefix)
     from multiprocessing import util
     util.info("child process calling self.run()")  # as the stdlib's bootstrap logs it
+
+
+def _take_start_method(prefix: str) -> None:
+    """As the stdlib's ``Process._bootstrap``: a child's default start method is its own
+    (``get_start_method()`` in a spawn pool's task is ``'spawn'``, in a fork pool's
+    ``'fork'`` whatever the parent's default)."""
+    import multiprocessing
+    method = {"SpawnPoolWorker": "spawn", "ForkServerPoolWorker": "forkserver"}.get(prefix,
+                                                                                  "fork")
+    multiprocessing.set_start_method(method, force=True)
 
 
 def _parent_class() -> type:
@@ -307,6 +318,7 @@ def prepare(options: dict) -> None:
     if prefix and getattr(me, "_identity", ()):
         me.name = f"{prefix}-{':'.join(str(i) for i in me._identity)}"
         me.__class__ = process_class(prefix)  # a ForkServerProcess under forkserver
+        _take_start_method(prefix)
     if options.get("parent"):  # the pool's process, on this host
         from multiprocessing import process
         process._parent_process = _parent_class()(*options["parent"], None)

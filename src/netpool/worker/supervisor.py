@@ -267,9 +267,12 @@ class _Supervisor:
                     chan.recv_ready()
                     heard = time.monotonic()
             except Exception:
-                return  # the manager closed our link: it has gone, or dropped this worker
+                break  # the manager closed our link: it has gone, or dropped this worker
             if self._overdue(heard, timeout, task_timeout, chan):
-                return
+                break
+        # Closed, not dropped: the program's warnings filters reach this forked process
+        # (unittest.main() shows ResourceWarnings), and a dropped socket is one of them.
+        chan.close()
 
     def _overdue(self, heard: float, timeout: float, task_timeout: Optional[float], chan) -> bool:
         """Must the worker go now (the manager silent, the worker stuck)? Says why."""

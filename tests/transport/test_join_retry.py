@@ -35,14 +35,17 @@ class CuttingProxy:
             except OSError:
                 return
             self.seen += 1
-            if self.left > 0:
-                self.left -= 1
-                conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\1\0\0\0\0\0\0\0")
-                conn.close()  # a reset, at once
-                continue
-            up = socket.create_connection(self.target)
-            for a, b in ((conn, up), (up, conn)):
-                threading.Thread(target=self._pipe, args=(a, b), daemon=True).start()
+            self._serve(conn)
+
+    def _serve(self, conn: socket.socket) -> None:
+        if self.left > 0:
+            self.left -= 1
+            conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\1\0\0\0\0\0\0\0")
+            conn.close()  # a reset, at once
+            return
+        up = socket.create_connection(self.target)
+        for a, b in ((conn, up), (up, conn)):
+            threading.Thread(target=self._pipe, args=(a, b), daemon=True).start()
 
     @staticmethod
     def _pipe(a: socket.socket, b: socket.socket) -> None:
@@ -204,20 +207,11 @@ class MutingProxy(CuttingProxy):
         self.authkey, self.muted = authkey, []
         super().__init__(target, cut=0)
 
-    def _accept(self) -> None:
-        while True:
-            try:
-                conn, _ = self.sock.accept()
-            except OSError:
-                return
-            self.seen += 1
-            if self.seen == 2:
-                chan, hello = handshake.server_handshake(conn, self.authkey)
-                self.muted.append((chan, hello))
-                continue
-            up = socket.create_connection(self.target)
-            for a, b in ((conn, up), (up, conn)):
-                threading.Thread(target=self._pipe, args=(a, b), daemon=True).start()
+    def _serve(self, conn: socket.socket) -> None:
+        if self.seen == 2:
+            self.muted.append(handshake.server_handshake(conn, self.authkey))
+        else:
+            super()._serve(conn)
 
 
 def _children(pid: int) -> list:

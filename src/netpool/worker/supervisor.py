@@ -43,6 +43,7 @@ from .._transport.handshake import CLIENT_TIMEOUT, client_connect, finish, retry
 from . import forkguard, procfs
 from .statuspage import StatusPage
 
+
 def run(serve: Callable[[StatusPage, int], int], authkey: bytes) -> int:
     """Fork the worker, which runs ``serve(status, info_fd)``, and supervise it.
 

@@ -14,9 +14,16 @@ import pytest
 from test_backends import (CONNECT, HEARTBEAT, JOB_NAME, Cleanup, job_gone, pool_python,
                            unavailable, wait_until)
 
-WALLTIME = 60          # seconds: SLURM --time=1, SGE h_rt=60
+# A limit only the scheduler knows is SLURM's --time, whose grain is a minute. Given as
+# walltime=, it is the worker's own (NETPOOL_JOB_END; SGE's h_rt in seconds, SLURM's --time
+# rounded up to a minute), so those runs can be a third as long.
+WALLTIME = {"job": 60, "setting": 20}  # seconds
 TASK_SECONDS = 0.5
-TASKS = 320            # 2 workers x 0.5 s: about 80 s of work, past one walltime
+
+
+def _tasks(walltime: int) -> int:
+    """Enough for 2 workers to work 4/3 of a walltime: 320 tasks for 60 s, 106 for 20 s."""
+    return int(4 / 3 * walltime * 2 / TASK_SECONDS)
 
 
 @pytest.fixture(params=["slurm", "sge"])
@@ -48,8 +55,9 @@ def test_a_run_longer_than_the_walltime_loses_and_repeats_nothing(kind, source, 
     if source == "job" and kind != "slurm":
         pytest.skip("only SLURM jobs tell their end time; Grid Engine needs walltime=")
     cls = netpool.SLURMWorkerArray if kind == "slurm" else netpool.SGEQsubWorkerArray
-    array = (cls(2, job_name=JOB_NAME, walltime=WALLTIME) if source == "setting"
-             else cls(2, f"--time={WALLTIME // 60}", job_name=JOB_NAME))
+    walltime, tasks = WALLTIME[source], _tasks(WALLTIME[source])
+    array = (cls(2, job_name=JOB_NAME, walltime=walltime) if source == "setting"
+             else cls(2, f"--time={walltime // 60}", job_name=JOB_NAME))
     cleanup = Cleanup(kind)
     pool = netpool.DistributedPool(workers=[array], python=pool_python(),
                                    heartbeat_timeout=HEARTBEAT, connect_timeout=CONNECT)
@@ -58,8 +66,8 @@ def test_a_run_longer_than_the_walltime_loses_and_repeats_nothing(kind, source, 
     marks = tmp_path / "marks"
     marks.mkdir()
     try:
-        results = pool.map(_task, [(i, str(marks)) for i in range(TASKS)], chunksize=1)
-        assert [i for i, _ in results] == list(range(TASKS))
+        results = pool.map(_task, [(i, str(marks)) for i in range(tasks)], chunksize=1)
+        assert [i for i, _ in results] == list(range(tasks))
         runs = {}
         for path in marks.iterdir():
             i = int(path.name.split(".")[1])

@@ -33,8 +33,7 @@ from array import array
 from collections import Counter
 from functools import lru_cache
 from itertools import accumulate
-from operator import itemgetter
-from typing import Optional
+from typing import Optional, Sequence
 
 FORMAT = 2                      # PRAGMA user_version of the files this code writes
 APPLICATION_ID = 0x6E706A6C     # "npjl" in PRAGMA application_id: the file is ours
@@ -55,7 +54,6 @@ HEAD = struct.Struct("<QH")          # a framed record: payload length, number o
 SIZE = struct.Struct("<Q")           # ... then each buffer's length, the payload, the buffers
 _LITTLE = sys.byteorder == "little"
 _PER = 16 + 1 + 8                    # bytes of idx per outcome, version 2
-_FIRST, _SECOND, _THIRD = itemgetter(0), itemgetter(1), itemgetter(2)
 
 
 def encode(payload: bytes, bufs: list) -> bytes:
@@ -81,23 +79,22 @@ def decode(record: bytes) -> tuple[bytes, list]:
     return payload, bufs
 
 
-def pack(pending: dict) -> tuple[bytes, bytes, str, int]:
+def pack(outcomes: list) -> tuple[bytes, bytes, str, int]:
     """A version-2 batch's ``idx``, ``data``, ``counts`` and ``crc``, from the outcomes
-    ``key -> (status, record, function name)`` in the order they were recorded; one call per
-    part, none per outcome (a commit of 256 tiny outcomes is on a busy loop's path)."""
-    values = list(pending.values())
-    records = list(map(_SECOND, values))
+    ``(key, status, record, function name)`` in the order they were recorded; one call per
+    part, none per outcome (a commit of 256 tiny outcomes is on a busy loop's path). A key
+    recorded twice is in the row twice: the later one wins when it is read."""
+    keys, statuses, records, names = zip(*outcomes)
     data = b"".join(records)
-    statuses = bytes(map(_FIRST, values))
+    status_bytes = bytes(statuses)
     ends = array("Q", accumulate(map(len, records)))
     if not _LITTLE:
         ends.byteswap()
-    idx = b"".join(pending) + statuses + ends.tobytes()
-    return idx, data, _counts(statuses, list(map(_THIRD, values))), \
-        zlib.crc32(data, zlib.crc32(idx))
+    idx = b"".join(keys) + status_bytes + ends.tobytes()
+    return idx, data, _counts(status_bytes, names), zlib.crc32(data, zlib.crc32(idx))
 
 
-def _counts(statuses: bytes, names: list) -> str:
+def _counts(statuses: bytes, names: Sequence) -> str:
     """``counts``: ``[[name, done, failed], ...]`` in JSON. A batch's outcomes are nearly
     always one function's, which ``list.count`` sees at once where ``Counter`` takes 15 us
     in a busy pool; an outcome failed if its status (``FRAMED`` aside) is not 0."""

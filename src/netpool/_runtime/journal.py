@@ -386,35 +386,11 @@ class Journal:
     # -- reading it whole (netpool journal PATH) ------------------------------------------
     def summary(self) -> dict:
         """What the journal holds: counts, sizes, the runs and the functions."""
-        db = self._db
-        status: dict[bytes, int] = {}
-        nbytes = 0
-        kept: dict[int, int] = {}                  # run -> outcomes kept
-        names: dict[str, list] = {}                # name -> [done, failed]
-        for run, idx, counts in db.execute(f"SELECT run, idx, {self._counts} "
-                                           "FROM batches ORDER BY id"):
-            for key, st, length in F.statuses(idx, counts):
-                status[key] = st
-                nbytes += length
-                kept[run] = kept.get(run, 0) + 1
-            for name, done, failed in F.counts_of(counts) if counts is not None else ():
-                tally = names.setdefault(name, [0, 0])
-                tally[0] += done
-                tally[1] += failed
-        for name, done, failed in db.execute(  # the counts of format 1's batches
-                "SELECT name, SUM(done), SUM(failed) FROM names GROUP BY name"):
-            tally = names.setdefault(name, [0, 0])
-            tally[0] += done
-            tally[1] += failed
-        failed = sum(1 for st in status.values() if st != 0)
-        runs = [(*r, kept.get(r[0], 0)) for r in db.execute(
-            "SELECT id, program, argv, host, pid, started, ended FROM runs ORDER BY id")]
+        done, failed, nbytes, runs, names = F.summarize(self._db, self._counts)
         on_disk = sum(os.path.getsize(self.path + s) for s in ("", "-wal")
                       if os.path.exists(self.path + s))
-        return dict(path=self.path, format=self.format, done=len(status) - failed,
-                    failed=failed, result_bytes=nbytes, file_bytes=on_disk, runs=runs,
-                    names=sorted(((n, d, f) for n, (d, f) in names.items()),
-                                 key=lambda t: -(t[1] + t[2])))
+        return dict(path=self.path, format=self.format, done=done, failed=failed,
+                    result_bytes=nbytes, file_bytes=on_disk, runs=runs, names=names)
 
 
 _abandoned: list = []  # connections inherited by a forked child, never to be closed

@@ -33,7 +33,7 @@ from array import array
 from collections import Counter
 from functools import lru_cache
 from itertools import accumulate
-from typing import Optional, Sequence
+from typing import Any, Optional, Sequence
 
 FORMAT = 2                      # PRAGMA user_version of the files this code writes
 APPLICATION_ID = 0x6E706A6C     # "npjl" in PRAGMA application_id: the file is ours
@@ -162,3 +162,33 @@ def _ends(idx: bytes, n: int) -> array:
 def counts_of(counts: str) -> list:
     """[(name, done, failed), ...] of a version-2 row's ``counts``."""
     return [tuple(c) for c in json.loads(counts)]
+
+
+def summarize(db: Any, counts_column: str) -> tuple[int, int, int, list, list]:
+    """(done, failed, bytes of outcomes, runs, [(name, done, failed)] most first) of the
+    journal open as ``db``, whose batches' counts are in ``counts_column`` (``NULL`` in a
+    file of format 1, whose counts are in ``names``)."""
+    status: dict[bytes, int] = {}
+    nbytes = 0
+    kept: dict[int, int] = {}                  # run -> outcomes kept
+    names: dict[str, list] = {}                # name -> [done, failed]
+    for run, idx, counts in db.execute(f"SELECT run, idx, {counts_column} "
+                                       "FROM batches ORDER BY id"):
+        for key, st, length in statuses(idx, counts):
+            status[key] = st
+            nbytes += length
+            kept[run] = kept.get(run, 0) + 1
+        for name, done, failed in counts_of(counts) if counts is not None else ():
+            tally = names.setdefault(name, [0, 0])
+            tally[0] += done
+            tally[1] += failed
+    for name, done, failed in db.execute(  # the counts of format 1's batches
+            "SELECT name, SUM(done), SUM(failed) FROM names GROUP BY name"):
+        tally = names.setdefault(name, [0, 0])
+        tally[0] += done
+        tally[1] += failed
+    failed = sum(1 for st in status.values() if st != 0)
+    runs = [(*r, kept.get(r[0], 0)) for r in db.execute(
+        "SELECT id, program, argv, host, pid, started, ended FROM runs ORDER BY id")]
+    by_name = sorted(((n, d, f) for n, (d, f) in names.items()), key=lambda t: -(t[1] + t[2]))
+    return len(status) - failed, failed, nbytes, runs, by_name

@@ -48,6 +48,11 @@ measuring only:
   after it began (``JournaledTasks.due``), not 2: a flood's own rounds end it sooner.
 
 Measured and read in docs/journal.md ("Where the cost stands").
+
+The variants other than ``plain``, ``full`` and ``lazy`` replace code written against the
+journal's tables before the one table of keys (``Journal.table``, 2026-12-03): they need
+that tree's netpool, e.g. ``PYTHONPATH=<a checkout of 0b79250>/src``, and refuse to run
+on a newer one.
 """
 
 from __future__ import annotations
@@ -263,7 +268,13 @@ VARIANTS = {
 }
 
 
+CURRENT = {"plain", "full", "lazy"}  # the variants that run on the one table of keys
+
+
 def _install(name: str) -> None:
+    if name not in CURRENT and hasattr(JM.Journal, "lookup") and hasattr(JM, "Batch"):
+        raise SystemExit(f"variant {name!r} is written against the journal before its one "
+                         "table of keys: run it with that netpool on PYTHONPATH (docstring)")
     for what, code in {**ORIGINAL, **(VARIANTS[name] or {})}.items():
         setattr(JM.Journal if what == "flush" else JT, what, code)
 

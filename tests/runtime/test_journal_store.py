@@ -230,3 +230,21 @@ def test_no_write_permission_is_said_at_open():
         assert out.stdout.count("refused: cannot write the journal") == 2, out.stdout + out.stderr
     finally:
         shutil.rmtree(folder)
+
+
+def test_a_failed_commit_forgets_its_outcomes_and_the_run_goes_on_without_journaling(tmp_path):
+    path = tmp_path / "j.db"
+    j = J.Journal(path)
+    j.record(key(1), 0, b"kept", [], "f")
+    j.flush()
+    other = sqlite3.connect(path)  # another program breaks the file under the run
+    other.execute("DROP TABLE batches")
+    other.commit()
+    other.close()
+    j.record(key(2), 0, b"lost", [], "f")
+    j.flush()  # logged, not raised
+    assert j.broken and j.pending == 0
+    assert key(2) not in j and j.lookup(key(2)) is None  # never claimed as recorded
+    j.record(key(3), 0, b"ignored", [], "f")
+    assert j.pending == 0 and key(3) not in j
+    j.close()

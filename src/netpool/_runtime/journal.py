@@ -44,12 +44,29 @@ log = logging.getLogger("netpool")
 
 MAX_RESULT = 64 << 20           # outcomes larger than this are not kept: the task reruns
 BATCH_ROWS = 256                # outcomes kept in memory at most: more commit at once
-BATCH_BYTES = 16 << 20          # ... and bytes
+BATCH_BYTES = 16 << 20          # ... and bytes of records larger than SMALL
+SMALL = 64 << 10                # a record this small is not counted in bytes: BATCH_ROWS of
+                                # them are at most BATCH_BYTES (one sum less per tiny task)
 
 # One batch is one row (journalformat.py): a row per outcome would cost an index insertion
 # per task (10-30 us here, a third of a tiny task); a row per batch costs one per 256 tasks.
 
 Outcome = tuple  # (status, payload bytes, [buffers]), as a worker's RESULTS entry
+
+
+class Batch:
+    """One commit's outcomes. Every key of this run and of the file points to its batch in
+    ``Journal.table``, so a commit marks all its keys at once (``id`` set): no call per key,
+    no insertion into the large table at commit time (the key was put there when its task
+    was admitted, journaled.py)."""
+
+    __slots__ = ("id", "outcomes")
+
+    def __init__(self, bid: Optional[int] = None) -> None:
+        self.id = bid           # the row's id once committed; None while pending
+        # (key, status, record, function name) in the order recorded, while pending; the
+        # status has ``F.FRAMED`` set if the record is framed (it has buffers)
+        self.outcomes: Optional[list] = [] if bid is None else None
 
 
 class Journal:
@@ -68,18 +85,20 @@ class Journal:
         self.too_large = 0          # outcomes not kept because of max_result, this run
         self.broken = False         # a write failed: nothing more is written, tasks just run
         # The largest payload of a task without buffers that ``record``'s common case takes
-        # (journaled.py inlines it): none once the journal is broken.
-        self.plain_limit = max_result
+        # (journaled.py inlines it, uncounted in ``pending_bytes``): none once broken.
+        self.plain_limit = min(max_result, SMALL)
+        # This run's one table of keys: key -> its outcome's ``Batch`` (committed, or the
+        # pending one), or the task id of the leader running it (set by journaled.py, which
+        # reads and writes this table directly: a few dict operations per task in all).
+        self.table: dict[bytes, Any] = {}
         self._clear_pending()
-        # key -> batch id, for every committed outcome (read directly by journaled.py)
-        self.committed: dict[bytes, int] = {}
-        self._batch: tuple = (0, {}, b"")  # the last batch read: id, key -> entry, data
+        self._read: tuple = (0, {}, b"")  # the last batch read: id, key -> entry, data
         self._db = self._connect(readonly)
         try:
             self.format = self._validate(readonly)
             for bid, idx, counts in self._db.execute(f"SELECT id, idx, {self._counts} "
                                                      "FROM batches ORDER BY id"):
-                self.committed.update(dict.fromkeys(F.keys(idx, counts), bid))
+                self.table.update(dict.fromkeys(F.keys(idx, counts), Batch(bid)))
             self.run = self._start_run() if register and not readonly else None
             forks.own(self)
         except sqlite3.DatabaseError as exc:
@@ -217,24 +236,32 @@ class Journal:
 
     # -- the runtime's side --------------------------------------------------------------
     def __contains__(self, key: bytes) -> bool:
-        return key in self.committed or key in self.pending_outcomes
+        return type(self.table.get(key)) is Batch
 
     def __len__(self) -> int:
-        committed = self.committed
-        return len(committed) + sum(1 for k in self.pending_outcomes if k not in committed)
+        return sum(1 for v in self.table.values() if type(v) is Batch)
+
+    @property
+    def committed(self) -> dict[bytes, int]:
+        """key -> batch id of every committed outcome (built on each call; not for a loop)."""
+        return {k: v.id for k, v in self.table.items() if type(v) is Batch and v.id is not None}
 
     def lookup(self, key: bytes) -> Optional[Outcome]:
         """The recorded outcome of the task ``key``, or None (not recorded, or damaged)."""
-        pending = self.pending_outcomes.get(key)
-        if pending is not None:  # the last entry for a key wins
-            status, record, _ = pending
+        batch = self.table.get(key)
+        if type(batch) is not Batch:
+            return None
+        if batch.id is None:  # pending; the last entry for a key wins
+            for k, status, record, _ in reversed(batch.outcomes):
+                if k == key:
+                    break
+            else:  # not reached: a key points to the pending batch only once recorded in it
+                return None
             if status & F.FRAMED:
                 return (status & ~F.FRAMED, *F.decode(record))
             return (status, record, [])
-        bid = self.committed.get(key)
-        if bid is None:
-            return None
-        if self._batch[0] != bid:  # results come back in the order they were recorded
+        bid = batch.id
+        if self._read[0] != bid:  # results come back in the order they were recorded
             try:
                 idx, data, counts, crc = self._db.execute(
                     f"SELECT idx, data, {self._counts}, "
@@ -243,40 +270,47 @@ class Journal:
             except sqlite3.DatabaseError as exc:  # damaged since it was opened and checked
                 log.warning("netpool: the journal %s cannot be read (%s); that task runs "
                             "again", self.path, exc)
-                del self.committed[key]
+                del self.table[key]
                 return None
             entries = F.entries(idx, data, counts, crc)
             if entries is None:
-                return self._damaged(bid)
-            self._batch = bid, entries, data
-        status, start, end, framed, crc = self._batch[1][key]
-        record = self._batch[2][start:end]
+                return self._forget(batch, "holds a damaged batch; its tasks run again")
+            self._read = bid, entries, data
+        status, start, end, framed, crc = self._read[1][key]
+        record = self._read[2][start:end]
         if crc is not None and zlib.crc32(record) != crc:  # a record of format 1
             log.warning("netpool: the journal %s holds a damaged record; that task runs again",
                         self.path)
-            del self.committed[key]
+            del self.table[key]
             return None
         return (status, *F.decode(record)) if framed else (status, record, [])
 
-    def _damaged(self, bid: int) -> None:
-        log.warning("netpool: the journal %s holds a damaged batch; its tasks run again",
-                    self.path)
-        for k in [k for k, b in self.committed.items() if b == bid]:
-            del self.committed[k]
+    def _forget(self, batch: Batch, why: str = "") -> None:
+        """Every key of ``batch`` unknown again (its tasks run again)."""
+        if why:
+            log.warning("netpool: the journal %s %s", self.path, why)
+        table = self.table
+        for k in [k for k, b in table.items() if b is batch]:
+            del table[k]
         return None
 
     def record(self, key: bytes, status: int, payload: bytes, bufs: list, name: str) -> None:
         """Keep a task's outcome (written with the next batch)."""
         if bufs or len(payload) > self.max_result or self.broken:
             return self._record_other(key, status, payload, bufs, name)
-        # A tiny task's path, a dict entry and a sum: the batch's row is built from the
-        # pending entries once per commit (``flush``), with one call per part.
+        # A tiny task's path (journaled.py inlines it): a dict entry, an append and a sum;
+        # the batch's row is built from the outcomes once per commit (``flush``).
         if type(payload) is not bytes:
             payload = bytes(payload)  # the worker's buffer may be reused
-        pending = self.pending_outcomes
-        pending[key] = (status, payload, name)
-        self.pending_bytes += len(payload)
-        if len(pending) >= BATCH_ROWS or self.pending_bytes >= BATCH_BYTES:
+        self._keep(key, status, payload, name)
+
+    def _keep(self, key: bytes, status: int, record: bytes, name: str) -> None:
+        batch = self.batch
+        self.table[key] = batch
+        batch.outcomes.append((key, status, record, name))  # type: ignore[union-attr]
+        if len(record) > SMALL:
+            self.pending_bytes += len(record)
+        if len(batch.outcomes) >= BATCH_ROWS or self.pending_bytes >= BATCH_BYTES:
             self.flush()
 
     def _record_other(self, key: bytes, status: int, payload: bytes, bufs: list,
@@ -291,23 +325,20 @@ class Journal:
                             name, size, self.max_result)
             self.too_large += 1
             return
-        record = F.encode(payload, bufs)
-        self.pending_outcomes[key] = (status | F.FRAMED, record, name)
-        self.pending_bytes += len(record)
-        if len(self.pending_outcomes) >= BATCH_ROWS or self.pending_bytes >= BATCH_BYTES:
-            self.flush()
+        self._keep(key, status | F.FRAMED, F.encode(payload, bufs), name)
 
     @property
     def pending(self) -> int:
         """Outcomes recorded and not yet committed."""
-        return len(self.pending_outcomes)
+        return len(self.batch.outcomes)  # type: ignore[arg-type]
 
     def flush(self) -> None:
         """Commit what is pending, in one transaction. A failure is logged, never raised."""
-        if not self.pending_outcomes or self.broken:
+        batch = self.batch
+        if not batch.outcomes or self.broken:
             return
         try:
-            idx, data, counts, crc = F.pack(self.pending_outcomes)
+            idx, data, counts, crc = F.pack(batch.outcomes)
             # One statement, so its own transaction (autocommit mode): no BEGIN, no COMMIT.
             bid = self._db.execute(
                 "INSERT INTO batches(run, at, idx, data, counts, crc) VALUES (?,?,?,?,?,?)",
@@ -318,15 +349,15 @@ class Journal:
             self.plain_limit = -1
             log.error("netpool: writing the journal %s failed (%s); the run goes on "
                       "without journaling", self.path, exc)
+            self._forget(batch)
         else:
-            self.committed.update(dict.fromkeys(self.pending_outcomes, bid))
+            batch.id = bid  # every key of the batch is committed now
+        batch.outcomes = None
         self._clear_pending()
 
     def _clear_pending(self) -> None:
-        # key -> (status, record, function name), not committed, in the order recorded;
-        # the status has ``F.FRAMED`` set if the record is framed (it has buffers)
-        self.pending_outcomes: dict[bytes, tuple] = {}
-        self.pending_bytes = 0                   # bytes of their records
+        self.batch = Batch()        # the outcomes recorded and not yet committed
+        self.pending_bytes = 0      # bytes of their records larger than SMALL
 
     def _disown(self) -> None:
         """In a forked child: never touch the parent's connection, not even to close it.
@@ -355,35 +386,11 @@ class Journal:
     # -- reading it whole (netpool journal PATH) ------------------------------------------
     def summary(self) -> dict:
         """What the journal holds: counts, sizes, the runs and the functions."""
-        db = self._db
-        status: dict[bytes, int] = {}
-        nbytes = 0
-        kept: dict[int, int] = {}                  # run -> outcomes kept
-        names: dict[str, list] = {}                # name -> [done, failed]
-        for run, idx, counts in db.execute(f"SELECT run, idx, {self._counts} "
-                                           "FROM batches ORDER BY id"):
-            for key, st, length in F.statuses(idx, counts):
-                status[key] = st
-                nbytes += length
-                kept[run] = kept.get(run, 0) + 1
-            for name, done, failed in F.counts_of(counts) if counts is not None else ():
-                tally = names.setdefault(name, [0, 0])
-                tally[0] += done
-                tally[1] += failed
-        for name, done, failed in db.execute(  # the counts of format 1's batches
-                "SELECT name, SUM(done), SUM(failed) FROM names GROUP BY name"):
-            tally = names.setdefault(name, [0, 0])
-            tally[0] += done
-            tally[1] += failed
-        failed = sum(1 for st in status.values() if st != 0)
-        runs = [(*r, kept.get(r[0], 0)) for r in db.execute(
-            "SELECT id, program, argv, host, pid, started, ended FROM runs ORDER BY id")]
+        done, failed, nbytes, runs, names = F.summarize(self._db, self._counts)
         on_disk = sum(os.path.getsize(self.path + s) for s in ("", "-wal")
                       if os.path.exists(self.path + s))
-        return dict(path=self.path, format=self.format, done=len(status) - failed,
-                    failed=failed, result_bytes=nbytes, file_bytes=on_disk, runs=runs,
-                    names=sorted(((n, d, f) for n, (d, f) in names.items()),
-                                 key=lambda t: -(t[1] + t[2])))
+        return dict(path=self.path, format=self.format, done=done, failed=failed,
+                    result_bytes=nbytes, file_bytes=on_disk, runs=runs, names=names)
 
 
 _abandoned: list = []  # connections inherited by a forked child, never to be closed

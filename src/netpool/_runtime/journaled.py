@@ -30,7 +30,7 @@ from typing import Any, Callable, Optional, Sequence
 
 from .._protocol import messages as M
 from .identity import fingerprint
-from .journal import BATCH_BYTES, BATCH_ROWS, Journal
+from .journal import BATCH_ROWS, Batch, Journal
 
 __all__ = ["Journal", "JournaledTasks", "open_journal", "set_default", "key_prefix", "task_key"]
 
@@ -92,12 +92,14 @@ class JournaledTasks:
         self._functions: dict[int, Optional[bytes]] = {0: b""}  # blob id -> fingerprint
         self._names: dict[int, str] = {}
         self._prefixes: dict[tuple, tuple] = {}     # (kind, blob) -> (hash prefix, name)
-        self._leader_of: dict[bytes, int] = {}      # key -> task id of the leader
         self._followers: dict[int, list] = {}       # leader task id -> identical tasks
         self._held: list = []                       # sink calls waiting for a commit
         self._held_since: Optional[float] = None    # monotonic time the first was held
         # A leader carries its key and function name itself (``Task.journal``): no table
-        # by task id to fill and empty for every task.
+        # by task id to fill and empty for every task. Its key is in the journal's one
+        # table of keys (``Journal.table``), pointing to its task id while it runs and to
+        # its outcome's batch once recorded: one lookup and one insertion per task at
+        # admission, one replacement at its outcome, nothing per task at the commit.
 
     def define(self, blob: int, obj: Any, name: str) -> None:
         """A callable got its blob id (any thread, once per blob)."""
@@ -110,11 +112,8 @@ class JournaledTasks:
         if self.journal is None:
             return tasks
         run = None  # the tasks that run, made only once one of them does not
-        journal, leader_of = self.journal, self._leader_of
-        # Read here, not per task: no commit happens while a batch is admitted, and a
-        # commit replaces the pending table, so the next batch reads it again.
-        committed, pending = journal.committed, journal.pending_outcomes
-        known = bool(committed or pending)  # a fresh journal has nothing to look up
+        journal = self.journal
+        table = journal.table
         kind = blob = prefix = None  # a batch's tasks mostly share their kind and function
         for t in tasks:
             # The common case inline (a plain task of a known function): ~0.5 us a task here.
@@ -131,20 +130,22 @@ class JournaledTasks:
                     h.update(t.payload)
                     key, tname = h.digest(), name
             if key is not None:
-                if known and (key in committed or key in pending):
-                    outcome = journal.lookup(key)
-                    if outcome is not None:
-                        to_sink(t.sink._deliver, t.id, *outcome, "the journal")
+                known = table.get(key)
+                if known is not None:
+                    if type(known) is Batch:  # recorded, in this run or an earlier one
+                        outcome = journal.lookup(key)
+                        if outcome is not None:
+                            to_sink(t.sink._deliver, t.id, *outcome, "the journal")
+                            if run is None:
+                                run = tasks[:tasks.index(t)]
+                            continue
+                        # damaged: ``lookup`` forgot it, and this task runs as its leader
+                    else:  # the task id of an identical task running
+                        self._followers.setdefault(known, []).append(t)
                         if run is None:
                             run = tasks[:tasks.index(t)]
                         continue
-                leader = leader_of.get(key)
-                if leader is not None:
-                    self._followers.setdefault(leader, []).append(t)
-                    if run is None:
-                        run = tasks[:tasks.index(t)]
-                    continue
-                leader_of[key] = t.id
+                table[key] = t.id
                 t.journal = key, tname
             if run is not None:
                 run.append(t)
@@ -157,15 +158,16 @@ class JournaledTasks:
             return ()
         task.journal = None
         key, name = mine
-        del self._leader_of[key]
         journal = self.journal
         if bufs or type(payload) is not bytes or len(payload) > journal.plain_limit:
+            journal.table.pop(key, None)  # ``record`` may keep nothing (too large, broken)
             journal.record(key, status, payload, bufs, name)  # type: ignore[union-attr]
         else:  # ``Journal.record``'s common case inline: one call less per task
-            pending = journal.pending_outcomes
-            pending[key] = (status, payload, name)
-            journal.pending_bytes += len(payload)
-            if len(pending) >= BATCH_ROWS or journal.pending_bytes >= BATCH_BYTES:
+            batch = journal.batch
+            journal.table[key] = batch  # replaces the leader's task id: no insertion
+            outcomes = batch.outcomes
+            outcomes.append((key, status, payload, name))
+            if len(outcomes) >= BATCH_ROWS:  # a payload this small is not counted in bytes
                 journal.flush()
         return self._followers.pop(task.id, ()) if self._followers else ()
 
@@ -175,8 +177,9 @@ class JournaledTasks:
         if mine is None:
             return []
         task.journal = None
-        if self._leader_of.get(mine[0]) == task.id:
-            del self._leader_of[mine[0]]
+        table = self.journal.table  # type: ignore[union-attr]
+        if table.get(mine[0]) == task.id:
+            del table[mine[0]]
         return self._followers.pop(task.id, [])
 
     def end_of_round(self, later: list, in_flight: int, final: bool = False) -> list:

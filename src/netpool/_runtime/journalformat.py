@@ -33,8 +33,7 @@ from array import array
 from collections import Counter
 from functools import lru_cache
 from itertools import accumulate
-from operator import itemgetter
-from typing import Optional
+from typing import Any, Optional, Sequence
 
 FORMAT = 2                      # PRAGMA user_version of the files this code writes
 APPLICATION_ID = 0x6E706A6C     # "npjl" in PRAGMA application_id: the file is ours
@@ -55,7 +54,6 @@ HEAD = struct.Struct("<QH")          # a framed record: payload length, number o
 SIZE = struct.Struct("<Q")           # ... then each buffer's length, the payload, the buffers
 _LITTLE = sys.byteorder == "little"
 _PER = 16 + 1 + 8                    # bytes of idx per outcome, version 2
-_FIRST, _SECOND, _THIRD = itemgetter(0), itemgetter(1), itemgetter(2)
 
 
 def encode(payload: bytes, bufs: list) -> bytes:
@@ -81,23 +79,22 @@ def decode(record: bytes) -> tuple[bytes, list]:
     return payload, bufs
 
 
-def pack(pending: dict) -> tuple[bytes, bytes, str, int]:
+def pack(outcomes: list) -> tuple[bytes, bytes, str, int]:
     """A version-2 batch's ``idx``, ``data``, ``counts`` and ``crc``, from the outcomes
-    ``key -> (status, record, function name)`` in the order they were recorded; one call per
-    part, none per outcome (a commit of 256 tiny outcomes is on a busy loop's path)."""
-    values = list(pending.values())
-    records = list(map(_SECOND, values))
+    ``(key, status, record, function name)`` in the order they were recorded; one call per
+    part, none per outcome (a commit of 256 tiny outcomes is on a busy loop's path). A key
+    recorded twice is in the row twice: the later one wins when it is read."""
+    keys, statuses, records, names = zip(*outcomes)
     data = b"".join(records)
-    statuses = bytes(map(_FIRST, values))
+    status_bytes = bytes(statuses)
     ends = array("Q", accumulate(map(len, records)))
     if not _LITTLE:
         ends.byteswap()
-    idx = b"".join(pending) + statuses + ends.tobytes()
-    return idx, data, _counts(statuses, list(map(_THIRD, values))), \
-        zlib.crc32(data, zlib.crc32(idx))
+    idx = b"".join(keys) + status_bytes + ends.tobytes()
+    return idx, data, _counts(status_bytes, names), zlib.crc32(data, zlib.crc32(idx))
 
 
-def _counts(statuses: bytes, names: list) -> str:
+def _counts(statuses: bytes, names: Sequence) -> str:
     """``counts``: ``[[name, done, failed], ...]`` in JSON. A batch's outcomes are nearly
     always one function's, which ``list.count`` sees at once where ``Counter`` takes 15 us
     in a busy pool; an outcome failed if its status (``FRAMED`` aside) is not 0."""
@@ -165,3 +162,33 @@ def _ends(idx: bytes, n: int) -> array:
 def counts_of(counts: str) -> list:
     """[(name, done, failed), ...] of a version-2 row's ``counts``."""
     return [tuple(c) for c in json.loads(counts)]
+
+
+def summarize(db: Any, counts_column: str) -> tuple[int, int, int, list, list]:
+    """(done, failed, bytes of outcomes, runs, [(name, done, failed)] most first) of the
+    journal open as ``db``, whose batches' counts are in ``counts_column`` (``NULL`` in a
+    file of format 1, whose counts are in ``names``)."""
+    status: dict[bytes, int] = {}
+    nbytes = 0
+    kept: dict[int, int] = {}                  # run -> outcomes kept
+    names: dict[str, list] = {}                # name -> [done, failed]
+    for run, idx, counts in db.execute(f"SELECT run, idx, {counts_column} "
+                                       "FROM batches ORDER BY id"):
+        for key, st, length in statuses(idx, counts):
+            status[key] = st
+            nbytes += length
+            kept[run] = kept.get(run, 0) + 1
+        for name, done, failed in counts_of(counts) if counts is not None else ():
+            tally = names.setdefault(name, [0, 0])
+            tally[0] += done
+            tally[1] += failed
+    for name, done, failed in db.execute(  # the counts of format 1's batches
+            "SELECT name, SUM(done), SUM(failed) FROM names GROUP BY name"):
+        tally = names.setdefault(name, [0, 0])
+        tally[0] += done
+        tally[1] += failed
+    failed = sum(1 for st in status.values() if st != 0)
+    runs = [(*r, kept.get(r[0], 0)) for r in db.execute(
+        "SELECT id, program, argv, host, pid, started, ended FROM runs ORDER BY id")]
+    by_name = sorted(((n, d, f) for n, (d, f) in names.items()), key=lambda t: -(t[1] + t[2]))
+    return len(status) - failed, failed, nbytes, runs, by_name

@@ -172,8 +172,11 @@ def _dumps_init(initializer: Callable, initargs: tuple, spawning: bool) -> bytes
         # By reference (the worker loads the main script first), with multiprocessing's own
         # reducers (shared memory, connections); what that refuses (a lambda) goes as usual.
         ref = bytes(ForkingPickler.dumps((initializer, initargs), 5))
-    except Exception:
-        return codec.dumps_callable((initializer, initargs))
+    except Exception as refused:
+        try:
+            return codec.dumps_callable((initializer, initargs))
+        except Exception:
+            raise refused from None  # what spawn itself raises, at Pool()
     finally:
         context.set_spawning_popen(previous)
     return pickle.dumps((ref, None, None), 5)

@@ -337,6 +337,40 @@ def test_sync_objects_of_a_spawn_context_reach_fresh_interpreter_workers(tmp_pat
     assert out.splitlines()[-1] == "8 [10, 11, 12, 13] [0, 0, 1, 1, 2, 2, 3, 3]"
 
 
+def test_what_cannot_be_pickled_raises_the_stdlibs_error(tmp_path):
+    # loguru's tests: a spawn pool whose initargs hold what spawn cannot pickle (there a
+    # logger writing to sys.stderr), and the common bound method of an object holding an
+    # open file, mapped: the stdlib raises pickle's TypeError, not cloudpickle's words.
+    out = assert_same(run_three_ways(tmp_path, """
+        class Writer:
+            def __init__(self, fh):
+                self.fh = fh
+            def work(self, x):
+                return x
+
+        def init(writer):
+            pass
+
+        if __name__ == "__main__":
+            w = Writer(open("out.txt", "w"))
+            with Pool(1) as p:
+                try:
+                    p.map(w.work, [1])
+                except Exception as e:
+                    print("map", type(e).__name__, e)
+            ctx = multiprocessing.get_context("spawn")
+            kw = {} if Pool is multiprocessing.Pool else {"python": sys.executable,
+                                                          "context": ctx}
+            try:
+                with (Pool(1, init, (w,), **kw) if kw else ctx.Pool(1, init, (w,))) as p:
+                    print(p.apply(abs, (-1,)))
+            except Exception as e:
+                print("spawn initargs", type(e).__name__, e)
+    """))
+    assert out == ("map TypeError cannot pickle '_io.TextIOWrapper' object\n"
+                   "spawn initargs TypeError cannot pickle '_io.TextIOWrapper' object\n")
+
+
 @pytest.mark.parametrize("make", ["Lock", "Value"])
 def test_sync_objects_for_workers_on_other_hosts_fail_at_the_call(make):
     # item 3, remote: a clear error from the constructor, naming what to use instead.

@@ -189,6 +189,27 @@ def test_private_attributes_real_code_reads(tmp_path):
     assert out.splitlines()[0] == "3 3 RUN [True, True, True]"
 
 
+def test_pool_workers_print_as_the_stdlibs(tmp_path):
+    # `print(pool._pool)`, as tutorials show the workers: the stdlib's Process repr.
+    out = assert_same(run_three_ways(tmp_path, """
+        import re
+
+        def show(p):
+            text = repr(sorted(p._pool, key=lambda w: w.name))
+            return re.sub(r"(pid|parent)=[0-9]+", r"\\1=N", text)
+
+        if __name__ == "__main__":
+            p = Pool(2)
+            print(show(p))
+            p.close()
+            p.join()
+            print(show(p))
+    """))
+    assert out.splitlines()[0] == ("[<ForkProcess name='ForkPoolWorker-1' pid=N parent=N "
+                                   "started daemon>, <ForkProcess name='ForkPoolWorker-2' "
+                                   "pid=N parent=N started daemon>]")
+
+
 def test_what_tasks_print_is_not_lost(tmp_path):
     # item 8: output of tasks reaches a pipe even when leaving `with` terminates the pool.
     # The stdlib loses what a terminated worker had not flushed (how much varies), so the

@@ -172,8 +172,11 @@ def _dumps_init(initializer: Callable, initargs: tuple, spawning: bool) -> bytes
         # By reference (the worker loads the main script first), with multiprocessing's own
         # reducers (shared memory, connections); what that refuses (a lambda) goes as usual.
         ref = bytes(ForkingPickler.dumps((initializer, initargs), 5))
-    except Exception:
-        return codec.dumps_callable((initializer, initargs))
+    except Exception as refused:
+        try:
+            return codec.dumps_callable((initializer, initargs))
+        except Exception:
+            raise refused from None  # what spawn itself raises, at Pool()
     finally:
         context.set_spawning_popen(previous)
     return pickle.dumps((ref, None, None), 5)
@@ -219,6 +222,8 @@ class WorkerProcess:
         self._identity = tuple(worker.identity)
         prefix = worker_prefix(start)
         self.name = f"{prefix}-{':'.join(str(i) for i in self._identity)}"
+        self._kind = prefix.replace("PoolWorker", "Process")  # ForkProcess, SpawnProcess, ...
+        self._parent_pid = os.getpid()
 
     @property
     def pid(self) -> Optional[int]:
@@ -253,5 +258,17 @@ class WorkerProcess:
             reap(timeout)
 
     def __repr__(self) -> str:
-        state = "started" if self.is_alive() else f"stopped exitcode={self.exitcode}"
-        return f"<{type(self).__name__} name={self.name!r} pid={self.pid} {state} daemon>"
+        # The stdlib's Process repr, which `print(pool._pool)` shows: the class of the pool's
+        # start method, its pid and parent, its state and exit code (by signal name).
+        from multiprocessing.process import _exitcode_to_name  # type: ignore[attr-defined]
+        info = [self._kind, f"name={self.name!r}"]
+        if self.pid is not None:
+            info.append(f"pid={self.pid}")
+        info.append(f"parent={self._parent_pid}")
+        code = self.exitcode
+        info.append("started" if self.is_alive() else "stopped")
+        if code is not None:
+            info.append(f"exitcode={_exitcode_to_name.get(code, code)}")
+        if self.daemon:
+            info.append("daemon")
+        return f"<{' '.join(info)}>"

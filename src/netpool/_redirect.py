@@ -71,6 +71,10 @@ def redirect_pools(launchers: Callable[[], Any], host: Optional[str]) -> None:
 
 
 RESULTS = ("ApplyResult", "MapResult", "IMapIterator", "IMapUnorderedIterator")
+# Methods of the stdlib's Pool that netpool's never calls: its queues and worker handling.
+STDLIB_MACHINERY = frozenset({
+    "_setup_queues", "_repopulate_pool", "_repopulate_pool_static", "_maintain_pool",
+    "_join_exited_workers", "_handle_workers", "_handle_tasks", "_handle_results"})
 
 
 class _AlsoStdlib(type):
@@ -80,6 +84,18 @@ class _AlsoStdlib(type):
     in the stdlib, and so are netpool's."""
 
     also: dict = {}
+
+    def __new__(mcs, name: str, bases: tuple, ns: dict, **kw: Any) -> Any:
+        # A subclass of the redirected Pool that replaces the stdlib's queues or worker
+        # machinery (joblib's PicklingPool, the base of MemmappingPool, pickles through
+        # queues of its own) relies on what netpool's pool does not have: it is built on the
+        # stdlib's Pool instead, and works as it does there (local processes only).
+        if STDLIB_MACHINERY & set(ns):
+            swapped = tuple(_AlsoStdlib.also[b][0] if b in _AlsoStdlib.also
+                            and issubclass(b, DistributedPool) else b for b in bases)
+            if swapped != bases:
+                return type(name, swapped, ns, **kw)
+        return super().__new__(mcs, name, bases, ns, **kw)
 
     def __instancecheck__(cls, obj: Any) -> bool:
         return (type.__instancecheck__(cls, obj)

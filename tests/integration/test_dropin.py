@@ -189,6 +189,27 @@ def test_private_attributes_real_code_reads(tmp_path):
     assert out.splitlines()[0] == "3 3 RUN [True, True, True]"
 
 
+def test_pool_workers_print_as_the_stdlibs(tmp_path):
+    # `print(pool._pool)`, as tutorials show the workers: the stdlib's Process repr.
+    out = assert_same(run_three_ways(tmp_path, """
+        import re
+
+        def show(p):
+            text = repr(sorted(p._pool, key=lambda w: w.name))
+            return re.sub(r"(pid|parent)=[0-9]+", r"\\1=N", text)
+
+        if __name__ == "__main__":
+            p = Pool(2)
+            print(show(p))
+            p.close()
+            p.join()
+            print(show(p))
+    """))
+    assert out.splitlines()[0] == ("[<ForkProcess name='ForkPoolWorker-1' pid=N parent=N "
+                                   "started daemon>, <ForkProcess name='ForkPoolWorker-2' "
+                                   "pid=N parent=N started daemon>]")
+
+
 def test_what_tasks_print_is_not_lost(tmp_path):
     # item 8: output of tasks reaches a pipe even when leaving `with` terminates the pool.
     # The stdlib loses what a terminated worker had not flushed (how much varies), so the
@@ -335,6 +356,40 @@ def test_sync_objects_of_a_spawn_context_reach_fresh_interpreter_workers(tmp_pat
             print(args[1].value, list(args[2]), sorted(args[3].get() for _ in range(8)))
     """))
     assert out.splitlines()[-1] == "8 [10, 11, 12, 13] [0, 0, 1, 1, 2, 2, 3, 3]"
+
+
+def test_what_cannot_be_pickled_raises_the_stdlibs_error(tmp_path):
+    # loguru's tests: a spawn pool whose initargs hold what spawn cannot pickle (there a
+    # logger writing to sys.stderr), and the common bound method of an object holding an
+    # open file, mapped: the stdlib raises pickle's TypeError, not cloudpickle's words.
+    out = assert_same(run_three_ways(tmp_path, """
+        class Writer:
+            def __init__(self, fh):
+                self.fh = fh
+            def work(self, x):
+                return x
+
+        def init(writer):
+            pass
+
+        if __name__ == "__main__":
+            w = Writer(open("out.txt", "w"))
+            with Pool(1) as p:
+                try:
+                    p.map(w.work, [1])
+                except Exception as e:
+                    print("map", type(e).__name__, e)
+            ctx = multiprocessing.get_context("spawn")
+            kw = {} if Pool is multiprocessing.Pool else {"python": sys.executable,
+                                                          "context": ctx}
+            try:
+                with (Pool(1, init, (w,), **kw) if kw else ctx.Pool(1, init, (w,))) as p:
+                    print(p.apply(abs, (-1,)))
+            except Exception as e:
+                print("spawn initargs", type(e).__name__, e)
+    """))
+    assert out == ("map TypeError cannot pickle '_io.TextIOWrapper' object\n"
+                   "spawn initargs TypeError cannot pickle '_io.TextIOWrapper' object\n")
 
 
 @pytest.mark.parametrize("make", ["Lock", "Value"])

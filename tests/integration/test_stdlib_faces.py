@@ -290,3 +290,43 @@ def test_multiprocessing_pool_takes_the_stdlib_arguments_only_under_netpool_run(
                          [sys.executable, "-m", "netpool", "run", str(script)])]
     assert runs[0].stdout.count("BaseContext.Pool() got an unexpected keyword argument") == 2
     assert (runs[1].returncode, runs[1].stdout) == (0, runs[0].stdout), runs[1].stderr
+
+
+OWN_QUEUES_PROGRAM = '''
+import os, multiprocessing.pool
+
+class OwnQueuesPool(multiprocessing.pool.Pool):
+    # joblib's PicklingPool (the base of MemmappingPool, what Parallel(backend=
+    # "multiprocessing") makes) overrides _setup_queues to pickle with reducers of its own.
+    def _setup_queues(self):
+        print("own queues")
+        super()._setup_queues()
+
+class Deeper(OwnQueuesPool):
+    pass
+
+def parent(_):
+    return os.getppid()
+
+if __name__ == "__main__":
+    for cls in (OwnQueuesPool, Deeper):
+        with cls(2) as p:
+            print(p.map(parent, range(2)) == [os.getpid()] * 2,
+                  isinstance(p, multiprocessing.pool.Pool), repr(p).split(" state")[0])
+'''
+
+
+def test_a_pool_subclass_with_queues_of_its_own_gets_the_stdlibs_pool(tmp_path):
+    # A subclass that replaces the stdlib's queues cannot work on netpool's machinery, which
+    # has none: under netpool run it is built on the stdlib's Pool, and behaves as there
+    # (joblib's MemmappingPool hands large arrays to workers as read-only memmaps).
+    script = tmp_path / "own_queues.py"
+    script.write_text(OWN_QUEUES_PROGRAM)
+    runs = [subprocess.run(argv, capture_output=True, text=True, timeout=120, cwd=tmp_path)
+            for argv in ([sys.executable, str(script)],
+                         [sys.executable, "-m", "netpool", "run", str(script)])]
+    assert runs[0].returncode == 0, runs[0].stderr
+    assert runs[0].stdout == ("own queues\nTrue True <__main__.OwnQueuesPool\n"
+                              "own queues\nTrue True <__main__.Deeper\n")
+    assert runs[1].returncode == 0, runs[1].stderr
+    assert runs[1].stdout == runs[0].stdout

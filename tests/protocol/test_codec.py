@@ -39,6 +39,27 @@ def test_lambdas_go_through_cloudpickle_and_keep_their_file():
     assert g(1) == 2 and g.__code__.co_filename == __file__
 
 
+class _HoldsAFile:
+    def __init__(self, fh):
+        self.fh = fh
+
+    def work(self, x):
+        return x
+
+
+def test_what_nothing_can_pickle_raises_plain_pickles_error(tmp_path):
+    """A bound method of an object holding a file open for writing: pickle raises
+    ``TypeError: cannot pickle '_io.TextIOWrapper' object``, as the stdlib's pool does from
+    ``map``; cloudpickle, tried next, would raise a ``PicklingError`` of its own words."""
+    with open(tmp_path / "out.txt", "w") as fh:
+        method = _HoldsAFile(fh).work
+        with pytest.raises(TypeError) as plain:
+            pickle.dumps(method)
+        with pytest.raises(TypeError) as ours:
+            codec.dumps_callable(method)
+    assert str(ours.value) == str(plain.value) == "cannot pickle '_io.TextIOWrapper' object"
+
+
 envelopes = st.tuples(st.sampled_from([M.BEAT, M.REVOKE, M.STOP]), st.lists(st.integers(0, 2**40)))
 
 

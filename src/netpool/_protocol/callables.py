@@ -22,10 +22,11 @@ def dumps_callable(obj: object) -> bytes:
     (lambdas, closures) travels by value only. The source file of by-value functions goes
     along so remote tracebacks name it, never ``<dynamic-code>``.
     """
+    refused: Optional[Exception] = None
     try:
         ref: Optional[bytes] = pickle.dumps(obj, 5)
-    except Exception:  # lambdas, closures, local functions
-        ref = None
+    except Exception as exc:  # lambdas, closures, local functions
+        ref, refused = None, exc
     val = None
     if ref is None or b"__main__" in ref:
         import cloudpickle
@@ -34,8 +35,10 @@ def dumps_callable(obj: object) -> bytes:
         except Exception:
             # e.g. a global it reads is a lock, which only inheritance can share: then only
             # the reference goes, good for every worker that has the script.
-            if ref is None:
-                raise
+            if refused is not None:
+                # Neither can: pickle's error is the one the stdlib's pool raises (a method
+                # of an object holding a file: "cannot pickle '_io.TextIOWrapper' object").
+                raise refused from None
     return pickle.dumps((ref, val, _main_file(obj)), 5)
 
 

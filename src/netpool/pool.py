@@ -355,8 +355,8 @@ class DistributedPool:
     ``heartbeat_timeout`` is how long a silent worker is trusted, ``max_attempts`` how many
     worker deaths a task may cause before it fails with ``PoisonTaskError``. ``window`` caps
     the tasks in flight per worker; the pool keeps only about 2 ms of work queued behind a
-    running task, so long tasks are not queued behind each other and short ones still hide
-    the network round trip.
+    running task (and at most 32 tasks until it knows how long they take), so long tasks
+    are not queued behind each other and short ones still hide the network round trip.
 
     ``journal`` names a file where every finished task's outcome is kept, so that a rerun
     of the same program gets those from it instead of running them again (docs/journal.md).
@@ -387,7 +387,7 @@ class DistributedPool:
                  context: Any = None, *, workers: Optional[Any] = None,
                  python: Optional[str] = None, host: Optional[str] = None,
                  authkey: Optional[bytes] = None, heartbeat_timeout: float = 30.0,
-                 connect_timeout: float = 120.0, max_attempts: int = 3, window: int = 32,
+                 connect_timeout: float = 120.0, max_attempts: int = 3, window: int = 128,
                  journal: Optional[str] = None,
                  adapt: Optional[tuple[int, int]] = None,
                  task_timeout: Optional[float] = None, report: Optional[str] = None,
@@ -822,7 +822,10 @@ class DistributedPool:
             blob = self._rt.define(func)
         except Exception as exc:  # as the stdlib: every chunk fails with it, in its place
             blob = exc
-        window = buffersize or 8 + 2 * self._processes * max(self._rt.window, 1)
+        # Enough to fill the workers' first windows: the wider ones tiny tasks get later
+        # would have an infinite input read hundreds of items further ahead.
+        per = min(self._rt.window, self._rt.config.first_window)
+        window = buffersize or 8 + 2 * self._processes * max(per, 1)
         with self._lock:
             self._feeders += 1
         threading.Thread(target=self._feed, name="netpool-feeder", daemon=True,

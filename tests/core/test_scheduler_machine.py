@@ -1017,3 +1017,18 @@ def test_lone_paths_decline_where_handle_does_more():
     assert closing.result_one(1, 0, 1, 1.0) is None
     limited = live_scheduler(Config(max_tasks=5), 1)
     assert limited.submit_one(0) is None
+
+
+def test_a_wide_window_opens_only_for_tasks_known_to_be_tiny():
+    """Issue 9: with 256 workers on 2 cores each wake-up of a worker is cache-cold, so tiny
+    tasks are cheaper in wide windows (the pool's cap is 128). But while the pace is unknown
+    the window is a guess, kept to 32 so that long tasks are not queued behind each other;
+    and the 2 ms of work behind the head still sizes it once the pace is known."""
+    for busy, after in ((1e-6, 128), (1e-3, 3)):
+        sched = live_scheduler(Config(window=128), 1)
+        run(sched, TasksSubmitted(tuple(range(1000))))
+        sent = sched.running_on(1)
+        assert len(sent) == 32
+        attempts = tuple((t, n + 1) for n, t in enumerate(sent))
+        run(sched, ResultsArrived(1, attempts, 0.1, busy * len(sent)))
+        assert len(sched.running_on(1)) == after, busy

@@ -186,3 +186,30 @@ def test_an_idle_worker_s_reader_thread_sleeps_and_still_takes_the_link_for_a_lo
         assert got and got[0][0][0] == M.RESULTS
     finally:
         _end(chan, pid)
+
+
+def test_a_result_held_for_a_revoked_task_is_still_sent(tmp_path):
+    """A result is held back while more tasks are queued, to share their message. When those
+    are revoked (stolen by an idle worker) while it runs, nothing comes after it: it must
+    still be sent. The reader thread's polls used to send it; once they stopped while the
+    main thread is on the link (issue 9), it waited there for ever, and so did the map."""
+    import _tasks
+    manager_sock, worker_sock = socket.socketpair()
+    pid = _serve_in_child(worker_sock)
+    worker_sock.close()
+    chan = Channel(manager_sock)
+    try:
+        chan.send((M.DEFINE, 1, codec.dumps_callable(_tasks.sleep_then)))
+        marker = os.path.join(tmp_path, "running")
+        first, _ = codec.dumps(((0.3, "first", marker), {}))
+        second, _ = codec.dumps(((0.0, "second"), {}))
+        chan.send((M.TASKS, [(1, 1, M.CALL, 1, first, 0), (2, 1, M.CALL, 1, second, 0)], []))
+        wait_for(lambda: os.path.exists(marker), timeout=10, what="the first task to start")
+        chan.send((M.REVOKE, [(2, 1)]))  # while it runs: the reader thread has the link
+        got = _result_of(chan, manager_sock)
+        assert got and got[0][0] == (M.REVOKED, [(2, 1)]), f"task 2 not revoked: {got}"
+        got = _result_of(chan, manager_sock, within=10.0)
+        assert got and got[0][0][0] == M.RESULTS, "the first task's result never came"
+        assert [e[0] for e in got[0][0][1]] == [1]
+    finally:
+        _end(chan, pid)

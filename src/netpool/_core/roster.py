@@ -36,6 +36,10 @@ class Config:
     # waits behind a long task waits for nothing (stealing then has to undo it).
     window: int = 2
     queue_seconds: float = 0.002    # ... and no more than this much work queued behind the head
+    # ... and no more than this while the worker's pace is not known yet: a wide window pays
+    # only for tiny tasks (each wake-up of a worker runs more of them), and guessed wide for
+    # long ones it would queue them behind each other until stealing undid it.
+    first_window: int = 32
     max_attempts: int = 3           # deaths of a worker running the task before it fails
     max_tasks: Optional[int] = None  # tasks per worker before it is recycled
     replace: bool = False           # launch a replacement for every worker that goes away
@@ -70,8 +74,8 @@ class WorkerRecord:
 def window(cfg: Config, w: WorkerRecord) -> int:
     """Tasks to keep in flight on ``w``: enough to hide the round trip when its tasks are
     short, few when they are long (what waits behind a long task waits for nothing)."""
-    if not w.pace:  # not known yet: the full window; stealing corrects a bad guess
-        return cfg.window
+    if not w.pace:  # not known yet: a guess; stealing corrects a bad one
+        return min(cfg.window, cfg.first_window)
     # min() before int(): a pace decayed to a denormal by results timed at the same
     # instant would make the quotient infinite, and int(inf) raises.
     fits = min(cfg.queue_seconds / w.pace, cfg.window)

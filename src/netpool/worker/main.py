@@ -182,6 +182,7 @@ def _serve(address: tuple[str, int], authkey: bytes, worker_id: int,
         from . import forward
         forward.install(chan)
     forkguard.guard_children(chan, status)
+    status.tick_every = supervisor.tick_seconds(heartbeat_timeout)
     supervisor.send_info(info_fd, address, worker_id, beat_interval, heartbeat_timeout,
                          msg[7] if len(msg) > 7 else None)
     blobs = Blobs()

@@ -22,7 +22,7 @@ import time
 from collections import deque
 
 from .._protocol import messages as M
-from . import forkguard, forward, procfs
+from . import alarm, forkguard, forward, procfs
 from .execute import Runner
 
 BATCH_MAX = 64           # results per RESULTS message at most
@@ -55,11 +55,10 @@ class Serve:
         self.holder: str | None = None           # _MAIN, _READER, or None: nobody reads
         self.away_since: float | None = None  # when the main thread last left the link
         self.left_link = False                    # ... for the task it is about to run
-        self.nap = threading.Lock()               # the reader thread sleeps on it
-        self.nap.acquire()
+        # The reader thread sleeps on it: armed (under cond) while the main thread is away
+        # from the link, so that a stretch of work shorter than HOLD_SECONDS wakes nobody.
+        self.alarm = alarm.Alarm(HOLD_SECONDS)
         self.kicked = False                       # the reader must look now
-        self.roused = False                       # nap released, not yet taken
-        self.dozing = False                       # the reader sleeps until roused
         self.recall_r, self.recall_w = os.pipe()
         self.recalled = False
         self.out_lock = threading.Lock()
@@ -114,9 +113,7 @@ class Serve:
                     item = queue.popleft()
                     if self.away_since is None:
                         self.away_since, self.left_link = time.monotonic(), True
-                        if self.dozing:  # the reader must time this task again
-                            self.dozing = False
-                            self._rouse()
+                        self.alarm.arm()  # the reader looks if we are not back in time
                     more = bool(queue)
                     if item[5] or len(item[4]) >= BIG_MESSAGE:
                         # Big messages: the link must be read meanwhile, or the manager's
@@ -136,7 +133,10 @@ class Serve:
                     continue
                 self.holder, on_link = _MAIN, True
                 self.away_since = None
+                self.alarm.disarm()
             try:
+                if self.outbox:  # held for a next task that was revoked: nobody else looks now
+                    self._flush()
                 self._receive(block=True)
             except BaseException:
                 with lock:
@@ -145,27 +145,23 @@ class Serve:
 
     def _read(self) -> None:
         """Reader thread: holds the link while a task runs long, until it is called back."""
-        cond, nap = self.cond, self.nap
+        cond, wait = self.cond, self.alarm.wait
         while True:
             while True:
-                # Polled or kicked, and never by waiting on cond: a notify meant for the main
-                # thread would wake this one, and every task would pay for a GIL hand-over.
-                # Polled only while the main thread is away from the link: found on it, we
-                # sleep until it leaves for a task and rouses us (at most one wake-up per
-                # poll saved). Polling all the time, 256 workers took a third of 2 cores,
-                # idle or not.
+                # Woken by the alarm or a kick, and never by waiting on cond: a notify meant
+                # for the main thread would wake this one, and every task would pay for a GIL
+                # hand-over. The alarm rings every HOLD_SECONDS while the main thread is away
+                # from the link, not at all while it is on it (polling all the time, 256 idle
+                # workers took a third of 2 cores).
                 # Its polls send the results held back meanwhile (the flusher's job only
                 # while we hold the link): a stretch of short tasks wakes nobody but us.
-                got = nap.acquire(True, -1 if self.dozing else HOLD_SECONDS)
+                wait()
                 with cond:
-                    if got:
-                        self.roused = False
                     kicked, self.kicked = self.kicked, False
                     took = self._main_is_away(kicked)
                     if took:
                         self.holder = _READER
-                    else:
-                        self.dozing = self.away_since is None
+                        self.alarm.disarm()  # we watch the link now, not the clock
                 if self.outbox:
                     self._flush()
                 if took:
@@ -187,13 +183,7 @@ class Serve:
         with self.cond:
             if not self.kicked and self.holder is None:
                 self.kicked = True
-                self._rouse()
-
-    def _rouse(self) -> None:
-        """Wake the reader thread (under cond): the nap is released once until it is taken."""
-        if not self.roused:
-            self.roused = True
-            self.nap.release()
+                self.alarm.ring()
 
     def _watch(self) -> None:
         sock, recall = self.chan.sock, self.recall_r

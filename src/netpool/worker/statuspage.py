@@ -21,6 +21,7 @@ class StatusPage:
     def __init__(self) -> None:
         self._map = mmap.mmap(-1, mmap.PAGESIZE)  # anonymous and shared across fork
         self.enabled = True
+        self.tick_every = 0.25  # the worker's ticker's step (supervisor.tick_seconds)
 
     def begin(self, now: float) -> None:  # now: time.monotonic(), the caller's reading
         if self.enabled:

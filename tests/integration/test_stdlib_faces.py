@@ -42,6 +42,13 @@ def test_a_builtin_that_raises_has_a_traceback_header():
             '\n"""\nTraceback (most recent call last):\n')
 
 
+
+def _both_ways(script) -> list:
+    """``python script`` and ``netpool run script``, from the script's folder."""
+    return [subprocess.run(argv, capture_output=True, text=True, timeout=120, cwd=script.parent)
+            for argv in ([sys.executable, str(script)],
+                         [sys.executable, "-m", "netpool", "run", str(script)])]
+
 def _twice(x=1, y=2):
     return x * y
 
@@ -104,9 +111,7 @@ def test_results_and_thread_pools_under_netpool_run_are_the_stdlib_kinds(tmp_pat
     # against multiprocessing.pool's classes, and ask whether a ThreadPool is a Pool.
     script = tmp_path / "results.py"
     script.write_text(RESULTS_PROGRAM)
-    runs = [subprocess.run(argv, capture_output=True, text=True, timeout=120, cwd=tmp_path)
-            for argv in ([sys.executable, str(script)],
-                         [sys.executable, "-m", "netpool", "run", str(script)])]
+    runs = _both_ways(script)
     assert runs[0].returncode == 0, runs[0].stderr
     assert runs[0].stdout.splitlines()[0].startswith(
         "<multiprocessing.pool.ApplyResult object at 0x?> True True True True True False True")
@@ -134,9 +139,7 @@ def test_log_to_stderr_shows_each_worker_start_and_exit(tmp_path):
     # self.run()", "process shutting down", "process exiting with exitcode 0".
     script = tmp_path / "logs.py"
     script.write_text(LOGGING_PROGRAM)
-    runs = [subprocess.run(argv, capture_output=True, text=True, timeout=120, cwd=tmp_path)
-            for argv in ([sys.executable, str(script)],
-                         [sys.executable, "-m", "netpool", "run", str(script)])]
+    runs = _both_ways(script)
     lines = [sorted(run.stderr.splitlines()) for run in runs]
     assert runs[0].returncode == runs[1].returncode == 0, runs[1].stderr
     assert "[INFO/ForkPoolWorker-2] child process calling self.run()" in lines[0]
@@ -242,9 +245,7 @@ def test_the_istarmap_recipe_runs_under_netpool_run(tmp_path):
     # stdlib's private _taskqueue, _get_tasks, _guarded_task_generation and IMapIterator.
     script = tmp_path / "istarmap.py"
     script.write_text(ISTARMAP_PROGRAM)
-    runs = [subprocess.run(argv, capture_output=True, text=True, timeout=120, cwd=tmp_path)
-            for argv in ([sys.executable, str(script)],
-                         [sys.executable, "-m", "netpool", "run", str(script)])]
+    runs = _both_ways(script)
     assert runs[0].returncode == 0, runs[0].stderr
     assert runs[0].stdout.splitlines()[:2] == ["[0, 2, 4, 6, 8, 10, 12]", "[]"]
     assert (runs[1].returncode, runs[1].stdout) == (0, runs[0].stdout), runs[1].stderr
@@ -285,9 +286,7 @@ def test_multiprocessing_pool_takes_the_stdlib_arguments_only_under_netpool_run(
                       "        print(exc)\n"
                       "with multiprocessing.Pool(1, None, (), 2) as p:\n"
                       "    print(p.map(abs, [-2]))\n")
-    runs = [subprocess.run(argv, capture_output=True, text=True, timeout=120, cwd=tmp_path)
-            for argv in ([sys.executable, str(script)],
-                         [sys.executable, "-m", "netpool", "run", str(script)])]
+    runs = _both_ways(script)
     assert runs[0].stdout.count("BaseContext.Pool() got an unexpected keyword argument") == 2
     assert (runs[1].returncode, runs[1].stdout) == (0, runs[0].stdout), runs[1].stderr
 
@@ -322,9 +321,7 @@ def test_a_pool_subclass_with_queues_of_its_own_gets_the_stdlibs_pool(tmp_path):
     # (joblib's MemmappingPool hands large arrays to workers as read-only memmaps).
     script = tmp_path / "own_queues.py"
     script.write_text(OWN_QUEUES_PROGRAM)
-    runs = [subprocess.run(argv, capture_output=True, text=True, timeout=120, cwd=tmp_path)
-            for argv in ([sys.executable, str(script)],
-                         [sys.executable, "-m", "netpool", "run", str(script)])]
+    runs = _both_ways(script)
     assert runs[0].returncode == 0, runs[0].stderr
     assert runs[0].stdout == ("own queues\nTrue True <__main__.OwnQueuesPool\n"
                               "own queues\nTrue True <__main__.Deeper\n")

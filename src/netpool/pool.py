@@ -824,8 +824,7 @@ class DistributedPool:
             blob = exc
         # Enough to fill the workers' first windows: the wider ones tiny tasks get later
         # would have an infinite input read hundreds of items further ahead.
-        per = min(self._rt.window, self._rt.config.first_window)
-        window = buffersize or 8 + 2 * self._processes * max(per, 1)
+        window = buffersize or 8 + 2 * self._processes * max(self._rt.config.unpaced_window, 1)
         with self._lock:
             self._feeders += 1
         threading.Thread(target=self._feed, name="netpool-feeder", daemon=True,

@@ -51,6 +51,11 @@ class Config:
     # away from a slow task, but costs a REVOKE round trip that a quick task makes useless.
     steal_after: float = 0.05
 
+    @property
+    def unpaced_window(self) -> int:
+        """The window of a worker whose pace is not known yet."""
+        return min(self.window, self.first_window)
+
 
 @dataclass(slots=True)
 class WorkerRecord:
@@ -75,7 +80,7 @@ def window(cfg: Config, w: WorkerRecord) -> int:
     """Tasks to keep in flight on ``w``: enough to hide the round trip when its tasks are
     short, few when they are long (what waits behind a long task waits for nothing)."""
     if not w.pace:  # not known yet: a guess; stealing corrects a bad one
-        return min(cfg.window, cfg.first_window)
+        return cfg.unpaced_window
     # min() before int(): a pace decayed to a denormal by results timed at the same
     # instant would make the quotient infinite, and int(inf) raises.
     fits = min(cfg.queue_seconds / w.pace, cfg.window)

@@ -18,10 +18,10 @@ class StatusPage:
     verdict needs the same answer over the whole timeout.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, tick_every: float) -> None:
         self._map = mmap.mmap(-1, mmap.PAGESIZE)  # anonymous and shared across fork
         self.enabled = True
-        self.tick_every = 0.25  # the worker's ticker's step (supervisor.tick_seconds)
+        self.tick_every = tick_every  # the worker's ticker's step (supervisor.tick_seconds)
 
     def begin(self, now: float) -> None:  # now: time.monotonic(), the caller's reading
         if self.enabled:

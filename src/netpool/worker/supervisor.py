@@ -52,7 +52,7 @@ def run(serve: Callable[[StatusPage, int], int], authkey: bytes) -> int:
     and serves; its return value is the worker's exit code. Returns (or
     dies of) what the worker exited with.
     """
-    status = StatusPage()
+    status = StatusPage(TICK_SECONDS)
     info_r, info_w = (s.detach() for s in socket.socketpair())  # both ways: see supervised()
     me = os.getpid()
     for stream in (sys.stdout, sys.stderr):  # or the child would print it again

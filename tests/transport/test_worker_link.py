@@ -36,6 +36,17 @@ def _serve_in_child(sock: socket.socket) -> int:
     return pid
 
 
+def _serving(func) -> tuple:
+    """A worker's loop in a child on one end of a socket pair, with ``func`` defined as
+    blob 1: (the manager's channel, its socket, the child's pid)."""
+    manager_sock, worker_sock = socket.socketpair()
+    pid = _serve_in_child(worker_sock)
+    worker_sock.close()
+    chan = Channel(manager_sock)
+    chan.send((M.DEFINE, 1, codec.dumps_callable(func)))
+    return chan, manager_sock, pid
+
+
 def _end(chan, pid: int) -> None:
     chan.close()
     try:
@@ -159,12 +170,8 @@ def test_an_idle_worker_s_reader_thread_sleeps_and_still_takes_the_link_for_a_lo
     third of 2 cores busy. Found the main thread on the link, it now sleeps until the main
     thread leaves for a task; it must still take the link over when that task is long."""
     import _tasks
-    manager_sock, worker_sock = socket.socketpair()
-    pid = _serve_in_child(worker_sock)
-    worker_sock.close()
-    chan = Channel(manager_sock)
+    chan, manager_sock, pid = _serving(_tasks.sleep_then)
     try:
-        chan.send((M.DEFINE, 1, codec.dumps_callable(_tasks.sleep_then)))
         data, _ = codec.dumps(((0.0, "quick"), {}))
         chan.send((M.TASKS, [(1, 1, M.CALL, 1, data, 0)], []))
         assert _result_of(chan, manager_sock), "no result for the quick task"
@@ -194,12 +201,8 @@ def test_a_result_held_for_a_revoked_task_is_still_sent(tmp_path):
     still be sent. The reader thread's polls used to send it; once they stopped while the
     main thread is on the link (issue 9), it waited there for ever, and so did the map."""
     import _tasks
-    manager_sock, worker_sock = socket.socketpair()
-    pid = _serve_in_child(worker_sock)
-    worker_sock.close()
-    chan = Channel(manager_sock)
+    chan, manager_sock, pid = _serving(_tasks.sleep_then)
     try:
-        chan.send((M.DEFINE, 1, codec.dumps_callable(_tasks.sleep_then)))
         marker = os.path.join(tmp_path, "running")
         first, _ = codec.dumps(((0.3, "first", marker), {}))
         second, _ = codec.dumps(((0.0, "second"), {}))

@@ -33,7 +33,8 @@ from typing import Any, Callable, Iterable, Iterator, Optional, Sequence
 from ._protocol import codec
 from ._protocol import messages as M
 from ._runtime.loop import Task
-from .pool import DistributedPool, _outcome
+from ._results import outcome
+from .pool import DistributedPool
 
 __all__ = ["Executor"]
 
@@ -91,7 +92,7 @@ class _TaskFuture(futures.Future):
             self._settle(False, pickle.PicklingError(
                 f"Error sending result: {value_repr}. Reason: {exc_repr}"))
             return
-        success, value = _outcome(status, payload, bufs)
+        success, value = outcome(status, payload, bufs)
         cause = getattr(value, "__cause__", None)
         if not success and isinstance(cause, RemoteTraceback):
             value.__cause__ = _RemoteTraceback(cause.tb)  # the executor's own class

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import netpool
-from netpool import pool as pool_module
+from netpool import _imap
 from _tasks import always_die, die_once, pid_after, slow_first_time
 from conftest import pid_alive, wait_for
 
@@ -76,7 +76,7 @@ def test_infinite_imap_pulls_input_lazily():
         wait_for(lambda: len(pulled) > 100, what="the feeder to run ahead")
         time.sleep(0.2)  # an observation window, not synchronisation: time to overrun
         # bounded window ahead of the reader: 8 + 2 workers x 32 slots x 2, and the read-ahead
-        assert len(pulled) <= 100 + 136 + pool_module.READ_AHEAD + 1
+        assert len(pulled) <= 100 + 136 + _imap.READ_AHEAD + 1
         assert len(pulled) > 100 + 136  # ... and the read-ahead taken: tiny chunks get it
 
 

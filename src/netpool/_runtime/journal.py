@@ -94,6 +94,9 @@ class Journal:
         self._clear_pending()
         self._read: tuple = (0, {}, b"")  # the last batch read: id, key -> entry, data
         self._db = self._connect(readonly)
+        # The commits' own cursor: ``Connection.execute`` makes one a call, ~15 us of a cold
+        # commit's ~115 (caches are cold between a busy loop's commits; docs/journal.md).
+        self._writer = self._db.cursor()
         try:
             self.format = self._validate(readonly)
             for bid, idx, counts in self._db.execute(f"SELECT id, idx, {self._counts} "
@@ -340,7 +343,7 @@ class Journal:
         try:
             idx, data, counts, crc = F.pack(batch.outcomes)
             # One statement, so its own transaction (autocommit mode): no BEGIN, no COMMIT.
-            bid = self._db.execute(
+            bid = self._writer.execute(  # a cursor's execute returns the cursor
                 "INSERT INTO batches(run, at, idx, data, counts, crc) VALUES (?,?,?,?,?,?)",
                 (self.run, time.time(), idx, data, counts, crc)).lastrowid
         except sqlite3.Error as exc:
@@ -366,8 +369,8 @@ class Journal:
         the WAL the parent is writing. It is kept referenced, so it is never closed (forked
         children normally end with ``os._exit``).
         """
-        _abandoned.append(self._db)
-        self._db = None  # type: ignore[assignment]
+        _abandoned.append((self._db, self._writer))
+        self._db = self._writer = None  # type: ignore[assignment]
 
     def close(self) -> None:
         """Flush, note the run's end, close the file. Safe to call twice."""
@@ -380,8 +383,9 @@ class Journal:
                 self._db.execute("UPDATE runs SET ended = ? WHERE id = ?", (time.time(), self.run))
             except sqlite3.Error:
                 pass
+        self._writer.close()
         self._db.close()
-        self._db = None  # type: ignore[assignment]
+        self._db = self._writer = None  # type: ignore[assignment]
 
     # -- reading it whole (netpool journal PATH) ------------------------------------------
     def summary(self) -> dict:

@@ -15,7 +15,11 @@ b. every task is resolved (``Resolve`` or ``FailTask``) at most once, and a ``Re
    nothing, and none of them, nor a repeated revocation, can break the scheduler;
 c. ``SendTasks`` only targets a live worker, never past its window or its ``max_tasks``;
 d. a graceful exit never charges an attempt;
-e. work-conserving: no live worker has an empty queue while tasks are pending;
+e. work-conserving up to the demand cap (demand.py): no live worker has an empty queue while
+   tasks are pending, unless a cap holds, is below the live workers, and at least that many
+   hold tasks; the cap is at least 1, so pending tasks always have a worker; and while it
+   keeps an idle worker from pending (or stealable) tasks, ``next_deadline()`` names the
+   time it lapses, at which a Tick hands them out: no task starves behind it;
 f. a task whose workers died ``max_attempts`` times gets ``FailTask`` naming them, at once;
 g. when tasks are pending, no worker is live or starting and none will be launched, the shell
    has been told (``NoWorkers``) about every pending task;
@@ -37,7 +41,7 @@ from __future__ import annotations
 import copy
 import math
 import sys
-from collections import Counter
+from collections import Counter, deque
 from pathlib import Path
 from typing import Optional
 
@@ -74,6 +78,10 @@ configs = st.builds(
     heartbeat_timeout=st.sampled_from([5.0, 10.0]),
     connect_timeout=st.sampled_from([3.0, 8.0]),
     steal_after=st.sampled_from([0.05, 0.5]),
+    # small margins, so that the cap binds with the few workers a run has
+    demand_period=st.sampled_from([0.01, 0.05]),
+    demand_headroom=st.sampled_from([1.0, 2.0]),
+    demand_margin=st.sampled_from([1, 1, 2, 4]),
 )
 # Mostly short steps (so windows fill and heads get slow enough to steal from), now and then
 # one past heartbeat_timeout / connect_timeout.
@@ -85,6 +93,7 @@ tick_dt = st.sampled_from([0.01, 0.03, 0.06, 0.06, 0.2, 0.6, 1.0, 2.0, 6.0, 11.0
 
 
 LONE_TAKEN: Counter = Counter()  # lone paths taken, by event (test_lone_paths_are_taken)
+CAPPED: Counter = Counter()  # states where the demand cap kept workers idle (test_the_cap_binds)
 
 
 def compare_lone(sched: Scheduler, event, fast, commands_of) -> tuple:
@@ -587,8 +596,13 @@ class SchedulerMachine(RuleBasedStateMachine):
     @precondition(lambda self: self.gone)
     @rule(data=st.data(), dt=small_dt)
     def heartbeat_stale(self, data, dt):
+        deadline = self.sched.next_deadline()
         commands = self.deliver(HeartbeatArrived(self.pick(data, self.gone, "w"), self.advance(dt)))
-        assert not any(isinstance(c, (Resolve, FailTask, SendTasks)) for c in commands)
+        assert not any(isinstance(c, (Resolve, FailTask)) for c in commands)
+        # Any event moves the core's clock: a demand cap that lapsed by then lets idle
+        # workers take pending tasks (that deadline was due). Otherwise nothing is sent.
+        if deadline is None or deadline > self.now:
+            assert not any(isinstance(c, SendTasks) for c in commands), commands
 
     @precondition(lambda self: not self.closing)
     @rule(dice=st.integers(0, 3))
@@ -635,10 +649,26 @@ class SchedulerMachine(RuleBasedStateMachine):
             before = self.now + 1000.0 if deadline is None else math.nextafter(deadline, 0.0)
             probe = copy.deepcopy(s)
             assert probe.handle(Tick(before)) == [], f"(h) a Tick at {before} < {deadline} acts"
-        # e. work-conserving
-        if s.pending:
-            idle = [w for w, st_ in s.workers.items() if st_ == LIVE and not s.running_on(w)]
-            assert not idle, f"(e) live workers {idle} idle while {s.pending} pending"
+        # e. work-conserving, up to the demand cap
+        live = [w for w, st_ in self.state.items() if st_ == LIVE]
+        holding = [w for w in live if self.queue[w]]
+        assert s.busy_workers == len(holding), f"{s.busy_workers} busy, model {holding}"
+        cap = s.demand_cap
+        assert cap is None or cap >= 1, f"(e) a cap of {cap} serves nobody"
+        idle = [w for w in live if not self.queue[w]]
+        stealable = [w for w in holding if len(self.queue[w]) > 1 and w not in self.revokes]
+        if s.pending and idle:
+            assert cap is not None and len(live) > cap <= len(holding), (
+                f"(e) live workers {idle} idle while {s.pending} pending (cap {cap}, "
+                f"holding {holding})")
+        if idle and cap is not None and len(live) > cap <= len(holding) and (
+                s.pending or stealable):
+            CAPPED["pending" if s.pending else "stealable"] += 1
+            assert deadline is not None, f"(e) the cap {cap} keeps {idle} idle, no deadline"
+            probe = copy.deepcopy(s)
+            woken = probe.handle(Tick(max(deadline, self.now)))
+            assert any(isinstance(c, (SendTasks, RevokeTasks, KillWorker)) for c in woken), (
+                f"(e) at the cap's deadline {deadline} idle {idle} still get nothing: {woken}")
         # workers with nothing left to do are told to stop at once
         limit = self.cfg.max_tasks
         for w, state in self.state.items():
@@ -690,7 +720,7 @@ class BusyMachine(SchedulerMachine):
 
     @initialize(cfg=st.builds(Config, window=st.integers(3, 4), replace=st.just(True),
                               heartbeat_timeout=st.just(10.0), connect_timeout=st.just(8.0),
-                              steal_after=st.just(0.05)))
+                              steal_after=st.just(0.05), demand_margin=st.sampled_from([1, 4])))
     def setup(self, cfg: Config) -> None:
         super().setup(cfg)
 
@@ -700,7 +730,8 @@ class LoneMachine(SchedulerMachine):
 
     @initialize(cfg=st.builds(Config, window=st.sampled_from([1, 1, 2]), replace=st.booleans(),
                               max_attempts=st.integers(1, 3), heartbeat_timeout=st.just(10.0),
-                              connect_timeout=st.just(8.0), steal_after=st.just(0.05)))
+                              connect_timeout=st.just(8.0), steal_after=st.just(0.05),
+                              demand_margin=st.sampled_from([1, 4])))
     def setup(self, cfg: Config) -> None:
         super().setup(cfg)
 
@@ -1032,3 +1063,137 @@ def test_a_wide_window_opens_only_for_tasks_known_to_be_tiny():
         attempts = tuple((t, n + 1) for n, t in enumerate(sent))
         run(sched, ResultsArrived(1, attempts, 0.1, busy * len(sent)))
         assert len(sched.running_on(1)) == after, busy
+
+
+def test_the_cap_binds_in_the_machines():
+    """The machines above do reach states where the demand cap keeps workers idle, with
+    tasks pending and (BusyMachine) stealable: run after them."""
+    if not CAPPED:
+        SchedulerMachine.TestCase("runTest").runTest()
+        BusyMachine.TestCase("runTest").runTest()
+    assert CAPPED["pending"] > 10 and CAPPED["stealable"] > 0, CAPPED
+
+
+# ------------------------------------------------------------- the demand cap, simulated
+
+
+def simulate(workers: int, phases, cfg: Optional[Config] = None, per_task: float = 2e-5,
+             kill: Optional[tuple] = None):
+    """A shell and ``workers`` workers on one clock: each worker runs its queue in order,
+    each task taking the phase's seconds (reported as ``busy``); the manager spends
+    ``per_task`` seconds on each result, so it hands out at most 1/per_task tasks a second;
+    it ticks at ``next_deadline()``. ``phases``: (tasks, seconds each), submitted one after
+    the other when the previous is done. ``kill``: (time, worker) to crash once.
+
+    Returns, per phase, the most workers holding tasks at once in its last quarter (those
+    served before the first measurement have drained by then), the workers ever sent tasks, and the steps where a live worker sat idle while tasks were
+    pending; and the scheduler (idle at the end, every task resolved once)."""
+    sched = live_scheduler(cfg or Config(window=128), *range(workers))
+    free: dict = {}                         # worker -> when its head task ends
+    queues: dict = {w: deque() for w in range(workers)}
+    now, next_id, resolved, report = 0.0, 0, Counter(), []
+    for tasks, secs in phases:
+        ids = tuple(range(next_id, next_id + tasks))
+        next_id += tasks
+        events: list = [TasksSubmitted(ids)]
+        most, served, idle_pending = 0, set(), 0
+        while events or any(queues.values()):
+            for ev in events:
+                for c in sched.handle(ev):
+                    if isinstance(c, SendTasks):
+                        if not queues[c.worker]:
+                            free[c.worker] = now + secs
+                        queues[c.worker].extend(c.attempts)
+                        served.add(c.worker)
+                    elif isinstance(c, Resolve):
+                        resolved[c.task] += 1
+                    elif isinstance(c, RevokeTasks):  # none started: all come back
+                        for a in c.attempts:
+                            queues[c.worker].remove(a)
+                        events.append(Revoked(c.worker, c.attempts, now))
+            events = []
+            if resolved[ids[3 * len(ids) // 4]]:
+                most = max(most, sched.busy_workers)
+            live = [w for w in sched.workers if sched.worker_state(w) == LIVE]
+            idle_pending += bool(sched.pending) and any(not queues[w] for w in live)
+            busy = [w for w in queues if queues[w]]
+            if not busy:
+                continue
+            w = min(busy, key=free.__getitem__)
+            due = sched.next_deadline()
+            if kill is not None and kill[0] <= free[w] and kill[1] in busy:
+                events.append(WorkerLost(kill[1]))
+                queues[kill[1]].clear()
+                kill = None
+                continue
+            if due is not None and due < free[w]:
+                now = max(now, due)
+                events.append(Tick(now))
+                continue
+            now = max(free[w], now + per_task)
+            t = queues[w].popleft()
+            if queues[w]:
+                free[w] = now + secs
+            events.append(ResultsArrived(w, (t,), now, secs))
+        report.append((most, served, idle_pending))
+    assert sched.idle and sorted(resolved) == list(range(next_id))
+    assert set(resolved.values()) == {1}
+    return report, sched
+
+
+def test_tiny_tasks_on_many_workers_are_served_by_few():
+    """Issue 9: 64 workers, tasks of 1 us, a manager that hands out 50,000 a second: by
+    Little's law 0.05 workers are busy at once, so after the first measurement the cap is
+    the margin and one more (4 + 1), and only that many hold tasks; every task runs once."""
+    [(most, served, _)], sched = simulate(64, [(20_000, 1e-6)])
+    assert most <= 5, most
+    assert sched.demand_cap == 5
+
+
+def test_long_tasks_keep_every_worker_busy_under_the_cap():
+    """Tasks of 0.2 s on 64 workers: every worker is busy, so the cap is above the worker
+    count and changes nothing: no worker ever sits idle while a task is pending."""
+    [(_, served, idle_pending)], _ = simulate(64, [(64 * 8, 0.2)])
+    assert len(served) == 64 and idle_pending == 0
+
+
+def test_long_tasks_after_tiny_ones_reach_every_worker_once_the_cap_lapses():
+    """A cap measured on tiny tasks holds while results come; when the few workers it
+    serves start long tasks, results stop, the cap lapses at the deadline the core reports,
+    and every idle worker takes work, within ``HOLD_PERIODS`` periods."""
+    from netpool._core.demand import HOLD_PERIODS
+    cfg = Config(window=128)
+    (tiny, long_), sched = simulate(64, [(20_000, 1e-6), (64 * 4, 1.0)], cfg)
+    assert tiny[0] <= 5
+    assert len(long_[1]) == 64  # every worker ran long tasks
+    # the idle steps while pending were only those before the lapse: the simulation ticks
+    # once at the lapse, so a handful of steps, not one per task
+    assert long_[2] <= 4 * HOLD_PERIODS, long_[2]
+
+
+def test_a_worker_dying_under_the_cap_has_its_tasks_run_elsewhere():
+    [(most, _, _)], sched = simulate(16, [(20_000, 1e-6)], kill=(0.2, 0))
+    assert most <= 5 and 0 not in sched.workers
+
+
+def test_closing_under_the_cap_finishes_and_stops_every_worker():
+    """Workers the cap keeps idle are not stopped by a close while tasks pend (they may
+    yet be needed), the served ones finish everything, and then every worker is stopped."""
+    sched = live_scheduler(Config(window=4, demand_margin=1, demand_period=0.01), 1, 2, 3, 4)
+    run(sched, TasksSubmitted((0,)), ResultsArrived(1, ((0, 1),), 0.0, 1e-6))
+    run(sched, TasksSubmitted((1,)), ResultsArrived(2, ((1, 2),), 0.02, 1e-6))
+    assert sched.demand_cap == 2  # 2e-6 busy seconds in 0.02 s: L ~ 0, the margin and 1
+    out = run(sched, TasksSubmitted(tuple(range(2, 40))), Closing())
+    assert {c.worker for c in out} == {2, 1}  # the latest idle: the warmest
+    assert all(isinstance(c, SendTasks) for c in out)
+    now, stopped = 0.02, set()
+    while not sched.idle:
+        now += 0.001
+        for w in (1, 2):
+            held = sched.running_on(w)
+            if held:
+                got = run(sched, ResultsArrived(w, tuple((t, sched._where[t][1]) for t in held),
+                                                now, 1e-6 * len(held)))
+                assert {c.worker for c in got if isinstance(c, SendTasks)} <= {1, 2}
+                stopped |= {c.worker for c in got if isinstance(c, StopWorker)}
+    assert stopped == {1, 2, 3, 4}

@@ -29,11 +29,16 @@ class LonePaths:
     def submit_one(self, task: TaskId) -> Optional[tuple[WorkerId, int]]:
         """``handle(TasksSubmitted((task,)))`` where that is ``[SendTasks(w, ((task, n),))]``:
         returns ``(w, n)``. None, and nothing changed, if anything is pending or waiting
-        behind a head, no worker is idle, a worker has ``max_tasks`` or the core is closing."""
+        behind a head, no worker is idle or the demand cap lets none take it, a worker has
+        ``max_tasks`` or the core is closing."""
         if (self._pending or not self._idle or self._waiting or self._closing
                 or self.config.max_tasks is not None):
             return None
-        wid = next(iter(self._idle))  # as _assign: the first idle worker takes it
+        free = self._idle_room()
+        if free == 0:
+            return None  # the demand cap keeps it pending
+        wid = self._next_idle(free is not None)  # as _assign
+
         w = self._workers[wid]
         self._starved = False
         self._send(wid, w, task, [])
@@ -62,7 +67,9 @@ class LonePaths:
         del self._where[task]
         self._killers.pop(task, None)
         self._new_head(w)
-        self._roster.observe_pace(w, max(self._now - began, 0.0) if busy is None else busy)
+        per = max(self._now - began, 0.0) if busy is None else busy
+        self._roster.observe_pace(w, per)
+        self._demand.observe(self._now, per)
         self._roster.emptied(worker)
         return True
 

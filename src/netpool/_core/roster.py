@@ -50,6 +50,13 @@ class Config:
     # A head running this long lets idle workers take its queue: shorter moves work sooner
     # away from a slow task, but costs a REVOKE round trip that a quick task makes useless.
     steal_after: float = 0.05
+    # The demand cap (demand.py): serve only as many workers as the results say are busy at
+    # once, times demand_headroom, plus demand_margin; measured over demand_period seconds
+    # of results. A larger margin serves more workers when tasks are tiny (more processes
+    # woken, each colder); a longer period reacts later to a change of task size.
+    demand_period: float = 0.05
+    demand_headroom: float = 2.0
+    demand_margin: int = 4
 
     @property
     def unpaced_window(self) -> int:
@@ -94,7 +101,7 @@ class Roster:
         self.config = config
         self.workers: dict[WorkerId, WorkerRecord] = {}
         self.idle: OrderedDict[WorkerId, None] = OrderedDict()      # live, empty queue
-        self.room: OrderedDict[WorkerId, None] = OrderedDict()      # live, queue not full
+        self.room: OrderedDict[WorkerId, None] = OrderedDict()      # live, busy, not full
         self.waiting: dict[WorkerId, None] = {}   # tasks queued behind the head: stealable
         self.starting: OrderedDict[WorkerId, None] = OrderedDict()  # by launch time
         self.contact: OrderedDict[WorkerId, None] = OrderedDict()   # by last contact
@@ -145,7 +152,7 @@ class Roster:
         w = self.workers[wid]
         n, live = len(w.queue), w.state == LIVE
         _member(self.idle, wid, live and n == 0)
-        _member(self.room, wid, live and n < w.win and w.slow_head != w.head)
+        _member(self.room, wid, live and 0 < n < w.win and w.slow_head != w.head)
         _member(self.waiting, wid, n > 1)
         _member(self.starting, wid, w.state == STARTING)
         if w.state != STARTING and wid not in self.contact:
@@ -155,16 +162,21 @@ class Roster:
 
     def took_one(self, wid: WorkerId, w: WorkerRecord) -> None:
         """``reindex`` for an idle live worker that was just sent one task: out of ``idle``,
-        and of ``room`` if its window is one (nothing waits behind a lone head)."""
+        into ``room`` unless its window is one (nothing waits behind a lone head)."""
         del self.idle[wid]
-        if w.win <= 1:
-            self.room.pop(wid, None)
+        if w.win > 1:
+            self.room[wid] = None  # its new head is not slow
 
     def emptied(self, wid: WorkerId) -> None:
-        """``reindex`` for a live worker whose lone task just finished: idle, with room (its
-        head moved on, so it is not held back as slow)."""
+        """``reindex`` for a live worker whose lone task just finished: idle, so out of
+        ``room`` (which holds workers that have tasks)."""
         self.idle[wid] = None
-        self.room.setdefault(wid, None)
+        self.room.pop(wid, None)
+
+    @property
+    def busy(self) -> int:
+        """Live workers holding tasks: O(1), for the demand cap."""
+        return self.active - len(self.starting) - len(self.idle)
 
     def _push_steal(self, wid: WorkerId, w: WorkerRecord) -> None:
         if len(self.steals) > 2 * len(self.workers) + 64:  # entries of gone workers pile up
@@ -191,14 +203,15 @@ class Roster:
                     self.reindex(wid)  # pushes it again, with its current head, if waiting
         return None
 
-    def next_deadline(self) -> Optional[float]:
-        """The first connect or heartbeat deadline, or the first steal while someone is idle."""
+    def next_deadline(self, steal: bool = True) -> Optional[float]:
+        """The first connect or heartbeat deadline, or (if ``steal``) the first steal while
+        someone is idle."""
         cfg, times = self.config, []
         if self.starting:
             times.append(self.workers[next(iter(self.starting))].since + cfg.connect_timeout)
         if self.contact:
             times.append(self.workers[next(iter(self.contact))].since + cfg.heartbeat_timeout)
-        if self.idle and self.steal_top() is not None:  # someone could steal
+        if steal and self.idle and self.steal_top() is not None:  # someone could steal
             times.append(self.steal_since() + cfg.steal_after)
         return min(times, default=None)
 
@@ -261,7 +274,7 @@ class Roster:
             "starting": [i for i, w in ws.items() if w.state == STARTING],
             "contact": [i for i, w in ws.items() if w.state != STARTING],
             "room": [i for i, w in ws.items() if w.state == LIVE and w.slow_head != w.head
-                     and len(w.queue) < window(cfg, w)],
+                     and 0 < len(w.queue) < window(cfg, w)],
         }
         stale = [i for i, w in ws.items() if w.win != window(cfg, w)]
         if stale:
@@ -276,6 +289,8 @@ class Roster:
                 raise InternalError(f"index {name} out of deadline order: {times}")
         if self.active != sum(w.state != DRAINING for w in ws.values()):
             raise InternalError(f"{self.active} active workers counted")
+        if self.busy != sum(w.state == LIVE and bool(w.queue) for w in ws.values()):
+            raise InternalError(f"{self.busy} busy workers counted")
         stealable = [i for i in want["waiting"] if not ws[i].revoking]
         missing = [i for i in stealable if not ws[i].in_heap]
         if missing or any(ws[i].in_heap and i not in {e[2] for e in self.steals} for i in ws):

@@ -17,6 +17,10 @@ time, so the head of the queue is executing and the rest wait there to hide the 
 When a worker is lost, its whole queue goes back to the front of ``_pending``; only the head is
 charged, because only the head was running. A graceful exit charges nothing.
 
+Which workers get tasks: every idle one, one task each so that work spreads, unless the
+demand cap (``demand.py``) says fewer are needed at once (tiny tasks, many workers): then only
+that many hold tasks and the rest stay idle. Then the windows of those holding tasks fill.
+
 Life of a worker: *starting* (launched, not yet connected) -> *live* -> *draining* (no new work:
 it reached ``max_tasks`` or the scheduler is closing) -> gone. A starting worker that does not join
 within ``connect_timeout`` is a start failure; a live one silent for ``heartbeat_timeout`` is lost.
@@ -30,7 +34,7 @@ from __future__ import annotations
 from collections import deque
 from typing import Callable, Optional
 
-from .adapt import Load
+from .demand import Demand
 from .events import (DRAINING, LIVE, STARTING, Attempt, Closing, Command, Configured, Event,
                      FailTask, HeartbeatArrived, InternalError, KillReason, KillWorker,
                      LaunchReplacement, NoWorkers, ReplacementDue, Resolve, ResultsArrived,
@@ -39,6 +43,7 @@ from .events import (DRAINING, LIVE, STARTING, Attempt, Closing, Command, Config
                      WorkerLaunched, WorkerLost, WorkerState)
 from .lone import LonePaths
 from .roster import Config, Roster, WorkerRecord
+from .views import Views
 
 __all__ = ["Scheduler", "Config", "Attempt", "Command", "Event", "InternalError", "TaskId",
            "WorkerId", "WorkerState", "KillReason", "STARTING", "LIVE", "DRAINING",
@@ -49,9 +54,10 @@ __all__ = ["Scheduler", "Config", "Attempt", "Command", "Event", "InternalError"
            "LaunchReplacement", "FailTask", "NoWorkers"]
 
 
-class Scheduler(LonePaths):
+class Scheduler(LonePaths, Views):
     """Pure task-farm scheduler. See the module docstring for its rules; ``submit_one`` and
-    ``result_one`` (lone.py) stand in for ``handle`` in the lone round trip.
+    ``result_one`` (lone.py) stand in for ``handle`` in the lone round trip; views.py holds
+    what the shell may read.
 
     ``handle`` raises ``InternalError`` for an event that breaks the core's contract."""
 
@@ -69,65 +75,8 @@ class Scheduler(LonePaths):
         self._closing = False
         self._now = 0.0
         self._starved = False  # NoWorkers already said for the current pending tasks
-
-    # -- read-only views, for the shell and for tests ------------------------------------
-    @property
-    def pending(self) -> tuple[TaskId, ...]:
-        return tuple(self._pending)
-
-    def running_on(self, worker: WorkerId) -> tuple[TaskId, ...]:
-        w = self._workers.get(worker)
-        return tuple(w.queue) if w else ()
-
-    def worker_state(self, worker: WorkerId) -> Optional[WorkerState]:
-        w = self._workers.get(worker)
-        return w.state if w else None
-
-    @property
-    def workers(self) -> dict[WorkerId, WorkerState]:
-        """Every worker's state: O(workers), for tests and status views, not the hot path."""
-        return {wid: w.state for wid, w in self._workers.items()}
-
-    def worker_times(self, worker: WorkerId) -> Optional[tuple[float, float]]:
-        """``(since, head_since)`` of ``worker`` as the events' clocks gave them: its launch
-        time while starting, else its last contact; when its head task started. None if the
-        core does not know it."""
-        w = self._workers.get(worker)
-        return (w.since, w.head_since) if w else None
-
-    def expected_seconds(self, worker: WorkerId) -> float:
-        """How long a task is expected to take on ``worker``: its recent pace, else the mean
-        of the others' (0.0 when nothing is known yet; O(workers), off the hot path)."""
-        return self._roster.expected_seconds(worker)
-
-    @property
-    def starts_failing(self) -> bool:
-        """Have so many starts in a row failed that no more workers are launched?"""
-        return self._start_failures >= self.config.max_start_failures
-
-    def load(self, now: float) -> Load:
-        """What the adapt policy needs, at ``now``: O(workers), for a once-a-second look.
-
-        Workers leaving (retiring, stopped) are not counted as capacity; their tasks are."""
-        return self._roster.load(now, len(self._pending))
-
-    @property
-    def idle(self) -> bool:
-        """No task is pending or running."""
-        return not self._pending and not self._where
-
-    @property
-    def in_flight(self) -> int:
-        """Tasks pending or running: submitted and not yet resolved, failed or withdrawn."""
-        return len(self._pending) + len(self._where)
-
-    def next_deadline(self) -> Optional[float]:
-        """The earliest time at which a ``Tick`` may decide something; None if no such time.
-
-        A Tick earlier than this returns nothing, so the shell may sleep until then unless
-        an event comes first. Events move deadlines: ask again after each.
-        """
-        return self._roster.next_deadline()
+        cfg = self.config
+        self._demand = Demand(cfg.demand_period, cfg.demand_headroom, cfg.demand_margin)
 
     # -- the one entry point -----------------------------------------------------------
     def handle(self, event: Event) -> list[Command]:
@@ -182,8 +131,10 @@ class Scheduler(LonePaths):
             self._new_head(w)
             done += 1
         if done:  # seconds per task: the worker's own count, else our clock's (see events)
-            self._roster.observe_pace(w, max(self._now - began, 0.0) / done
-                                      if ev.busy is None else ev.busy / len(ev.attempts))
+            per = (max(self._now - began, 0.0) / done if ev.busy is None
+                   else ev.busy / len(ev.attempts))
+            self._roster.observe_pace(w, per)
+            self._demand.observe(self._now, per * done)
         self._roster.reindex(ev.worker)
         self._maybe_retire(ev.worker, w, out)
 
@@ -328,11 +279,42 @@ class Scheduler(LonePaths):
             self._roster.set_state(wid, w, DRAINING)
             out.append(StopWorker(wid))
 
+    def _cap(self) -> Optional[int]:
+        """The demand cap (demand.py) if one holds and is below the live workers; else None
+        (no cap, or one that changes nothing, not even who is served first)."""
+        cap = self._demand.cap_at(self._now)
+        if cap is None or cap >= self._roster.active - len(self._roster.starting):
+            return None
+        return cap
+
+    def _idle_room(self) -> Optional[int]:
+        """How many idle workers may be given tasks now: None for all of them, else what the
+        cap leaves beside the workers holding tasks."""
+        cap = self._cap()
+        return None if cap is None else max(cap - self._roster.busy, 0)
+
+    def _cap_lapse(self) -> Optional[float]:
+        """When the cap, which now keeps idle workers from pending or stealable tasks, stops
+        doing so (it lapses unless results measure it again); None if it keeps none."""
+        if not self._idle or self._idle_room() != 0:
+            return None
+        if self._pending:
+            return self._demand.until
+        if self._roster.steal_top() is not None:
+            return max(self._demand.until,
+                       self._roster.steal_since() + self.config.steal_after)
+        return None
+
+    def _next_idle(self, capped: bool) -> WorkerId:
+        """The idle worker to serve first: the longest idle, so work spreads; under the cap
+        the latest, which has just emptied its queue and is the warmest."""
+        return next(reversed(self._idle)) if capped else next(iter(self._idle))
+
     def _dispatch(self, out: list) -> None:
         if self._pending:
             self._assign(out)
         if not self._pending:
-            if self._idle:
+            if self._idle and self._idle_room() != 0:  # capped out: nobody may take them
                 self._steal(out)
         elif not self._starved and not self._roster.active and not self._may_launch():
             self._starved = True
@@ -343,18 +325,30 @@ class Scheduler(LonePaths):
                 self._maybe_retire(wid, self._workers[wid], out)
 
     def _assign(self, out: list) -> None:
-        """First one task to each idle worker, so that work spreads; then fill the windows,
-        except behind a head that has run long enough to be worth stealing from."""
-        cfg, pending, batches = self.config, self._pending, {}
+        """First one task to each idle worker the demand cap allows, so that work spreads;
+        then fill the windows of the workers holding tasks, except behind a head that has
+        run long enough to be worth stealing from, and except while more workers hold tasks
+        than the cap allows (those drain, and the cap is met as they go idle)."""
+        cfg, pending, batches, roster = self.config, self._pending, {}, self._roster
         slow = self._now - cfg.steal_after
+        cap = self._cap()
+        free = None if cap is None else cap - roster.busy
         for index, fill in ((self._idle, 1), (self._room, cfg.window)):
             while pending and index:
-                wid = next(iter(index))
-                w = self._workers[wid]
-                if fill > 1 and w.queue and w.head_since <= slow:
-                    w.slow_head = w.head  # out of _room until its head moves on
-                    self._roster.reindex(wid)
-                    continue
+                if index is self._idle:
+                    if free is not None:
+                        if free <= 0:
+                            break
+                        free -= 1
+                    wid = self._next_idle(free is not None)
+                    w = self._workers[wid]
+                else:
+                    wid = next(iter(index))
+                    w = self._workers[wid]
+                    if w.head_since <= slow or (cap is not None and roster.busy > cap):
+                        w.slow_head = w.head  # out of _room until its head moves on
+                        roster.reindex(wid)
+                        continue
                 room = min(fill, w.win) - len(w.queue)
                 if cfg.max_tasks is not None:
                     room = min(room, cfg.max_tasks - w.sent)
@@ -363,9 +357,9 @@ class Scheduler(LonePaths):
                     self._send(wid, w, pending.popleft(), sent)
                     room -= 1
                 if self._used_up(w):
-                    self._roster.set_state(wid, w, DRAINING)  # StopWorker once it is empty
+                    roster.set_state(wid, w, DRAINING)  # StopWorker once it is empty
                 else:
-                    self._roster.reindex(wid)  # idle no more / full: out of this index
+                    roster.reindex(wid)  # idle no more / full: out of this index
                 if pending and wid in index:
                     raise InternalError(f"worker {wid} took no task from {index}")
         for wid, sent in batches.items():

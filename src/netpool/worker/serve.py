@@ -9,7 +9,9 @@ or at once when it has a message of ``BIG_MESSAGE`` or more to take or send, the
 takes the link over, so that more tasks, revocations, STOP and a closed link are seen meanwhile and the
 manager's sends to us never wait on ours to it; the main thread calls the link back (a byte on
 a pipe) when it is idle again. Results wait up to ``HOLD_SECONDS`` for
-others to share their message; a flusher thread sends them if the next task is slow.
+others to share their message; a flusher thread sends them if the next task is slow. A result
+of ``BIG_MESSAGE`` or more is sent at once: company saves it nothing, while held it waits
+for the next result or for the flusher, up to ``HOLD_SECONDS``, with the manager waiting on it.
 """
 
 from __future__ import annotations
@@ -249,7 +251,7 @@ class Serve:
             outbox.append(entry)
             if bufs:
                 self.outbufs += bufs
-            elif not (flush or len(outbox) >= BATCH_MAX):
+            elif not (flush or len(outbox) >= BATCH_MAX or len(entry[3]) >= BIG_MESSAGE):
                 # Held back: the reader's next poll sends it if we are slow (it polls while
                 # we are away from the link), or, once it holds the link, the flusher. Waking
                 # the flusher for every stretch of work cost two thread wake-ups per batch.

@@ -52,3 +52,34 @@ def test_a_message_written_by_short_sends_arrives_whole(most):
         got += reader.recv_ready(block=True)
     (env, received), = got
     assert env == msg and [bytes(b) for b in received] == [bytes(b) for b in bufs]
+
+
+def _wmem_max() -> int:
+    try:
+        with open("/proc/sys/net/core/wmem_max") as f:
+            return int(f.read())
+    except (OSError, ValueError):
+        return 0
+
+
+@pytest.mark.skipif(_wmem_max() < 4 * 125_000, reason="the kernel caps send buffers lower")
+def test_a_local_link_holds_a_few_big_chunks_unread():
+    """A map's chunk of 25,000 ints pickles to ~125 KB; with the default AF_UNIX buffer
+    (~208 KiB) a second one made its sender wait until the worker was scheduled and read."""
+    import socket
+    from netpool._transport.channel import tune
+
+    sender, receiver = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        tune(sender)
+        sender.setblocking(False)
+        chunk, held = b"x" * 125_000, 0
+        try:
+            for _ in range(4):
+                held += sender.send(chunk)
+        except BlockingIOError:
+            pass
+        assert held == 4 * len(chunk), f"only {held} bytes fit unread"
+    finally:
+        sender.close()
+        receiver.close()

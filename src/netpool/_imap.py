@@ -16,7 +16,7 @@ from multiprocessing.pool import CLOSE, RUN, TERMINATE
 from typing import Any, Callable, Iterable, Iterator, Optional
 
 from . import errors
-from ._batching import Batch
+from ._batching import Batch, nbytes
 from ._core.chunking import cut
 from ._core.ordering import ReorderBuffer
 from ._protocol import codec
@@ -308,12 +308,13 @@ class Feeding:
             except Exception as exc:
                 result._push(index, False, exc)
             else:
+                n = nbytes(data, bufs)
                 if not size:
-                    size = len(data) + sum(memoryview(b).nbytes for b in bufs)
+                    size = n
                     if type(chunk) is range:  # 5 bytes a pickled int: judged as before
                         size = max(size, 5 * len(chunk))
                 result._ids[tid] = index
-                batch.add(Task(tid, M.MAP, blob, data, bufs, result))
+                batch.add(Task(tid, M.MAP, blob, data, bufs, result), n)
                 if len(result._ids) == 1:  # nothing else unfinished: the workers wait for it
                     batch.flush()
             index += 1

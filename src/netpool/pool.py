@@ -26,7 +26,7 @@ from multiprocessing.pool import CLOSE, RUN, TERMINATE  # the stdlib's, for code
 from typing import Any, Callable, Iterable, Optional, Sequence
 
 from . import errors
-from ._batching import Batch
+from ._batching import Batch, nbytes
 from ._compat import call_arguments, start_method, worker_setup
 from ._core.chunking import check_chunksize, cut, default_chunksize
 from ._core.scheduler import Config
@@ -368,7 +368,7 @@ class DistributedPool(Feeding, PoolWorkers):
             blob = self._rt.define(func)
             for tid, chunk in zip(ids, cut(iterable, chunksize)):
                 data, bufs = codec.dumps(chunk)
-                batch.add(Task(tid, kind, blob, data, bufs, result))
+                batch.add(Task(tid, kind, blob, data, bufs, result), nbytes(data, bufs))
                 made += 1
                 if made == 1:
                     batch.flush()

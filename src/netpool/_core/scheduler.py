@@ -326,8 +326,7 @@ class Scheduler(LonePaths, Views):
 
     def _assign(self, out: list) -> None:
         """First one task to each idle worker the demand cap allows, so that work spreads;
-        then fill the windows of the workers holding tasks in turn, each its share of what is
-        pending (8 map chunks on 2 workers: 4/4, not 7/1), except behind a head that has
+        then fill the windows of the workers holding tasks, except behind a head that has
         run long enough to be worth stealing from, and except while more workers hold tasks
         than the cap allows (those drain, and the cap is met as they go idle)."""
         cfg, pending, batches, roster = self.config, self._pending, {}, self._roster
@@ -335,7 +334,6 @@ class Scheduler(LonePaths, Views):
         cap = self._cap()
         free = None if cap is None else cap - roster.busy
         for index, fill in ((self._idle, 1), (self._room, cfg.window)):
-            share = -(-len(pending) // max(len(index), 1))  # a turn's take: windows fill in turn
             while pending and index:
                 if index is self._idle:
                     if free is not None:
@@ -351,20 +349,19 @@ class Scheduler(LonePaths, Views):
                         w.slow_head = w.head  # out of _room until its head moves on
                         roster.reindex(wid)
                         continue
-                room = min(min(fill, w.win) - len(w.queue), share, len(pending))
+                room = min(fill, w.win) - len(w.queue)
                 if cfg.max_tasks is not None:
                     room = min(room, cfg.max_tasks - w.sent)
-                if room < 1:
-                    raise InternalError(f"worker {wid} in {index} has no room")
                 sent = batches.setdefault(wid, [])
-                for _ in range(room):
+                while room > 0 and pending:
                     self._send(wid, w, pending.popleft(), sent)
+                    room -= 1
                 if self._used_up(w):
                     roster.set_state(wid, w, DRAINING)  # StopWorker once it is empty
                 else:
                     roster.reindex(wid)  # idle no more / full: out of this index
-                    if wid in self._room:  # still room: the others' turn first
-                        self._room.move_to_end(wid)
+                if pending and wid in index:
+                    raise InternalError(f"worker {wid} took no task from {index}")
         for wid, sent in batches.items():
             if sent:
                 out.append(SendTasks(wid, tuple(sent)))

@@ -1197,3 +1197,19 @@ def test_closing_under_the_cap_finishes_and_stops_every_worker():
                 assert {c.worker for c in got if isinstance(c, SendTasks)} <= {1, 2}
                 stopped |= {c.worker for c in got if isinstance(c, StopWorker)}
     assert stopped == {1, 2, 3, 4}
+
+
+def test_workers_that_drain_under_the_cap_free_their_places_in_the_same_decision():
+    """``max_tasks`` under the demand cap: a worker that takes its last task drains and no
+    longer counts against the cap, so the idle are served again at once, not at whatever
+    event comes next (the machine found this: invariants e and h)."""
+    sched = live_scheduler(Config(window=4, max_tasks=3, demand_margin=1,
+                                  demand_period=0.01), 1, 2, 3, 4)
+    run(sched, TasksSubmitted((0,)), ResultsArrived(1, ((0, 1),), 0.0, 1e-6))
+    run(sched, TasksSubmitted((1,)), ResultsArrived(2, ((1, 2),), 0.02, 1e-6))
+    assert sched.demand_cap == 2
+    out = run(sched, TasksSubmitted(tuple(range(2, 20))))
+    took = {c.worker: len(c.attempts) for c in out if isinstance(c, SendTasks)}
+    assert took[1] == took[2] == 2 and sched.worker_state(1) == sched.worker_state(2) == DRAINING
+    assert set(took) == {1, 2, 3, 4}, took  # 3 and 4 take the places 1 and 2 gave up
+    assert run(copy.deepcopy(sched), Tick(0.02)) == []  # nothing left for the next event

@@ -38,7 +38,6 @@ class LonePaths:
         if free == 0:
             return None  # the demand cap keeps it pending
         wid = self._next_idle(free is not None)  # as _assign
-
         w = self._workers[wid]
         self._starved = False
         self._send(wid, w, task, [])

@@ -293,18 +293,6 @@ class Scheduler(LonePaths, Views):
         cap = self._cap()
         return None if cap is None else max(cap - self._roster.busy, 0)
 
-    def _cap_lapse(self) -> Optional[float]:
-        """When the cap, which now keeps idle workers from pending or stealable tasks, stops
-        doing so (it lapses unless results measure it again); None if it keeps none."""
-        if not self._idle or self._idle_room() != 0:
-            return None
-        if self._pending:
-            return self._demand.until
-        if self._roster.steal_top() is not None:
-            return max(self._demand.until,
-                       self._roster.steal_since() + self.config.steal_after)
-        return None
-
     def _next_idle(self, capped: bool) -> WorkerId:
         """The idle worker to serve first: the longest idle, so work spreads; under the cap
         the latest, which has just emptied its queue and is the warmest."""
@@ -328,23 +316,33 @@ class Scheduler(LonePaths, Views):
         """First one task to each idle worker the demand cap allows, so that work spreads;
         then fill the windows of the workers holding tasks, except behind a head that has
         run long enough to be worth stealing from, and except while more workers hold tasks
-        than the cap allows (those drain, and the cap is met as they go idle)."""
-        cfg, pending, batches, roster = self.config, self._pending, {}, self._roster
+        than the cap allows (those drain, and the cap is met as they go idle). A worker that
+        drains (max_tasks) changes the cap and what it leaves: then serve the idle again, so
+        that what this leaves is what the next event (a Tick) would decide too."""
+        batches: dict[WorkerId, list] = {}
+        while self._fill(batches) and self._pending and self._idle:
+            pass  # each round drained a worker: it ends
+        for wid, sent in batches.items():
+            if sent:
+                out.append(SendTasks(wid, tuple(sent)))
+
+    def _fill(self, batches: dict) -> bool:
+        """One round of ``_assign`` into ``batches``; did a worker drain (max_tasks)?"""
+        cfg, pending, roster, drained = self.config, self._pending, self._roster, False
         slow = self._now - cfg.steal_after
-        cap = self._cap()
-        free = None if cap is None else cap - roster.busy
         for index, fill in ((self._idle, 1), (self._room, cfg.window)):
             while pending and index:
+                # read afresh for every worker: a worker that drains changes both
                 if index is self._idle:
-                    if free is not None:
-                        if free <= 0:
-                            break
-                        free -= 1
+                    free = self._idle_room()
+                    if free == 0:
+                        break
                     wid = self._next_idle(free is not None)
                     w = self._workers[wid]
                 else:
                     wid = next(iter(index))
                     w = self._workers[wid]
+                    cap = self._cap()
                     if w.head_since <= slow or (cap is not None and roster.busy > cap):
                         w.slow_head = w.head  # out of _room until its head moves on
                         roster.reindex(wid)
@@ -358,13 +356,12 @@ class Scheduler(LonePaths, Views):
                     room -= 1
                 if self._used_up(w):
                     roster.set_state(wid, w, DRAINING)  # StopWorker once it is empty
+                    drained = True
                 else:
                     roster.reindex(wid)  # idle no more / full: out of this index
                 if pending and wid in index:
                     raise InternalError(f"worker {wid} took no task from {index}")
-        for wid, sent in batches.items():
-            if sent:
-                out.append(SendTasks(wid, tuple(sent)))
+        return drained
 
     def _send(self, wid: WorkerId, w: WorkerRecord, t: TaskId, sent: list) -> None:
         if not w.queue:

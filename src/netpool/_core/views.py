@@ -74,7 +74,19 @@ class Views:
         """
         lapse = self._cap_lapse()
         deadline = self._roster.next_deadline(steal=lapse is None)
-        return lapse if deadline is None else deadline if lapse is None else min(deadline, lapse)
+        return min((t for t in (deadline, lapse) if t is not None), default=None)
+
+    def _cap_lapse(self) -> Optional[float]:
+        """When the cap, which now keeps idle workers from pending or stealable tasks, stops
+        doing so (it lapses unless results measure it again); None if it keeps none."""
+        if not self._idle or self._idle_room() != 0:
+            return None
+        if self._pending:
+            return self._demand.until
+        if self._roster.steal_top() is not None:
+            return max(self._demand.until,
+                       self._roster.steal_since() + self.config.steal_after)
+        return None
 
     @property
     def demand_cap(self) -> Optional[int]:

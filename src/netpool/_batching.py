@@ -10,10 +10,11 @@ first task was read: by the feeder itself when it reads on past that, otherwise 
 flusher thread shared by every feeder of the process. (The feeder also sends a batch at once
 when its task is the only one unfinished: nothing is then running that could share it.)
 
-A batch whose payloads reach ``BIG_BYTES`` goes out at once, too: sharing a submission saves
-about a microsecond, while a big chunk held back keeps a worker waiting for as long as the
-next chunks take to pickle (a 25,000-item chunk of a ``map`` is ~0.5 ms of pickling); sent
-at once, it is moving and running while the next one is pickled.
+A batch whose payloads reach ``BIG_MESSAGE`` (``_protocol/messages.py``) goes out at once,
+too: sharing a submission saves about a microsecond, while a big chunk held back keeps a
+worker waiting for as long as the next chunks take to pickle (a 25,000-item chunk of a
+``map`` is ~0.5 ms of pickling); sent at once, it is moving and running while the next one
+is pickled.
 """
 
 from __future__ import annotations
@@ -23,8 +24,9 @@ import threading
 import time
 from typing import Callable, Optional
 
+from ._protocol.messages import BIG_MESSAGE
+
 HOLD_SECONDS = 0.002  # what a read task waits at most for others to share its submission
-BIG_BYTES = 64 * 1024  # payloads that make a batch go out without waiting for more
 
 
 class Batch:
@@ -48,7 +50,7 @@ class Batch:
         with self._lock:
             self._tasks.append(task)
             self._bytes += size
-            if self._bytes < BIG_BYTES:
+            if self._bytes < BIG_MESSAGE:
                 if len(self._tasks) == 1:
                     self._due = now + HOLD_SECONDS
                     _flusher.arm(self, self._due)

@@ -29,9 +29,9 @@ def test_a_batch_that_reaches_big_bytes_is_submitted_at_once(long_hold):
     sent = []
     batch = _batching.Batch(sent.append)
     batch.add("small", 1000)
-    batch.add("big", _batching.BIG_BYTES - 1000)
+    batch.add("big", _batching.BIG_MESSAGE - 1000)
     assert sent == [["small", "big"]]
-    batch.add("alone", _batching.BIG_BYTES)
+    batch.add("alone", _batching.BIG_MESSAGE)
     assert sent == [["small", "big"], ["alone"]]
     batch.add("after", 10)  # the count starts again after each submission
     assert len(sent) == 2

@@ -50,6 +50,6 @@ def test_a_big_result_is_sent_without_waiting_for_the_next_task(serving):
     chan = Recorded()
     s = serving(chan)
     s._post(_entry(1, b"x" * 100), [], flush=False)
-    s._post(_entry(2, b"z" * serve.BIG_MESSAGE), [], flush=False)
+    s._post(_entry(2, b"z" * serve.M.BIG_MESSAGE), [], flush=False)
     assert [m[0] for m in chan.sent] == [M.RESULTS]
     assert [e[0] for e in chan.sent[0][1]] == [1, 2]  # the one held goes with it, in order

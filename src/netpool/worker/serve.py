@@ -5,13 +5,14 @@ reads the link itself, so a task reaches it without a hand-over between threads 
 a GIL hand-over, the costliest step of a short round trip: without it a worker spends about a
 quarter less CPU per trivial task, and a bare round trip is ~18% shorter). Once the main thread
 has been away from the link for ``HANDOVER_SECONDS`` (a long task or a long stretch of work),
-or at once when it has a message of ``BIG_MESSAGE`` or more to take or send, the reader thread
-takes the link over, so that more tasks, revocations, STOP and a closed link are seen meanwhile and the
-manager's sends to us never wait on ours to it; the main thread calls the link back (a byte on
-a pipe) when it is idle again. Results wait up to ``HOLD_SECONDS`` for
-others to share their message; a flusher thread sends them if the next task is slow. A result
-of ``BIG_MESSAGE`` or more is sent at once: company saves it nothing, while held it waits
-for the next result or for the flusher, up to ``HOLD_SECONDS``, with the manager waiting on it.
+or at once when it has a message of ``BIG_MESSAGE`` (messages.py) or more to take or send,
+the reader thread takes the link over, so that more tasks, revocations, STOP and a closed
+link are seen meanwhile and the manager's sends to us never wait on ours to it; the main thread
+calls the link back (a byte on a pipe) when it is idle again. Results wait up to
+``HOLD_SECONDS`` for others to share their message; a flusher thread sends them if the next
+task is slow. A result of ``BIG_MESSAGE`` or more is sent at once: company saves it nothing,
+while held it waits for the next result or for the flusher, up to ``HOLD_SECONDS``, with the
+manager waiting on it.
 """
 
 from __future__ import annotations
@@ -30,7 +31,6 @@ from .execute import Runner
 BATCH_MAX = 64           # results per RESULTS message at most
 HOLD_SECONDS = 0.002     # a result waits this long at most for others to share its message
 HANDOVER_SECONDS = 0.01  # a task running longer has the reader thread watch the link
-BIG_MESSAGE = 64 * 1024  # a task or result this big has the reader thread watch it at once
 # A task that took this long by the clock may have spent most of it waiting for a CPU (on a
 # crowded machine a worker is preempted for milliseconds): procfs.TaskClock says how long it
 # really ran, from a reading taken when the main thread left the link (or after the last such
@@ -95,7 +95,7 @@ class Serve:
             if page is not None:
                 page.end(ended)
             flush_output()
-            if out or len(data) >= BIG_MESSAGE:
+            if out or len(data) >= M.BIG_MESSAGE:
                 self._kick()  # sending it may block: the manager may be sending to us too
             self._post((tid, attempt, status, data, len(out), took), out, not more)
         self._flush()
@@ -117,7 +117,7 @@ class Serve:
                         self.away_since, self.left_link = time.monotonic(), True
                         self.alarm.arm()  # the reader looks if we are not back in time
                     more = bool(queue)
-                    if item[5] or len(item[4]) >= BIG_MESSAGE:
+                    if item[5] or len(item[4]) >= M.BIG_MESSAGE:
                         # Big messages: the link must be read meanwhile, or the manager's
                         # sends to us (and ours to it) stall. Work in a row no longer hands
                         # the link over at once: a stretch of short tasks is done before the
@@ -251,7 +251,7 @@ class Serve:
             outbox.append(entry)
             if bufs:
                 self.outbufs += bufs
-            elif not (flush or len(outbox) >= BATCH_MAX or len(entry[3]) >= BIG_MESSAGE):
+            elif not (flush or len(outbox) >= BATCH_MAX or len(entry[3]) >= M.BIG_MESSAGE):
                 # Held back: the reader's next poll sends it if we are slow (it polls while
                 # we are away from the link), or, once it holds the link, the flusher. Waking
                 # the flusher for every stretch of work cost two thread wake-ups per batch.

@@ -133,6 +133,35 @@ def test_results_wait_for_their_commit_and_share_it_while_other_tasks_run(tmp_pa
     jt.close()
 
 
+def test_a_commit_in_the_middle_of_a_round_hands_on_at_once_what_it_covered(tmp_path,
+                                                                           monkeypatch):
+    from netpool._runtime import journaled
+    monkeypatch.setattr(journaled, "HOLD_SECONDS", 60.0)
+    monkeypatch.setattr(journaled, "BATCH_ROWS", 4)  # a commit once four outcomes wait
+    path = tmp_path / "j.db"
+    jt = JournaledTasks(Journal(path))
+    jt.define(1, square, "square")
+    calls: list = []  # the round's sink calls, as Commands.later
+    jt.calls_made = lambda: len(calls)
+    ts = jt.admit(tasks(jt, [b"%d" % i for i in range(5)]), None)
+    keys = [jt._key(t)[0] for t in ts]
+    for t in ts[:2]:  # a round of two outcomes: held, other tasks are in flight
+        calls.append(t.id)
+        jt.resolved(t, M.OK, b"v", [])
+    assert jt.end_of_round(calls, in_flight=1000) == []
+    calls = []
+    for t in ts[2:]:  # the next round: its second outcome commits all four, a fifth follows
+        calls.append(t.id)
+        jt.resolved(t, M.OK, b"v", [])
+    assert committed(path, keys[3]) and not committed(path, keys[4])
+    # What the commit covered goes now, in order; the fifth waits for its own commit.
+    assert jt.end_of_round(calls, in_flight=1000) == [0, 1, 2, 3]
+    assert jt.end_of_round([], in_flight=1000) == [] and jt.due() < float("inf")
+    monkeypatch.setattr(journaled, "HOLD_SECONDS", 0.0)
+    assert jt.end_of_round([], in_flight=1000) == [4] and committed(path, keys[4])
+    jt.close()
+
+
 class Job:
     def __init__(self, x):
         self.x = x

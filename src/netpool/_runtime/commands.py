@@ -52,6 +52,8 @@ class Commands:
         self._blobs, self._links, self._launching = blobs, links, launching
         self._handle = handle
         self.later: list = []                 # sink calls decided, for the loop to make
+        # A commit in the middle of a round covers the calls made so far (journaled.py).
+        tasks.journaled.calls_made = lambda: len(self.later)
         self.results: dict[int, tuple] = {}   # payloads of the RESULTS being handled
         self.counts = Counts()                # for stats(): outcomes as they are decided
         self.timeline: Optional[Timeline] = None  # for reports, when one is asked for

@@ -95,6 +95,12 @@ class JournaledTasks:
         self._followers: dict[int, list] = {}       # leader task id -> identical tasks
         self._held: list = []                       # sink calls waiting for a commit
         self._held_since: Optional[float] = None    # monotonic time the first was held
+        # How many sink calls the round has made so far (set by ``Commands``; None: not
+        # known, as in tests driving this class alone), and how many of them a commit during
+        # the round (``HOLD_OUTCOMES`` reached) covered: those go at the round's end, not with
+        # the next commit (``end_of_round``).
+        self.calls_made: Optional[Callable[[], int]] = None
+        self._split = 0
         # A leader carries its key and function name itself (``Task.journal``): no table
         # by task id to fill and empty for every task. Its key is in the journal's one
         # table of keys (``Journal.table``), pointing to its task id while it runs and to
@@ -130,22 +136,24 @@ class JournaledTasks:
                     h.update(t.payload)
                     key, tname = h.digest(), name
             if key is not None:
-                known = table.get(key)
-                if known is not None:
+                tid = t.id
+                # One probe of the large table: the key goes in unless it is there already.
+                known = table.setdefault(key, tid)
+                if known is not tid:  # it was there (a task id is never another's object)
                     if type(known) is Batch:  # recorded, in this run or an earlier one
                         outcome = journal.lookup(key)
                         if outcome is not None:
-                            to_sink(t.sink._deliver, t.id, *outcome, "the journal")
+                            to_sink(t.sink._deliver, tid, *outcome, "the journal")
                             if run is None:
                                 run = tasks[:tasks.index(t)]
                             continue
                         # damaged: ``lookup`` forgot it, and this task runs as its leader
+                        table[key] = tid
                     else:  # the task id of an identical task running
                         self._followers.setdefault(known, []).append(t)
                         if run is None:
                             run = tasks[:tasks.index(t)]
                         continue
-                table[key] = t.id
                 t.journal = key, tname
             if run is not None:
                 run.append(t)
@@ -161,7 +169,10 @@ class JournaledTasks:
         journal = self.journal
         if bufs or type(payload) is not bytes or len(payload) > journal.plain_limit:
             journal.table.pop(key, None)  # ``record`` may keep nothing (too large, broken)
+            batch = journal.batch
             journal.record(key, status, payload, bufs, name)  # type: ignore[union-attr]
+            if journal.batch is not batch:  # it committed
+                self._committed_in_round()
         else:  # ``Journal.record``'s common case inline: one call less per task
             batch = journal.batch
             journal.table[key] = batch  # replaces the leader's task id: no insertion
@@ -169,7 +180,14 @@ class JournaledTasks:
             outcomes.append((key, status, payload, name))
             if len(outcomes) >= BATCH_ROWS:  # a payload this small is not counted in bytes
                 journal.flush()
+                self._committed_in_round()
         return self._followers.pop(task.id, ()) if self._followers else ()
+
+    def _committed_in_round(self) -> None:
+        """A commit in the middle of a round: the round's sink calls made so far (this
+        outcome's included, made before it was recorded) are all on disk now."""
+        if self.calls_made is not None:
+            self._split = self.calls_made()
 
     def withdrawn(self, task: Any) -> list:
         """A task ended without an outcome; returns the tasks that waited for it."""
@@ -196,16 +214,27 @@ class JournaledTasks:
         its window back would starve the workers.
         A result with nothing else in flight is committed and delivered at once, so a lone
         task's latency is not hurt. Held calls keep their order: later rounds' calls are
-        made after them.
+        made after them. When ``HOLD_OUTCOMES`` committed in the middle of the round, the
+        calls that commit covered (those held, and the round's made before it) go now, and
+        the rest wait for the next commit, their hold starting anew: otherwise they waited
+        for the next commit too, and the hold's time ran out sooner, for a smaller commit.
         """
         journal = self.journal
-        if journal is None or not (journal.pending or self._held):
+        if journal is None:
+            return later
+        split, self._split = self._split, 0
+        if not (journal.pending or self._held):
             return later
         if self._held:
+            if split:
+                split += len(self._held)
             self._held += later
             later = self._held
         if not final and 0 < journal.pending < min(HOLD_OUTCOMES, in_flight):
             now = time.monotonic()
+            if split:
+                self._held, self._held_since = later[split:], now
+                return later[:split]
             if self._held_since is None:
                 self._held_since = now
             if now < self._held_since + HOLD_SECONDS:

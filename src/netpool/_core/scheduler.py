@@ -359,6 +359,8 @@ class Scheduler(LonePaths, Views):
                     drained = True
                 else:
                     roster.reindex(wid)  # idle no more / full: out of this index
+                    if index is self._room and wid in index:
+                        index.move_to_end(wid)  # its turn is over: the next task, another's
                 if pending and wid in index:
                     raise InternalError(f"worker {wid} took no task from {index}")
         return drained

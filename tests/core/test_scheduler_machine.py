@@ -841,54 +841,6 @@ def test_a_revocation_naming_a_task_twice_gives_it_back_once():
     assert sched.running_on(1) == (1, 3) and sched.running_on(2) == (4,)
 
 
-def simulate_map(sched: Scheduler, submits: list[float], seconds: float,
-                 workers: tuple[int, ...]) -> tuple[dict[int, int], float]:
-    """Run tasks submitted one by one at the times ``submits`` on ``workers`` that each take
-    ``seconds`` a task, first in first out, their results coming back at once: the shell and
-    the workers in simulated time. Returns the tasks each worker ran, and when the last ended."""
-    queue: dict[int, deque] = {w: deque() for w in workers}  # (task, attempt) sent, not done
-    ends = {w: 0.0 for w in workers}  # when each one's current head ends
-    ran, now, todo = Counter(), 0.0, deque(enumerate(submits, 100))
-
-    def carry_out(out: list) -> None:
-        for cmd in out:
-            assert isinstance(cmd, (SendTasks, Resolve)), cmd
-            if isinstance(cmd, SendTasks):
-                if not queue[cmd.worker]:
-                    ends[cmd.worker] = now + seconds
-                queue[cmd.worker].extend(cmd.attempts)
-
-    while todo or any(queue.values()):
-        busy = [w for w in workers if queue[w]]
-        w = min(busy, key=ends.get) if busy else None
-        if todo and (w is None or todo[0][1] <= ends[w]):
-            task, now = todo.popleft()
-            carry_out(sched.handle(TasksSubmitted((task,))))
-        else:
-            now = ends[w]
-            carry_out(sched.handle(ResultsArrived(w, (queue[w].popleft(),), now, busy=seconds)))
-            ran[w] += 1
-            ends[w] = now + seconds
-    return dict(ran), now
-
-
-def test_big_tasks_that_come_one_by_one_fill_the_windows_in_turn():
-    """A chunked map's 8 chunks, each its own submission as it is pickled (0.5 ms apart),
-    running 3 ms each on 2 workers whose windows a warm-up of tiny tasks made wide: 4/4 and
-    done in 4 chunks' time. When the first worker in the room index took every chunk that
-    came while both were busy, they split 6/2 here (1/7 in 19 of 20 real maps on 2 local
-    workers) and the map took 6 chunks' time: each chunk runs under ``steal_after``, so
-    nothing was stolen."""
-    sched = live_scheduler(Config(window=128), 1, 2)
-    run(sched, TasksSubmitted((1, 2)),  # the warm-up: a pace of 50 us, windows of 41
-        ResultsArrived(1, ((1, 1),), 0.001, busy=5e-5), ResultsArrived(2, ((2, 2),), 0.001,
-                                                                      busy=5e-5))
-    assert sched.idle
-    split, end = simulate_map(sched, [0.01 + 0.0005 * k for k in range(8)], 0.003, (1, 2))
-    assert split == {1: 4, 2: 4}
-    assert end == pytest.approx(0.01 + 0.0005 + 4 * 0.003)
-
-
 def test_heartbeat_timeout_kills_a_silent_worker():
     sched = live_scheduler(Config(window=1, heartbeat_timeout=10.0), 1, 2)
     run(sched, TasksSubmitted((5, 6)))

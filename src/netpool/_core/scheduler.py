@@ -314,14 +314,11 @@ class Scheduler(LonePaths, Views):
 
     def _assign(self, out: list) -> None:
         """First one task to each idle worker the demand cap allows, so that work spreads;
-        then fill the windows of the workers holding tasks, in turn (one that took tasks goes
-        to the back of ``_room``: a map's big chunks, each submitted as it is pickled, then
-        alternate between busy workers instead of queueing behind the first), except behind
-        a head that has run long enough to be worth stealing from, and except while more
-        workers hold tasks than the cap allows (those drain, and the cap is met as they go
-        idle). A worker that drains (max_tasks) changes the cap and what it leaves: then serve
-        the idle again, so that what this leaves is what the next event (a Tick) would decide
-        too."""
+        then fill the windows of the workers holding tasks, except behind a head that has
+        run long enough to be worth stealing from, and except while more workers hold tasks
+        than the cap allows (those drain, and the cap is met as they go idle). A worker that
+        drains (max_tasks) changes the cap and what it leaves: then serve the idle again, so
+        that what this leaves is what the next event (a Tick) would decide too."""
         batches: dict[WorkerId, list] = {}
         while self._fill(batches) and self._pending and self._idle:
             pass  # each round drained a worker: it ends
@@ -362,8 +359,6 @@ class Scheduler(LonePaths, Views):
                     drained = True
                 else:
                     roster.reindex(wid)  # idle no more / full: out of this index
-                    if index is self._room and wid in index:
-                        index.move_to_end(wid)  # its turn is over: the next task, another's
                 if pending and wid in index:
                     raise InternalError(f"worker {wid} took no task from {index}")
         return drained

@@ -71,9 +71,11 @@ def redirect_pools(launchers: Callable[[], Any], host: Optional[str]) -> None:
 
 
 RESULTS = ("ApplyResult", "MapResult", "IMapIterator", "IMapUnorderedIterator")
-# Methods of the stdlib's Pool that netpool's never calls: its queues and worker handling.
+# Methods of the stdlib's Pool that netpool's never calls: its queues and worker handling,
+# and ``Process``, what it makes each worker with (the nestable-pool recipe's non-daemonic
+# workers, Stack Overflow 6974695).
 STDLIB_MACHINERY = frozenset({
-    "_setup_queues", "_repopulate_pool", "_repopulate_pool_static", "_maintain_pool",
+    "Process", "_setup_queues", "_repopulate_pool", "_repopulate_pool_static", "_maintain_pool",
     "_join_exited_workers", "_handle_workers", "_handle_tasks", "_handle_results"})
 
 
@@ -87,7 +89,7 @@ class _AlsoStdlib(type):
 
     def __new__(mcs, name: str, bases: tuple, ns: dict, **kw: Any) -> Any:
         # A subclass of the redirected Pool that replaces the stdlib's queues or worker
-        # machinery (joblib's PicklingPool, the base of MemmappingPool, pickles through
+        # machinery (its Process; joblib's PicklingPool, the base of MemmappingPool, pickles through
         # queues of its own) relies on what netpool's pool does not have: it is built on the
         # stdlib's Pool instead, and works as it does there (local processes only).
         if STDLIB_MACHINERY & set(ns):

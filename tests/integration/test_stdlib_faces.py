@@ -327,3 +327,45 @@ def test_a_pool_subclass_with_queues_of_its_own_gets_the_stdlibs_pool(tmp_path):
                               "own queues\nTrue True <__main__.Deeper\n")
     assert runs[1].returncode == 0, runs[1].stderr
     assert runs[1].stdout == runs[0].stdout
+
+
+OWN_PROCESS_PROGRAM = '''
+import multiprocessing, multiprocessing.pool
+
+class NoDaemonProcess(multiprocessing.Process):
+    daemon = property(lambda self: False, lambda self, value: None)
+
+class OldRecipe(multiprocessing.pool.Pool):  # Stack Overflow 6974695, before Python 3.8
+    Process = NoDaemonProcess
+
+class NewRecipe(multiprocessing.pool.Pool):  # its Python 3.8+ form
+    @staticmethod
+    def Process(ctx, *args, **kwds):
+        return NoDaemonProcess(*args, **kwds)
+
+def daemonic(_):
+    return multiprocessing.current_process().daemon
+
+if __name__ == "__main__":
+    with NewRecipe(2) as p:
+        print(p.map(daemonic, range(2)), isinstance(p, multiprocessing.pool.Pool))
+    try:
+        OldRecipe(2)
+    except AssertionError as e:
+        print("AssertionError", e)
+'''
+
+
+def test_a_pool_subclass_with_a_process_of_its_own_gets_the_stdlibs_pool(tmp_path):
+    # The nestable-pool recipe (Stack Overflow 6974695) makes workers with its own Process
+    # (non-daemonic, so that tasks may start pools): only the stdlib's Pool calls it, so
+    # under netpool run the subclass is built on the stdlib's Pool; the recipe's old form,
+    # which Python 3.8 broke, fails there as under python.
+    script = tmp_path / "own_process.py"
+    script.write_text(OWN_PROCESS_PROGRAM)
+    runs = _both_ways(script)
+    assert runs[0].returncode == 0, runs[0].stderr
+    assert runs[0].stdout == ("[False, False] True\n"
+                              "AssertionError group argument must be None for now\n")
+    assert runs[1].returncode == 0, runs[1].stderr
+    assert runs[1].stdout == runs[0].stdout

@@ -50,9 +50,13 @@ def redirect_pools(launchers: Callable[[], Any], host: Optional[str]) -> None:
 
     Pool.__module__, Pool.__qualname__ = "multiprocessing.pool", "Pool"  # prints as the stdlib's
 
-    # The stdlib's signature (BaseContext.Pool), and its name in a TypeError.
-    def make_pool(processes: Optional[int] = None, initializer: Optional[Callable] = None,
-                  initargs: Any = (), maxtasksperchild: Optional[int] = None) -> Any:
+    # The stdlib's signature (BaseContext.Pool), and its name in a TypeError. Bound to the
+    # default context, as the stdlib's multiprocessing.Pool is: it prints as a bound method,
+    # and a class that subclasses it (Stack Overflow's LoggingPool(Pool) recipe) fails with
+    # the stdlib's TypeError ("method expected 2 arguments, got 3").
+    def make_pool(self: Any, processes: Optional[int] = None,
+                  initializer: Optional[Callable] = None, initargs: Any = (),
+                  maxtasksperchild: Optional[int] = None) -> Any:
         return Pool(processes, initializer, initargs, maxtasksperchild)
 
     def context_pool(self: Any, processes: Optional[int] = None,
@@ -64,7 +68,8 @@ def redirect_pools(launchers: Callable[[], Any], host: Optional[str]) -> None:
 
     _AlsoStdlib.also[Pool] = (multiprocessing.pool.Pool,)  # a ThreadPool is one, as there
     _pin_stdlib_pool(multiprocessing.pool)
-    multiprocessing.Pool = make_pool  # type: ignore[assignment]
+    multiprocessing.Pool = types.MethodType(  # type: ignore[assignment]
+        make_pool, multiprocessing.context._default_context)
     multiprocessing.pool.Pool = Pool  # type: ignore[misc]
     multiprocessing.context.BaseContext.Pool = context_pool  # type: ignore[method-assign]
     _redirect_results(multiprocessing.pool)

@@ -369,3 +369,33 @@ def test_a_pool_subclass_with_a_process_of_its_own_gets_the_stdlibs_pool(tmp_pat
                               "AssertionError group argument must be None for now\n")
     assert runs[1].returncode == 0, runs[1].stderr
     assert runs[1].stdout == runs[0].stdout
+
+
+POOL_FACTORY_PROGRAM = '''
+import multiprocessing
+from multiprocessing import Pool
+
+print(Pool)
+print(type(multiprocessing.Pool).__name__, multiprocessing.Pool.__self__ is
+      multiprocessing.context._default_context)
+try:
+    class LoggingPool(Pool):  # Stack Overflow 6728236's recipe, written for Python 2
+        pass
+except TypeError as e:
+    print("TypeError", e)
+with Pool(1) as p:
+    print(p.map(abs, [-1]))
+'''
+
+
+def test_multiprocessing_pool_is_a_bound_method_of_the_default_context(tmp_path):
+    script = tmp_path / "factory.py"
+    script.write_text(POOL_FACTORY_PROGRAM)
+    runs = _both_ways(script)
+    assert runs[0].returncode == 0, runs[0].stderr
+    assert re.sub("0x[0-9a-f]+", "0x?", runs[0].stdout) == (
+        "<bound method BaseContext.Pool of <multiprocessing.context.DefaultContext object "
+        "at 0x?>>\nmethod True\nTypeError method expected 2 arguments, got 3\n[1]\n")
+    assert runs[1].returncode == 0, runs[1].stderr
+    assert re.sub("0x[0-9a-f]+", "0x?", runs[1].stdout) == re.sub(
+        "0x[0-9a-f]+", "0x?", runs[0].stdout)

@@ -399,3 +399,38 @@ def test_multiprocessing_pool_is_a_bound_method_of_the_default_context(tmp_path)
     assert runs[1].returncode == 0, runs[1].stderr
     assert re.sub("0x[0-9a-f]+", "0x?", runs[1].stdout) == re.sub(
         "0x[0-9a-f]+", "0x?", runs[0].stdout)
+
+
+SPAWN_ORDER_PROGRAM = '''
+import multiprocessing as mp
+print("module loaded as", __name__)
+
+def f(x):
+    return x * 2
+
+if __name__ == "__main__":
+    for method in ("spawn", "forkserver"):
+        print("before the", method, "pool")
+        p = mp.get_context(method).Pool(1)
+        print(p.map(f, range(2)))
+        p.close()
+        p.join()
+'''
+
+
+def test_what_the_parent_printed_comes_before_what_spawned_workers_print(tmp_path):
+    # The stdlib flushes the parent's stdout before it starts any child, spawn and
+    # forkserver included: its buffered lines come out first, even through a pipe.
+    # Output is a pipe, block-buffered as by default (not under PYTHONUNBUFFERED).
+    script = tmp_path / "spawn_order.py"
+    script.write_text(SPAWN_ORDER_PROGRAM)
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
+    runs = [subprocess.run(argv, capture_output=True, text=True, timeout=120, cwd=tmp_path,
+                           env=env)
+            for argv in ([sys.executable, str(script)],
+                         [sys.executable, "-m", "netpool", "run", str(script)])]
+    assert runs[0].returncode == 0, runs[0].stderr
+    assert runs[0].stdout.startswith("module loaded as __main__\nbefore the spawn pool\n"
+                                     "module loaded as __mp_main__\n"), runs[0].stdout
+    assert runs[1].returncode == 0, runs[1].stderr
+    assert runs[1].stdout == runs[0].stdout

@@ -68,8 +68,8 @@ def redirect_pools(launchers: Callable[[], Any], host: Optional[str]) -> None:
 
     _AlsoStdlib.also[Pool] = (multiprocessing.pool.Pool,)  # a ThreadPool is one, as there
     _pin_stdlib_pool(multiprocessing.pool)
-    multiprocessing.Pool = types.MethodType(  # type: ignore[assignment]
-        make_pool, multiprocessing.context._default_context)
+    default_context = multiprocessing.Pool.__self__  # the stdlib's (or ours, made before)
+    multiprocessing.Pool = types.MethodType(make_pool, default_context)  # type: ignore
     multiprocessing.pool.Pool = Pool  # type: ignore[misc]
     multiprocessing.context.BaseContext.Pool = context_pool  # type: ignore[method-assign]
     _redirect_results(multiprocessing.pool)

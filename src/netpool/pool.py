@@ -286,10 +286,7 @@ class DistributedPool(Feeding, PoolWorkers):
             _warn(f"unclosed running multiprocessing pool {self!r}", ResourceWarning,
                   source=self)
             self._state = TERMINATE
-            try:  # as terminate(): the stdlib's finalizer stops a dropped pool the same way
-                self._let_workers_start(START_GRACE)
-            except Exception:  # at interpreter exit, module globals may be gone
-                pass
+            self._let_workers_start(START_GRACE)  # as terminate(), as the stdlib's finalizer
             self._stop_runtime(None)
             self._finish_report()
 

@@ -18,6 +18,7 @@ import os
 import multiprocessing
 import multiprocessing.pool
 import pickle
+import re
 import sys
 import threading
 import time
@@ -343,6 +344,16 @@ def test_unpicklable_result(pools: dict) -> None:
 def test_unpicklable_exception(pools: dict) -> None:
     assert same(pools, lambda p: p.apply(T.raise_unpicklable)) == \
         ("raised", multiprocessing.pool.MaybeEncodingError)
+
+    def text(p: Any) -> str:  # what a program printing the error shows, addresses masked
+        try:
+            p.apply(T.raise_unpicklable)
+        except multiprocessing.pool.MaybeEncodingError as exc:
+            return re.sub("0x[0-9a-f]+", "0x?", str(exc))
+        return ""
+    assert same(pools, text) == ("ok", "Error sending result: '<multiprocessing.pool."
+                                 "ExceptionWithTraceback object at 0x?>'. Reason: "
+                                 "'TypeError(\"cannot pickle '_thread.lock' object\")'")
 
 
 def test_unpicklable_error_callback(pools: dict) -> None:

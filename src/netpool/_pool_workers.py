@@ -107,10 +107,13 @@ class PoolWorkers:
         if not (self._forking and getattr(self, "_initializer", None) is not None) or \
                 self._rt.on_loop_thread():
             return
-        deadline = time.monotonic() + grace
-        while (self._rt.alive and self._rt.worker_count(starting=True)
-               and time.monotonic() < deadline):
-            time.sleep(0.005)
+        try:
+            deadline = time.monotonic() + grace
+            while (self._rt.alive and self._rt.worker_count(starting=True)
+                   and time.monotonic() < deadline):
+                time.sleep(0.005)
+        except Exception:  # __del__ at interpreter exit: module globals may be gone
+            pass
 
     @property
     def _pool(self) -> list:

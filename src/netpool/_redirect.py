@@ -50,9 +50,13 @@ def redirect_pools(launchers: Callable[[], Any], host: Optional[str]) -> None:
 
     Pool.__module__, Pool.__qualname__ = "multiprocessing.pool", "Pool"  # prints as the stdlib's
 
-    # The stdlib's signature (BaseContext.Pool), and its name in a TypeError.
-    def make_pool(processes: Optional[int] = None, initializer: Optional[Callable] = None,
-                  initargs: Any = (), maxtasksperchild: Optional[int] = None) -> Any:
+    # The stdlib's signature (BaseContext.Pool), and its name in a TypeError. Bound to the
+    # default context, as the stdlib's multiprocessing.Pool is: it prints as a bound method,
+    # and a class that subclasses it (Stack Overflow's LoggingPool(Pool) recipe) fails with
+    # the stdlib's TypeError ("method expected 2 arguments, got 3").
+    def make_pool(self: Any, processes: Optional[int] = None,
+                  initializer: Optional[Callable] = None, initargs: Any = (),
+                  maxtasksperchild: Optional[int] = None) -> Any:
         return Pool(processes, initializer, initargs, maxtasksperchild)
 
     def context_pool(self: Any, processes: Optional[int] = None,
@@ -64,16 +68,19 @@ def redirect_pools(launchers: Callable[[], Any], host: Optional[str]) -> None:
 
     _AlsoStdlib.also[Pool] = (multiprocessing.pool.Pool,)  # a ThreadPool is one, as there
     _pin_stdlib_pool(multiprocessing.pool)
-    multiprocessing.Pool = make_pool  # type: ignore[assignment]
+    default_context = multiprocessing.Pool.__self__  # the stdlib's (or ours, made before)
+    multiprocessing.Pool = types.MethodType(make_pool, default_context)  # type: ignore
     multiprocessing.pool.Pool = Pool  # type: ignore[misc]
     multiprocessing.context.BaseContext.Pool = context_pool  # type: ignore[method-assign]
     _redirect_results(multiprocessing.pool)
 
 
 RESULTS = ("ApplyResult", "MapResult", "IMapIterator", "IMapUnorderedIterator")
-# Methods of the stdlib's Pool that netpool's never calls: its queues and worker handling.
+# Methods of the stdlib's Pool that netpool's never calls: its queues and worker handling,
+# and ``Process``, what it makes each worker with (the nestable-pool recipe's non-daemonic
+# workers, Stack Overflow 6974695).
 STDLIB_MACHINERY = frozenset({
-    "_setup_queues", "_repopulate_pool", "_repopulate_pool_static", "_maintain_pool",
+    "Process", "_setup_queues", "_repopulate_pool", "_repopulate_pool_static", "_maintain_pool",
     "_join_exited_workers", "_handle_workers", "_handle_tasks", "_handle_results"})
 
 
@@ -87,7 +94,7 @@ class _AlsoStdlib(type):
 
     def __new__(mcs, name: str, bases: tuple, ns: dict, **kw: Any) -> Any:
         # A subclass of the redirected Pool that replaces the stdlib's queues or worker
-        # machinery (joblib's PicklingPool, the base of MemmappingPool, pickles through
+        # machinery (its Process; joblib's PicklingPool, the base of MemmappingPool, pickles through
         # queues of its own) relies on what netpool's pool does not have: it is built on the
         # stdlib's Pool instead, and works as it does there (local processes only).
         if STDLIB_MACHINERY & set(ns):

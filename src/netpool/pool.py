@@ -286,6 +286,7 @@ class DistributedPool(Feeding, PoolWorkers):
             _warn(f"unclosed running multiprocessing pool {self!r}", ResourceWarning,
                   source=self)
             self._state = TERMINATE
+            self._let_workers_start(START_GRACE)  # as terminate(), as the stdlib's finalizer
             self._stop_runtime(None)
             self._finish_report()
 

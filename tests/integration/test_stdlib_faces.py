@@ -199,6 +199,21 @@ def test_every_worker_runs_its_initializer_before_a_with_block_ends(tmp_path):
         assert len(f.read().splitlines()) == 4
 
 
+
+def test_every_worker_runs_its_initializer_before_a_dropped_pool_ends(tmp_path):
+    # `pool = Pool(4, initializer=init)` made twice, the first dropped (a real program's
+    # typo): the stdlib terminates a dropped pool through its finalizer, as terminate()
+    # does, and its workers have run init by then; ours finish starting too.
+    import gc, warnings
+    marks = str(tmp_path / "marks")
+    pool = DistributedPool(4, initializer=_slow_start_but_the_first, initargs=(marks,))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ResourceWarning)
+        del pool
+        gc.collect()
+    with open(marks) as f:
+        assert len(f.read().splitlines()) == 4
+
 ISTARMAP_PROGRAM = '''
 import multiprocessing.pool as mpp
 from multiprocessing import Pool
@@ -325,5 +340,112 @@ def test_a_pool_subclass_with_queues_of_its_own_gets_the_stdlibs_pool(tmp_path):
     assert runs[0].returncode == 0, runs[0].stderr
     assert runs[0].stdout == ("own queues\nTrue True <__main__.OwnQueuesPool\n"
                               "own queues\nTrue True <__main__.Deeper\n")
+    assert runs[1].returncode == 0, runs[1].stderr
+    assert runs[1].stdout == runs[0].stdout
+
+
+OWN_PROCESS_PROGRAM = '''
+import multiprocessing, multiprocessing.pool
+
+class NoDaemonProcess(multiprocessing.Process):
+    daemon = property(lambda self: False, lambda self, value: None)
+
+class OldRecipe(multiprocessing.pool.Pool):  # Stack Overflow 6974695, before Python 3.8
+    Process = NoDaemonProcess
+
+class NewRecipe(multiprocessing.pool.Pool):  # its Python 3.8+ form
+    @staticmethod
+    def Process(ctx, *args, **kwds):
+        return NoDaemonProcess(*args, **kwds)
+
+def daemonic(_):
+    return multiprocessing.current_process().daemon
+
+if __name__ == "__main__":
+    with NewRecipe(2) as p:
+        print(p.map(daemonic, range(2)), isinstance(p, multiprocessing.pool.Pool))
+    try:
+        OldRecipe(2)
+    except AssertionError as e:
+        print("AssertionError", e)
+'''
+
+
+def test_a_pool_subclass_with_a_process_of_its_own_gets_the_stdlibs_pool(tmp_path):
+    # The nestable-pool recipe (Stack Overflow 6974695) makes workers with its own Process
+    # (non-daemonic, so that tasks may start pools): only the stdlib's Pool calls it, so
+    # under netpool run the subclass is built on the stdlib's Pool; the recipe's old form,
+    # which Python 3.8 broke, fails there as under python.
+    script = tmp_path / "own_process.py"
+    script.write_text(OWN_PROCESS_PROGRAM)
+    runs = _both_ways(script)
+    assert runs[0].returncode == 0, runs[0].stderr
+    assert runs[0].stdout == ("[False, False] True\n"
+                              "AssertionError group argument must be None for now\n")
+    assert runs[1].returncode == 0, runs[1].stderr
+    assert runs[1].stdout == runs[0].stdout
+
+
+POOL_FACTORY_PROGRAM = '''
+import multiprocessing
+from multiprocessing import Pool
+
+print(Pool)
+print(type(multiprocessing.Pool).__name__, multiprocessing.Pool.__self__ is
+      multiprocessing.context._default_context)
+try:
+    class LoggingPool(Pool):  # Stack Overflow 6728236's recipe, written for Python 2
+        pass
+except TypeError as e:
+    print("TypeError", e)
+with Pool(1) as p:
+    print(p.map(abs, [-1]))
+'''
+
+
+def test_multiprocessing_pool_is_a_bound_method_of_the_default_context(tmp_path):
+    script = tmp_path / "factory.py"
+    script.write_text(POOL_FACTORY_PROGRAM)
+    runs = _both_ways(script)
+    assert runs[0].returncode == 0, runs[0].stderr
+    assert re.sub("0x[0-9a-f]+", "0x?", runs[0].stdout) == (
+        "<bound method BaseContext.Pool of <multiprocessing.context.DefaultContext object "
+        "at 0x?>>\nmethod True\nTypeError method expected 2 arguments, got 3\n[1]\n")
+    assert runs[1].returncode == 0, runs[1].stderr
+    assert re.sub("0x[0-9a-f]+", "0x?", runs[1].stdout) == re.sub(
+        "0x[0-9a-f]+", "0x?", runs[0].stdout)
+
+
+SPAWN_ORDER_PROGRAM = '''
+import multiprocessing as mp
+print("module loaded as", __name__)
+
+def f(x):
+    return x * 2
+
+if __name__ == "__main__":
+    for method in ("spawn", "forkserver"):
+        print("before the", method, "pool")
+        p = mp.get_context(method).Pool(1)
+        print(p.map(f, range(2)))
+        p.close()
+        p.join()
+'''
+
+
+def test_what_the_parent_printed_comes_before_what_spawned_workers_print(tmp_path):
+    # The stdlib flushes the parent's stdout before it starts any child, spawn and
+    # forkserver included: its buffered lines come out first, even through a pipe.
+    # Output is a pipe, block-buffered as by default (not under PYTHONUNBUFFERED).
+    script = tmp_path / "spawn_order.py"
+    script.write_text(SPAWN_ORDER_PROGRAM)
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
+    runs = [subprocess.run(argv, capture_output=True, text=True, timeout=120, cwd=tmp_path,
+                           env=env)
+            for argv in ([sys.executable, str(script)],
+                         [sys.executable, "-m", "netpool", "run", str(script)])]
+    assert runs[0].returncode == 0, runs[0].stderr
+    assert runs[0].stdout.startswith("module loaded as __main__\nbefore the spawn pool\n"
+                                     "module loaded as __mp_main__\n"), runs[0].stdout
     assert runs[1].returncode == 0, runs[1].stderr
     assert runs[1].stdout == runs[0].stdout

@@ -35,6 +35,9 @@ class LocalWorker(ProcessWorker):
             child = command.fork
             self._proc = ForkedProcess(lambda: child(command, authkey), command.output)
             return
+        # As the stdlib's Popen does before starting any child (spawn included): what this
+        # process printed before the pool came out before what the worker prints.
+        _flush_std_streams()
         env = dict(os.environ)
         env[AUTHKEY_ENV] = authkey.hex()
         if not command.output:

@@ -109,9 +109,13 @@ def encode_error(exc: BaseException) -> tuple[int, bytes, list]:
     # required constructor argument, a module only we have) still leaves it the type name
     # and the traceback text. One that does not pickle here sends those alone.
     try:
-        blob: bytes | None = codec.dumps_in_band(exc)
-    except Exception:
-        blob = None
+        blob = codec.dumps_in_band(exc)
+    except Exception as err:
+        # As a stdlib worker, which fails to send its ExceptionWithTraceback: the caller
+        # gets MaybeEncodingError("Error sending result: '<multiprocessing.pool.
+        # ExceptionWithTraceback object at 0x...>'. Reason: 'TypeError(...)'").
+        return M.UNENCODABLE, pickle.dumps((repr(err), "<multiprocessing.pool."
+                                            f"ExceptionWithTraceback object at {id(exc):#x}>")), []
     for frames in (tb, None):
         try:
             return M.RAISED, codec.dumps_in_band((blob, frames, text, name)), []

@@ -199,12 +199,12 @@ def test_every_worker_runs_its_initializer_before_a_with_block_ends(tmp_path):
         assert len(f.read().splitlines()) == 4
 
 
-
 def test_every_worker_runs_its_initializer_before_a_dropped_pool_ends(tmp_path):
     # `pool = Pool(4, initializer=init)` made twice, the first dropped (a real program's
     # typo): the stdlib terminates a dropped pool through its finalizer, as terminate()
     # does, and its workers have run init by then; ours finish starting too.
-    import gc, warnings
+    import gc
+    import warnings
     marks = str(tmp_path / "marks")
     pool = DistributedPool(4, initializer=_slow_start_but_the_first, initargs=(marks,))
     with warnings.catch_warnings():
@@ -213,6 +213,7 @@ def test_every_worker_runs_its_initializer_before_a_dropped_pool_ends(tmp_path):
         gc.collect()
     with open(marks) as f:
         assert len(f.read().splitlines()) == 4
+
 
 ISTARMAP_PROGRAM = '''
 import multiprocessing.pool as mpp

@@ -330,19 +330,17 @@ class Scheduler(LonePaths, Views):
         """One round of ``_assign`` into ``batches``; did a worker drain (max_tasks)?"""
         cfg, pending, roster, drained = self.config, self._pending, self._roster, False
         slow = self._now - cfg.steal_after
+        cap = self._cap()
         for index, fill in ((self._idle, 1), (self._room, cfg.window)):
             while pending and index:
-                # read afresh for every worker: a worker that drains changes both
                 if index is self._idle:
-                    free = self._idle_room()
-                    if free == 0:
+                    if cap is not None and roster.busy >= cap:
                         break
-                    wid = self._next_idle(free is not None)
+                    wid = self._next_idle(cap is not None)
                     w = self._workers[wid]
                 else:
                     wid = next(iter(index))
                     w = self._workers[wid]
-                    cap = self._cap()
                     if w.head_since <= slow or (cap is not None and roster.busy > cap):
                         w.slow_head = w.head  # out of _room until its head moves on
                         roster.reindex(wid)
@@ -356,7 +354,7 @@ class Scheduler(LonePaths, Views):
                     room -= 1
                 if self._used_up(w):
                     roster.set_state(wid, w, DRAINING)  # StopWorker once it is empty
-                    drained = True
+                    drained, cap = True, self._cap()  # it no longer counts: the cap moves
                 else:
                     roster.reindex(wid)  # idle no more / full: out of this index
                 if pending and wid in index:

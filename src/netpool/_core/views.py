@@ -74,7 +74,9 @@ class Views:
         """
         lapse = self._cap_lapse()
         deadline = self._roster.next_deadline(steal=lapse is None)
-        return min((t for t in (deadline, lapse) if t is not None), default=None)
+        if deadline is None or lapse is None:  # asked after every event: no generator here
+            return lapse if deadline is None else deadline
+        return min(deadline, lapse)
 
     def _cap_lapse(self) -> Optional[float]:
         """When the cap, which now keeps idle workers from pending or stealable tasks, stops

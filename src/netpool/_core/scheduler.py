@@ -319,47 +319,43 @@ class Scheduler(LonePaths, Views):
         than the cap allows (those drain, and the cap is met as they go idle). A worker that
         drains (max_tasks) changes the cap and what it leaves: then serve the idle again, so
         that what this leaves is what the next event (a Tick) would decide too."""
-        batches: dict[WorkerId, list] = {}
-        while self._fill(batches) and self._pending and self._idle:
-            pass  # each round drained a worker: it ends
+        cfg, pending, batches, roster = self.config, self._pending, {}, self._roster
+        slow = self._now - cfg.steal_after
+        while True:
+            drained, cap = False, self._cap()
+            for index, fill in ((self._idle, 1), (self._room, cfg.window)):
+                while pending and index:
+                    if index is self._idle:
+                        if cap is not None and roster.busy >= cap:
+                            break
+                        wid = self._next_idle(cap is not None)
+                        w = self._workers[wid]
+                    else:
+                        wid = next(iter(index))
+                        w = self._workers[wid]
+                        if w.head_since <= slow or (cap is not None and roster.busy > cap):
+                            w.slow_head = w.head  # out of _room until its head moves on
+                            roster.reindex(wid)
+                            continue
+                    room = min(fill, w.win) - len(w.queue)
+                    if cfg.max_tasks is not None:
+                        room = min(room, cfg.max_tasks - w.sent)
+                    sent = batches.setdefault(wid, [])
+                    while room > 0 and pending:
+                        self._send(wid, w, pending.popleft(), sent)
+                        room -= 1
+                    if self._used_up(w):
+                        roster.set_state(wid, w, DRAINING)  # StopWorker once it is empty
+                        drained, cap = True, self._cap()  # it no longer counts: the cap moves
+                    else:
+                        roster.reindex(wid)  # idle no more / full: out of this index
+                    if pending and wid in index:
+                        raise InternalError(f"worker {wid} took no task from {index}")
+            if not (drained and pending and self._idle):
+                break  # else a drain freed places: each round drains a worker, so it ends
         for wid, sent in batches.items():
             if sent:
                 out.append(SendTasks(wid, tuple(sent)))
-
-    def _fill(self, batches: dict) -> bool:
-        """One round of ``_assign`` into ``batches``; did a worker drain (max_tasks)?"""
-        cfg, pending, roster, drained = self.config, self._pending, self._roster, False
-        slow = self._now - cfg.steal_after
-        cap = self._cap()
-        for index, fill in ((self._idle, 1), (self._room, cfg.window)):
-            while pending and index:
-                if index is self._idle:
-                    if cap is not None and roster.busy >= cap:
-                        break
-                    wid = self._next_idle(cap is not None)
-                    w = self._workers[wid]
-                else:
-                    wid = next(iter(index))
-                    w = self._workers[wid]
-                    if w.head_since <= slow or (cap is not None and roster.busy > cap):
-                        w.slow_head = w.head  # out of _room until its head moves on
-                        roster.reindex(wid)
-                        continue
-                room = min(fill, w.win) - len(w.queue)
-                if cfg.max_tasks is not None:
-                    room = min(room, cfg.max_tasks - w.sent)
-                sent = batches.setdefault(wid, [])
-                while room > 0 and pending:
-                    self._send(wid, w, pending.popleft(), sent)
-                    room -= 1
-                if self._used_up(w):
-                    roster.set_state(wid, w, DRAINING)  # StopWorker once it is empty
-                    drained, cap = True, self._cap()  # it no longer counts: the cap moves
-                else:
-                    roster.reindex(wid)  # idle no more / full: out of this index
-                if pending and wid in index:
-                    raise InternalError(f"worker {wid} took no task from {index}")
-        return drained
 
     def _send(self, wid: WorkerId, w: WorkerRecord, t: TaskId, sent: list) -> None:
         if not w.queue:

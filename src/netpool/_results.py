@@ -28,13 +28,15 @@ def remote_error(payload: bytes) -> BaseException:
     exception's own ``__traceback__``: an uncaught task error then prints exactly as under
     the stdlib, where the worker's frames appear once, in the cause.
     """
-    exc, rebuild_error, _frames, text, name = codec.loads_raised(payload)
+    exc, rebuild_error, _frames, text, name, unpickled = codec.loads_raised(payload)
     tb_text = "".join(text)
     if rebuild_error is not None:  # e.g. a required constructor argument: say where it came from
         rebuild_error.__cause__ = RemoteTraceback(f'\n"""\n{tb_text}"""')
         return rebuild_error
-    if exc is None:
-        return encoding_error(f"the exception {name} could not be pickled", tb_text.strip())
+    if exc is None:  # as a stdlib worker says it failed to send its ExceptionWithTraceback
+        return encoding_error(unpickled or f"the exception {name} could not be pickled",
+                              "<multiprocessing.pool.ExceptionWithTraceback object at "
+                              f"{id(payload):#x}>")
     exc.__cause__ = RemoteTraceback(f'\n"""\n{tb_text}"""')
     return exc
 

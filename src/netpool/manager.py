@@ -330,7 +330,7 @@ def _decode(status: int, payload: bytes, bufs: list, worker: str) -> tuple[bool,
             return False, errors.RemoteError(
                 exc, [f"result could not be unpickled: {exc!r}\n"], worker)
     if status == M.RAISED:
-        exc, rebuild_error, _tb, text, name = codec.loads_raised(payload)
+        exc, rebuild_error, _tb, text, name, _why = codec.loads_raised(payload)
         if rebuild_error is not None:  # a required constructor argument, a module it lacks
             exc = errors.Error(f"raised on the worker, it cannot be rebuilt here: "
                                f"{type(rebuild_error).__name__}: {rebuild_error}")

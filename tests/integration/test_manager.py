@@ -313,3 +313,23 @@ def test_an_exception_the_manager_cannot_rebuild_is_a_remote_error(manager, tmp_
     assert "only_on_the_worker.Private: from a module the manager lacks" in str(
         errs["only_on_the_worker.Private"])
     assert "No module named 'only_on_the_worker'" in str(errs["only_on_the_worker.Private"].exc)
+
+
+def _raise_holding_a_lock():
+    import threading
+    err = ValueError("holds a lock")
+    err.lock = threading.Lock()
+    raise err
+
+
+def test_an_exception_that_does_not_pickle_on_the_worker_keeps_its_traceback(manager):
+    """The Manager API says what was raised and where, though it could not travel."""
+    c = manager(1).get_context()
+    c.add_task(_raise_holding_a_lock)
+    c.add_task(SimpleTask("after"))
+    got = _outcomes_within(c, 30)
+    assert "after" in got and len(got) == 2, got
+    (e,) = [e for e in got if isinstance(e, netpool.RemoteError)]
+    assert e.type_name == "builtins.ValueError"
+    assert "could not be pickled there" in str(e.exc)
+    assert "_raise_holding_a_lock" in "".join(e.traceback)

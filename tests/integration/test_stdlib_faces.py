@@ -43,11 +43,13 @@ def test_a_builtin_that_raises_has_a_traceback_header():
 
 
 
-def _both_ways(script) -> list:
+def _both_ways(script, env=None) -> list:
     """``python script`` and ``netpool run script``, from the script's folder."""
-    return [subprocess.run(argv, capture_output=True, text=True, timeout=120, cwd=script.parent)
+    return [subprocess.run(argv, capture_output=True, text=True, timeout=120, cwd=script.parent,
+                           env=env)
             for argv in ([sys.executable, str(script)],
                          [sys.executable, "-m", "netpool", "run", str(script)])]
+
 
 def _twice(x=1, y=2):
     return x * y
@@ -440,11 +442,7 @@ def test_what_the_parent_printed_comes_before_what_spawned_workers_print(tmp_pat
     # Output is a pipe, block-buffered as by default (not under PYTHONUNBUFFERED).
     script = tmp_path / "spawn_order.py"
     script.write_text(SPAWN_ORDER_PROGRAM)
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
-    runs = [subprocess.run(argv, capture_output=True, text=True, timeout=120, cwd=tmp_path,
-                           env=env)
-            for argv in ([sys.executable, str(script)],
-                         [sys.executable, "-m", "netpool", "run", str(script)])]
+    runs = _both_ways(script, {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"})
     assert runs[0].returncode == 0, runs[0].stderr
     assert runs[0].stdout.startswith("module loaded as __main__\nbefore the spawn pool\n"
                                      "module loaded as __mp_main__\n"), runs[0].stdout

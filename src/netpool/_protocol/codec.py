@@ -223,20 +223,23 @@ def loads(data, buffers=()) -> object:
     return unpickler.load()
 
 
-def loads_raised(data) -> tuple[BaseException | None, Exception | None, object, list, str]:
-    """A RAISED payload: (exception, error rebuilding it, tblib frames, text lines, type name).
+def loads_raised(data) -> tuple[BaseException | None, Exception | None, object, list, str,
+                                str | None]:
+    """A RAISED payload: (exception, error rebuilding it, tblib frames, text lines, type name,
+    why it did not pickle on the worker).
 
-    The exception is None when it did not pickle on the worker, or when rebuilding it here
-    failed (that error is then the second item).
+    The exception is None when it did not pickle on the worker (the last item then says
+    why, as the pickling error's repr), or when rebuilding it here failed (that error is
+    then the second item).
 
     The exception is a pickle of its own inside the payload, so one that cannot be rebuilt
     here (a required constructor argument, a module only the worker has) still leaves the
     remote type name and traceback text. Raises only for a payload that is not RAISED's.
     """
     blob, frames, text, name = loads(data)
-    if blob is None:
-        return None, None, frames, text, name
+    if type(blob) is not bytes:  # it did not pickle there: why
+        return None, None, frames, text, name, blob
     try:
-        return loads(blob), None, frames, text, name
+        return loads(blob), None, frames, text, name, None
     except Exception as exc:
-        return None, exc, frames, text, name
+        return None, exc, frames, text, name, None

@@ -107,15 +107,11 @@ def encode_error(exc: BaseException) -> tuple[int, bytes, list]:
     exc.__context__ = exc.__cause__ = None
     # The exception travels pickled on its own, inside: one the manager cannot rebuild (a
     # required constructor argument, a module only we have) still leaves it the type name
-    # and the traceback text. One that does not pickle here sends those alone.
+    # and the traceback text. One that does not pickle here sends why instead, with those.
     try:
-        blob = codec.dumps_in_band(exc)
+        blob: bytes | str = codec.dumps_in_band(exc)
     except Exception as err:
-        # As a stdlib worker, which fails to send its ExceptionWithTraceback: the caller
-        # gets MaybeEncodingError("Error sending result: '<multiprocessing.pool.
-        # ExceptionWithTraceback object at 0x...>'. Reason: 'TypeError(...)'").
-        return M.UNENCODABLE, pickle.dumps((repr(err), "<multiprocessing.pool."
-                                            f"ExceptionWithTraceback object at {id(exc):#x}>")), []
+        blob = repr(err)
     for frames in (tb, None):
         try:
             return M.RAISED, codec.dumps_in_band((blob, frames, text, name)), []

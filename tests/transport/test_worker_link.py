@@ -146,6 +146,63 @@ def test_a_lone_small_task_never_hands_the_link_to_the_reader_thread():
             os.waitpid(pid, 0)
 
 
+def test_a_run_of_lone_round_trips_sets_the_reader_s_alarm_once_a_period_not_twice_a_task():
+    """The main thread arms the reader's alarm when it leaves the link for a task; it used
+    to disarm it on its way back, two ``timerfd_settime`` calls per lone task (~9 us of a
+    ~150 us round trip here). Now the reader disarms it when it rings and finds the main
+    thread back: a run of round trips sets it about twice a period, and it ends disarmed."""
+    import _tasks
+    period = 0.3
+    manager_sock, worker_sock = socket.socketpair()
+    sets_r, sets_w = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        try:
+            manager_sock.close()
+            from netpool.worker import serve
+            from netpool.worker.execute import Blobs, Runner
+            serve.HOLD_SECONDS = period  # the alarm's period
+            server = serve.Serve(Channel(worker_sock), Runner(Blobs()))
+            timer = server.alarm._timer
+            real_set = timer.set
+
+            def counted(first, period):
+                os.write(sets_w, b"1" if first else b"0")
+                real_set(first, period)
+            timer.set = counted
+            server.run()
+        finally:
+            os._exit(0)
+    worker_sock.close()
+    os.close(sets_w)
+    chan = Channel(manager_sock)
+    sets = b""
+
+    def read_sets() -> bytes:
+        nonlocal sets
+        while select.select([sets_r], [], [], 0)[0]:
+            sets += os.read(sets_r, 4096)
+        return sets
+    try:
+        chan.send((M.DEFINE, 1, codec.dumps_callable(_tasks.simple_func)))
+        n, began = 100, time.monotonic()
+        for i in range(n):
+            data, _ = codec.dumps(((i,), {}))
+            chan.send((M.TASKS, [(i, 1, M.CALL, 1, data, 0)], []))
+            got = _result_of(chan, manager_sock)
+            assert got and got[0][0][0] == M.RESULTS, f"no result for task {i}"
+        took = time.monotonic() - began
+        bound = 2 * (took / period + 2)
+        assert len(read_sets()) <= bound, (
+            f"the alarm was set {len(sets)} times for {n} lone tasks in {took:.2f} s "
+            f"(period {period} s; at most {bound:.0f} expected, {2 * n} if set twice a task)")
+        wait_for(lambda: read_sets().endswith(b"0"), timeout=10 * period + 5,
+                 what="the reader to disarm the alarm of an idle worker")
+    finally:
+        os.close(sets_r)
+        _end(chan, pid)
+
+
 def _thread_switches(pid: int) -> int:
     """How many times the threads of ``pid`` were put on a CPU so far, in all."""
     total = 0

@@ -1,10 +1,13 @@
 """The timer a worker's reader thread sleeps on (serve.py).
 
-The main thread arms it when it leaves the link to run a task and disarms it when it comes
-back, so a stretch of work shorter than the period wakes nobody: before, leaving the link
-woke the reader at once only so that it could start its own timed wait, and that wait woke
-it again after the main thread was back. On a crowded machine each such wake-up is a switch
-to a cache-cold thread and a hand-over of the GIL (issue 9, docs/performance.md).
+The main thread arms it when it leaves the link to run a task; the reader disarms it when it
+rings and finds the main thread back on the link. So a stretch of work shorter than the
+period wakes the reader at most once, after it: before, leaving the link woke the reader at
+once only so that it could start its own timed wait, and that wait woke it again after the
+main thread was back. On a crowded machine each such wake-up is a switch to a cache-cold
+thread and a hand-over of the GIL (issue 9, docs/performance.md). The main thread no longer
+disarms it on its way back: a run of lone round trips paid two ``timerfd_settime`` calls a
+task for that, now one pair and one wake-up per period.
 
 On Linux the kernel keeps the time (a timerfd, through ctypes: ``os.timerfd_create`` is
 Python 3.13's); elsewhere a condition variable does, which wakes the sleeper at every

@@ -59,7 +59,9 @@ class Serve:
         # The main thread's TaskClock and its reading taken as it last went to wait on the
         # link: the start of the stretch of work that follows (``run``). Taken before the
         # wait, not after it, so that its two system calls (~5 us here) are not on a round
-        # trip's path: the manager is busy with our last result meanwhile.
+        # trip's path: the manager is busy with our last result meanwhile. (The wait for a
+        # CPU on waking then counts as waited: on a crowded machine the first task of a
+        # stretch may be reported shorter by that much, never shorter than its CPU time.)
         self.clock: procfs.TaskClock | None = None
         self.idle_reading: tuple = ()
         # The reader thread sleeps on it: armed (under cond) while the main thread is away

@@ -1,13 +1,15 @@
 #!/usr/bin/env python
 """What a journal costs: DistributedPool with and without ``journal=``, side by side in one run.
 
-    python bench/bench_journal.py [--quick] [--repeat N] [--only tiny,chunked,latency,resume]
+    python bench/bench_journal.py [--quick] [--repeat N] [--only tiny,short,chunked,latency,resume]
 
 Every measurement uses a fresh pool of 2 local workers and, with the journal, a fresh journal
 file (so nothing is found in it); the two pools take turns, the order flipping each
 repetition. The ratio is journal/no-journal for rates and no-journal/journal for times, so
 1.00 means free and less is a loss. ``resume`` is the tiny workload run a second time on the
-journal the first pass filled (every result comes from it) against a fresh pool.
+journal the first pass filled (every result comes from it) against a fresh pool. ``short`` is
+``tiny`` with tasks of about 100 us of CPU (``workloads.spin``) instead of ``x+1``: short
+tasks whose run time, not the manager's, sets the pace.
 See docs/journal.md for the figures and their reading.
 """
 
@@ -28,8 +30,9 @@ if HERE not in sys.path:
 import workloads as W  # noqa: E402
 from bench_pool import DEADLINE, _drain, close_pool, wait_ready  # noqa: E402
 
-SIZES = dict(tiny=20_000, chunked=200_000, latency=2_000, repeat=5)
-QUICK = dict(tiny=2_000, chunked=20_000, latency=300, repeat=1)
+SIZES = dict(tiny=20_000, short=10_000, chunked=200_000, latency=2_000, repeat=5)
+QUICK = dict(tiny=2_000, short=1_000, chunked=20_000, latency=300, repeat=1)
+SHORT_SECONDS = 100e-6  # of CPU per ``short`` task
 
 
 def tiny(pool, cfg) -> float:
@@ -37,6 +40,18 @@ def tiny(pool, cfg) -> float:
     n = cfg["tiny"]
     t0 = time.perf_counter()
     _drain(pool.imap_unordered(W.inc, range(n), 1), n, DEADLINE)
+    return n / (time.perf_counter() - t0)
+
+
+def short(pool, cfg) -> float:
+    spins = cfg["spins"]
+    # (iterations, a tag): the tags make every task's arguments distinct, else all but the
+    # first would wait for their twin's journaled outcome.
+    _drain(pool.imap_unordered(W.spin_tagged, [(spins, -i) for i in range(1, 501)], 1), 500,
+           DEADLINE)
+    n = cfg["short"]
+    t0 = time.perf_counter()
+    _drain(pool.imap_unordered(W.spin_tagged, [(spins, i) for i in range(n)], 1), n, DEADLINE)
     return n / (time.perf_counter() - t0)
 
 
@@ -60,7 +75,7 @@ def latency(pool, cfg) -> float:
     return statistics.median(samples) / 1e3
 
 
-RATES = {"tiny": (tiny, "tasks/s"), "chunked": (chunked, "tasks/s"),
+RATES = {"tiny": (tiny, "tasks/s"), "short": (short, "tasks/s"), "chunked": (chunked, "tasks/s"),
          "latency": (latency, "median us")}
 
 
@@ -84,7 +99,7 @@ def measure(name: str, journal, cfg) -> float:
     try:
         cpu0 = time.process_time()
         value = RATES[name][0](pool, cfg)
-        n = cfg[name] + (500 if name == "tiny" else 2000 if name == "chunked" else 100)
+        n = cfg[name] + (500 if name in ("tiny", "short") else 2000 if name == "chunked" else 100)
         CPU.setdefault((name, journal is not None), []).append((time.process_time() - cpu0) / n)
         return value
     finally:
@@ -102,12 +117,14 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--repeat", type=int)
-    ap.add_argument("--only", default="tiny,chunked,latency,resume")
+    ap.add_argument("--only", default="tiny,short,chunked,latency,resume")
     args = ap.parse_args()
     cfg = dict(QUICK if args.quick else SIZES)
     if args.repeat:
         cfg["repeat"] = args.repeat
     names = args.only.split(",")
+    if "short" in names:  # before any pool, so that no pool's CPU time counts it
+        cfg["spins"] = W.calibrate_spin(SHORT_SECONDS)
     print(f"# bench_journal {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC, "
           f"python {sys.version.split()[0]}, {os.cpu_count()} cores, "
           f"load {os.getloadavg()[0]:.2f}, repeat {cfg['repeat']}")

@@ -169,12 +169,20 @@ def worker_pids(address) -> set[int]:
     return set(processes_with(f"netpool.worker\0{host}:{port}\0"))
 
 
-def wait_all_connected(address, n: int) -> None:
-    """Every worker connected (its supervisor is forked after the handshake). Closing before
-    that would kill an ssh client mid-login, and a root login shell killed while pyenv
-    rehashes leaves a stale lock that hangs every later root login for 60 s."""
-    wait_until(lambda: len(worker_pids(address)) >= 2 * n, CONNECT,
-               f"all {n} workers of {address} to connect")
+def wait_all_connected(runtime, n: int) -> None:
+    """Every worker joined, as the manager counts them (READY), within the connect timeout
+    the manager itself allows.
+
+    Not by counting processes: the launched process is the supervisor, which forks the
+    worker *before* it connects, so both exist while the worker still starts Python (or its
+    ssh client still logs in), and under load for seconds. Closing before the join would
+    kill an ssh client mid-login (a root login shell killed while pyenv rehashes leaves a
+    stale lock that hangs every later root login for 60 s); and a batch member killed before
+    it joins is noticed only when its connect timeout runs out (nothing watches a batch
+    job's exit), so its replacement would come CONNECT seconds late.
+    """
+    wait_until(lambda: runtime.worker_count() >= n, CONNECT,
+               lambda: f"all {n} workers to join (joined: {runtime.worker_count()})")
 
 
 def pid_alive(pid: int) -> bool:
@@ -418,7 +426,7 @@ def test_manager_runs_every_task_once_inside_the_backend(backend, workdir, clean
     results = list(c.get_results_unordered())
     assert indices(results) == list(range(30))
     check_where(backend, results, launchers, os.getpid(), m.address)
-    wait_all_connected(m.address, 2)
+    wait_all_connected(m._runtime, 2)
     address, jobs = m.address, job_ids(launchers)
     m.close()
     wait_all_gone(backend, address, jobs)
@@ -436,7 +444,7 @@ def test_pool_map_and_imap_unordered_inside_the_backend(backend, workdir, cleanu
     unordered = list(pool.imap_unordered(probe, range(40)))
     assert indices(unordered) == list(range(40))
     check_where(backend, mapped + unordered, launchers, os.getpid(), pool.address)
-    wait_all_connected(pool.address, 2)
+    wait_all_connected(pool._rt, 2)
     address, jobs = pool.address, job_ids(launchers)
     pool.close()
     pool.join(30)
@@ -739,23 +747,25 @@ def test_manager_killed_leaves_no_worker(backend, signum, workdir, cleanup):
 
 # --- 7. replacement ------------------------------------------------------------------------------
 
-@pytest.mark.timeout(90)
+@pytest.mark.timeout(2 * CONNECT + 60)  # two joins (the first workers', the replacement's)
 def test_pool_replaces_dead_workers_where_the_launcher_can(backend, workdir, cleanup):
     """Workers that die are replaced, as the stdlib replaces its workers: local and ssh ones
     by another, a batch array's member by a one-worker job like its array."""
     launchers = make_launchers(backend, 2)
     pool = start_pool(launchers, cleanup)
     assert pool._rt._sched.config.replace is True
-    wait_all_connected(pool.address, 2)
+    wait_all_connected(pool._rt, 2)
 
-    def executors() -> set[int]:  # not their forked supervisors, which share the command line
+    def launched() -> set[int]:  # the supervisors, not the workers they fork (same argv)
         pids = worker_pids(pool.address)
         return {p for p in pids if _ppid(p) not in pids}
 
-    victim = min(executors())
-    os.kill(victim, 9)
+    victim = min(launched())
+    os.kill(victim, 9)  # its worker dies with it (PR_SET_PDEATHSIG); both links close
     wait_until(lambda: not pid_alive(victim), 15, "the killed worker to die")
-    wait_until(lambda: len(executors() - {victim}) == 2, 60, "a replacement worker")
+    # Launched at once on the lost link; it must then connect within the connect timeout,
+    # or the manager itself would give up on it.
+    wait_until(lambda: len(launched() - {victim}) == 2, CONNECT, "a replacement worker")
     wait_until(lambda: pool._rt.worker_count() == 2, 30, "the replacement to join")
     assert sorted(pool.map(abs, range(-20, 0), chunksize=1)) == list(range(1, 21))
 

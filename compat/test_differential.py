@@ -598,17 +598,23 @@ def test_terminate_returns_promptly(fresh: Callable) -> None:
 
 def test_deviation_results_of_a_terminated_pool_fail(fresh: Callable) -> None:
     # The stdlib leaves them pending for ever; DistributedPool fails them at once.
+    # Neither calls an error_callback for them: a program's output stays the same.
     pair = fresh(1)
-    results = {name: (p.apply_async(time.sleep, (300,)), p.imap(time.sleep, [300]))
+    called: dict = {name: [] for name in pair}
+    results = {name: (p.apply_async(time.sleep, (300,), error_callback=called[name].append),
+                      p.imap(time.sleep, [300]),
+                      p.map_async(time.sleep, [300], error_callback=called[name].append))
                for name, p in pair.items()}
     for p in pair.values():
         p.terminate()
         p.join()
-    std, std_it = results[STD]
+    std, std_it, _ = results[STD]
     assert outcome(lambda: std.get(timeout=0.2)) == ("raised", multiprocessing.TimeoutError)
     assert outcome(lambda: std_it.next(timeout=0.2)) == ("raised", multiprocessing.TimeoutError)
-    net, net_it = results[NET]
+    net, net_it, net_map = results[NET]
     assert outcome(lambda: net.get(timeout=10)) == ("raised", errors.Error)
+    assert outcome(lambda: net_map.get(timeout=10)) == ("raised", errors.Error)
+    assert called == {STD: [], NET: []}
     # The task that was sent fails; so does the rest of the input, if the feeder had not
     # yet seen its end: an iterator of a terminated pool never ends short without an error.
     got = drain(net_it)

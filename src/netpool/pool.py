@@ -4,8 +4,7 @@ Same methods, same exception types (``multiprocessing.TimeoutError``,
 ``multiprocessing.pool.MaybeEncodingError``, ``ValueError("Pool not running")``, the task's own
 exception with a ``RemoteTraceback`` cause). Beyond the stdlib: a worker that dies has its
 tasks rerun elsewhere (a task that keeps killing workers fails with ``PoisonTaskError``);
-lambdas and closures work; ``imap`` pulls its input
-lazily; large buffers travel out of band. Differences that remain: compat/DEVIATIONS.md.
+lambdas and closures work; ``imap`` pulls its input lazily; large buffers travel out of band. Differences that remain: compat/DEVIATIONS.md.
 
 Threads: ``callback`` and ``error_callback`` run on the pool's loop thread, as the stdlib
 runs them on its result-handler thread: keep them short and never wait on the pool in them.
@@ -104,9 +103,7 @@ class DistributedPool(Feeding, PoolWorkers):
         # Results not yet done, by job number, as the stdlib's _cache; weakly, so that an imap
         # iterator nobody reads any more is still dropped (and stops reading its input).
         self._cache: "weakref.WeakValueDictionary[int, Any]" = weakref.WeakValueDictionary()
-        # The stdlib's own counter: a stdlib IMapIterator(pool) (the istarmap recipe,
-        # _taskqueue.py) takes its job number from it and enters our _cache too.
-        self._jobs = multiprocessing.pool.job_counter
+        self._jobs = multiprocessing.pool.job_counter  # a stdlib IMapIterator uses it too
         if processes is not None and processes < 1:
             raise ValueError("Number of processes must be at least 1")
         if maxtasksperchild is not None and (not isinstance(maxtasksperchild, int)
@@ -242,12 +239,14 @@ class DistributedPool(Feeding, PoolWorkers):
         """Stop now: running tasks are killed on every worker, local or remote.
 
         Every result not yet ready fails with ``netpool.Error("the pool was terminated")``
-        (the stdlib's would never become ready); their ``error_callback`` runs on the loop
-        thread, before this returns unless it is called from a callback.
+        (the stdlib's would never become ready), without calling its ``error_callback`` (the
+        stdlib never does), so a program's output stays the same.
         """
         forks.check(self._pid, "DistributedPool")
         with self._lock:
             self._state = TERMINATE
+            for result in list(self._cache.values()):
+                result._error_callback = None  # the loop thread reads it once, at the end
         if hasattr(self, "_rt"):
             self._let_workers_start(START_GRACE)
             self._stop_runtime(10.0)

@@ -205,6 +205,18 @@ def run_latency(pool, cfg) -> dict:
         samples.append(clock() - t0)
     samples.sort()
     out["script_median_us"] = samples[len(samples) // 2] / 1e3
+    # A callable object with state, here a partial holding 1 MB: the stdlib pickles it with
+    # every call; netpool sends it once per worker but loads it afresh for every task, as
+    # the stdlib's semantics ask (no task sees what an earlier one did to it).
+    import functools
+    func = functools.partial(W.first, _array(1 << 20))
+    samples = []
+    for i in range(max(10, n // 4)):
+        t0 = clock()
+        pool.apply_async(func, (i,)).get(DEADLINE)
+        samples.append(clock() - t0)
+    samples.sort()
+    out["partial_median_us"] = samples[len(samples) // 2] / 1e3
     return out
 
 
@@ -364,6 +376,7 @@ ROWS = [
     ("latency", "p99_us", "latency: apply round trip p99, us", False, 1.0),
     ("latency", "cpu_us", "latency: CPU of manager + workers per call, us", False, None),
     ("latency", "script_median_us", "latency, a function of the script: median, us", False, 1.0),
+    ("latency", "partial_median_us", "latency, a partial holding 1 MB: median, us", False, 1.0),
     ("payload", "MB/s", "payload: 8 MB numpy echo, MB/s in+out", True, 3.0),
     ("cpu", "busy_%", "cpu: 50 ms tasks, worker utilisation %", True, 0.98),
     ("cpu", "util_%", "cpu: same, task CPU time / wall %", True, None),

@@ -22,6 +22,11 @@ def echo(a):
     return a
 
 
+def first(a, i):
+    """An element of ``a`` (the partial workload: the array travels in the callable)."""
+    return float(a[i % len(a)])
+
+
 def spin(n):
     """A pure-Python busy loop of ``n`` iterations; returns (CPU seconds, wall seconds).
 

@@ -246,3 +246,27 @@ def note_run(path, value):
     with open(path, "a") as f:
         f.write(f"{value}\n")
     return value
+
+
+class Tally:
+    """A callable with state: each call counts itself (what a task sees of earlier ones)."""
+
+    def __init__(self):
+        self.calls = 0
+
+    def __call__(self, *args):
+        self.calls += 1
+        return self.calls
+
+    def bump(self, *args):
+        return self(*args)
+
+
+def append_to(seen, *args):
+    seen.append(args)
+    return len(seen)
+
+
+def count_calls(*args):
+    count_calls.calls = getattr(count_calls, "calls", 0) + 1
+    return count_calls.calls

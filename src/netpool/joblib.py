@@ -71,8 +71,12 @@ class _Shared:
     """The function of every task of one call: it holds the shared arrays.
 
     netpool sends a task's function once per worker and keeps it there, so the arrays in it
-    travel once per worker; ``__call__`` puts them back in place of their ``_Ref``s.
+    travel once per worker; ``__call__`` puts them back in place of their ``_Ref``s. It
+    asks to be kept (``__netpool_keep__``): a callable object is otherwise loaded afresh for
+    each task, arrays and all, as the stdlib's pool would; the tasks never change it.
     """
+
+    __netpool_keep__ = True
 
     def __init__(self, arrays: list) -> None:
         self.arrays = arrays

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pickle
+import types
 from itertools import starmap
 
 from .._protocol import codec
@@ -32,11 +33,23 @@ class Blobs:
         return len(self._raw) + len(self._loaded)
 
     def get(self, blob_id: int) -> object:
+        """The callable, loaded once if it has no state a task could change (a function, a
+        class, a builtin), afresh for each task otherwise (a bound method, a callable
+        instance, a partial): the stdlib pickles the callable with every task, so no task
+        sees what an earlier one did to it. A class that wants to be kept says so with a
+        true ``__netpool_keep__``."""
         try:
             return self._loaded[blob_id]
         except KeyError:
-            obj = self._loaded[blob_id] = codec.loads_callable(self._raw.pop(blob_id))
+            obj = codec.loads_callable(self._raw[blob_id])
+            if type(obj) in _STATELESS or isinstance(obj, type) or getattr(
+                    type(obj), "__netpool_keep__", False):
+                self._loaded[blob_id] = obj
+                del self._raw[blob_id]
             return obj
+
+
+_STATELESS = frozenset({types.FunctionType, types.BuiltinFunctionType})
 
 
 class Runner:

@@ -126,6 +126,21 @@ def self_sigint(_: object = None) -> str:
     return "survived"
 
 
+def self_sigint_caught(_: object = None) -> str:
+    """A task that catches the KeyboardInterrupt of a Ctrl-C (to save its work, say)."""
+    import signal
+    try:
+        os.kill(os.getpid(), signal.SIGINT)
+        time.sleep(5)  # the handler raises in here
+    except KeyboardInterrupt:
+        return "caught"
+    return "not interrupted"
+
+
+def own_pid(_: object = None) -> int:
+    return os.getpid()
+
+
 PARENT_STATE = "as imported"
 
 

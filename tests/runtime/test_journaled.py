@@ -219,3 +219,21 @@ def test_a_withdrawn_leader_hands_its_twins_on(tmp_path):
         assert twin.get(timeout=60) == 49
         assert busy.get(timeout=60) == "first"
         assert not leader.ready()
+
+
+def test_a_keyboard_interrupt_is_not_an_outcome(tmp_path):
+    # Ctrl-C reached the worker: the task did not end by itself. Its twins get what it got,
+    # but nothing is recorded, so a rerun runs it rather than replaying the interruption.
+    from netpool.worker.execute import encode_error
+    jt = JournaledTasks(Journal(tmp_path / "j.db"))
+    jt.define(1, square, "square")
+    run = jt.admit(tasks(jt, [b"a", b"a", b"b"]), None)
+    assert [t.id for t in jt.resolved(run[0], *encode_error(KeyboardInterrupt()))] == [1]
+    assert list(jt.resolved(run[1], *encode_error(ValueError("the task's own")))) == []
+    delivered = []
+    again = tasks(jt, [b"a", b"b"], first=5)
+    for t in again:
+        t.sink._deliver = lambda tid, status, *rest: delivered.append((tid, status))
+    assert [t.id for t in jt.admit(again, lambda m, *a: m(*a))] == [5]  # "a" runs again
+    assert delivered == [(6, M.RAISED)]  # "b" raised a ValueError of its own: recorded
+    jt.close()

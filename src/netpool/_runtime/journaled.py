@@ -11,7 +11,9 @@ gets a key, a digest of its function's fingerprint and its payload, and one of t
 * otherwise it runs, as the *leader* of its key. Its outcome (a value or the task's own
   exception) is journaled when it arrives, and handed to its followers too. A task that ends
   without an outcome of its own (it killed its workers, no worker is left, the pool was
-  terminated) is not journaled; its followers end the same way.
+  terminated) is not journaled; its followers end the same way. Nor is a
+  ``KeyboardInterrupt``: the task did not end by itself (Ctrl-C reached its worker), and a
+  rerun after a Ctrl-C must run it again, not replay the interruption.
 
 Tasks whose function cannot be fingerprinted (nothing can pickle it) are never journaled.
 Without a journal (``JournaledTasks(None)``) every method does nothing, cheaply, so that the
@@ -31,11 +33,12 @@ from typing import Any, Callable, Optional, Sequence
 from .._protocol import messages as M
 from .identity import fingerprint
 from .journal import BATCH_ROWS, Batch, Journal
+from .stats import raised_type
 
 __all__ = ["Journal", "JournaledTasks", "open_journal", "set_default", "key_prefix", "task_key"]
 
 _default_path: Optional[str] = None  # set by `netpool run --journal PATH`
-_CONTEXT = M.CONTEXT
+_CONTEXT, _RAISED = M.CONTEXT, M.RAISED
 
 # How long a round's results may wait for other rounds' to share their commit, while other
 # tasks are in flight. Longer amortises a commit (~35 us of CPU, ~100 us in a busy pool)
@@ -167,6 +170,10 @@ class JournaledTasks:
         task.journal = None
         key, name = mine
         journal = self.journal
+        if status == _RAISED and raised_type(payload) == "KeyboardInterrupt":
+            if journal.table.get(key) == task.id:  # not an outcome: as ``withdrawn``
+                del journal.table[key]
+            return self._followers.pop(task.id, ()) if self._followers else ()
         if bufs or type(payload) is not bytes or len(payload) > journal.plain_limit:
             journal.table.pop(key, None)  # ``record`` may keep nothing (too large, broken)
             batch = journal.batch

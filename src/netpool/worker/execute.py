@@ -59,15 +59,26 @@ class Runner:
         self.blobs = blobs
         self._context = None  # blob id of the context whose startup ran last
         self._setup: tuple = ()
+        self.in_task = False  # the main thread runs a task's code: SIGINT interrupts it
 
     def run(self, kind: int, blob_id: int, payload: bytes, bufs: list) -> tuple[int, bytes, list]:
         """Run one task; returns (status, payload, buffers). Never raises for task errors."""
         try:
+            self.in_task = True
             arg = codec.loads_callable(payload) if kind == M.CONTEXT else codec.loads(payload, bufs)
             value = self._call(kind, blob_id, arg)
         except BaseException as exc:  # even SystemExit: the task's failure is its result
+            self.in_task = False
             return encode_error(exc)
+        self.in_task = False
         return encode_value(value)
+
+    def on_sigint(self, signum: int, frame: object) -> None:
+        """SIGINT (Ctrl-C reaches every process of the terminal): a ``KeyboardInterrupt``
+        inside a task, as in a stdlib worker, so a task that catches it (to save its work)
+        does so; between tasks it is ignored, and the manager decides what stops."""
+        if self.in_task:
+            raise KeyboardInterrupt
 
     def _call(self, kind: int, blob_id: int, arg: object) -> object:
         if kind == M.CONTEXT:

@@ -127,7 +127,8 @@ def run_worker(address: tuple[str, int], authkey: bytes, worker_id: int = -1,
 
     This process becomes the supervisor; the worker that serves is its child (supervisor.py).
     """
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is for the manager, which stops us
+    # Ctrl-C is for the manager, which stops us; the worker's tasks see it (Runner.on_sigint).
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     return supervisor.run(
         lambda status, info_fd: _serve(address, authkey, worker_id, alternatives, forked, setup,
                                        quiet, status, info_fd), authkey)
@@ -201,7 +202,9 @@ def _serve(address: tuple[str, int], authkey: bytes, worker_id: int,
     if not supervisor.supervised(info_fd):
         return 3  # no heartbeat link: our supervisor is ending us
     chan.send((M.READY, remaining(), os.getppid()))  # our supervisor, above us
-    code = Serve(chan, Runner(blobs), status).run()
+    runner = Runner(blobs)
+    signal.signal(signal.SIGINT, runner.on_sigint)
+    code = Serve(chan, runner, status).run()
     # Stopped gracefully: flush what the tasks left in multiprocessing queues.
     end_of_worker(code if isinstance(code, int) else None)
     return code

@@ -11,7 +11,8 @@ with the same interpreter. The test compares the exit status, stdout and stderr 
 own, so their interleaving does not matter) and the processes left running after the program
 ended, after masking what legitimately differs between two runs of the same program:
 
-* the run's temporary directory -> ``<TMP>``; memory addresses ``0x...`` -> ``0x?``;
+* the run's working directory and its ``TMPDIR`` (each run has its own) -> ``<TMP>``;
+  memory addresses ``0x...`` -> ``0x?``;
 * a number after ``pid``/``ppid``/``process``/``process id`` -> ``<PID>``;
 * durations with a unit (``0.53 s``, ``12.5ms``, ``1.2 seconds``) -> ``<T>s``;
 * traceback frames in multiprocessing's, netpool's and runpy's own files (which library
@@ -171,7 +172,11 @@ def session_members(sid: int) -> list[tuple[int, str]]:
 def run_program(prog: Program, runner: str) -> Run:
     """Run ``prog`` once with ``runner`` in a temporary directory, as a new session."""
     tmp = tempfile.mkdtemp(prefix=f"corpus-{prog.name}-{runner}-")
-    env = dict(os.environ, PYTHONHASHSEED="0", COLUMNS="100", LINES="40")
+    # A temporary directory of its own: what a program caches there (jieba's dictionary)
+    # must not depend on which run went first, the two runs being at once. Short, for the
+    # AF_UNIX paths multiprocessing makes in it (108 bytes at most).
+    scratch = tempfile.mkdtemp(prefix="cp")
+    env = dict(os.environ, PYTHONHASHSEED="0", COLUMNS="100", LINES="40", TMPDIR=scratch)
     # Output buffered as by default when stdout is a pipe, whatever the caller's environment:
     # unbuffered, racing workers' prints interleave mid-line even under plain python.
     for name in ("PYTHONUNBUFFERED", "PYTEST_CURRENT_TEST", "PYTHONSTARTUP"):
@@ -203,8 +208,10 @@ def run_program(prog: Program, runner: str) -> Run:
             pass
     text = {}
     for key, raw in (("out", out), ("err", err)):
-        text[key] = raw.decode("utf-8", "replace").replace(tmp, "<TMP>")
+        text[key] = raw.decode("utf-8", "replace").replace(tmp, "<TMP>").replace(
+            scratch, "<TMP>")
     shutil.rmtree(tmp, ignore_errors=True)
+    shutil.rmtree(scratch, ignore_errors=True)
     return Run(status, text["out"], text["err"], len(alive), seconds)
 
 

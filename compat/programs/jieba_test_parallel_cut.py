@@ -11,7 +11,8 @@
 # guarded block is a `pool.map` over the text's lines, whose words the parent prints.
 # jieba builds its dictionary once and caches it in the system's temporary directory
 # (/tmp): whether a run dumps or loads the cache depends on the runs before it, under
-# plain python too.
+# plain python too. (test_programs.py gives every run a TMPDIR of its own, so each
+# run builds it afresh.)
 # compat: requires jieba
 # compat: mask ^(Dumping model to file cache|Loading model from cache) .* => <cache>
 

@@ -131,10 +131,30 @@ def _redirect_results(module: Any) -> None:
         # A subclass of the stdlib's, so that a program's subclass inherits what it did.
         stand_in = _AlsoStdlib(name, (theirs,), {
             "__module__": module.__name__, "__qualname__": name, "__doc__": theirs.__doc__,
-            "__new__": make})
+            "__new__": make, **_either_methods(theirs, mine)})
         _AlsoStdlib.also[stand_in] = (theirs, mine)
         setattr(module, name, stand_in)
     module.AsyncResult = module.ApplyResult
+
+
+def _either_methods(theirs: type, mine: type) -> dict:
+    """The public methods of a stand-in result class: called through the class
+    (``IMapIterator.next(it)``, ``ApplyResult.get(r)``, as a library that wraps results
+    does), each runs netpool's method on netpool's result and the stdlib's on the others
+    (a thread pool's, a program's subclass)."""
+    methods = {}
+    for name in dir(theirs):
+        if ((name.startswith("_") and name not in ("__iter__", "__next__"))
+                or not callable(getattr(mine, name, None))):
+            continue
+
+        def method(self: Any, *a: Any, _name: str = name, **kw: Any) -> Any:
+            return getattr(mine if isinstance(self, mine) else theirs, _name)(self, *a, **kw)
+        method.__name__ = name
+        method.__qualname__ = f"{theirs.__qualname__}.{name}"
+        method.__doc__ = getattr(theirs, name).__doc__
+        methods[name] = method
+    return methods
 
 
 def _pin_stdlib_pool(module: Any) -> None:

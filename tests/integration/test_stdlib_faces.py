@@ -121,6 +121,43 @@ def test_results_and_thread_pools_under_netpool_run_are_the_stdlib_kinds(tmp_pat
     assert runs[1].stdout == runs[0].stdout
 
 
+THROUGH_THE_CLASS_PROGRAM = '''
+import multiprocessing
+from multiprocessing.pool import ApplyResult, AsyncResult, IMapIterator, IMapUnorderedIterator
+from multiprocessing.pool import MapResult, ThreadPool
+
+def f(x):
+    return x * x
+
+if __name__ == "__main__":
+    with multiprocessing.Pool(2) as p, ThreadPool(1) as t:
+        for pool in (p, t):
+            r = pool.apply_async(f, (3,))
+            print(ApplyResult.wait(r, 10), ApplyResult.ready(r), ApplyResult.successful(r),
+                  AsyncResult.get(r, 10))
+            m = pool.map_async(f, range(4))
+            print(MapResult.get(m, 10), MapResult.ready(m), ApplyResult.successful(m))
+            it = pool.imap(f, range(4))
+            print(IMapIterator.next(it, 10), IMapIterator.__next__(it),
+                  list(IMapIterator.__iter__(it)))
+            print(sorted(IMapUnorderedIterator.__iter__(pool.imap_unordered(f, range(4)))))
+'''
+
+
+def test_result_methods_called_through_the_stdlib_classes(tmp_path):
+    # A library that wraps a pool's results calls the stdlib's methods through the class
+    # (IMapIterator.next(it), ApplyResult.get(r)): under netpool run, where those names are
+    # stand-ins, each must run netpool's method on netpool's results (not the stdlib's, which
+    # reads attributes netpool's results do not have) and the stdlib's on a ThreadPool's.
+    script = tmp_path / "through.py"
+    script.write_text(THROUGH_THE_CLASS_PROGRAM)
+    runs = _both_ways(script)
+    assert runs[0].returncode == 0, runs[0].stderr
+    assert runs[0].stdout.splitlines()[:2] == ["None True True 9", "[0, 1, 4, 9] True True"]
+    assert runs[1].returncode == 0, runs[1].stderr
+    assert runs[1].stdout == runs[0].stdout
+
+
 LOGGING_PROGRAM = '''
 import logging, multiprocessing
 

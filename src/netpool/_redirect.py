@@ -76,6 +76,7 @@ def redirect_pools(launchers: Callable[[], Any], host: Optional[str]) -> None:
 
 
 RESULTS = ("ApplyResult", "MapResult", "IMapIterator", "IMapUnorderedIterator")
+_PATCHED_TOGETHER: set = set()  # the stand-ins: what is set on one is set on its classes
 # Methods of the stdlib's Pool that netpool's never calls: its queues and worker handling,
 # and ``Process``, what it makes each worker with (the nestable-pool recipe's non-daemonic
 # workers, Stack Overflow 6974695).
@@ -112,6 +113,17 @@ class _AlsoStdlib(type):
         return (type.__subclasscheck__(cls, sub)
                 or issubclass(sub, _AlsoStdlib.also.get(cls, ())))
 
+    def __setattr__(cls, name: str, value: Any) -> None:
+        # A program that patches a result class (Stack Overflow's Ctrl-C recipe:
+        # `IMapIterator.next = wrapper(IMapIterator.next)`) patches every result of that
+        # kind, as there: the stdlib's and netpool's too. The wrapped original is the
+        # stand-in's method, which runs the classes' own originals (no loop).
+        type.__setattr__(cls, name, value)
+        if cls in _PATCHED_TOGETHER and not (name.startswith("_") and name not in
+                                             ("__iter__", "__next__")):
+            for target in _AlsoStdlib.also[cls]:
+                type.__setattr__(target, name, value)
+
 
 def _redirect_results(module: Any) -> None:
     """``multiprocessing.pool.ApplyResult`` (and ``AsyncResult``), ``MapResult``,
@@ -133,6 +145,7 @@ def _redirect_results(module: Any) -> None:
             "__module__": module.__name__, "__qualname__": name, "__doc__": theirs.__doc__,
             "__new__": make, **_either_methods(theirs, mine)})
         _AlsoStdlib.also[stand_in] = (theirs, mine)
+        _PATCHED_TOGETHER.add(stand_in)
         setattr(module, name, stand_in)
     module.AsyncResult = module.ApplyResult
 
@@ -148,8 +161,9 @@ def _either_methods(theirs: type, mine: type) -> dict:
                 or not callable(getattr(mine, name, None))):
             continue
 
-        def method(self: Any, *a: Any, _name: str = name, **kw: Any) -> Any:
-            return getattr(mine if isinstance(self, mine) else theirs, _name)(self, *a, **kw)
+        def method(self: Any, *a: Any, _mine: Callable = getattr(mine, name),
+                   _theirs: Callable = getattr(theirs, name), **kw: Any) -> Any:
+            return (_mine if isinstance(self, mine) else _theirs)(self, *a, **kw)
         method.__name__ = name
         method.__qualname__ = f"{theirs.__qualname__}.{name}"
         method.__doc__ = getattr(theirs, name).__doc__

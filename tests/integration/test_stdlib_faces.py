@@ -158,6 +158,42 @@ def test_result_methods_called_through_the_stdlib_classes(tmp_path):
     assert runs[1].stdout == runs[0].stdout
 
 
+PATCHED_CLASS_PROGRAM = '''
+import multiprocessing
+from multiprocessing.pool import ApplyResult, IMapIterator, ThreadPool
+
+def f(x):
+    return x * x
+
+def wrapper(func):  # Stack Overflow 1408356's Ctrl-C recipe: a timeout on every next()
+    def wrap(self, timeout=None):
+        print("patched next", timeout)
+        return func(self, timeout=timeout if timeout is not None else 1e6)
+    return wrap
+
+if __name__ == "__main__":
+    IMapIterator.next = wrapper(IMapIterator.next)
+    ApplyResult.doubled = lambda self: 2 * self.get()
+    with multiprocessing.Pool(2) as p, ThreadPool(1) as t:
+        for pool in (p, t):
+            it = pool.imap(f, range(3))
+            print(it.next(), it.next(5), list(it), pool.apply_async(f, (3,)).doubled())
+'''
+
+
+def test_a_patch_of_a_stdlib_result_class_reaches_netpools_results(tmp_path):
+    # A program that patches multiprocessing.pool.IMapIterator.next patches every imap
+    # result, netpool's too under netpool run (and a thread pool's, as there).
+    script = tmp_path / "patched.py"
+    script.write_text(PATCHED_CLASS_PROGRAM)
+    runs = _both_ways(script)
+    assert runs[0].returncode == 0, runs[0].stderr
+    assert runs[0].stdout.splitlines()[:3] == ["patched next None", "patched next 5",
+                                               "0 1 [4] 18"]
+    assert runs[1].returncode == 0, runs[1].stderr
+    assert runs[1].stdout == runs[0].stdout
+
+
 LOGGING_PROGRAM = '''
 import logging, multiprocessing
 

@@ -639,6 +639,23 @@ def test_initializer_with_manager_proxy(fresh: Callable) -> None:
             assert ns.runs == 1
 
 
+def test_the_arguments_programs_read_back() -> None:
+    # Programs read a pool's arguments back from its attributes, as the stdlib keeps them:
+    # `pool._processes` for a chunk size, `pool._initargs`, `pool._maxtasksperchild`, and
+    # `pool._ctx` (the context it was made with, else the default one).
+    spawn = multiprocessing.get_context("spawn")
+    for make in (multiprocessing.pool.Pool, netpool.DistributedPool):
+        for args, context in (((2, T.square, (3,), 4), None), ((1,), spawn)):
+            p = make(*args, context=context)
+            try:
+                assert (p._processes, p._initializer, p._initargs, p._maxtasksperchild) == \
+                    (args + (None, (), None))[:4], make
+                assert p._ctx is (context or multiprocessing.get_context()), make
+            finally:
+                p.terminate()
+                p.join()
+
+
 def test_all_processes_run_at_once(fresh: Callable) -> None:
     # The behavioural part of test_make_pool: Pool(3) runs three tasks at the same time.
     with multiprocessing.Manager() as mgr:

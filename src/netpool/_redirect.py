@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import multiprocessing
 import multiprocessing.context
 import multiprocessing.pool
@@ -65,6 +66,10 @@ def redirect_pools(launchers: Callable[[], Any], host: Optional[str]) -> None:
         return Pool(processes, initializer, initargs, maxtasksperchild, context=self)
 
     make_pool.__qualname__ = context_pool.__qualname__ = "BaseContext.Pool"
+    # inspect.signature() as the stdlib's: theirs carry no annotations, and the class's
+    # arguments are the stdlib Pool's (a library may pick the keywords it passes by them).
+    make_pool.__annotations__, context_pool.__annotations__ = {}, {}
+    Pool.__signature__ = inspect.signature(multiprocessing.pool.Pool)  # type: ignore
 
     _AlsoStdlib.also[Pool] = (multiprocessing.pool.Pool,)  # a ThreadPool is one, as there
     _pin_stdlib_pool(multiprocessing.pool)

@@ -466,9 +466,12 @@ POOL_FACTORY_PROGRAM = '''
 import multiprocessing
 from multiprocessing import Pool
 
+import inspect, multiprocessing.pool
 print(Pool)
 print(type(multiprocessing.Pool).__name__, multiprocessing.Pool.__self__ is
       multiprocessing.context._default_context)
+print(inspect.signature(Pool), inspect.signature(multiprocessing.get_context("spawn").Pool))
+print(inspect.signature(multiprocessing.pool.Pool))
 try:
     class LoggingPool(Pool):  # Stack Overflow 6728236's recipe, written for Python 2
         pass
@@ -480,13 +483,18 @@ with Pool(1) as p:
 
 
 def test_multiprocessing_pool_is_a_bound_method_of_the_default_context(tmp_path):
+    # ... with the stdlib's signatures (inspect.signature), the class's too.
     script = tmp_path / "factory.py"
     script.write_text(POOL_FACTORY_PROGRAM)
     runs = _both_ways(script)
     assert runs[0].returncode == 0, runs[0].stderr
     assert re.sub("0x[0-9a-f]+", "0x?", runs[0].stdout) == (
         "<bound method BaseContext.Pool of <multiprocessing.context.DefaultContext object "
-        "at 0x?>>\nmethod True\nTypeError method expected 2 arguments, got 3\n[1]\n")
+        "at 0x?>>\nmethod True\n"
+        "(processes=None, initializer=None, initargs=(), maxtasksperchild=None) "
+        "(processes=None, initializer=None, initargs=(), maxtasksperchild=None)\n"
+        "(processes=None, initializer=None, initargs=(), maxtasksperchild=None, context=None)\n"
+        "TypeError method expected 2 arguments, got 3\n[1]\n")
     assert runs[1].returncode == 0, runs[1].stderr
     assert re.sub("0x[0-9a-f]+", "0x?", runs[1].stdout) == re.sub(
         "0x[0-9a-f]+", "0x?", runs[0].stdout)

@@ -87,13 +87,7 @@ DEFAULT_TIMEOUT = 60.0
 # Programs that differ under `netpool run` today: name -> one-line diagnosis naming the item of
 # issue 8 it needs. Remove an entry when its test XPASSes. A diagnosis that starts with
 # "intermittent" (a failure seen in only some runs) makes a non-strict xfail.
-KNOWN_FAILURES: dict[str, str] = {
-    "parallelbar_readme_exception_handling": (
-        "SIGINT in tasks: parallelbar's process_timeout stops a task with "
-        "os.kill(os.getpid(), SIGINT) from a Timer thread in the worker, caught as "
-        "KeyboardInterrupt; netpool's workers ignore SIGINT (worker/, being changed), so the "
-        "task runs to its end and returns 10 where python gets TimeoutError(...)"),
-}
+KNOWN_FAILURES: dict[str, str] = {}
 
 
 # -- running -------------------------------------------------------------------------------

@@ -69,7 +69,7 @@ def redirect_pools(launchers: Callable[[], Any], host: Optional[str]) -> None:
     # inspect.signature() as the stdlib's: theirs carry no annotations, and the class's
     # arguments are the stdlib Pool's (a library may pick the keywords it passes by them).
     make_pool.__annotations__, context_pool.__annotations__ = {}, {}
-    Pool.__signature__ = inspect.signature(multiprocessing.pool.Pool)  # type: ignore
+    _AlsoStdlib.signatures[Pool] = inspect.signature(multiprocessing.pool.Pool)
 
     _AlsoStdlib.also[Pool] = (multiprocessing.pool.Pool,)  # a ThreadPool is one, as there
     _pin_stdlib_pool(multiprocessing.pool)
@@ -97,6 +97,7 @@ class _AlsoStdlib(type):
     in the stdlib, and so are netpool's."""
 
     also: dict = {}
+    signatures: dict = {}  # stand-in -> the signature of the stdlib class it stands for
 
     def __new__(mcs, name: str, bases: tuple, ns: dict, **kw: Any) -> Any:
         # A subclass of the redirected Pool that replaces the stdlib's queues or worker
@@ -117,6 +118,12 @@ class _AlsoStdlib(type):
     def __subclasscheck__(cls, sub: type) -> bool:
         return (type.__subclasscheck__(cls, sub)
                 or issubclass(sub, _AlsoStdlib.also.get(cls, ())))
+
+    @property
+    def __signature__(cls) -> Optional[inspect.Signature]:
+        # What inspect.signature() gives: the stdlib class's for a stand-in itself; None (the
+        # class's own __init__, as usual) for a program's subclass.
+        return _AlsoStdlib.signatures.get(cls)
 
     def __setattr__(cls, name: str, value: Any) -> None:
         # A program that patches a result class (Stack Overflow's Ctrl-C recipe:
@@ -150,6 +157,7 @@ def _redirect_results(module: Any) -> None:
             "__module__": module.__name__, "__qualname__": name, "__doc__": theirs.__doc__,
             "__new__": make, **_either_methods(theirs, mine)})
         _AlsoStdlib.also[stand_in] = (theirs, mine)
+        _AlsoStdlib.signatures[stand_in] = inspect.signature(theirs)
         _PATCHED_TOGETHER.add(stand_in)
         setattr(module, name, stand_in)
     module.AsyncResult = module.ApplyResult

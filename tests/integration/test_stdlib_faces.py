@@ -472,6 +472,11 @@ print(type(multiprocessing.Pool).__name__, multiprocessing.Pool.__self__ is
       multiprocessing.context._default_context)
 print(inspect.signature(Pool), inspect.signature(multiprocessing.get_context("spawn").Pool))
 print(inspect.signature(multiprocessing.pool.Pool))
+class MyPool(multiprocessing.pool.Pool):
+    def __init__(self, n, *, verbose=False):
+        super().__init__(n)
+print(inspect.signature(MyPool), inspect.signature(multiprocessing.pool.ApplyResult),
+      inspect.signature(multiprocessing.pool.IMapIterator))
 try:
     class LoggingPool(Pool):  # Stack Overflow 6728236's recipe, written for Python 2
         pass
@@ -483,7 +488,8 @@ with Pool(1) as p:
 
 
 def test_multiprocessing_pool_is_a_bound_method_of_the_default_context(tmp_path):
-    # ... with the stdlib's signatures (inspect.signature), the class's too.
+    # ... with the stdlib's signatures (inspect.signature), the classes' too, and a program's
+    # subclass its own.
     script = tmp_path / "factory.py"
     script.write_text(POOL_FACTORY_PROGRAM)
     runs = _both_ways(script)
@@ -494,6 +500,7 @@ def test_multiprocessing_pool_is_a_bound_method_of_the_default_context(tmp_path)
         "(processes=None, initializer=None, initargs=(), maxtasksperchild=None) "
         "(processes=None, initializer=None, initargs=(), maxtasksperchild=None)\n"
         "(processes=None, initializer=None, initargs=(), maxtasksperchild=None, context=None)\n"
+        "(n, *, verbose=False) (pool, callback, error_callback) (pool)\n"
         "TypeError method expected 2 arguments, got 3\n[1]\n")
     assert runs[1].returncode == 0, runs[1].stderr
     assert re.sub("0x[0-9a-f]+", "0x?", runs[1].stdout) == re.sub(

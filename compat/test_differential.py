@@ -656,6 +656,23 @@ def test_the_arguments_programs_read_back() -> None:
                 p.join()
 
 
+def test_the_job_number_progress_idioms_poll(pools: dict) -> None:
+    # Progress trackers poll `pool._cache[r._job]._number_left * ._chunksize`: every result
+    # has its job number, in the order made, and is in _cache under it until done.
+    for p in pools.values():
+        with multiprocessing.Manager() as mgr:
+            gate = mgr.Event()
+            r = p.starmap_async(T.wait_then_mul, [(gate, i, 2) for i in range(8)], 2)
+            assert p._cache[r._job] is r
+            assert (r._number_left * r._chunksize, r._chunksize) == (8, 2)
+            gate.set()
+            assert r.get(30) == [2 * i for i in range(8)]
+        assert r._job not in p._cache
+        jobs = [p.apply_async(T.square, (1,))._job, p.map_async(T.square, [])._job,
+                p.imap(T.square, [1])._job]
+        assert jobs == sorted(jobs) and len(set(jobs)) == 3 and jobs[0] > r._job, jobs
+
+
 def test_all_processes_run_at_once(fresh: Callable) -> None:
     # The behavioural part of test_make_pool: Pool(3) runs three tasks at the same time.
     with multiprocessing.Manager() as mgr:

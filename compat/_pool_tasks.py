@@ -23,6 +23,11 @@ def mul(x: int, y: int) -> int:
     return x * y
 
 
+def wait_then_mul(gate: object, x: int, y: int) -> int:
+    gate.wait(30)  # type: ignore[attr-defined]  # a Manager Event
+    return x * y
+
+
 def fragile(x: int) -> int:
     """Square, except that multiples of 7 plus 3 raise Boom."""
     if x % 7 == 3:

@@ -639,6 +639,40 @@ def test_initializer_with_manager_proxy(fresh: Callable) -> None:
             assert ns.runs == 1
 
 
+def test_the_arguments_programs_read_back() -> None:
+    # Programs read a pool's arguments back from its attributes, as the stdlib keeps them:
+    # `pool._processes` for a chunk size, `pool._initargs`, `pool._maxtasksperchild`, and
+    # `pool._ctx` (the context it was made with, else the default one).
+    spawn = multiprocessing.get_context("spawn")
+    for make in (multiprocessing.pool.Pool, netpool.DistributedPool):
+        for args, context in (((2, T.square, (3,), 4), None), ((1,), spawn)):
+            p = make(*args, context=context)
+            try:
+                assert (p._processes, p._initializer, p._initargs, p._maxtasksperchild) == \
+                    (args + (None, (), None))[:4], make
+                assert p._ctx is (context or multiprocessing.get_context()), make
+            finally:
+                p.terminate()
+                p.join()
+
+
+def test_the_job_number_progress_idioms_poll(pools: dict) -> None:
+    # Progress trackers poll `pool._cache[r._job]._number_left * ._chunksize`: every result
+    # has its job number, in the order made, and is in _cache under it until done.
+    for p in pools.values():
+        with multiprocessing.Manager() as mgr:
+            gate = mgr.Event()
+            r = p.starmap_async(T.wait_then_mul, [(gate, i, 2) for i in range(8)], 2)
+            assert p._cache[r._job] is r
+            assert (r._number_left * r._chunksize, r._chunksize) == (8, 2)
+            gate.set()
+            assert r.get(30) == [2 * i for i in range(8)]
+        assert r._job not in p._cache
+        jobs = [p.apply_async(T.square, (1,))._job, p.map_async(T.square, [])._job,
+                p.imap(T.square, [1])._job]
+        assert jobs == sorted(jobs) and len(set(jobs)) == 3 and jobs[0] > r._job, jobs
+
+
 def test_all_processes_run_at_once(fresh: Callable) -> None:
     # The behavioural part of test_make_pool: Pool(3) runs three tasks at the same time.
     with multiprocessing.Manager() as mgr:

@@ -2,7 +2,7 @@
 join, what they are doing (``stats()``), and ``_pool`` as the stdlib's list of processes.
 
 ``PoolWorkers`` is mixed into the pool, which provides ``_rt``, ``_launchers``,
-``_processes``, ``_forking``, ``_start``, ``_initializer``, ``_pid`` and ``_reporting``.
+``_processes``, ``_forking``, ``_start``, ``_pid`` and ``_reporting``.
 """
 
 from __future__ import annotations
@@ -46,6 +46,15 @@ class PoolWorkers:
         policy = Adaptive(minimum, self._processes if maximum is None else maximum, idle_after)
         self._processes = policy.maximum  # what default chunk sizes are planned for
         self._rt.adapt(policy, self._launchers)
+
+    def _keep_arguments(self, initializer: Any, initargs: Any, maxtasksperchild: Any,
+                        context: Any) -> None:
+        """Where programs read the pool's arguments back on the stdlib's pool: as given, and
+        the context it was made with (else the default one)."""
+        import multiprocessing
+        self._initializer, self._initargs = initializer, initargs
+        self._maxtasksperchild = maxtasksperchild
+        self._ctx = context or multiprocessing.get_context()
 
     # -- where other workers can join ----------------------------------------------------
     @property

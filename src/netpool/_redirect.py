@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import multiprocessing
 import multiprocessing.context
 import multiprocessing.pool
@@ -65,6 +66,10 @@ def redirect_pools(launchers: Callable[[], Any], host: Optional[str]) -> None:
         return Pool(processes, initializer, initargs, maxtasksperchild, context=self)
 
     make_pool.__qualname__ = context_pool.__qualname__ = "BaseContext.Pool"
+    # inspect.signature() as the stdlib's: theirs carry no annotations, and the class's
+    # arguments are the stdlib Pool's (a library may pick the keywords it passes by them).
+    make_pool.__annotations__, context_pool.__annotations__ = {}, {}
+    _AlsoStdlib.signatures[Pool] = inspect.signature(multiprocessing.pool.Pool)
 
     _AlsoStdlib.also[Pool] = (multiprocessing.pool.Pool,)  # a ThreadPool is one, as there
     _pin_stdlib_pool(multiprocessing.pool)
@@ -76,6 +81,7 @@ def redirect_pools(launchers: Callable[[], Any], host: Optional[str]) -> None:
 
 
 RESULTS = ("ApplyResult", "MapResult", "IMapIterator", "IMapUnorderedIterator")
+_PATCHED_TOGETHER: set = set()  # the stand-ins: what is set on one is set on its classes
 # Methods of the stdlib's Pool that netpool's never calls: its queues and worker handling,
 # and ``Process``, what it makes each worker with (the nestable-pool recipe's non-daemonic
 # workers, Stack Overflow 6974695).
@@ -91,6 +97,7 @@ class _AlsoStdlib(type):
     in the stdlib, and so are netpool's."""
 
     also: dict = {}
+    signatures: dict = {}  # stand-in -> the signature of the stdlib class it stands for
 
     def __new__(mcs, name: str, bases: tuple, ns: dict, **kw: Any) -> Any:
         # A subclass of the redirected Pool that replaces the stdlib's queues or worker
@@ -112,6 +119,23 @@ class _AlsoStdlib(type):
         return (type.__subclasscheck__(cls, sub)
                 or issubclass(sub, _AlsoStdlib.also.get(cls, ())))
 
+    @property
+    def __signature__(cls) -> Optional[inspect.Signature]:
+        # What inspect.signature() gives: the stdlib class's for a stand-in itself; None (the
+        # class's own __init__, as usual) for a program's subclass.
+        return _AlsoStdlib.signatures.get(cls)
+
+    def __setattr__(cls, name: str, value: Any) -> None:
+        # A program that patches a result class (Stack Overflow's Ctrl-C recipe:
+        # `IMapIterator.next = wrapper(IMapIterator.next)`) patches every result of that
+        # kind, as there: the stdlib's and netpool's too. The wrapped original is the
+        # stand-in's method, which runs the classes' own originals (no loop).
+        type.__setattr__(cls, name, value)
+        if cls in _PATCHED_TOGETHER and not (name.startswith("_") and name not in
+                                             ("__iter__", "__next__")):
+            for target in _AlsoStdlib.also[cls]:
+                type.__setattr__(target, name, value)
+
 
 def _redirect_results(module: Any) -> None:
     """``multiprocessing.pool.ApplyResult`` (and ``AsyncResult``), ``MapResult``,
@@ -131,10 +155,33 @@ def _redirect_results(module: Any) -> None:
         # A subclass of the stdlib's, so that a program's subclass inherits what it did.
         stand_in = _AlsoStdlib(name, (theirs,), {
             "__module__": module.__name__, "__qualname__": name, "__doc__": theirs.__doc__,
-            "__new__": make})
+            "__new__": make, **_either_methods(theirs, mine)})
         _AlsoStdlib.also[stand_in] = (theirs, mine)
+        _AlsoStdlib.signatures[stand_in] = inspect.signature(theirs)
+        _PATCHED_TOGETHER.add(stand_in)
         setattr(module, name, stand_in)
     module.AsyncResult = module.ApplyResult
+
+
+def _either_methods(theirs: type, mine: type) -> dict:
+    """The public methods of a stand-in result class: called through the class
+    (``IMapIterator.next(it)``, ``ApplyResult.get(r)``, as a library that wraps results
+    does), each runs netpool's method on netpool's result and the stdlib's on the others
+    (a thread pool's, a program's subclass)."""
+    methods = {}
+    for name in dir(theirs):
+        if ((name.startswith("_") and name not in ("__iter__", "__next__"))
+                or not callable(getattr(mine, name, None))):
+            continue
+
+        def method(self: Any, *a: Any, _mine: Callable = getattr(mine, name),
+                   _theirs: Callable = getattr(theirs, name), **kw: Any) -> Any:
+            return (_mine if isinstance(self, mine) else _theirs)(self, *a, **kw)
+        method.__name__ = name
+        method.__qualname__ = f"{theirs.__qualname__}.{name}"
+        method.__doc__ = getattr(theirs, name).__doc__
+        methods[name] = method
+    return methods
 
 
 def _pin_stdlib_pool(module: Any) -> None:

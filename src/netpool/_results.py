@@ -187,10 +187,11 @@ class MapResult(ApplyResult):
 
 
 def track(cache: Any, jobs: Any, pool: Any, result: Any) -> Any:
-    """Put ``result`` in ``cache`` (the pool's ``_cache``: job number -> result not yet
-    done) under the next of ``jobs``, as the stdlib does; it leaves once done."""
+    """Give ``result`` the next of ``jobs`` as its ``_job`` and put it in ``cache`` (the
+    pool's ``_cache``: job number -> result not yet done) under it, as the stdlib does; it
+    leaves once done (progress idioms poll ``pool._cache[r._job]._number_left``)."""
+    result._job = job = next(jobs)
     if not getattr(result, "_done", False):
-        job = next(jobs)
         cache[job] = result
         result._uncache = functools.partial(cache.pop, job, None)
         # As the stdlib's ApplyResult._pool: while the loop holds a pending result, the

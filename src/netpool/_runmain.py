@@ -65,6 +65,12 @@ def _fresh_main(**attrs: Any) -> types.ModuleType:
     import builtins
     main = types.ModuleType("__main__")
     main.__dict__.update(__builtins__=builtins, **attrs)
+    if sys.version_info < (3, 14):
+        # Before 3.14 the interpreter's __main__ starts with an empty __annotations__ (for
+        # annotations typed at the prompt), whether the script annotates anything or not:
+        # `print(__annotations__)` works and `globals()` lists it. 3.14 dropped it (PEP 649,
+        # CPython gh-119180: "No longer set __annotations__ in __main__").
+        main.__dict__["__annotations__"] = {}
     return main
 
 

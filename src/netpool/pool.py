@@ -152,7 +152,7 @@ class DistributedPool(Feeding, PoolWorkers):
         if self._reporting is not None:
             self._reporting.attach(self._rt)
         self._launchers, self._forking, self._start = launchers, forking, start
-        self._initializer = initializer
+        self._keep_arguments(initializer, initargs, maxtasksperchild, context)
         self._rt.forward_output = bool(forward_output)
         # A loop that dies shows in the state at once (a weak reference: the loop thread
         # must not keep a dropped pool alive, or it would never be terminated).

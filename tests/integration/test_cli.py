@@ -125,6 +125,26 @@ def test_run_gives_the_script_the_module_attributes_python_gives_it(tmp_path):
     assert (out.returncode, out.stdout, out.stderr) == (0, plain.stdout, plain.stderr)
 
 
+def test_run_gives_the_script_the_globals_python_gives_it(tmp_path):
+    # Before 3.14, python's __main__ starts with __annotations__ = {}: a script that reads
+    # it (a dataclass-like helper, a print) without annotating anything at the top level
+    # finds it there (a script that annotates makes its own). Under `-m` too (runpy runs the
+    # module in python's __main__).
+    (tmp_path / "ann.py").write_text(
+        "print(sorted(globals()))\n"
+        "print(__annotations__)\n"
+        "exec('x: int = 1')\n"
+        "print(__annotations__, __annotations__ is globals()['__annotations__'])\n")
+    for argv in (["ann.py"], ["-m", "ann"]):
+        out = _netpool("run", *argv, cwd=tmp_path)
+        plain = subprocess.run([sys.executable, *argv], capture_output=True, text=True,
+                               timeout=60, cwd=tmp_path)
+        assert plain.returncode == 0, plain.stderr
+        assert ("'__annotations__'" in plain.stdout.splitlines()[0]) == (sys.version_info
+                                                                        < (3, 14))
+        assert (out.returncode, out.stdout, out.stderr) == (0, plain.stdout, plain.stderr)
+
+
 def test_run_m_runs_a_module_as_python_m_does(tmp_path):
     # python -m pkg.job: found from the current directory, relative imports work, the
     # module's own options follow it; a package runs its __main__; pools are netpool's.

@@ -121,6 +121,79 @@ def test_results_and_thread_pools_under_netpool_run_are_the_stdlib_kinds(tmp_pat
     assert runs[1].stdout == runs[0].stdout
 
 
+THROUGH_THE_CLASS_PROGRAM = '''
+import multiprocessing
+from multiprocessing.pool import ApplyResult, AsyncResult, IMapIterator, IMapUnorderedIterator
+from multiprocessing.pool import MapResult, ThreadPool
+
+def f(x):
+    return x * x
+
+if __name__ == "__main__":
+    with multiprocessing.Pool(2) as p, ThreadPool(1) as t:
+        for pool in (p, t):
+            r = pool.apply_async(f, (3,))
+            print(ApplyResult.wait(r, 10), ApplyResult.ready(r), ApplyResult.successful(r),
+                  AsyncResult.get(r, 10))
+            m = pool.map_async(f, range(4))
+            print(MapResult.get(m, 10), MapResult.ready(m), ApplyResult.successful(m))
+            it = pool.imap(f, range(4))
+            print(IMapIterator.next(it, 10), IMapIterator.__next__(it),
+                  list(IMapIterator.__iter__(it)))
+            print(sorted(IMapUnorderedIterator.__iter__(pool.imap_unordered(f, range(4)))))
+'''
+
+
+def test_result_methods_called_through_the_stdlib_classes(tmp_path):
+    # A library that wraps a pool's results calls the stdlib's methods through the class
+    # (IMapIterator.next(it), ApplyResult.get(r)): under netpool run, where those names are
+    # stand-ins, each must run netpool's method on netpool's results (not the stdlib's, which
+    # reads attributes netpool's results do not have) and the stdlib's on a ThreadPool's.
+    script = tmp_path / "through.py"
+    script.write_text(THROUGH_THE_CLASS_PROGRAM)
+    runs = _both_ways(script)
+    assert runs[0].returncode == 0, runs[0].stderr
+    assert runs[0].stdout.splitlines()[:2] == ["None True True 9", "[0, 1, 4, 9] True True"]
+    assert runs[1].returncode == 0, runs[1].stderr
+    assert runs[1].stdout == runs[0].stdout
+
+
+PATCHED_CLASS_PROGRAM = '''
+import multiprocessing
+from multiprocessing.pool import ApplyResult, IMapIterator, ThreadPool
+
+def f(x):
+    return x * x
+
+def wrapper(func):  # Stack Overflow 1408356's Ctrl-C recipe: a timeout on every next()
+    def wrap(self, timeout=None):
+        print("patched next", timeout)
+        return func(self, timeout=timeout if timeout is not None else 1e6)
+    return wrap
+
+if __name__ == "__main__":
+    IMapIterator.next = wrapper(IMapIterator.next)
+    ApplyResult.doubled = lambda self: 2 * self.get()
+    with multiprocessing.Pool(2) as p, ThreadPool(1) as t:
+        for pool in (p, t):
+            it = pool.imap(f, range(3))
+            print(it.next(), it.next(5), list(it), pool.apply_async(f, (3,)).doubled())
+'''
+
+
+def test_a_patch_of_a_stdlib_result_class_reaches_netpools_results(tmp_path):
+    # A program that patches multiprocessing.pool.IMapIterator.next patches every imap
+    # result, netpool's too under netpool run (and a thread pool's, as there).
+    script = tmp_path / "patched.py"
+    script.write_text(PATCHED_CLASS_PROGRAM)
+    runs = _both_ways(script)
+    assert runs[0].returncode == 0, runs[0].stderr
+    assert runs[0].stdout.splitlines()[:3] == ["patched next None", "patched next 5",
+                                               "0 1 [4] 18"]
+    assert runs[1].returncode == 0, runs[1].stderr
+    assert runs[1].stdout == runs[0].stdout
+
+
 LOGGING_PROGRAM = '''
 import logging, multiprocessing
 
@@ -393,9 +466,17 @@ POOL_FACTORY_PROGRAM = '''
 import multiprocessing
 from multiprocessing import Pool
 
+import inspect, multiprocessing.pool
 print(Pool)
 print(type(multiprocessing.Pool).__name__, multiprocessing.Pool.__self__ is
       multiprocessing.context._default_context)
+print(inspect.signature(Pool), inspect.signature(multiprocessing.get_context("spawn").Pool))
+print(inspect.signature(multiprocessing.pool.Pool))
+class MyPool(multiprocessing.pool.Pool):
+    def __init__(self, n, *, verbose=False):
+        super().__init__(n)
+print(inspect.signature(MyPool), inspect.signature(multiprocessing.pool.ApplyResult),
+      inspect.signature(multiprocessing.pool.IMapIterator))
 try:
     class LoggingPool(Pool):  # Stack Overflow 6728236's recipe, written for Python 2
         pass
@@ -407,13 +488,20 @@ with Pool(1) as p:
 
 
 def test_multiprocessing_pool_is_a_bound_method_of_the_default_context(tmp_path):
+    # ... with the stdlib's signatures (inspect.signature), the classes' too, and a program's
+    # subclass its own.
     script = tmp_path / "factory.py"
     script.write_text(POOL_FACTORY_PROGRAM)
     runs = _both_ways(script)
     assert runs[0].returncode == 0, runs[0].stderr
     assert re.sub("0x[0-9a-f]+", "0x?", runs[0].stdout) == (
         "<bound method BaseContext.Pool of <multiprocessing.context.DefaultContext object "
-        "at 0x?>>\nmethod True\nTypeError method expected 2 arguments, got 3\n[1]\n")
+        "at 0x?>>\nmethod True\n"
+        "(processes=None, initializer=None, initargs=(), maxtasksperchild=None) "
+        "(processes=None, initializer=None, initargs=(), maxtasksperchild=None)\n"
+        "(processes=None, initializer=None, initargs=(), maxtasksperchild=None, context=None)\n"
+        "(n, *, verbose=False) (pool, callback, error_callback) (pool)\n"
+        "TypeError method expected 2 arguments, got 3\n[1]\n")
     assert runs[1].returncode == 0, runs[1].stderr
     assert re.sub("0x[0-9a-f]+", "0x?", runs[1].stdout) == re.sub(
         "0x[0-9a-f]+", "0x?", runs[0].stdout)

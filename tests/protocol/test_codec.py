@@ -47,6 +47,32 @@ class _HoldsAFile:
         return x
 
 
+def test_what_refers_to_main_also_travels_by_value_and_nothing_else_does():
+    # By value as well only where plain pickle refers to __main__: its functions, classes
+    # and their instances, at any depth; not a module's function whose arguments merely
+    # hold the bytes b"__main__".
+    import functools
+    import __main__
+    import _tasks
+
+    class Local:
+        pass
+    Local.__module__, Local.__qualname__ = "__main__", "NetpoolTestLocal"
+    __main__.NetpoolTestLocal = Local
+    try:
+        mains = [functools.partial(_tasks.simple_func, [{"k": (Local(),)}]),
+                 functools.partial(_tasks.simple_func, Local), Local]
+        for obj in mains:
+            ref, val, _ = pickle.loads(codec.dumps_callable(obj))
+            assert ref is not None and val is not None, obj
+        plain = functools.partial(_tasks.simple_func, b"__main__" * 4, np.zeros(3))
+        ref, val, _ = pickle.loads(codec.dumps_callable(plain))
+        assert ref is not None and val is None
+        assert repr(codec.loads_callable(codec.dumps_callable(plain))()) == repr(plain())
+    finally:
+        del __main__.NetpoolTestLocal
+
+
 def test_what_nothing_can_pickle_raises_plain_pickles_error(tmp_path):
     """A bound method of an object holding a file open for writing: pickle raises
     ``TypeError: cannot pickle '_io.TextIOWrapper' object``, as the stdlib's pool does from

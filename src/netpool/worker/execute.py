@@ -8,7 +8,7 @@ import pickle
 import types
 from itertools import starmap
 
-from .._protocol import codec
+from .._protocol import callables, codec
 from .._protocol import messages as M
 
 
@@ -16,7 +16,7 @@ class Blobs:
     """Callables the manager defined once (DEFINE) and tasks refer to by id."""
 
     def __init__(self) -> None:
-        self._raw: dict[int, bytes] = {}
+        self._raw: dict[int, "bytes | tuple"] = {}  # as sent, or unpacked (``get``)
         self._loaded: dict[int, object] = {}
 
     def define(self, blob_id: int, data: bytes) -> None:
@@ -41,11 +41,17 @@ class Blobs:
         try:
             return self._loaded[blob_id]
         except KeyError:
-            obj = codec.loads_callable(self._raw[blob_id])
+            raw = self._raw[blob_id]
+            if type(raw) is tuple:  # a callable object's, unpacked by an earlier task
+                return callables.loads_parts(raw)
+            parts = pickle.loads(raw)
+            obj = callables.loads_parts(parts)
             if type(obj) in _STATELESS or isinstance(obj, type) or getattr(
                     type(obj), "__netpool_keep__", False):
                 self._loaded[blob_id] = obj
                 del self._raw[blob_id]
+            else:
+                self._raw[blob_id] = parts
             return obj
 
 

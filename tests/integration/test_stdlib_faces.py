@@ -75,6 +75,48 @@ def test_apply_arguments_that_are_not_a_tuple_or_mapping(args, kwds, message):
         assert pool.apply(_twice, "a") == "aa" and pool.apply(_twice, (), {"y": 3}) == 3
 
 
+def test_apply_with_kwds_none_fails_as_the_stdlibs():
+    # The stdlib's default kwds is {}: kwds=None given reaches the worker's func(*args,
+    # **kwds), and get() raises its TypeError (found by a survey program, issue 8).
+    name = f"{_twice.__module__}._twice() argument after ** must be a mapping, not NoneType"
+    for pool in (multiprocessing.Pool(1), DistributedPool(1)):
+        with pool:
+            for call in (lambda: pool.apply(_twice, (1,), None),
+                         lambda: pool.apply_async(_twice, (1,), None).get(timeout=30),
+                         lambda: pool.apply_async(_twice, (1,), kwds=None).get(timeout=30)):
+                with pytest.raises(TypeError, match=f"^{re.escape(name)}$"):
+                    call()
+            assert pool.apply(_twice, (3,)) == 6 and pool.apply_async(_twice).get(30) == 2
+
+
+WRONG_CALLS_PROGRAM = '''
+import multiprocessing, multiprocessing.pool
+
+if __name__ == "__main__":
+    with multiprocessing.Pool(1) as pool:
+        for call in (lambda: pool.map(abs), lambda: pool.imap(), lambda: pool.close(1),
+                     lambda: pool.apply(), lambda: pool.starmap_async(abs),
+                     lambda: pool.apply(abs, (1,), {}, None, None),
+                     lambda: multiprocessing.pool.Pool.map(pool), lambda: pool.__exit__()):
+            try:
+                call()
+            except TypeError as exc:
+                print(exc)
+        print(pool.map.__qualname__, pool.imap.__qualname__, pool.map.__module__)
+'''
+
+
+def test_a_wrong_call_of_a_pool_method_names_the_stdlibs_method(tmp_path):
+    # `pool.map(f)` fails with "Pool.map() missing 1 required positional argument:
+    # 'iterable'" under python; under netpool run it said "DistributedPool.map()".
+    script = tmp_path / "wrong_calls.py"
+    script.write_text(WRONG_CALLS_PROGRAM)
+    runs = _both_ways(script)
+    assert runs[0].stdout.startswith("Pool.map() missing 1 required"), runs[0]
+    assert (runs[1].returncode, runs[1].stdout) == (0, runs[0].stdout), runs[1].stderr
+    assert DistributedPool.map.__qualname__ == "DistributedPool.map"  # its own name stays
+
+
 RESULTS_PROGRAM = '''
 import multiprocessing, multiprocessing.pool, re, typing
 from multiprocessing.pool import ThreadPool, ApplyResult, AsyncResult, MapResult, IMapIterator

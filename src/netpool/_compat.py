@@ -35,7 +35,7 @@ def start_method(context: Any) -> str:
     return multiprocessing.get_start_method(allow_none=True) or "fork"
 
 
-NO_KWDS: Mapping = types.MappingProxyType({})  # apply's default kwds: {}, as the stdlib's, read-only
+NO_KWDS: Mapping = types.MappingProxyType({})  # apply's default kwds: {} (read-only), as there
 
 
 def call_arguments(func: Callable, args: Any, kwds: Any) -> tuple[tuple, dict]:

@@ -578,3 +578,37 @@ def test_what_the_parent_printed_comes_before_what_spawned_workers_print(tmp_pat
                                      "module loaded as __mp_main__\n"), runs[0].stdout
     assert runs[1].returncode == 0, runs[1].stderr
     assert runs[1].stdout == runs[0].stdout
+
+
+UNFLUSHED_PROGRAM = '''
+from multiprocessing import Pool
+
+def task(i):
+    print("task", i)  # not flushed: a stdlib worker writes it when its buffer fills or it ends
+    return i
+
+if __name__ == "__main__":
+    pool = Pool(2)
+    pool.map(task, range(3))
+    print("first map done", flush=True)
+    pool.map(task, range(3, 6))
+    print("second map done", flush=True)
+    pool.close()
+    pool.join()
+    print("joined")
+'''
+
+
+def test_what_forked_workers_print_unflushed_comes_when_a_stdlib_workers_would(tmp_path):
+    # Output piped (buffered): a stdlib worker's unflushed lines reach the pipe when it ends,
+    # after what the parent flushed meanwhile. netpool's forked workers flushed after each
+    # task, so the task lines came before "first map done" (survey of 6 Dec 2026).
+    script = tmp_path / "unflushed.py"
+    script.write_text(UNFLUSHED_PROGRAM)
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
+    for run in _both_ways(script, env=env):
+        assert run.returncode == 0, run.stderr
+        lines = run.stdout.splitlines()
+        assert lines[:2] == ["first map done", "second map done"], run.stdout
+        assert sorted(lines[2:8]) == [f"task {i}" for i in range(6)], run.stdout
+        assert lines[8:] == ["joined"], run.stdout

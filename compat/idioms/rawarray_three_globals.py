@@ -9,7 +9,7 @@
 # The workers' lines reach the pipe when they flush, racing the parent's: compared sorted.
 # compat: sort-lines
 # A stdlib worker's unflushed prints are lost when leaving the `with` block terminates it (how
-# many varies from run to run); netpool's workers flush before each result: count each once.
+# many varies from run to run); netpool's idle workers flush as they stop: count each once.
 # compat: uniq-lines
 import multiprocessing
 import time

@@ -18,7 +18,8 @@ import os
 import pickle
 import signal
 import sys
-from typing import Any, Callable, Optional, Sequence
+import types
+from typing import Any, Callable, Mapping, Optional, Sequence
 
 from ._protocol import codec
 
@@ -32,6 +33,9 @@ def start_method(context: Any) -> str:
     if context is not None and hasattr(context, "get_start_method"):
         return context.get_start_method()
     return multiprocessing.get_start_method(allow_none=True) or "fork"
+
+
+NO_KWDS: Mapping = types.MappingProxyType({})  # apply's default kwds: {} (read-only), as there
 
 
 def call_arguments(func: Callable, args: Any, kwds: Any) -> tuple[tuple, dict]:
@@ -52,9 +56,7 @@ def call_arguments(func: Callable, args: Any, kwds: Any) -> tuple[tuple, dict]:
             raise  # iterable, its own TypeError: as the call would give it
         raise TypeError(f"{where()} argument after * must be an iterable, not "
                         f"{type(args).__name__}") from None
-    if kwds is None:
-        return args, {}
-    if not hasattr(kwds, "keys"):
+    if not hasattr(kwds, "keys"):  # None too: the stdlib's default is {}, not None
         raise TypeError(f"{where()} argument after ** must be a mapping, not "
                         f"{type(kwds).__name__}")
     return args, dict(kwds)

@@ -50,6 +50,7 @@ def redirect_pools(launchers: Callable[[], Any], host: Optional[str]) -> None:
             return taskqueue.TaskQueue(self)
 
     Pool.__module__, Pool.__qualname__ = "multiprocessing.pool", "Pool"  # prints as the stdlib's
+    _named_as_the_stdlibs(Pool, multiprocessing.pool.Pool)
 
     # The stdlib's signature (BaseContext.Pool), and its name in a TypeError. Bound to the
     # default context, as the stdlib's multiprocessing.Pool is: it prints as a bound method,
@@ -204,3 +205,26 @@ def _pin_stdlib_pool(module: Any) -> None:
             pinned.__kwdefaults__, pinned.__qualname__ = fn.__kwdefaults__, fn.__qualname__
             pinned.__doc__, pinned.__dict__ = fn.__doc__, fn.__dict__
             setattr(cls, name, wrap(pinned) if wrap else pinned)
+
+
+def _named_as_the_stdlibs(cls: type, stdlib: type) -> None:
+    """``cls``'s methods that the stdlib's Pool has, named as there (``Pool.map``): a call with
+    wrong arguments then fails with the stdlib's ``TypeError: Pool.map() missing 1 required
+    positional argument: 'iterable'``, not ``DistributedPool.map()`` (Python names the
+    function by its ``__qualname__``). Inherited methods get copies on ``cls``, so that
+    ``DistributedPool``'s own keep their names."""
+    for name, theirs in vars(stdlib).items():
+        if not isinstance(theirs, types.FunctionType):
+            continue
+        fn = getattr(cls, name, None)
+        if not isinstance(fn, types.FunctionType):
+            continue
+        if name not in vars(cls):
+            copy = types.FunctionType(fn.__code__, fn.__globals__, fn.__name__, fn.__defaults__,
+                                      fn.__closure__)
+            copy.__kwdefaults__, copy.__doc__ = fn.__kwdefaults__, fn.__doc__
+            copy.__dict__.update(fn.__dict__)
+            copy.__annotations__ = fn.__annotations__
+            setattr(cls, name, copy)
+            fn = copy
+        fn.__qualname__, fn.__module__ = theirs.__qualname__, stdlib.__module__

@@ -22,11 +22,11 @@ import time
 import warnings
 import weakref
 from multiprocessing.pool import CLOSE, RUN, TERMINATE  # the stdlib's, for code that compares
-from typing import Any, Callable, Iterable, Optional, Sequence
+from typing import Any, Callable, Iterable, Mapping, Optional, Sequence
 
 from . import errors
 from ._batching import Batch, nbytes
-from ._compat import call_arguments, start_method, worker_setup
+from ._compat import NO_KWDS, call_arguments, start_method, worker_setup
 from ._core.chunking import check_chunksize, cut, default_chunksize
 from ._core.scheduler import Config
 from ._imap import Feeding, IMapIterator, IMapUnorderedIterator
@@ -170,11 +170,11 @@ class DistributedPool(Feeding, PoolWorkers):
             self.terminate()
             raise
 
-    def apply(self, func: Callable, args: Sequence = (), kwds: Optional[dict] = None) -> Any:
+    def apply(self, func: Callable, args: Sequence = (), kwds: Mapping = NO_KWDS) -> Any:
         """``func(*args, **kwds)`` on a worker; raises what it raises."""
         return self.apply_async(func, args, kwds).get()
 
-    def apply_async(self, func: Callable, args: Sequence = (), kwds: Optional[dict] = None,
+    def apply_async(self, func: Callable, args: Sequence = (), kwds: Mapping = NO_KWDS,
                     callback: Optional[Callable] = None,
                     error_callback: Optional[Callable] = None) -> ApplyResult:
         """``func(*args, **kwds)`` on a worker; ``get()`` gives its value or raises.
@@ -273,7 +273,7 @@ class DistributedPool(Feeding, PoolWorkers):
         self._check_running()
         return self
 
-    def __exit__(self, *exc: Any) -> None:
+    def __exit__(self, exc_type: Any, exc_val: Any, exc_tb: Any) -> None:
         if self._pid == forks.pid:  # a forked child leaving the block leaves ours alone
             self.terminate()
 

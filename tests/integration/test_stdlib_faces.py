@@ -75,6 +75,48 @@ def test_apply_arguments_that_are_not_a_tuple_or_mapping(args, kwds, message):
         assert pool.apply(_twice, "a") == "aa" and pool.apply(_twice, (), {"y": 3}) == 3
 
 
+def test_apply_with_kwds_none_fails_as_the_stdlibs():
+    # The stdlib's default kwds is {}: kwds=None given reaches the worker's func(*args,
+    # **kwds), and get() raises its TypeError (found by a survey program, issue 8).
+    name = f"{_twice.__module__}._twice() argument after ** must be a mapping, not NoneType"
+    for pool in (multiprocessing.Pool(1), DistributedPool(1)):
+        with pool:
+            for call in (lambda: pool.apply(_twice, (1,), None),
+                         lambda: pool.apply_async(_twice, (1,), None).get(timeout=30),
+                         lambda: pool.apply_async(_twice, (1,), kwds=None).get(timeout=30)):
+                with pytest.raises(TypeError, match=f"^{re.escape(name)}$"):
+                    call()
+            assert pool.apply(_twice, (3,)) == 6 and pool.apply_async(_twice).get(30) == 2
+
+
+WRONG_CALLS_PROGRAM = '''
+import multiprocessing, multiprocessing.pool
+
+if __name__ == "__main__":
+    with multiprocessing.Pool(1) as pool:
+        for call in (lambda: pool.map(abs), lambda: pool.imap(), lambda: pool.close(1),
+                     lambda: pool.apply(), lambda: pool.starmap_async(abs),
+                     lambda: pool.apply(abs, (1,), {}, None, None),
+                     lambda: multiprocessing.pool.Pool.map(pool), lambda: pool.__exit__()):
+            try:
+                call()
+            except TypeError as exc:
+                print(exc)
+        print(pool.map.__qualname__, pool.imap.__qualname__, pool.map.__module__)
+'''
+
+
+def test_a_wrong_call_of_a_pool_method_names_the_stdlibs_method(tmp_path):
+    # `pool.map(f)` fails with "Pool.map() missing 1 required positional argument:
+    # 'iterable'" under python; under netpool run it said "DistributedPool.map()".
+    script = tmp_path / "wrong_calls.py"
+    script.write_text(WRONG_CALLS_PROGRAM)
+    runs = _both_ways(script)
+    assert runs[0].stdout.startswith("Pool.map() missing 1 required"), runs[0]
+    assert (runs[1].returncode, runs[1].stdout) == (0, runs[0].stdout), runs[1].stderr
+    assert DistributedPool.map.__qualname__ == "DistributedPool.map"  # its own name stays
+
+
 RESULTS_PROGRAM = '''
 import multiprocessing, multiprocessing.pool, re, typing
 from multiprocessing.pool import ThreadPool, ApplyResult, AsyncResult, MapResult, IMapIterator
@@ -536,3 +578,37 @@ def test_what_the_parent_printed_comes_before_what_spawned_workers_print(tmp_pat
                                      "module loaded as __mp_main__\n"), runs[0].stdout
     assert runs[1].returncode == 0, runs[1].stderr
     assert runs[1].stdout == runs[0].stdout
+
+
+UNFLUSHED_PROGRAM = '''
+from multiprocessing import Pool
+
+def task(i):
+    print("task", i)  # not flushed: a stdlib worker writes it when its buffer fills or it ends
+    return i
+
+if __name__ == "__main__":
+    pool = Pool(2)
+    pool.map(task, range(3))
+    print("first map done", flush=True)
+    pool.map(task, range(3, 6))
+    print("second map done", flush=True)
+    pool.close()
+    pool.join()
+    print("joined")
+'''
+
+
+def test_what_forked_workers_print_unflushed_comes_when_a_stdlib_workers_would(tmp_path):
+    # Output piped (buffered): a stdlib worker's unflushed lines reach the pipe when it ends,
+    # after what the parent flushed meanwhile. netpool's forked workers flushed after each
+    # task, so the task lines came before "first map done" (survey of 6 Dec 2026).
+    script = tmp_path / "unflushed.py"
+    script.write_text(UNFLUSHED_PROGRAM)
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
+    for run in _both_ways(script, env=env):
+        assert run.returncode == 0, run.stderr
+        lines = run.stdout.splitlines()
+        assert lines[:2] == ["first map done", "second map done"], run.stdout
+        assert sorted(lines[2:8]) == [f"task {i}" for i in range(6)], run.stdout
+        assert lines[8:] == ["joined"], run.stdout

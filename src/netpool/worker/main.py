@@ -179,7 +179,8 @@ def _serve(address: tuple[str, int], authkey: bytes, worker_id: int,
         for path in reversed(paths):
             if path not in sys.path and os.path.isdir(path):
                 sys.path.insert(0, path)
-    if len(msg) > 8 and msg[8]:  # our output goes to a file: the manager shows it too
+    forwarding = len(msg) > 8 and bool(msg[8])
+    if forwarding:  # our output goes to a file: the manager shows it too
         from . import forward
         forward.install(chan)
     forkguard.guard_children(chan, status)
@@ -204,7 +205,7 @@ def _serve(address: tuple[str, int], authkey: bytes, worker_id: int,
     chan.send((M.READY, remaining(), os.getppid()))  # our supervisor, above us
     runner = Runner(blobs)
     signal.signal(signal.SIGINT, runner.on_sigint)
-    code = Serve(chan, runner, status).run()
+    code = Serve(chan, runner, status, flush_each=not forked or forwarding).run()
     # Stopped gracefully: flush what the tasks left in multiprocessing queues.
     end_of_worker(code if isinstance(code, int) else None)
     return code

@@ -47,8 +47,13 @@ class Serve:
     at a time reads the channel: ``holder`` says which, under ``cond``.
     """
 
-    def __init__(self, chan, runner: Runner, status=None) -> None:
+    def __init__(self, chan, runner: Runner, status=None, flush_each: bool = True) -> None:
         self.chan, self.runner = chan, runner
+        # Flush what each task printed before its result (a worker whose output nobody reads
+        # live: a file, ssh, forwarding), or, as a stdlib worker, only when a buffer fills and
+        # at the end (a forked local worker, writing to the parent's own streams: its lines
+        # then come where python's come, after what the parent flushed meanwhile).
+        self.flush_each = flush_each
         self.status = status  # the supervisor's view: are we in a task (supervisor.py)
         self.lock = threading.RLock()  # cond's: taken bare where nothing waits or is woken
         self.cond = threading.Condition(self.lock)
@@ -101,7 +106,8 @@ class Serve:
                 os._exit(0)
             if page is not None:
                 page.end(ended)
-            flush_output()
+            if self.flush_each:
+                flush_output()
             if out or len(data) >= M.BIG_MESSAGE:
                 self._kick()  # sending it may block: the manager may be sending to us too
             self._post((tid, attempt, status, data, len(out), took), out, not more)
@@ -309,7 +315,7 @@ class Serve:
 
 
 def flush_output() -> None:
-    """What tasks printed reaches the file or pipe before their result does, or the exit."""
+    """What tasks printed reaches the file or pipe (before their result, when ``flush_each``)."""
     for stream in (sys.stdout, sys.stderr):
         try:
             stream.flush()

@@ -200,11 +200,18 @@ def _pin_stdlib_pool(module: Any) -> None:
             fn = attr.__func__ if wrap else attr
             if not isinstance(fn, types.FunctionType) or fn.__globals__ is not vars(module):
                 continue
-            pinned = types.FunctionType(fn.__code__, scope, fn.__name__, fn.__defaults__,
-                                        fn.__closure__)
-            pinned.__kwdefaults__, pinned.__qualname__ = fn.__kwdefaults__, fn.__qualname__
-            pinned.__doc__, pinned.__dict__ = fn.__doc__, fn.__dict__
+            pinned = _copy_function(fn, scope)
             setattr(cls, name, wrap(pinned) if wrap else pinned)
+
+
+def _copy_function(fn: types.FunctionType, space: dict) -> types.FunctionType:
+    """``fn`` reading the globals ``space``: the same code, defaults, names and attributes."""
+    new = types.FunctionType(fn.__code__, space, fn.__name__, fn.__defaults__, fn.__closure__)
+    new.__kwdefaults__, new.__qualname__, new.__doc__ = (fn.__kwdefaults__, fn.__qualname__,
+                                                         fn.__doc__)
+    new.__dict__.update(fn.__dict__)
+    new.__annotations__ = fn.__annotations__
+    return new
 
 
 def _named_as_the_stdlibs(cls: type, stdlib: type) -> None:
@@ -220,11 +227,6 @@ def _named_as_the_stdlibs(cls: type, stdlib: type) -> None:
         if not isinstance(fn, types.FunctionType):
             continue
         if name not in vars(cls):
-            copy = types.FunctionType(fn.__code__, fn.__globals__, fn.__name__, fn.__defaults__,
-                                      fn.__closure__)
-            copy.__kwdefaults__, copy.__doc__ = fn.__kwdefaults__, fn.__doc__
-            copy.__dict__.update(fn.__dict__)
-            copy.__annotations__ = fn.__annotations__
-            setattr(cls, name, copy)
-            fn = copy
+            fn = _copy_function(fn, fn.__globals__)
+            setattr(cls, name, fn)
         fn.__qualname__, fn.__module__ = theirs.__qualname__, stdlib.__module__

@@ -24,6 +24,7 @@ Only the manager side is here; it runs on the thread that makes the pool.
 from __future__ import annotations
 
 import ast
+import gc
 import hashlib
 import os
 import sys
@@ -68,8 +69,19 @@ def describe(fork_like: bool, with_values: bool) -> dict:
 def _module_line(main: types.ModuleType) -> Optional[int]:
     """The line of the main module's top-level code running now (on the main thread, which
     runs the script, whichever thread makes the pool); None once it has finished."""
-    frames = sys._current_frames()
-    frame = frames.get(threading.main_thread().ident or -1)
+    if threading.current_thread() is threading.main_thread():
+        frame: Optional[types.FrameType] = sys._getframe()
+    else:
+        # Python 3.11's sys._current_frames() may start a garbage collection while it holds
+        # the interpreter's thread-list lock, which the collection then waits for: a hang
+        # seen making a pool (CPython gh-106883). No collection may start meanwhile.
+        collecting = gc.isenabled()
+        gc.disable()
+        try:
+            frame = sys._current_frames().get(threading.main_thread().ident or -1)
+        finally:
+            if collecting:
+                gc.enable()
     line = None
     space = vars(main)
     while frame is not None:

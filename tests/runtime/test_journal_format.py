@@ -1,10 +1,11 @@
-"""The journal's format 2, and journals of format 1 (written by netpool before it) still read.
+"""The journal's format 3, and journals of format 1 (written by netpool before it) converted.
 
 The format-1 file is built here with its own schema and row layout, written out by hand
 (docs/journal.md, "Format"), not with the library's code, so that what is checked is the
 file an older netpool left.
 """
 
+import marshal
 import sqlite3
 import struct
 import zlib
@@ -67,22 +68,17 @@ def expect_old_outcomes(j):
     assert j.lookup(key(2)) == (0, b"two", [bytearray(b"abc"), bytearray(b"de")])
 
 
-def test_a_format_1_journal_is_read_as_it_is_by_a_reader(format1):
-    j = J.Journal(format1, readonly=True)
-    assert j.format == 1
-    expect_old_outcomes(j)
-    s = j.summary()
-    assert (s["format"], s["done"], s["failed"], s["names"]) == (1, 2, 1, [("f", 2, 1)])
-    assert s["runs"][0][7] == 3
-    j.close()
+def test_a_format_1_journal_is_refused_by_a_reader_and_left_as_it_is(format1):
+    with pytest.raises(J.JournalError, match="older netpool"):
+        J.Journal(format1, readonly=True)
     db = sqlite3.connect(format1)
     assert db.execute("PRAGMA user_version").fetchone()[0] == 1  # a reader changes nothing
     db.close()
 
 
-def test_a_format_1_journal_is_upgraded_by_a_run_and_its_outcomes_kept(format1):
+def test_a_format_1_journal_is_converted_by_a_run_and_its_outcomes_kept(format1):
     j = J.Journal(format1)
-    assert j.format == 2
+    assert (j.format, j.digests) == (3, True)
     expect_old_outcomes(j)
     j.record(key(3), 0, b"three", [], "g")
     j.record(key(4), 0, b"four", [bytearray(b"xyz")], "g")
@@ -92,40 +88,68 @@ def test_a_format_1_journal_is_upgraded_by_a_run_and_its_outcomes_kept(format1):
     assert j.lookup(key(3)) == (0, b"three", [])
     assert j.lookup(key(4)) == (0, b"four", [bytearray(b"xyz")])
     s = j.summary()
-    assert (s["format"], s["done"], s["failed"]) == (2, 4, 1)
+    assert (s["format"], s["done"], s["failed"]) == (3, 4, 1)
     assert sorted(s["names"]) == [("f", 2, 1), ("g", 2, 0)]
     assert [r[7] for r in s["runs"]] == [3, 2, 0]
     j.close()
 
 
-def test_a_commit_is_one_row_holding_its_counts_and_checksum(tmp_path):
+def frames_of(path):
+    """(kind, body) of every frame of a format-3 file, read by hand from its layout."""
+    data = open(path, "rb").read()
+    assert data[:16] == b"netpool journal\x00" and struct.unpack_from("<I", data, 16) == (3,)
+    pos, out = 32, []
+    while pos < len(data):
+        magic, length, crc = struct.unpack_from("<4sII", data, pos)
+        body = data[pos + 12:pos + 12 + length]
+        assert magic == b"\xfeNPF" and zlib.crc32(body) == crc
+        out.append((body[0], body[1:]))
+        pos += 12 + length
+    return out
+
+
+def test_a_commit_of_small_records_is_one_frame_of_marshalled_outcomes(tmp_path):
     path = tmp_path / "j.db"
     j = J.Journal(path)
     for i in range(5):
         j.record(key(i), i % 2, b"v%d" % i, [], "f")
     j.flush()
     j.close()
-    db = sqlite3.connect(path)
-    assert db.execute("PRAGMA user_version").fetchone()[0] == 2
-    rows = db.execute("SELECT idx, data, counts, crc FROM batches").fetchall()
-    assert db.execute("SELECT COUNT(*) FROM names").fetchone()[0] == 0  # counts in the row
-    db.close()
-    ((idx, data, counts, crc),) = rows
-    assert counts == '[["f", 3, 2]]' and data == b"v0v1v2v3v4"
-    assert zlib.crc32(data, zlib.crc32(idx)) == crc and len(idx) == 5 * 25
+    kinds = [k for k, _ in frames_of(path)]
+    assert kinds == [1, 4, 2]  # the run, one commit, the run's end
+    body = frames_of(path)[1][1]
+    assert marshal.loads(body[16:]) == [(key(i), i % 2, b"v%d" % i, "f") for i in range(5)]
+
+
+def test_a_commit_of_large_records_is_indexed_so_that_opening_skips_the_records(tmp_path):
+    path = tmp_path / "j.db"
+    j = J.Journal(path)
+    j.record(key(0), 0, b"x" * 5000, [], "f")
+    j.record(key(1), 1, b"boom", [], "g")
+    j.close()
+    (kind, body), = [f for f in frames_of(path) if f[0] == 3]
+    run, at, n, names_len, keys_len = struct.unpack_from("<8sdIII", body)
+    pos = 28
+    assert (n, body[pos:pos + names_len]) == (2, b'[["f", 1], ["g", 1]]')
+    pos += names_len
+    assert body[pos:pos + keys_len] == key(0) + key(1)
+    pos += keys_len + 8
+    assert body[pos:pos + 2] == b"\x00\x01"
+    assert struct.unpack_from("<2Q", body, pos + 2) == (5000, 5004)
+    assert body[pos + 18:] == b"x" * 5000 + b"boom"
 
 
 def test_a_damaged_index_makes_its_batch_run_again(tmp_path):
     """The checksum covers the index: a flipped status would turn a value into an error."""
     path = tmp_path / "j.db"
     j = J.Journal(path)
-    j.record(key(1), 0, b"fine", [], "f")
+    j.record(key(1), 0, b"fine" * 1000, [], "f")
     j.close()
-    db = sqlite3.connect(path)
-    (idx,) = db.execute("SELECT idx FROM batches").fetchone()
-    db.execute("UPDATE batches SET idx = ?", (idx[:16] + b"\x01" + idx[17:],))
-    db.commit()
-    db.close()
+    data = bytearray(open(path, "rb").read())
+    status_at = data.index(key(1)) + 16 + 4  # after the key and its end
+    assert data[status_at] == 0
+    data[status_at] = 1
+    open(path, "wb").write(bytes(data))
     j = J.Journal(path)
     assert key(1) in j and j.lookup(key(1)) is None and key(1) not in j
     j.close()

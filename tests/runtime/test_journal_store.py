@@ -3,7 +3,6 @@
 import os
 import random
 import signal
-import sqlite3
 import subprocess
 import sys
 import textwrap
@@ -81,18 +80,19 @@ def test_an_outcome_over_the_limit_is_not_kept(tmp_path):
     j.close()
 
 
-def test_a_damaged_record_runs_again_rather_than_being_returned(tmp_path):
+@pytest.mark.parametrize("pad", [0, 4000])  # a batch of small records, and one indexed
+def test_a_damaged_record_runs_again_rather_than_being_returned(tmp_path, pad):
     path = tmp_path / "j.db"
     j = J.Journal(path)
-    j.record(key(1), 0, b"the right answer", [], "f")
+    j.record(key(1), 0, b"the right answer" + b"." * pad, [], "f")
+    j.record(key(2), 0, b"another answer", [], "f")
     j.close()
-    db = sqlite3.connect(path)
-    (data,) = db.execute("SELECT data FROM batches").fetchone()
-    db.execute("UPDATE batches SET data = ?", (data.replace(b"right", b"wrong"),))
-    db.commit()
-    db.close()
+    data = path.read_bytes()
+    assert data.count(b"the right answer") == 1
+    path.write_bytes(data.replace(b"the right answer", b"the wrong answer"))
     j = J.Journal(path)
     assert j.lookup(key(1)) is None
+    assert key(2) not in j  # its batch's other outcomes run again too
     j.close()
 
 
@@ -116,7 +116,7 @@ WRITER = textwrap.dedent("""
 
 @pytest.mark.parametrize("seed", range(4))
 def test_sigkill_at_any_moment_leaves_a_readable_journal(tmp_path, seed):
-    """A writer killed mid-stream; a random tail of its WAL torn off as a crash might."""
+    """A writer killed mid-stream; a random tail of its file torn off as a crash might."""
     rnd = random.Random(seed)
     path = tmp_path / "j.db"
     script = tmp_path / "writer.py"
@@ -129,10 +129,9 @@ def test_sigkill_at_any_moment_leaves_a_readable_journal(tmp_path, seed):
             break
     proc.send_signal(signal.SIGKILL)
     proc.wait(timeout=30)
-    wal = str(path) + "-wal"
-    if seed % 2 and os.path.exists(wal) and os.path.getsize(wal) > 100:
-        with open(wal, "r+b") as f:  # a torn last write
-            f.truncate(os.path.getsize(wal) - rnd.randrange(1, 100))
+    if seed % 2:
+        with open(path, "r+b") as f:  # a torn last write
+            f.truncate(os.path.getsize(path) - rnd.randrange(1, 100))
     j = J.Journal(path)
     n = len(j)
     assert n % 7 == 0 and n >= (0 if seed % 2 else target * 7)
@@ -153,43 +152,64 @@ def test_a_file_of_another_program_is_refused_and_left_untouched(tmp_path):
     assert path.read_bytes() == b"my thesis, chapter 3\n" * 100
 
 
-def test_another_sqlite_database_is_refused_and_left_untouched(tmp_path):
-    path = tmp_path / "other.db"
-    db = sqlite3.connect(path)
-    db.execute("CREATE TABLE accounts(name, balance)")
-    db.commit()
-    db.close()
-    before = path.read_bytes()
-    with pytest.raises(JournalError, match="another program"):
-        J.Journal(path)
-    assert path.read_bytes() == before
-
-
 def test_a_journal_of_a_newer_format_is_refused(tmp_path):
     path = tmp_path / "j.db"
     J.Journal(path).close()
-    db = sqlite3.connect(path)
-    db.execute(f"PRAGMA user_version = {J.FORMAT + 1}")
-    db.commit()
-    db.close()
+    data = bytearray(path.read_bytes())
+    data[16:20] = (J.FORMAT + 1).to_bytes(4, "little")
+    path.write_bytes(bytes(data))
     with pytest.raises(JournalError, match="newer netpool"):
         J.Journal(path)
+    with pytest.raises(JournalError, match="newer netpool"):
+        J.Journal(path, readonly=True)
 
 
-def test_a_corrupted_journal_is_refused(tmp_path):
+def test_a_damaged_header_is_refused(tmp_path):
+    path = tmp_path / "j.db"
+    j = J.Journal(path)
+    j.record(key(1), 0, b"p", [], "f")
+    j.close()
+    data = bytearray(path.read_bytes())
+    data[0:8] = os.urandom(8)
+    path.write_bytes(bytes(data))
+    with pytest.raises(JournalError, match="not a netpool journal"):
+        J.Journal(path)
+    assert path.read_bytes() == bytes(data)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_damaged_blocks_lose_their_batches_never_a_wrong_result(tmp_path, seed):
+    """Blocks overwritten in the middle of the file (a failing disk): what they held runs
+    again, what follows them is still found, and nothing damaged is ever returned."""
+    rnd = random.Random(seed)
     path = tmp_path / "j.db"
     j = J.Journal(path)
     for i in range(3000):
-        j.record(key(i), 0, os.urandom(200), [], "f")
+        j.record(key(i), 0, b"%d:" % i + rnd.randbytes(200), [], "f")
     j.close()
+    reader = J.Journal(path, readonly=True)
+    first = reader.lookup(key(0))
+    reader.close()
     data = bytearray(path.read_bytes())
     assert len(data) > 40000
-    page = 4096
-    for p in range(2 * page, len(data) - page, 3 * page):  # b-tree pages overwritten
-        data[p:p + 64] = os.urandom(64)
+    from netpool._runtime.journalformat import FRAME_MAGIC
+    header = data.index(FRAME_MAGIC, 2 * len(data) // 3)  # a frame's header too: searched past
+    data[header:header + 12] = rnd.randbytes(12)
+    for p in range(len(data) // 3, len(data) - 140000, 50000):  # not the last two batches
+        data[p:p + 64] = rnd.randbytes(64)
     path.write_bytes(bytes(data))
-    with pytest.raises(JournalError, match="corrupted|not a netpool journal"):
-        J.Journal(path)
+    j = J.Journal(path)
+    found = 0
+    for i in range(3000):
+        got = j.lookup(key(i))
+        if got is not None:
+            found += 1
+            assert got[0] == 0 and got[1].startswith(b"%d:" % i) and len(got[1]) == 200 + len(b"%d:" % i)
+    assert j.lookup(key(0)) == first  # before the first damaged block
+    assert 0 < found < 3000
+    assert j.lookup(key(2999)) is not None  # the last batch, after the damage, is still read
+    assert j.summary()["damaged"] > 0
+    j.close()
 
 
 def test_a_folder_or_a_missing_folder_is_refused(tmp_path):
@@ -237,14 +257,127 @@ def test_a_failed_commit_forgets_its_outcomes_and_the_run_goes_on_without_journa
     j = J.Journal(path)
     j.record(key(1), 0, b"kept", [], "f")
     j.flush()
-    other = sqlite3.connect(path)  # another program breaks the file under the run
-    other.execute("DROP TABLE batches")
-    other.commit()
-    other.close()
+    # The file cannot be written any more (as on a full disk): writes fail with EBADF.
+    os.dup2(os.open(path, os.O_RDONLY), j._fd)
     j.record(key(2), 0, b"lost", [], "f")
     j.flush()  # logged, not raised
     assert j.broken and j.pending == 0
     assert key(2) not in j and j.lookup(key(2)) is None  # never claimed as recorded
     j.record(key(3), 0, b"ignored", [], "f")
     assert j.pending == 0 and key(3) not in j
+    assert j.lookup(key(1)) == (0, b"kept", [])
     j.close()
+
+
+def test_two_runs_may_append_to_one_journal_at_once(tmp_path):
+    path = tmp_path / "j.db"
+    a, b = J.Journal(path), J.Journal(path)
+    for i in range(0, 600, 2):
+        a.record(key(i), 0, b"a%d" % i, [], "f")
+        b.record(key(i + 1), 0, b"b%d" % (i + 1), [bytearray(b"x")], "g")
+    a.close()
+    b.close()
+    j = J.Journal(path, readonly=True)
+    for i in range(600):
+        want = (0, b"a%d" % i, []) if i % 2 == 0 else (0, b"b%d" % i, [bytearray(b"x")])
+        assert j.lookup(key(i)) == want
+    s = j.summary()
+    assert (s["done"], s["failed"], len(s["runs"])) == (600, 0, 2)
+    assert sorted(s["names"]) == [("f", 300, 0), ("g", 300, 0)]
+    j.close()
+
+
+# -- journals of formats 1 and 2 (SQLite), converted ----------------------------------------
+
+def _sqlite_journal(path, rows_2, rows_1=()):
+    """A journal as netpool wrote it before format 3: SQLite, formats 1 and 2's rows."""
+    import json
+    import sqlite3
+    import struct
+    import zlib
+    db = sqlite3.connect(path)
+    db.executescript("""
+        CREATE TABLE runs(id INTEGER PRIMARY KEY, program TEXT, argv TEXT, host TEXT,
+                          pid INTEGER, started REAL, ended REAL);
+        CREATE TABLE batches(id INTEGER PRIMARY KEY, run INTEGER, at REAL, idx BLOB NOT NULL,
+                             data BLOB NOT NULL, counts TEXT, crc INTEGER);
+        CREATE TABLE names(batch INTEGER, name TEXT, done INTEGER, failed INTEGER);
+        PRAGMA application_id = 1852861036; PRAGMA user_version = 2;
+    """)
+    db.execute("INSERT INTO runs VALUES (1, '/old/prog.py', 'prog.py', 'h', 7, 1.0, 2.0)")
+    for outcomes in rows_2:  # (key, status, record)
+        data = b"".join(r for _, _, r in outcomes)
+        ends, end = [], 0
+        for _, _, r in outcomes:
+            end += len(r)
+            ends.append(end)
+        idx = (b"".join(k for k, _, _ in outcomes) + bytes(s for _, s, _ in outcomes)
+               + struct.pack(f"<{len(ends)}Q", *ends))
+        db.execute("INSERT INTO batches(run, at, idx, data, counts, crc) VALUES (1, 1.5, ?, ?, ?, ?)",
+                   (idx, data, json.dumps([["old_f", len(outcomes), 0]]),
+                    zlib.crc32(data, zlib.crc32(idx))))
+    for key, status, payload in rows_1:  # format 1: framed records, a CRC each
+        from netpool._runtime.journalformat import encode
+        record = encode(payload, [])
+        idx = struct.pack("<16sBIQQ", key, status, zlib.crc32(record), 0, len(record))
+        cur = db.execute("INSERT INTO batches(run, at, idx, data) VALUES (1, 1.6, ?, ?)",
+                         (idx, record))
+        db.execute("INSERT INTO names VALUES (?, 'one_f', 1, 0)", (cur.lastrowid,))
+    db.commit()
+    db.close()
+
+
+def test_a_journal_of_format_2_or_1_is_converted_and_keeps_its_work(tmp_path, caplog):
+    path = tmp_path / "old.db"
+    _sqlite_journal(path, [[(key(1), 0, b"one"), (key(2), 1, b"boom")]], [(key(3), 0, b"three")])
+    with pytest.raises(JournalError, match="older netpool"):
+        J.Journal(path, readonly=True)  # a reader never converts
+    j = J.Journal(path)
+    assert "converted" in caplog.text and j.digests
+    assert j.lookup(key(1)) == (0, b"one", []) and j.lookup(key(2)) == (1, b"boom", [])
+    assert j.lookup(key(3)) == (0, b"three", [])
+    j.record(key(4), 0, b"four", [], "new_f")
+    j.close()
+    assert not os.path.exists(str(path) + "-wal")
+    j = J.Journal(path, readonly=True)
+    s = j.summary()
+    assert (s["done"], s["failed"], len(s["runs"])) == (3, 1, 2)
+    assert s["runs"][0][1] == "/old/prog.py" and s["runs"][0][6] == 2.0
+    assert sorted(s["names"]) == [("new_f", 1, 0), ("old_f", 1, 1), ("one_f", 1, 0)]
+    assert j.lookup(key(4)) == (0, b"four", [])
+    j.close()
+
+
+def test_a_converted_journal_keys_small_tasks_as_format_2_did(tmp_path):
+    """Its keys were digests of every task: a small task must still find its outcome."""
+    from netpool._protocol import messages as M
+    from netpool._runtime.identity import fingerprint
+    from netpool._runtime.journaled import JournaledTasks
+    from netpool._runtime.tasks import Task
+    digest = task_key(key_prefix(M.CALL, fingerprint(os.getpid)), b"args", [])
+    path = tmp_path / "old.db"
+    _sqlite_journal(path, [[(digest, 0, b"result")]])
+    jt = JournaledTasks(J.Journal(path))
+    jt.define(1, os.getpid, "getpid")
+    got = []
+
+    class Sink:
+        def _deliver(self, *a):
+            got.append(a)
+
+    assert jt.admit([Task(0, M.CALL, 1, b"args", [], Sink())], lambda m, *a: m(*a)) == []
+    assert got == [(0, 0, b"result", [], "the journal")]
+    jt.close()
+
+
+def test_another_programs_sqlite_database_is_not_converted(tmp_path):
+    import sqlite3
+    path = tmp_path / "other.db"
+    db = sqlite3.connect(path)
+    db.execute("CREATE TABLE t(x)")
+    db.commit()
+    db.close()
+    before = path.read_bytes()
+    with pytest.raises(JournalError, match="another program"):
+        J.Journal(path)
+    assert path.read_bytes() == before and not os.path.exists(str(path) + ".netpool-convert")

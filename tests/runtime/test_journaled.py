@@ -237,3 +237,16 @@ def test_a_keyboard_interrupt_is_not_an_outcome(tmp_path):
     assert [t.id for t in jt.admit(again, lambda m, *a: m(*a))] == [5]  # "a" runs again
     assert delivered == [(6, M.RAISED)]  # "b" raised a ValueError of its own: recorded
     jt.close()
+
+
+def test_small_arguments_are_their_own_key_and_larger_ones_a_digest(tmp_path):
+    from netpool._runtime.journaled import RAW_LIMIT
+    jt = JournaledTasks(Journal(tmp_path / "j.db"))
+    jt.define(1, square, "square")
+    small, large = tasks(jt, [b"a" * RAW_LIMIT, b"a" * (RAW_LIMIT + 1)])
+    ksmall, klarge = jt._key(small)[0], jt._key(large)[0]
+    assert len(ksmall) == 16 + RAW_LIMIT and ksmall.endswith(b"a" * RAW_LIMIT)
+    assert len(klarge) == 16  # never the length of a raw key: the two cannot meet
+    run = jt.admit([small, large], None)
+    assert run == [small, large] and small.journal[0] == ksmall and large.journal[0] == klarge
+    jt.close()

@@ -1,35 +1,30 @@
 """The journal: finished tasks' outcomes on disk, so that a rerun does only what is left.
 
-Storage is one SQLite file (the standard library's ``sqlite3``) in WAL mode with
-``synchronous=NORMAL``. That is what makes it crash-safe without code of our own: a
-transaction is in the file once ``COMMIT`` returns, a process killed at any moment (even in
-the middle of a commit) leaves the last committed state, and a torn write at the end of the
-WAL is discarded by SQLite when the file is next opened. An append-only file of checksummed
-records would need the same torn-tail recovery written by hand, plus an index to find a
-task without reading the whole file. WAL keeps readers (``netpool journal PATH``) working
-while a run writes. ``NORMAL`` rather than ``FULL``: commits do not wait for ``fsync``, so a
-power cut may lose the last commits (those tasks simply run again) but never corrupts.
+Storage is one file of checksummed frames, appended (the format, and why not SQLite:
+``journalformat.py``). That is what makes it crash-safe: a commit is one write of one
+frame; a process killed at any moment (even in the middle of that write) leaves the frames
+written before whole, and a torn last frame is ignored when the file is next read. Commits
+do not wait for ``fsync`` (the file is synced when the journal closes), so a power cut may
+lose the last commits (those tasks simply run again) but never returns a wrong result: every
+frame's CRC-32 is checked before its outcomes are used.
 
-Writes are group commits: ``record`` keeps an outcome in memory, ``flush`` commits all that
-were kept in one transaction (and 256 outcomes or 16 MiB commit at once). When to flush is
-the runtime's choice (``journaled.py``): always before the results reach the program, so
-that a rerun never repeats a task whose result the program saw.
-
-Every batch carries a CRC-32 of its bytes, checked when it is read: SQLite does not
-checksum its pages, and a corrupted result must run again rather than be returned (the
-format and why: ``journalformat.py``).
+Writes are group commits: ``record`` keeps an outcome in memory, ``flush`` writes all that
+were kept as one frame (and 256 outcomes or 16 MiB commit at once). When to flush is the
+runtime's choice (``journaled.py``): always before the results reach the program, so that a
+rerun never repeats a task whose result the program saw.
 
 Rules of this file: it never unpickles anything (outcomes stay as the worker's bytes);
-every method is called under the runtime's lock (the connection is shared between the
-caller's thread that opened it and the loop thread).
+every method is called under the runtime's lock (the file is shared between the caller's
+thread that opened it and the loop thread).
 """
 
 from __future__ import annotations
 
+import fcntl
+import json
 import logging
 import os
 import socket
-import sqlite3
 import sys
 import time
 import zlib
@@ -38,18 +33,17 @@ from typing import Any, Optional
 from ..errors import JournalError
 from . import forks
 from . import journalformat as F
-from .journalformat import APPLICATION_ID, FORMAT
+from . import journallegacy
+from .journalformat import FORMAT
 
 log = logging.getLogger("netpool")
 
 MAX_RESULT = 64 << 20           # outcomes larger than this are not kept: the task reruns
 BATCH_ROWS = 256                # outcomes kept in memory at most: more commit at once
 BATCH_BYTES = 16 << 20          # ... and bytes of records larger than SMALL
-SMALL = 64 << 10                # a record this small is not counted in bytes: BATCH_ROWS of
-                                # them are at most BATCH_BYTES (one sum less per tiny task)
-
-# One batch is one row (journalformat.py): a row per outcome would cost an index insertion
-# per task (10-30 us here, a third of a tiny task); a row per batch costs one per 256 tasks.
+SMALL = 1 << 10                 # a record this small is not counted in bytes (one sum less
+                                # per tiny task): a commit of only such records is written
+                                # in one call (journalformat.py, SMALL_BATCH)
 
 Outcome = tuple  # (status, payload bytes, [buffers]), as a worker's RESULTS entry
 
@@ -62,24 +56,24 @@ class Batch:
 
     __slots__ = ("id", "outcomes")
 
-    def __init__(self, bid: Optional[int] = None) -> None:
-        self.id = bid           # the row's id once committed; None while pending
+    def __init__(self, at: Optional[int] = None) -> None:
+        self.id = at            # the frame's offset in the file once written; None while pending
         # (key, status, record, function name) in the order recorded, while pending; the
         # status has ``F.FRAMED`` set if the record is framed (it has buffers)
-        self.outcomes: Optional[list] = [] if bid is None else None
+        self.outcomes: Optional[list] = [] if at is None else None
 
 
 class Journal:
     """One open journal file. ``Journal(path)`` validates it and registers this run.
 
-    Raises ``JournalError`` when the file is not a netpool journal (another program's file,
-    another SQLite database), is of a newer format, is corrupted, or cannot be written.
-    With ``readonly`` it only reads (``netpool journal PATH``); without ``register`` it is
-    checked (and created if missing) but no run is recorded in it.
+    Raises ``JournalError`` when the file is not a netpool journal (another program's file),
+    is of a newer format, has a damaged header, or cannot be written. With ``readonly`` it
+    only reads (``netpool journal PATH``); without ``register`` it is checked (and created
+    if missing) but no run is recorded in it.
     """
 
-    def __init__(self, path: str, *, readonly: bool = False, max_result: int = MAX_RESULT,
-                 register: bool = True) -> None:
+    def __init__(self, path: "str | os.PathLike", *, readonly: bool = False,
+                 max_result: int = MAX_RESULT, register: bool = True) -> None:
         self.path = os.path.abspath(os.fspath(path))
         self.max_result = max_result
         self.too_large = 0          # outcomes not kept because of max_result, this run
@@ -87,155 +81,144 @@ class Journal:
         # The largest payload of a task without buffers that ``record``'s common case takes
         # (journaled.py inlines it, uncounted in ``pending_bytes``): none once broken.
         self.plain_limit = min(max_result, SMALL)
-        # This run's one table of keys: key -> its outcome's ``Batch`` (committed, or the
-        # pending one), or the task id of the leader running it (set by journaled.py, which
-        # reads and writes this table directly: a few dict operations per task in all).
+        # This run's one table of keys: key -> its outcome's ``Batch`` (written, or the
+        # pending one), or the leader task running it (set by journaled.py, which reads and
+        # writes this table directly: a few dict operations per task in all).
         self.table: dict[bytes, Any] = {}
         self._clear_pending()
-        self._read: tuple = (0, {}, b"")  # the last batch read: id, key -> entry, data
-        self._db = self._connect(readonly)
-        # The commits' own cursor: ``Connection.execute`` makes one a call, ~15 us of a cold
-        # commit's ~115 (caches are cold between a busy loop's commits; docs/journal.md).
-        self._writer = self._db.cursor()
+        self._read: tuple = (None, {}, b"")  # the last batch read: offset, key -> entry, body
+        self.token = os.urandom(8)  # this run's name in its frames
+        self._convert_legacy(readonly)
+        self._fd = self._open(readonly)
         try:
-            self.format = self._validate(readonly)
-            for bid, idx, counts in self._db.execute(f"SELECT id, idx, {self._counts} "
-                                                     "FROM batches ORDER BY id"):
-                self.table.update(dict.fromkeys(F.keys(idx, counts), Batch(bid)))
+            self.format, self.digests = self._validate(readonly)
+            self._load()
             self.run = self._start_run() if register and not readonly else None
-            forks.own(self)
-        except sqlite3.DatabaseError as exc:
-            self._db.close()
-            raise self._error(exc) from None
         except BaseException:
-            self._db.close()
+            os.close(self._fd)
             raise
+        forks.own(self)
 
     # -- opening -----------------------------------------------------------------------
-    def _connect(self, readonly: bool) -> sqlite3.Connection:
+    def _open(self, readonly: bool) -> int:
         if os.path.isdir(self.path):
             raise JournalError(f"the journal {self.path} is a directory; give a file name")
-        if not readonly:
-            self._check_writable()
-        elif not os.path.exists(self.path):
-            raise JournalError(f"there is no journal at {self.path}")
-        uri = "file:" + self.path.replace("?", "%3f").replace("#", "%23") + (
-            "?mode=ro" if readonly else "")
+        if readonly:
+            if not os.path.exists(self.path):
+                raise JournalError(f"there is no journal at {self.path}")
+            flags = os.O_RDONLY
+        else:
+            folder = os.path.dirname(self.path)
+            if not os.path.isdir(folder):
+                raise JournalError(f"cannot create the journal {self.path}: {folder} is not "
+                                   "a folder")
+            flags = os.O_RDWR | os.O_CREAT | os.O_APPEND
         try:
-            # Autocommit mode: transactions are begun explicitly, one per batch.
-            db = sqlite3.connect(uri, uri=True, timeout=30.0, isolation_level=None,
-                                 check_same_thread=False)
-        except sqlite3.Error as exc:
-            raise self._error(exc) from None
-        return db
+            return os.open(self.path, flags | os.O_CLOEXEC, 0o666)
+        except OSError as exc:
+            raise JournalError(f"cannot {'read' if readonly else 'write'} the journal "
+                               f"{self.path}: {exc.strerror}; choose another journal path or "
+                               "change the permissions") from None
 
-    def _check_writable(self) -> None:
-        folder = os.path.dirname(self.path)
-        # SQLite writes -wal and -shm files beside the journal: the folder must be writable.
-        for what, where in (("the folder", folder), ("the file", self.path)):
-            if os.path.exists(where) and not os.access(where, os.W_OK):
-                raise JournalError(
-                    f"cannot write the journal {self.path}: no write permission on {what} "
-                    f"{where}; choose another journal path or change the permissions")
-        if not os.path.isdir(folder):
-            raise JournalError(f"cannot create the journal {self.path}: {folder} is not a folder")
-
-    @property
-    def _counts(self) -> str:
-        """The column of a batch's counts (none in a file of format 1)."""
-        return "counts" if self.format >= 2 else "NULL"
-
-    def _validate(self, readonly: bool) -> int:
-        """Checks the file, creates or upgrades it; returns its format."""
-        db = self._db
-        app = db.execute("PRAGMA application_id").fetchone()[0]
-        version = db.execute("PRAGMA user_version").fetchone()[0]
-        tables = {n for (n,) in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
-        if app == 0 and version == 0 and not tables:
-            if readonly:
-                raise JournalError(f"{self.path} is an empty file, not a netpool journal yet")
-            self._create()
-            return FORMAT
-        if app != APPLICATION_ID:
+    def _convert_legacy(self, readonly: bool) -> None:
+        """A journal of an older netpool (an SQLite file) becomes one of this format."""
+        try:
+            with open(self.path, "rb") as f:
+                if f.read(16) != journallegacy.SQLITE_MAGIC:
+                    return
+        except OSError:  # missing, or unreadable: ``_open`` says which
+            return
+        if readonly:
             raise JournalError(
-                f"{self.path} is not a netpool journal (an SQLite database of another "
-                "program): it is left untouched; choose another journal path")
-        if version > FORMAT:
+                f"{self.path} is an SQLite database: another program's, or a journal of an "
+                "older netpool (formats 1 and 2), which a run with this netpool converts "
+                "(netpool run --journal PATH, or journal=PATH)")
+        if not os.access(self.path, os.W_OK) or not os.access(os.path.dirname(self.path),
+                                                              os.W_OK):
+            raise JournalError(f"cannot write the journal {self.path}: no write permission "
+                               "(it is of an older format, to be converted)")
+        journallegacy.convert(self.path)
+        log.warning("netpool: the journal %s, of an older netpool, was converted to format "
+                    "%d; the work it held is kept", self.path, FORMAT)
+
+    def _validate(self, readonly: bool) -> tuple[int, bool]:
+        """Checks the header, writes it into a new file; returns (format, every key a digest)."""
+        fd = self._fd
+        if not readonly:
+            fcntl.flock(fd, fcntl.LOCK_EX)  # two runs creating one journal write one header
+        try:
+            head = os.pread(fd, F.HEADER.size, 0)
+            why = F.check_header(head)
+            if why == "empty":
+                if readonly:
+                    raise JournalError(f"{self.path} is an empty file, not a netpool "
+                                       "journal yet")
+                os.ftruncate(fd, 0)  # a header cut short: its creator was killed
+                os.write(fd, F.header())
+                return FORMAT, False
+        finally:
+            if not readonly:
+                fcntl.flock(fd, fcntl.LOCK_UN)
+        if why == "other":
+            raise JournalError(f"{self.path} is not a netpool journal (another program's "
+                               "file?): it is left untouched; choose another journal path")
+        _, version, flags = F.HEADER.unpack_from(head)
+        if why == "newer":
             raise JournalError(
                 f"the journal {self.path} was written by a newer netpool (journal format "
                 f"{version}; this one reads format {FORMAT}): use that netpool, or start "
                 "afresh with another journal path")
-        if version < 1 or not {"runs", "batches", "names"} <= tables:
-            raise JournalError(f"the journal {self.path} is corrupted (format {version}, "
-                               f"tables {sorted(tables)}); remove it to start afresh")
-        check = db.execute("PRAGMA quick_check").fetchall()
-        if check != [("ok",)]:
-            raise JournalError(f"the journal {self.path} is corrupted ({check[0][0]}); "
-                               "remove it (and its -wal and -shm files) to start afresh")
-        if not readonly:
-            self._set_wal()
-            if version < FORMAT:
-                self._upgrade()
-                return FORMAT
-        return version
+        return version, bool(flags & F.DIGESTS)
 
-    def _upgrade(self) -> None:
-        """Format 1 to 2 in place, in one transaction: its rows stay, read as they are."""
-        db = self._db
-        db.execute("BEGIN IMMEDIATE")
-        try:
-            if db.execute("PRAGMA user_version").fetchone()[0] == 1:  # nobody raced us
-                for stmt in F.UPGRADE_FROM_1:
-                    db.execute(stmt)
-                db.execute(f"PRAGMA user_version = {FORMAT}")
-            db.execute("COMMIT")
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
+    def _load(self) -> None:
+        """Every key of the file into the table, reading each batch's index, not its records."""
+        table, damaged = self.table, []
+        size = os.fstat(self._fd).st_size
+        with open(self._fd, "rb", buffering=1 << 16, closefd=False) as f:
+            for at, kind, length, crc in F.frames(f, F.HEADER.size, size, damaged):
+                if kind == F.SMALL_BATCH:  # small records: read whole, and checked now
+                    body = f.read(length - 1)
+                    try:
+                        if zlib.crc32(body, zlib.crc32(bytes((kind,)))) != crc:
+                            raise ValueError("CRC")
+                        keys = [o[0] for o in F.small_outcomes(body)]
+                    except ValueError:
+                        damaged.append(at)
+                        continue
+                    table.update(dict.fromkeys(keys, Batch(at)))
+                    continue
+                if kind != F.BATCH or length < 1 + F.BHEAD.size:
+                    continue
+                head = f.read(F.BHEAD.size)
+                try:
+                    rest = F.Index.size_before_keys(head) - F.BHEAD.size
+                    if rest > length:
+                        raise ValueError("an index longer than its frame")
+                    keys = F.Index.parse(head + f.read(rest), full=False).keys
+                except (ValueError, OverflowError):
+                    damaged.append(at)
+                    continue
+                table.update(dict.fromkeys(keys, Batch(at)))
+        if damaged:
+            log.warning("netpool: the journal %s has damaged parts (at offsets %s); the tasks "
+                        "they held run again", self.path, damaged[:5])
 
-    def _create(self) -> None:
-        self._set_wal()
-        db = self._db
-        db.execute("BEGIN IMMEDIATE")
-        try:
-            if db.execute("PRAGMA application_id").fetchone()[0] == 0:  # nobody raced us
-                for stmt in filter(str.strip, F.SCHEMA.split(";")):
-                    db.execute(stmt)
-                db.execute(f"PRAGMA application_id = {APPLICATION_ID}")
-                db.execute(f"PRAGMA user_version = {FORMAT}")
-            db.execute("COMMIT")
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
+    def _start_run(self) -> bytes:
+        self._write(F.json_frame(F.RUN, dict(
+            run=self.token.hex(), program=os.path.abspath(sys.argv[0]) if sys.argv and
+            sys.argv[0] else "?", argv=" ".join(sys.argv), host=socket.gethostname(),
+            pid=os.getpid(), started=time.time())))
+        return self.token
 
-    def _set_wal(self) -> None:
-        mode = self._db.execute("PRAGMA journal_mode=WAL").fetchone()[0]
-        if mode.lower() != "wal":
-            raise JournalError(f"the journal {self.path} cannot use SQLite's WAL mode "
-                               f"(got {mode!r}): put it on a local file system")
-        self._db.execute("PRAGMA synchronous=NORMAL")
-
-    def _start_run(self) -> int:
-        argv = " ".join(sys.argv)
-        program = os.path.abspath(sys.argv[0]) if sys.argv and sys.argv[0] else "?"
-        cur = self._db.execute(
-            "INSERT INTO runs(program, argv, host, pid, started) VALUES (?, ?, ?, ?, ?)",
-            (program, argv, socket.gethostname(), os.getpid(), time.time()))
-        return int(cur.lastrowid)
-
-    def _error(self, exc: sqlite3.Error) -> JournalError:
-        text = str(exc)
-        if "not a database" in text:
-            return JournalError(f"{self.path} is not a netpool journal (not an SQLite file; "
-                                "another program's file?): it is left untouched; choose "
-                                "another journal path")
-        if "readonly" in text or "unable to open" in text:
-            return JournalError(f"cannot write the journal {self.path}: {text}; choose "
-                                "another journal path or change the permissions")
-        if "malformed" in text or "corrupt" in text:
-            return JournalError(f"the journal {self.path} is corrupted ({text}); remove it "
-                                "(and its -wal and -shm files) to start afresh")
-        return JournalError(f"the journal {self.path} cannot be used: {text}")
+    def _write(self, bufs: list) -> int:
+        """Appends one frame in one write; returns its offset. Raises ``OSError``."""
+        total = sum(map(len, bufs))
+        done = os.writev(self._fd, bufs)
+        if done < total:  # a short write (a full disk): the rest, or the error
+            rest = b"".join(bufs)[done:]
+            while rest:
+                rest = rest[os.write(self._fd, rest):]
+        return os.lseek(self._fd, 0, os.SEEK_CUR) - total
 
     # -- the runtime's side --------------------------------------------------------------
     def __contains__(self, key: bytes) -> bool:
@@ -246,7 +229,7 @@ class Journal:
 
     @property
     def committed(self) -> dict[bytes, int]:
-        """key -> batch id of every committed outcome (built on each call; not for a loop)."""
+        """key -> offset of the batch of every written outcome (built on each call)."""
         return {k: v.id for k, v in self.table.items() if type(v) is Batch and v.id is not None}
 
     def lookup(self, key: bytes) -> Optional[Outcome]:
@@ -263,30 +246,33 @@ class Journal:
             if status & F.FRAMED:
                 return (status & ~F.FRAMED, *F.decode(record))
             return (status, record, [])
-        bid = batch.id
-        if self._read[0] != bid:  # results come back in the order they were recorded
-            try:
-                idx, data, counts, crc = self._db.execute(
-                    f"SELECT idx, data, {self._counts}, "
-                    f"{'crc' if self.format >= 2 else 'NULL'} FROM batches WHERE id = ?",
-                    (bid,)).fetchone()
-            except sqlite3.DatabaseError as exc:  # damaged since it was opened and checked
-                log.warning("netpool: the journal %s cannot be read (%s); that task runs "
-                            "again", self.path, exc)
-                del self.table[key]
+        at = batch.id
+        if self._read[0] != at:  # results come back in the order they were recorded
+            read = self._read_batch(at)
+            if read is None:
+                return self._forget(batch, f"holds a damaged batch (at offset {at}); its "
+                                           "tasks run again")
+            self._read = (at, *read)
+        status, record = self._read[1][key]
+        record = bytes(record)
+        if status & F.FRAMED:
+            return (status & ~F.FRAMED, *F.decode(record))
+        return (status, record, [])
+
+    def _read_batch(self, at: int) -> Optional[tuple]:
+        """(key -> entry, body) of the batch frame at ``at``, or None if it is damaged."""
+        try:
+            magic, length, crc = F.FRAME.unpack(os.pread(self._fd, F.FRAME.size, at))
+            body = os.pread(self._fd, length, at + F.FRAME.size)
+            if magic != F.FRAME_MAGIC or len(body) != length or zlib.crc32(body) != crc:
                 return None
-            entries = F.entries(idx, data, counts, crc)
-            if entries is None:
-                return self._forget(batch, "holds a damaged batch; its tasks run again")
-            self._read = bid, entries, data
-        status, start, end, framed, crc = self._read[1][key]
-        record = self._read[2][start:end]
-        if crc is not None and zlib.crc32(record) != crc:  # a record of format 1
-            log.warning("netpool: the journal %s holds a damaged record; that task runs again",
-                        self.path)
-            del self.table[key]
+            view = memoryview(body)[1:]
+            if body[0] == F.SMALL_BATCH:
+                return {k: (st, rec) for k, st, rec, _ in F.small_outcomes(view)}, view
+            return F.Index.parse(view).entries(view), view
+        except (OSError, ValueError, OverflowError, KeyError) as exc:
+            log.debug("netpool: journal batch at %d unreadable: %s", at, exc)
             return None
-        return (status, *F.decode(record)) if framed else (status, record, [])
 
     def _forget(self, batch: Batch, why: str = "") -> None:
         """Every key of ``batch`` unknown again (its tasks run again)."""
@@ -302,7 +288,7 @@ class Journal:
         if bufs or len(payload) > self.max_result or self.broken:
             return self._record_other(key, status, payload, bufs, name)
         # A tiny task's path (journaled.py inlines it): a dict entry, an append and a sum;
-        # the batch's row is built from the outcomes once per commit (``flush``).
+        # the batch's frame is built from the outcomes once per commit (``flush``).
         if type(payload) is not bytes:
             payload = bytes(payload)  # the worker's buffer may be reused
         self._keep(key, status, payload, name)
@@ -336,17 +322,17 @@ class Journal:
         return len(self.batch.outcomes)  # type: ignore[arg-type]
 
     def flush(self) -> None:
-        """Commit what is pending, in one transaction. A failure is logged, never raised."""
+        """Commit what is pending, as one frame. A failure is logged, never raised."""
         batch = self.batch
         if not batch.outcomes or self.broken:
             return
         try:
-            idx, data, counts, crc = F.pack(batch.outcomes)
-            # One statement, so its own transaction (autocommit mode): no BEGIN, no COMMIT.
-            bid = self._writer.execute(  # a cursor's execute returns the cursor
-                "INSERT INTO batches(run, at, idx, data, counts, crc) VALUES (?,?,?,?,?,?)",
-                (self.run, time.time(), idx, data, counts, crc)).lastrowid
-        except sqlite3.Error as exc:
+            if self.pending_bytes:  # records of more than SMALL: indexed, read apart
+                frame = F.batch(self.token, time.time(), batch.outcomes, join=False)
+            else:
+                frame = F.small_batch(self.token, time.time(), batch.outcomes)
+            at = self._write(frame)
+        except OSError as exc:
             # Results are still delivered; only the journal stops: those tasks will rerun.
             self.broken = True
             self.plain_limit = -1
@@ -354,7 +340,7 @@ class Journal:
                       "without journaling", self.path, exc)
             self._forget(batch)
         else:
-            batch.id = bid  # every key of the batch is committed now
+            batch.id = at  # every key of the batch is committed now
         batch.outcomes = None
         self._clear_pending()
 
@@ -363,38 +349,73 @@ class Journal:
         self.pending_bytes = 0      # bytes of their records larger than SMALL
 
     def _disown(self) -> None:
-        """In a forked child: never touch the parent's connection, not even to close it.
-
-        SQLite forbids using a connection across fork; closing it may checkpoint and delete
-        the WAL the parent is writing. It is kept referenced, so it is never closed (forked
-        children normally end with ``os._exit``).
-        """
-        _abandoned.append((self._db, self._writer))
-        self._db = self._writer = None  # type: ignore[assignment]
+        """In a forked child: close its copy of the file, never writing to it."""
+        fd, self._fd = self._fd, None
+        if fd is not None:
+            os.close(fd)
 
     def close(self) -> None:
-        """Flush, note the run's end, close the file. Safe to call twice."""
-        if self._db is None:
+        """Flush, note the run's end, sync and close the file. Safe to call twice."""
+        if self._fd is None:
             return
         forks.release(self)
         self.flush()
-        if self.run is not None and not self.broken:
-            try:
-                self._db.execute("UPDATE runs SET ended = ? WHERE id = ?", (time.time(), self.run))
-            except sqlite3.Error:
-                pass
-        self._writer.close()
-        self._db.close()
-        self._db = self._writer = None  # type: ignore[assignment]
+        try:
+            if self.run is not None and not self.broken:
+                self._write(F.json_frame(F.END, dict(run=self.run.hex(), ended=time.time())))
+                os.fsync(self._fd)
+        except OSError as exc:
+            log.warning("netpool: closing the journal %s: %s", self.path, exc)
+        os.close(self._fd)
+        self._fd = None  # type: ignore[assignment]
 
     # -- reading it whole (netpool journal PATH) ------------------------------------------
     def summary(self) -> dict:
         """What the journal holds: counts, sizes, the runs and the functions."""
-        done, failed, nbytes, runs, names = F.summarize(self._db, self._counts)
-        on_disk = sum(os.path.getsize(self.path + s) for s in ("", "-wal")
-                      if os.path.exists(self.path + s))
-        return dict(path=self.path, format=self.format, done=done, failed=failed,
-                    result_bytes=nbytes, file_bytes=on_disk, runs=runs, names=names)
+        status: dict[bytes, int] = {}
+        nbytes, damaged = 0, []
+        runs: dict[str, list] = {}   # token -> [program, argv, host, pid, started, ended, kept]
+        names: dict[str, list] = {}  # name -> [done, failed]
+        size = os.fstat(self._fd).st_size
+        with open(self._fd, "rb", buffering=1 << 16, closefd=False) as f:
+            for at, kind, length, crc in F.frames(f, F.HEADER.size, size, damaged):
+                body = f.read(length - 1)
+                if zlib.crc32(body, zlib.crc32(bytes((kind,)))) != crc:
+                    damaged.append(at)
+                    continue
+                if kind in (F.RUN, F.END):
+                    info = json.loads(body)
+                    run = runs.setdefault(info["run"], [None] * 6 + [0])
+                    if kind == F.RUN:
+                        run[:5] = [info[k] for k in ("program", "argv", "host", "pid",
+                                                     "started")]
+                    else:
+                        run[5] = info["ended"]
+                    continue
+                try:
+                    if kind == F.SMALL_BATCH:
+                        outcomes = F.small_outcomes(body)
+                        token = F.BHEAD_SMALL.unpack_from(body)[0]
+                    elif kind == F.BATCH:
+                        ix = F.Index.parse(body)
+                        token = ix.run
+                        outcomes = list(zip(ix.keys, ix.statuses, ix.record_sizes(), ix.each_name()))
+                    else:
+                        continue
+                except ValueError:
+                    damaged.append(at)
+                    continue
+                runs.setdefault(token.hex(), [None] * 6 + [0])[6] += len(outcomes)
+                for key, st, record, name in outcomes:
+                    st &= ~F.FRAMED
+                    status[key] = st
+                    nbytes += record if type(record) is int else len(record)
+                    names.setdefault(name, [0, 0])[st != 0] += 1
+        failed = sum(1 for st in status.values() if st != 0)
+        by_name = sorted(((n, d, f) for n, (d, f) in names.items()),
+                         key=lambda t: -(t[1] + t[2]))
+        return dict(path=self.path, format=self.format, done=len(status) - failed,
+                    failed=failed, result_bytes=nbytes, file_bytes=size, damaged=len(damaged),
+                    runs=[(i, *r) for i, r in enumerate(runs.values(), 1)], names=by_name)
 
 
-_abandoned: list = []  # connections inherited by a forked child, never to be closed

@@ -1,59 +1,69 @@
-"""The journal's file format: its tables, and a batch row's layout, in versions 1 and 2.
+"""The journal's file format (version 3): a header, then checksummed frames, appended.
 
-A batch is one row of ``batches``, one per commit. Version 2 (this code writes it) puts
-everything a commit writes in that row, so that a commit is one ``INSERT`` (its own
-transaction, in autocommit mode); version 1 also wrote a row per function into ``names``,
-and checksummed each record. Rows of both versions live in one table, told apart by
-``counts`` (NULL in a version-1 row): a version-1 file opened for writing is upgraded in
-place (two columns added, ``user_version`` set), and its old rows are read as they are.
+Why a file of our own and not SQLite (formats 1 and 2 were SQLite databases): a commit
+here is one ``os.writev`` of one frame, ~8 us of CPU on this project's machines, where
+SQLite's ``INSERT`` of the same row in WAL mode took ~55 us apart from a pool and 150-200 us
+in a busy one (page handling, WAL frame checksums, ~15 system calls), on the manager's
+loop thread, which a flood of tiny tasks makes the bottleneck (docs/journal.md, "Why an
+append-only file"). What SQLite gave has its counterpart here: a torn tail (a writer
+killed in the middle of a write) is a last frame that ends past the end of the file and is
+ignored; a damaged frame fails its CRC-32 and is skipped (its tasks run again); and since
+every frame is one write to a file opened ``O_APPEND``, several runs may append to one
+journal at once (on a local file system, as SQLite's WAL needed too).
 
-Version 2's row: ``idx`` is the keys (16 bytes each), then a status byte each, then the
-end offset of each record in ``data`` (u64, little-endian); a status with ``FRAMED`` set
-has a framed record (payload length u64, number of buffers u16, each buffer's length u64,
-payload, buffers), else the record is the payload alone. ``crc`` is one CRC-32 of ``idx``
-then ``data``, checked when the batch is first read; ``counts`` is a JSON list of
-``[name, done, failed]``. Version 1's row: ``idx`` is packed ``(key, status, crc32 of the
-record, offset, length)`` entries, every record framed.
+Layout (all integers little-endian)::
 
-Why a checksum at all inside SQLite: SQLite checksums the frames of its WAL, but only to
-find where a torn WAL ends when it recovers it; pages of the database file carry no
-checksum, so a block damaged on disk after a checkpoint is read back as it is. One CRC per
-batch (rather than per record) costs one ``zlib.crc32`` call per commit, and covers the
-index too (a damaged status or offset would otherwise return a wrong outcome); a damaged
-batch makes all its tasks run again, rather than one.
+    header   16 bytes MAGIC, u32 format, u32 flags, 8 bytes zero
+    frame    4 bytes FRAME_MAGIC, u32 body length, u32 CRC-32 of the body, then the body
+    body     u8 kind, then
+      RUN    JSON {"run": token, "program", "argv", "host", "pid", "started"}
+      END    JSON {"run": token, "ended"}
+      SMALL_BATCH  8-byte run token, f64 time, then the outcomes, ``[(key, status,
+             record, function name), ...]`` in order, in ``marshal`` (version 4): the
+             commit of small records (1 KiB or less each; one C call to write, where
+             the layout below takes ten, each a pass over the outcomes)
+      BATCH  8-byte run token, f64 time, u32 outcomes n, u32 names length, u32 keys
+             length; the names (JSON ``[[name, count], ...]``: the function names of the
+             outcomes in order, run-length encoded); the keys, concatenated; u32 end of
+             each key; a status byte each; u64 end of each record; the records
+
+A status with ``FRAMED`` set has a framed record (payload length u64, number of buffers
+u16, each buffer's length u64, payload, buffers), else the record is the payload alone.
+A key is the task's function identity (16 bytes) followed by its pickled arguments when
+those are small, else a 16-byte digest of both (journaled.py, ``task_key``); ``DIGESTS``
+in the flags means every key is a digest (a journal converted from format 2, whose keys
+were all digests: its tasks keep their keys).
 """
 
 from __future__ import annotations
 
 import json
+import marshal
 import struct
 import sys
 import zlib
 from array import array
-from collections import Counter
-from functools import lru_cache
-from itertools import accumulate
-from typing import Any, Optional, Sequence
+from itertools import accumulate, groupby
+from typing import Any, Iterator, Optional
 
-FORMAT = 2                      # PRAGMA user_version of the files this code writes
-APPLICATION_ID = 0x6E706A6C     # "npjl" in PRAGMA application_id: the file is ours
-FRAMED = 0x80                   # in a version-2 status: the record is framed (has buffers)
-
-SCHEMA = """
-CREATE TABLE runs(id INTEGER PRIMARY KEY, program TEXT, argv TEXT, host TEXT, pid INTEGER,
-                  started REAL, ended REAL);
-CREATE TABLE batches(id INTEGER PRIMARY KEY, run INTEGER, at REAL, idx BLOB NOT NULL,
-                     data BLOB NOT NULL, counts TEXT, crc INTEGER);
-CREATE TABLE names(batch INTEGER, name TEXT, done INTEGER, failed INTEGER)
-"""
-UPGRADE_FROM_1 = ("ALTER TABLE batches ADD COLUMN counts TEXT",
-                  "ALTER TABLE batches ADD COLUMN crc INTEGER")
-
-ENTRY_1 = struct.Struct("<16sBIQQ")  # version 1: key, status, crc32 of the record, offset, length
-HEAD = struct.Struct("<QH")          # a framed record: payload length, number of buffers
-SIZE = struct.Struct("<Q")           # ... then each buffer's length, the payload, the buffers
+FORMAT = 3
+MAGIC = b"netpool journal\x00"
+HEADER = struct.Struct("<16sII8x")
+FRAME_MAGIC = b"\xfeNPF"
+FRAME = struct.Struct("<4sII")
+BHEAD = struct.Struct("<8sdIII")
+BHEAD_SMALL = struct.Struct("<8sd")
+RUN, END, BATCH, SMALL_BATCH = 1, 2, 3, 4
+FRAMED = 0x80                   # in a status: the record is framed (it has buffers)
+DIGESTS = 1                     # in the header's flags: every key is a digest
+HEAD = struct.Struct("<QH")     # a framed record: payload length, number of buffers
+SIZE = struct.Struct("<Q")      # ... then each buffer's length, the payload, the buffers
 _LITTLE = sys.byteorder == "little"
-_PER = 16 + 1 + 8                    # bytes of idx per outcome, version 2
+_KIND = {k: bytes((k,)) for k in (RUN, END, BATCH, SMALL_BATCH)}
+
+
+def header(flags: int = 0) -> bytes:
+    return HEADER.pack(MAGIC, FORMAT, flags)
 
 
 def encode(payload: bytes, bufs: list) -> bytes:
@@ -79,116 +89,172 @@ def decode(record: bytes) -> tuple[bytes, list]:
     return payload, bufs
 
 
-def pack(outcomes: list) -> tuple[bytes, bytes, str, int]:
-    """A version-2 batch's ``idx``, ``data``, ``counts`` and ``crc``, from the outcomes
-    ``(key, status, record, function name)`` in the order they were recorded; one call per
-    part, none per outcome (a commit of 256 tiny outcomes is on a busy loop's path). A key
-    recorded twice is in the row twice: the later one wins when it is read."""
+def frame(kind: int, parts: list) -> list:
+    """The buffers of one frame, for one ``os.writev``: its header, the kind, ``parts``."""
+    crc = zlib.crc32(_KIND[kind])
+    size = 1
+    for p in parts:
+        crc = zlib.crc32(p, crc)
+        size += len(p)
+    return [FRAME.pack(FRAME_MAGIC, size, crc), _KIND[kind], *parts]
+
+
+def json_frame(kind: int, obj: dict) -> list:
+    return frame(kind, [json.dumps(obj).encode()])
+
+
+def small_batch(run: bytes, at: float, outcomes: list) -> list:
+    """A SMALL_BATCH frame's buffers, from the outcomes ``(key, status, record, name)``."""
+    return frame(SMALL_BATCH, [BHEAD_SMALL.pack(run, at), marshal.dumps(outcomes, 4)])
+
+
+def small_outcomes(body: Any) -> list:
+    """The outcomes of a SMALL_BATCH body after its kind byte (whose CRC matched);
+    raises ``ValueError`` if they are not what ``small_batch`` wrote."""
+    try:
+        outcomes = marshal.loads(body[BHEAD_SMALL.size:])
+    except (EOFError, TypeError) as exc:
+        raise ValueError(f"a small batch does not hold together: {exc}") from None
+    if type(outcomes) is not list or not all(type(o) is tuple and len(o) == 4
+                                             for o in outcomes):
+        raise ValueError("a small batch holds something else")
+    return outcomes
+
+
+def batch(run: bytes, at: float, outcomes: list, join: bool = True) -> list:
+    """A BATCH frame's buffers, from the outcomes ``(key, status, record, function name)``
+    in the order they were recorded: one call per part, none per outcome (a commit of 256
+    tiny outcomes is on a busy loop's path). A key recorded twice is in the batch twice:
+    the later one wins when it is read. ``join``: the records joined into one buffer
+    (small ones), else each its own (large ones, not copied again)."""
     keys, statuses, records, names = zip(*outcomes)
-    data = b"".join(records)
-    status_bytes = bytes(statuses)
+    keys_joined = b"".join(keys)
+    key_ends = array("I", accumulate(map(len, keys)))
     ends = array("Q", accumulate(map(len, records)))
     if not _LITTLE:
+        key_ends.byteswap()
         ends.byteswap()
-    idx = b"".join(keys) + status_bytes + ends.tobytes()
-    return idx, data, _counts(status_bytes, names), zlib.crc32(data, zlib.crc32(idx))
+    runs = [[name, sum(1 for _ in group)] for name, group in groupby(names)]
+    names_json = json.dumps(runs).encode()
+    head = BHEAD.pack(run, at, len(keys), len(names_json), len(keys_joined))
+    return frame(BATCH, [head, names_json, keys_joined, key_ends.tobytes(), bytes(statuses),
+                         ends.tobytes(), *([b"".join(records)] if join else records)])
 
 
-def _counts(statuses: bytes, names: Sequence) -> str:
-    """``counts``: ``[[name, done, failed], ...]`` in JSON. A batch's outcomes are nearly
-    always one function's, which ``list.count`` sees at once where ``Counter`` takes 15 us
-    in a busy pool; an outcome failed if its status (``FRAMED`` aside) is not 0."""
-    n = len(names)
-    name = names[0]
-    if names.count(name) == n:
-        failed = n - statuses.count(0) - statuses.count(FRAMED)
-        return f"[[{_json_name(name)}, {n - failed}, {failed}]]"
-    done: Counter = Counter()
-    failed_of: Counter = Counter()
-    for st, one in zip(statuses, names):
-        (failed_of if st & ~FRAMED else done)[one] += 1
-    return json.dumps([[one, done[one], failed_of[one]] for one in {**done, **failed_of}])
+class Index:
+    """What a BATCH's index says, read without its records: ``keys`` in order, and
+    (``names``, ``statuses``, ``ends``) once ``full``."""
+
+    __slots__ = ("run", "at", "n", "names", "keys", "statuses", "ends", "data_at")
+
+    @classmethod
+    def parse(cls, body: Any, full: bool = True) -> "Index":
+        """From a BATCH body after its kind byte (all of it, or the part before the
+        records); raises ``ValueError`` if it does not hold together."""
+        ix = cls()
+        ix.run, ix.at, n, names_len, keys_len = BHEAD.unpack_from(body, 0)
+        ix.n = n
+        pos = BHEAD.size
+        names = bytes(body[pos:pos + names_len])
+        pos += names_len
+        keys = bytes(body[pos:pos + keys_len])
+        pos += keys_len
+        key_ends = _u(array("I"), body[pos:pos + 4 * n])
+        pos += 4 * n
+        if len(keys) != keys_len or len(key_ends) != n or (n and key_ends[-1] != keys_len):
+            raise ValueError("a batch's keys do not hold together")
+        ix.keys = [keys[s:e] for s, e in zip((0, *key_ends[:-1]), key_ends)]
+        ix.statuses = bytes(body[pos:pos + n])
+        ends = _u(array("Q"), body[pos + n:pos + 9 * n]) if full else None
+        ix.ends = ends
+        ix.data_at = pos + 9 * n
+        ix.names = json.loads(names) if full else None
+        if full and (len(ix.statuses) != n or len(ends) != n):
+            raise ValueError("a batch's index is cut short")
+        return ix
+
+    @staticmethod
+    def size_before_keys(body_head: bytes) -> int:
+        _, _, n, names_len, keys_len = BHEAD.unpack_from(body_head, 0)
+        return BHEAD.size + names_len + keys_len + 4 * n
+
+    def entries(self, body: Any) -> dict:
+        """key -> (status, record) of a BATCH ``body`` (after its kind byte), the later
+        entry of a key winning; a record is a slice of ``body``."""
+        out, start, base = {}, self.data_at, self.data_at
+        for key, st, end in zip(self.keys, self.statuses, self.ends):
+            out[key] = (st, body[start:base + end])
+            start = base + end
+        return out
+
+    def record_sizes(self) -> list:
+        return [end - start for start, end in zip((0, *self.ends[:-1]), self.ends)]
+
+    def each_name(self) -> list:
+        """The function name of each outcome, in order."""
+        return [name for name, count in self.names for _ in range(count)]
 
 
-@lru_cache(maxsize=256)
-def _json_name(name: str) -> str:
-    return json.dumps(name)
-
-
-def keys(idx: bytes, counts: Optional[str]) -> list:
-    """The keys of a batch row, in order (of either version), without checking anything."""
-    if counts is None:
-        return [e[0] for e in ENTRY_1.iter_unpack(idx)]
-    n = len(idx) // _PER
-    return [idx[i:i + 16] for i in range(0, 16 * n, 16)]
-
-
-def statuses(idx: bytes, counts: Optional[str]) -> list:
-    """(key, status, record length) of each outcome of a batch row."""
-    if counts is None:
-        return [(k, st, length) for k, st, _, _, length in ENTRY_1.iter_unpack(idx)]
-    n = len(idx) // _PER
-    ends = _ends(idx, n)
-    starts = [0, *ends[:-1]]
-    return [(idx[16 * i:16 * i + 16], idx[16 * n + i] & ~FRAMED, ends[i] - starts[i])
-            for i in range(n)]
-
-
-def entries(idx: bytes, data: bytes, counts: Optional[str], crc: Optional[int]) -> Optional[dict]:
-    """key -> (status, start, end, framed, crc32 of the record or None) of a batch row, or
-    None if the row is damaged (version 2: its CRC does not match)."""
-    if counts is None:
-        return {k: (st, off, off + length, True, c)
-                for k, st, c, off, length in ENTRY_1.iter_unpack(idx)}
-    n, rest = divmod(len(idx), _PER)
-    if rest or zlib.crc32(data, zlib.crc32(idx)) != crc:
-        return None
-    ends = _ends(idx, n)
-    out, start = {}, 0
-    for i in range(n):
-        st = idx[16 * n + i]
-        out[idx[16 * i:16 * i + 16]] = (st & ~FRAMED, start, ends[i], bool(st & FRAMED), None)
-        start = ends[i]
-    return out
-
-
-def _ends(idx: bytes, n: int) -> array:
-    ends = array("Q", idx[17 * n:])
+def _u(arr: array, raw: Any) -> array:
+    arr.frombytes(bytes(raw)[:len(raw) - len(raw) % arr.itemsize])
     if not _LITTLE:
-        ends.byteswap()
-    return ends
+        arr.byteswap()
+    return arr
 
 
-def counts_of(counts: str) -> list:
-    """[(name, done, failed), ...] of a version-2 row's ``counts``."""
-    return [tuple(c) for c in json.loads(counts)]
+def check_header(head: bytes) -> Optional[str]:
+    """None if ``head`` (the file's first bytes) is a good header, else why it is not:
+    ``"newer"`` or ``"other"``; an empty or cut header (a file being created) is ``"empty"``."""
+    if len(head) < HEADER.size:
+        return "empty" if MAGIC.startswith(head[:16]) else "other"
+    magic, version, _ = HEADER.unpack_from(head)
+    if magic != MAGIC:
+        return "other"
+    if version > FORMAT:
+        return "newer"
+    return None
 
 
-def summarize(db: Any, counts_column: str) -> tuple[int, int, int, list, list]:
-    """(done, failed, bytes of outcomes, runs, [(name, done, failed)] most first) of the
-    journal open as ``db``, whose batches' counts are in ``counts_column`` (``NULL`` in a
-    file of format 1, whose counts are in ``names``)."""
-    status: dict[bytes, int] = {}
-    nbytes = 0
-    kept: dict[int, int] = {}                  # run -> outcomes kept
-    names: dict[str, list] = {}                # name -> [done, failed]
-    for run, idx, counts in db.execute(f"SELECT run, idx, {counts_column} "
-                                       "FROM batches ORDER BY id"):
-        for key, st, length in statuses(idx, counts):
-            status[key] = st
-            nbytes += length
-            kept[run] = kept.get(run, 0) + 1
-        for name, done, failed in counts_of(counts) if counts is not None else ():
-            tally = names.setdefault(name, [0, 0])
-            tally[0] += done
-            tally[1] += failed
-    for name, done, failed in db.execute(  # the counts of format 1's batches
-            "SELECT name, SUM(done), SUM(failed) FROM names GROUP BY name"):
-        tally = names.setdefault(name, [0, 0])
-        tally[0] += done
-        tally[1] += failed
-    failed = sum(1 for st in status.values() if st != 0)
-    runs = [(*r, kept.get(r[0], 0)) for r in db.execute(
-        "SELECT id, program, argv, host, pid, started, ended FROM runs ORDER BY id")]
-    by_name = sorted(((n, d, f) for n, (d, f) in names.items()), key=lambda t: -(t[1] + t[2]))
-    return len(status) - failed, failed, nbytes, runs, by_name
+def frames(f: Any, start: int, size: int, damaged: list) -> Iterator[tuple[int, int, int, int]]:
+    """(offset, kind, body length, CRC) of each frame of the file ``f`` from ``start`` on,
+    leaving ``f`` at the body's second byte (after the kind); ``size`` is the file's length.
+    A frame that ends past ``size`` is a torn tail (or one being written): the end. A frame
+    header that does not hold together (a damaged block) is searched past for the next
+    frame whose CRC matches; the offset where the search began goes into ``damaged``."""
+    pos = start
+    while pos + FRAME.size + 1 <= size:
+        f.seek(pos)
+        raw = f.read(FRAME.size + 1)
+        magic, length, crc = FRAME.unpack_from(raw)
+        if magic == FRAME_MAGIC and length >= 1 and pos + FRAME.size + length <= size:
+            yield pos, raw[FRAME.size], length, crc
+            pos += FRAME.size + length
+            continue
+        found = _resync(f, pos + 1, size)
+        if found is None:  # nothing whole after it: a torn last frame, or one being written
+            return
+        damaged.append(pos)
+        pos = found
+
+
+def _resync(f: Any, pos: int, size: int) -> Optional[int]:
+    """The offset of the next whole frame with a good CRC at or after ``pos``, or None."""
+    while pos < size:
+        f.seek(pos)
+        block = f.read(1 << 20)
+        hit = block.find(FRAME_MAGIC)
+        if hit < 0:
+            if len(block) < 4:
+                return None
+            pos += len(block) - 3
+            continue
+        at = pos + hit
+        f.seek(at)
+        raw = f.read(FRAME.size)
+        if len(raw) == FRAME.size:
+            _, length, crc = FRAME.unpack(raw)
+            if (length >= 1 and at + FRAME.size + length <= size
+                    and zlib.crc32(f.read(length)) == crc):
+                return at
+        pos = at + 1
+    return None

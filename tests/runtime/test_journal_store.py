@@ -381,3 +381,22 @@ def test_another_programs_sqlite_database_is_not_converted(tmp_path):
     with pytest.raises(JournalError, match="another program"):
         J.Journal(path)
     assert path.read_bytes() == before and not os.path.exists(str(path) + ".netpool-convert")
+
+
+def test_a_forked_child_closes_its_copy_and_never_writes_the_parents_journal(tmp_path):
+    path = tmp_path / "j.db"
+    j = J.Journal(path)
+    j.record(key(1), 0, b"pending in the parent", [], "f")
+    size = os.path.getsize(path)
+    pid = os.fork()
+    if pid == 0:  # the child: its copy is closed by the at-fork hook; close() writes nothing
+        ok = j._fd is None
+        j.close()
+        os._exit(0 if ok and os.path.getsize(path) == size else 1)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    j.close()
+    j = J.Journal(path, readonly=True)
+    assert j.lookup(key(1)) == (0, b"pending in the parent", [])
+    assert len(j.summary()["runs"]) == 1
+    j.close()

@@ -21,7 +21,6 @@ thread that opened it and the loop thread).
 from __future__ import annotations
 
 import fcntl
-import json
 import logging
 import os
 import socket
@@ -88,7 +87,7 @@ class Journal:
         self._clear_pending()
         self._read: tuple = (None, {}, b"")  # the last batch read: offset, key -> entry, body
         self.token = os.urandom(8)  # this run's name in its frames
-        self._convert_legacy(readonly)
+        journallegacy.convert_if_older(self.path, readonly)
         self._fd = self._open(readonly)
         try:
             self.format, self.digests = self._validate(readonly)
@@ -119,27 +118,6 @@ class Journal:
             raise JournalError(f"cannot {'read' if readonly else 'write'} the journal "
                                f"{self.path}: {exc.strerror}; choose another journal path or "
                                "change the permissions") from None
-
-    def _convert_legacy(self, readonly: bool) -> None:
-        """A journal of an older netpool (an SQLite file) becomes one of this format."""
-        try:
-            with open(self.path, "rb") as f:
-                if f.read(16) != journallegacy.SQLITE_MAGIC:
-                    return
-        except OSError:  # missing, or unreadable: ``_open`` says which
-            return
-        if readonly:
-            raise JournalError(
-                f"{self.path} is an SQLite database: another program's, or a journal of an "
-                "older netpool (formats 1 and 2), which a run with this netpool converts "
-                "(netpool run --journal PATH, or journal=PATH)")
-        if not os.access(self.path, os.W_OK) or not os.access(os.path.dirname(self.path),
-                                                              os.W_OK):
-            raise JournalError(f"cannot write the journal {self.path}: no write permission "
-                               "(it is of an older format, to be converted)")
-        journallegacy.convert(self.path)
-        log.warning("netpool: the journal %s, of an older netpool, was converted to format "
-                    "%d; the work it held is kept", self.path, FORMAT)
 
     def _validate(self, readonly: bool) -> tuple[int, bool]:
         """Checks the header, writes it into a new file; returns (format, every key a digest)."""
@@ -372,45 +350,9 @@ class Journal:
     # -- reading it whole (netpool journal PATH) ------------------------------------------
     def summary(self) -> dict:
         """What the journal holds: counts, sizes, the runs and the functions."""
-        status: dict[bytes, int] = {}
-        nbytes, damaged = 0, []
-        runs: dict[str, list] = {}   # token -> [program, argv, host, pid, started, ended, kept]
-        names: dict[str, list] = {}  # name -> [done, failed]
         size = os.fstat(self._fd).st_size
         with open(self._fd, "rb", buffering=1 << 16, closefd=False) as f:
-            for at, kind, length, crc in F.frames(f, F.HEADER.size, size, damaged):
-                body = f.read(length - 1)
-                if zlib.crc32(body, zlib.crc32(bytes((kind,)))) != crc:
-                    damaged.append(at)
-                    continue
-                if kind in (F.RUN, F.END):
-                    info = json.loads(body)
-                    run = runs.setdefault(info["run"], [None] * 6 + [0])
-                    if kind == F.RUN:
-                        run[:5] = [info[k] for k in ("program", "argv", "host", "pid",
-                                                     "started")]
-                    else:
-                        run[5] = info["ended"]
-                    continue
-                try:
-                    if kind == F.SMALL_BATCH:
-                        outcomes = F.small_outcomes(body)
-                        token = F.BHEAD_SMALL.unpack_from(body)[0]
-                    elif kind == F.BATCH:
-                        ix = F.Index.parse(body)
-                        token = ix.run
-                        outcomes = list(zip(ix.keys, ix.statuses, ix.record_sizes(), ix.each_name()))
-                    else:
-                        continue
-                except ValueError:
-                    damaged.append(at)
-                    continue
-                runs.setdefault(token.hex(), [None] * 6 + [0])[6] += len(outcomes)
-                for key, st, record, name in outcomes:
-                    st &= ~F.FRAMED
-                    status[key] = st
-                    nbytes += record if type(record) is int else len(record)
-                    names.setdefault(name, [0, 0])[st != 0] += 1
+            status, nbytes, damaged, runs, names = F.summarize(f, size)
         failed = sum(1 for st in status.values() if st != 0)
         by_name = sorted(((n, d, f) for n, (d, f) in names.items()),
                          key=lambda t: -(t[1] + t[2]))

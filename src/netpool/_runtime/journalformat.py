@@ -258,3 +258,46 @@ def _resync(f: Any, pos: int, size: int) -> Optional[int]:
                 return at
         pos = at + 1
     return None
+
+
+def summarize(f: Any, size: int) -> tuple[dict, int, list, dict, dict]:
+    """Everything in the journal file ``f`` of ``size`` bytes, every frame's CRC checked:
+    (key -> status, bytes of records, offsets of damaged frames, run token -> [program,
+    argv, host, pid, started, ended, outcomes kept], function name -> [done, failed])."""
+    status: dict[bytes, int] = {}
+    nbytes, damaged = 0, []
+    runs: dict[str, list] = {}
+    names: dict[str, list] = {}
+    for at, kind, length, crc in frames(f, HEADER.size, size, damaged):
+        body = f.read(length - 1)
+        if zlib.crc32(body, zlib.crc32(_KIND.get(kind, bytes((kind,))))) != crc:
+            damaged.append(at)
+            continue
+        try:
+            if kind in (RUN, END):
+                info = json.loads(body)
+                run = runs.setdefault(info["run"], [None] * 6 + [0])
+                if kind == RUN:
+                    run[:5] = [info[k] for k in ("program", "argv", "host", "pid", "started")]
+                else:
+                    run[5] = info["ended"]
+                continue
+            if kind == SMALL_BATCH:
+                outcomes = small_outcomes(body)
+                token = BHEAD_SMALL.unpack_from(body)[0]
+            elif kind == BATCH:
+                ix = Index.parse(body)
+                token = ix.run
+                outcomes = list(zip(ix.keys, ix.statuses, ix.record_sizes(), ix.each_name()))
+            else:
+                continue
+        except (ValueError, KeyError):
+            damaged.append(at)
+            continue
+        runs.setdefault(token.hex(), [None] * 6 + [0])[6] += len(outcomes)
+        for key, st, record, name in outcomes:
+            st &= ~FRAMED
+            status[key] = st
+            nbytes += record if type(record) is int else len(record)
+            names.setdefault(name, [0, 0])[st != 0] += 1
+    return status, nbytes, damaged, runs, names

@@ -12,6 +12,7 @@ writes afterwards: convert between runs. ``sqlite3`` is imported only here, only
 from __future__ import annotations
 
 import json
+import logging
 import os
 import struct
 import zlib
@@ -24,6 +25,30 @@ SQLITE_MAGIC = b"SQLite format 3\x00"
 APPLICATION_ID = 0x6E706A6C     # "npjl", in PRAGMA application_id of formats 1 and 2
 ENTRY_1 = struct.Struct("<16sBIQQ")  # format 1: key, status, crc32 of the record, offset, length
 PER_2 = 16 + 1 + 8                   # bytes of a format-2 batch's index per outcome
+
+log = logging.getLogger("netpool")
+
+
+def convert_if_older(path: str, readonly: bool) -> None:
+    """If ``path`` is a journal of an older netpool (an SQLite file), convert it (a reader
+    never does: ``JournalError``). Raises ``JournalError`` if it cannot be."""
+    try:
+        with open(path, "rb") as f:
+            if f.read(16) != SQLITE_MAGIC:
+                return
+    except OSError:  # missing, or unreadable: opening it says which
+        return
+    if readonly:
+        raise JournalError(
+            f"{path} is an SQLite database: another program's, or a journal of an older "
+            "netpool (formats 1 and 2), which a run with this netpool converts "
+            "(netpool run --journal PATH, or journal=PATH)")
+    if not os.access(path, os.W_OK) or not os.access(os.path.dirname(path), os.W_OK):
+        raise JournalError(f"cannot write the journal {path}: no write permission (it is "
+                           "of an older format, to be converted)")
+    convert(path)
+    log.warning("netpool: the journal %s, of an older netpool, was converted to format "
+                "%d; the work it held is kept", path, F.FORMAT)
 
 
 def convert(path: str) -> None:

@@ -1,0 +1,83 @@
+#!/usr/bin/env python
+"""A journal's cost on a flood of tiny tasks, in paired rounds of fresh processes.
+
+    python bench/bench_journal_paired.py [--rounds N] [-n N] [--src NAME=SRC ...]
+
+Each round starts, for each source tree (``--src``, default: this checkout's ``src``), one
+process with a pool of 2 local workers without a journal and one with a fresh journal; each
+runs ``imap_unordered(inc, range(n), 1)`` three times and reports its best rate. The order
+of the processes flips every round. Printed: each round's ratio (journal/no journal) per
+tree, then the median and quartiles. On a shared machine whose speed drifts, a ratio taken
+within one round (seconds apart) is steadier than the ratio of two medians taken minutes
+apart (``bench_journal.py``), and several trees compare in one run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+CHILD = """
+import os, sys, time
+sys.path.insert(0, {here!r})
+import workloads as W
+from bench_pool import DEADLINE, _drain, close_pool, wait_ready
+from netpool import DistributedPool
+journal, n = sys.argv[1] or None, int(sys.argv[2])
+pool = DistributedPool(2, journal=journal)
+wait_ready(pool)
+_drain(pool.imap_unordered(W.inc, range(-500, 0), 1), 500, DEADLINE)
+best = 0.0
+for r in range(3):
+    t0 = time.perf_counter()
+    _drain(pool.imap_unordered(W.inc, range(r * n, (r + 1) * n), 1), n, DEADLINE)
+    best = max(best, n / (time.perf_counter() - t0))
+close_pool(pool)
+print(best)
+"""
+
+
+def rate(src: str, journal: str, n: int) -> float:
+    env = dict(os.environ, PYTHONPATH=src)
+    out = subprocess.run([sys.executable, "-c", CHILD.format(here=HERE), journal, str(n)],
+                         env=env, capture_output=True, text=True, timeout=600, check=True)
+    return float(out.stdout)
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--rounds", type=int, default=12)
+    ap.add_argument("-n", type=int, default=10_000)
+    ap.add_argument("--src", action="append", metavar="NAME=SRC",
+                    help="a source tree to measure, named (default: this checkout's src)")
+    args = ap.parse_args()
+    trees = dict(s.split("=", 1) for s in args.src) if args.src else {
+        "src": os.path.join(os.path.dirname(HERE), "src")}
+    ratios: dict = {name: [] for name in trees}
+    runs = [(name, journaled) for name in trees for journaled in (False, True)]
+    with tempfile.TemporaryDirectory(prefix="netpool-bench-paired-") as folder:
+        for r in range(args.rounds):
+            got = {}
+            for name, journaled in (runs if r % 2 == 0 else runs[::-1]):
+                path = os.path.join(folder, f"{name}-{r}.journal") if journaled else ""
+                got[(name, journaled)] = rate(trees[name], path, args.n)
+            for name in trees:
+                ratios[name].append(got[(name, True)] / got[(name, False)])
+            print(f"round {r}: " + " ".join(f"{name} {ratios[name][-1]:.3f}" for name in trees),
+                  flush=True)
+    for name, values in ratios.items():
+        v = sorted(values)
+        q = len(v) // 4
+        print(f"{name}: median ratio {statistics.median(v):.3f}, quartiles {v[q]:.3f}-"
+              f"{v[-q - 1]:.3f}, {len(v)} rounds")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -400,3 +400,25 @@ def test_a_forked_child_closes_its_copy_and_never_writes_the_parents_journal(tmp
     assert j.lookup(key(1)) == (0, b"pending in the parent", [])
     assert len(j.summary()["runs"]) == 1
     j.close()
+
+
+def test_a_frame_torn_while_another_run_appended_after_it_loses_nothing_of_that_run(tmp_path):
+    """A writer killed in the middle of a frame while a second run appends right after it:
+    the torn frame claims a length running into the second run's frame, which must still
+    be found (and the torn one never returned)."""
+    path = tmp_path / "j.db"
+    a, b = J.Journal(path), J.Journal(path)
+    a.record(key(1), 0, b"a's answer" * 30, [], "f")
+    a.flush()
+    b.record(key(2), 0, b"b's answer", [], "g")
+    b.flush()
+    b.close()
+    os.close(a._fd)  # a is killed: no END frame
+    a._fd = None
+    whole = path.read_bytes()
+    at = whole.index(b"a's answer")
+    path.write_bytes(whole[:at] + whole[at + 10:])  # 10 bytes of a's frame never written
+    j = J.Journal(path, readonly=True)
+    assert j.lookup(key(2)) == (0, b"b's answer", [])
+    assert j.lookup(key(1)) is None
+    j.close()

@@ -226,15 +226,30 @@ def frames(f: Any, start: int, size: int, damaged: list) -> Iterator[tuple[int, 
         f.seek(pos)
         raw = f.read(FRAME.size + 1)
         magic, length, crc = FRAME.unpack_from(raw)
-        if magic == FRAME_MAGIC and length >= 1 and pos + FRAME.size + length <= size:
+        end = pos + FRAME.size + length
+        if magic == FRAME_MAGIC and length >= 1 and end <= size and _whole(f, pos, end, size,
+                                                                             crc):
+            f.seek(pos + FRAME.size + 1)
             yield pos, raw[FRAME.size], length, crc
-            pos += FRAME.size + length
+            pos = end
             continue
         found = _resync(f, pos + 1, size)
         if found is None:  # nothing whole after it: a torn last frame, or one being written
             return
         damaged.append(pos)
         pos = found
+
+
+def _whole(f: Any, pos: int, end: int, size: int, crc: int) -> bool:
+    """Whether the frame at ``pos`` ends where the next begins (or the file ends), else
+    whether its CRC matches: a frame torn by a writer killed while another run appended
+    after it claims a length that runs into the next frame, which must not be lost."""
+    if end < size:
+        f.seek(end)
+        if f.read(len(FRAME_MAGIC)) != FRAME_MAGIC:
+            f.seek(pos + FRAME.size)
+            return zlib.crc32(f.read(end - pos - FRAME.size)) == crc
+    return True
 
 
 def _resync(f: Any, pos: int, size: int) -> Optional[int]:

@@ -169,7 +169,7 @@ class Journal:
                     continue
                 head = f.read(F.BHEAD.size)
                 try:
-                    rest = F.Index.size_before_keys(head) - F.BHEAD.size
+                    rest = F.Index.keys_end(head) - F.BHEAD.size
                     if rest > length:
                         raise ValueError("an index longer than its frame")
                     keys = F.Index.parse(head + f.read(rest), full=False).keys

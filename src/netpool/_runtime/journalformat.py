@@ -123,10 +123,10 @@ def small_outcomes(body: Any) -> list:
 
 def batch(run: bytes, at: float, outcomes: list, join: bool = True) -> list:
     """A BATCH frame's buffers, from the outcomes ``(key, status, record, function name)``
-    in the order they were recorded: one call per part, none per outcome (a commit of 256
-    tiny outcomes is on a busy loop's path). A key recorded twice is in the batch twice:
-    the later one wins when it is read. ``join``: the records joined into one buffer
-    (small ones), else each its own (large ones, not copied again)."""
+    in the order they were recorded (a commit holding a record larger than 1 KiB: few
+    outcomes, whose records opening the journal does not read). A key recorded twice is in
+    the batch twice: the later one wins when it is read. ``join``: the records joined into
+    one buffer, else each its own (large ones, not copied again)."""
     keys, statuses, records, names = zip(*outcomes)
     keys_joined = b"".join(keys)
     key_ends = array("I", accumulate(map(len, keys)))
@@ -174,7 +174,8 @@ class Index:
         return ix
 
     @staticmethod
-    def size_before_keys(body_head: bytes) -> int:
+    def keys_end(body_head: bytes) -> int:
+        """Where the keys' ends stop in a BATCH body: all that opening reads of it."""
         _, _, n, names_len, keys_len = BHEAD.unpack_from(body_head, 0)
         return BHEAD.size + names_len + keys_len + 4 * n
 

@@ -9,7 +9,8 @@
 #   not 1, so the program is quick; the gets that should succeed wait up to 10 s, not 1 (on
 #   a loaded machine a fresh pool can take longer than 1 s to answer, under python too).
 # compat: sort-lines
-# compat: mask \b\d{4,}\b => <PID>
+# compat: mask (?m)^400\n\d+$ => 400\n<PID>
+# compat: mask (?m)^\[\d+(, \d+){1,3}\]$ => [<PIDs>]
 from multiprocessing import Pool, TimeoutError
 import time
 import os

@@ -9,7 +9,8 @@
 # Changes: the reST literal block's indentation removed.
 # imap_unordered's order varies, and the program prints bare PIDs.
 # compat: sort-lines
-# compat: mask \b\d{3,}\b => <PID>
+# compat: mask (?m)^400\n\d+$ => 400\n<PID>
+# compat: mask (?m)^\[\d+(, \d+){1,3}\]$ => [<PIDs>]
 
 from multiprocessing import Pool, TimeoutError
 import time

@@ -8,7 +8,8 @@
 #
 # imap_unordered's order varies, and the program prints bare PIDs.
 # compat: sort-lines
-# compat: mask \b\d{3,}\b => <PID>
+# compat: mask (?m)^400\n\d+$ => 400\n<PID>
+# compat: mask (?m)^\[\d+(, \d+){1,3}\]$ => [<PIDs>]
 
 import gc
 from multiprocessing import Process, Pool

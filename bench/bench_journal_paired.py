@@ -5,9 +5,10 @@
 
 Each round starts, for each source tree (``--src``, default: this checkout's ``src``), one
 process with a pool of 2 local workers without a journal and one with a fresh journal; each
-runs ``imap_unordered(inc, range(n), 1)`` three times and reports its best rate. The order
-of the processes flips every round. Printed: each round's ratio (journal/no journal) per
-tree, then the median and quartiles. On a shared machine whose speed drifts, a ratio taken
+runs ``imap_unordered(inc, range(n), 1)`` three times and reports its best rate; one more
+process does the same with ``multiprocessing.Pool(2)``. The order of the processes flips
+every round. Printed: each round's ratio (journal/no journal) per tree, then the median and
+quartiles of that ratio and of each netpool pool's rate against the stdlib's. On a shared machine whose speed drifts, a ratio taken
 within one round (seconds apart) is steadier than the ratio of two medians taken minutes
 apart (``bench_journal.py``), and several trees compare in one run.
 """
@@ -30,7 +31,11 @@ import workloads as W
 from bench_pool import DEADLINE, _drain, close_pool, wait_ready
 from netpool import DistributedPool
 journal, n = sys.argv[1] or None, int(sys.argv[2])
-pool = DistributedPool(2, journal=journal)
+if journal == "stdlib":
+    import multiprocessing
+    pool = multiprocessing.Pool(2)
+else:
+    pool = DistributedPool(2, journal=journal)
 wait_ready(pool)
 _drain(pool.imap_unordered(W.inc, range(-500, 0), 1), 500, DEADLINE)
 best = 0.0
@@ -60,22 +65,33 @@ def main() -> int:
     trees = dict(s.split("=", 1) for s in args.src) if args.src else {
         "src": os.path.join(os.path.dirname(HERE), "src")}
     ratios: dict = {name: [] for name in trees}
+    vs_stdlib: dict = {(name, j): [] for name in trees for j in (False, True)}
     runs = [(name, journaled) for name in trees for journaled in (False, True)]
+    runs.append(("stdlib", None))
     with tempfile.TemporaryDirectory(prefix="netpool-bench-paired-") as folder:
         for r in range(args.rounds):
             got = {}
             for name, journaled in (runs if r % 2 == 0 else runs[::-1]):
+                if journaled is None:
+                    got["stdlib"] = rate(next(iter(trees.values())), "stdlib", args.n)
+                    continue
                 path = os.path.join(folder, f"{name}-{r}.journal") if journaled else ""
                 got[(name, journaled)] = rate(trees[name], path, args.n)
             for name in trees:
                 ratios[name].append(got[(name, True)] / got[(name, False)])
+                for j in (False, True):
+                    vs_stdlib[(name, j)].append(got[(name, j)] / got["stdlib"])
             print(f"round {r}: " + " ".join(f"{name} {ratios[name][-1]:.3f}" for name in trees),
                   flush=True)
-    for name, values in ratios.items():
+    def spread(values: list) -> str:
         v = sorted(values)
         q = len(v) // 4
-        print(f"{name}: median ratio {statistics.median(v):.3f}, quartiles {v[q]:.3f}-"
-              f"{v[-q - 1]:.3f}, {len(v)} rounds")
+        return f"median {statistics.median(v):.3f}, quartiles {v[q]:.3f}-{v[-q - 1]:.3f}"
+
+    for name, values in ratios.items():
+        print(f"{name}: journal/no journal {spread(values)}; against multiprocessing.Pool: "
+              f"no journal {spread(vs_stdlib[(name, False)])}, journal "
+              f"{spread(vs_stdlib[(name, True)])}; {len(values)} rounds")
     return 0
 
 

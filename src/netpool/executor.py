@@ -126,6 +126,9 @@ class Executor(futures.Executor):
     accepted and ignored: workers are always fresh interpreters (as with "spawn").
     ``report``, ``dashboard`` and ``progress`` are the pool's (docs/observability.md): the
     report is written when ``shutdown(wait=True)`` returns, else at interpreter exit.
+    ``journal`` names a file that keeps every finished task's outcome, as the pool's does
+    (docs/journal.md): run again with the same journal, a task already done is not run
+    again, and its future is done at ``submit`` with the recorded result or exception.
 
     A worker that dies has its tasks rerun on another: the executor never breaks. A task
     that was running each time a worker died, ``max_attempts`` times, fails alone with
@@ -133,7 +136,8 @@ class Executor(futures.Executor):
     ``netpool.NoMoreWorkersError`` (or ``WorkerStartError`` if none ever started).
 
     Raises ``ValueError``/``TypeError`` for bad arguments as the stdlib does, and
-    ``WorkerStartError`` when the worker command cannot be run at all.
+    ``WorkerStartError`` when the worker command cannot be run at all, ``JournalError``
+    for a journal that cannot be used.
     """
 
     def __init__(self, max_workers: Optional[int] = None, mp_context: Any = None,
@@ -143,7 +147,7 @@ class Executor(futures.Executor):
                  authkey: Optional[bytes] = None, heartbeat_timeout: float = 30.0,
                  connect_timeout: float = 120.0, max_attempts: int = 3,
                  window: int = 2, report: Optional[str] = None, dashboard: bool = False,
-                 progress: Any = None) -> None:
+                 progress: Any = None, journal: Optional[str] = None) -> None:
         self._shutdown_flag = True  # until the pool exists: __del__ must find it
         if max_workers is not None and max_workers <= 0:
             raise ValueError("max_workers must be greater than 0")
@@ -156,7 +160,7 @@ class Executor(futures.Executor):
             max_workers, initializer, initargs, max_tasks_per_child, workers=workers,
             python=python, host=host, authkey=authkey, heartbeat_timeout=heartbeat_timeout,
             connect_timeout=connect_timeout, max_attempts=max_attempts, window=window,
-            report=report, dashboard=dashboard, progress=progress)
+            report=report, dashboard=dashboard, progress=progress, journal=journal)
         self._rt = self._pool._rt
         self._lock = threading.Lock()
         self._shutdown_flag = False

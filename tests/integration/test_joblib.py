@@ -91,3 +91,36 @@ def test_netpool_never_imports_joblib_by_itself():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          timeout=60, check=True)
     assert out.stdout.strip() == "False", out
+
+
+JOURNALED = """
+import os, sys
+import joblib
+import netpool.joblib
+
+def work(x):
+    with open(sys.argv[2], "a") as f:
+        f.write(f"{x}\\n")
+    return x * x
+
+if __name__ == "__main__":
+    with joblib.parallel_config(backend="netpool", journal=sys.argv[1]):
+        print(sum(joblib.Parallel(n_jobs=2, batch_size=3)(
+            joblib.delayed(work)(i) for i in range(40))))
+"""
+
+
+def test_a_journal_through_the_backend_resumes_with_a_fixed_batch_size(tmp_path):
+    """The backend hands ``journal`` to its Executor. joblib's automatic batching groups
+    the calls differently from run to run (those batches are other tasks); a fixed
+    ``batch_size`` gives the same batches, which a rerun finds."""
+    script, log = tmp_path / "prog.py", tmp_path / "exec.log"
+    script.write_text(JOURNALED)
+    outs = []
+    for _ in range(2):
+        done = subprocess.run([sys.executable, str(script), str(tmp_path / "j"), str(log)],
+                              capture_output=True, text=True, timeout=120)
+        assert done.returncode == 0, done.stderr
+        outs.append(done.stdout.strip())
+    assert outs == [str(sum(i * i for i in range(40)))] * 2
+    assert sorted(map(int, log.read_text().split())) == list(range(40))  # none ran twice

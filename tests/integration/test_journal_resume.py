@@ -54,6 +54,18 @@ SCRIPTS = {
                     print("got", r, flush=True)
                 print(sorted(got), flush=True)
     """),
+    "executor": COMMON + textwrap.dedent("""
+        import concurrent.futures
+        import netpool
+        if __name__ == "__main__":
+            with netpool.Executor(2, journal=sys.argv[1]) as executor:
+                futures = [executor.submit(work, x) for x in range({n})]
+                got = []
+                for f in concurrent.futures.as_completed(futures):
+                    got.append(f.result())
+                    print("got", f.result(), flush=True)
+                print(sorted(got), flush=True)
+    """),
     # Context tasks are instances of a __main__ class, whose cloudpickle bytes change in
     # every run: the journal must recognise them all the same.
     "manager": COMMON + textwrap.dedent("""
@@ -88,6 +100,7 @@ SCRIPTS = {
 
 EXPECTED = {"map": [(x, x * x) for x in range(N)],
             "imap_unordered": [(x, x * x) for x in range(N)],
+            "executor": [(x, x * x) for x in range(N)],
             "manager": [(x, x * x + 1000) for x in range(N)]}
 
 

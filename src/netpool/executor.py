@@ -128,7 +128,7 @@ class Executor(futures.Executor):
     report is written when ``shutdown(wait=True)`` returns, else at interpreter exit.
     ``journal`` names a file that keeps every finished task's outcome, as the pool's does
     (docs/journal.md): run again with the same journal, a task already done is not run
-    again, and its future is done at ``submit`` with the recorded result or exception.
+    again; its future gets the recorded result or exception as soon as it is submitted.
 
     A worker that dies has its tasks rerun on another: the executor never breaks. A task
     that was running each time a worker died, ``max_attempts`` times, fails alone with

@@ -11,7 +11,8 @@
 scikit-learn's ``n_jobs`` (``GridSearchCV``, ``cross_val_score``...) runs on joblib, so it runs
 on netpool's workers too. Extra ``parallel_config`` arguments go to ``netpool.Executor``:
 ``workers=[SSHWorker("node1"), SLURMWorkerArray(8)]`` (then ``n_jobs`` is the number of those
-workers), ``python=``, ``host=``, ``max_attempts=``...
+workers), ``python=``, ``host=``, ``max_attempts=``, ``journal=`` (to resume a crashed run;
+give ``Parallel`` a fixed ``batch_size``, docs/journal.md)...
 
 Large read-only arguments: joblib's process backends memory-map numpy arrays over 1 MB to a
 local file, which workers on other hosts cannot open. Here every argument of a call that is

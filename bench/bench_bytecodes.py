@@ -9,8 +9,8 @@ every thread of the manager counts the bytecodes each Python function executes
 (``f_trace_opcodes``). Printed: the bytecodes per task in all, and the functions whose count
 per task differs most between the two modes, with their calls per task.
 
-A count of bytecodes does not move with the machine's load, and it names the functions,
-which callgrind (``bench_instructions.py``) cannot: it sees the interpreter's C functions.
+A count of bytecodes names the functions, which callgrind (``bench_instructions.py``)
+cannot: it sees the interpreter's C functions.
 What it cannot see is the cost of each bytecode, nor the work done in C (dict probes,
 ``marshal``, system calls). Tracing also slows the manager about 60 times, which changes
 how work is grouped: rounds and submissions carry fewer tasks than in a real run, so what is
@@ -30,9 +30,10 @@ import tempfile
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 CHILD = r"""
-import collections, json, os, sys, threading, time
+import collections, json, sys, threading
 sys.path.insert(0, sys.argv[3])
 import workloads as W
+from bench_pool import wait_ready
 import netpool
 journal, n = sys.argv[1] or None, int(sys.argv[2])
 ops, calls, on = collections.Counter(), collections.Counter(), [False]
@@ -54,8 +55,7 @@ def first(frame, event, arg):
 sys.settrace(first)
 threading.settrace(first)  # before the pool: its threads inherit it
 pool = netpool.DistributedPool(2, journal=journal)
-while pool._rt.worker_count() < 2:
-    time.sleep(0.005)
+wait_ready(pool)
 list(pool.imap_unordered(W.inc, range(-300, 0), 1))
 on[0] = True
 for _ in pool.imap_unordered(W.inc, range(n), 1):

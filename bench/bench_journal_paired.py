@@ -8,9 +8,10 @@ process with a pool of 2 local workers without a journal and one with a fresh jo
 runs ``imap_unordered(inc, range(n), 1)`` three times and reports its best rate; one more
 process does the same with ``multiprocessing.Pool(2)``. The order of the processes flips
 every round. Printed: each round's ratio (journal/no journal) per tree, then the median and
-quartiles of that ratio and of each netpool pool's rate against the stdlib's. On a shared machine whose speed drifts, a ratio taken
-within one round (seconds apart) is steadier than the ratio of two medians taken minutes
-apart (``bench_journal.py``), and several trees compare in one run.
+quartiles of that ratio and of each netpool pool's rate against the stdlib's. On a shared
+machine whose speed drifts, a ratio taken within one round (seconds apart) is steadier than
+the ratio of two medians taken minutes apart (``bench_journal.py``), and several trees
+compare in one run.
 """
 
 from __future__ import annotations

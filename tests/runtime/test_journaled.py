@@ -91,7 +91,7 @@ def test_results_wait_for_their_commit_and_share_it_while_other_tasks_run(tmp_pa
     jt = JournaledTasks(Journal(path))
     jt.define(1, square, "square")
     ts = jt.admit(tasks(jt, [b"a", b"b", b"c", b"d"]), None)
-    keys = [jt._key(t)[0] for t in ts]
+    keys = [jt.key(t) for t in ts]
     assert jt.end_of_round([], in_flight=1000) == [] and jt.due() == float("inf")  # nothing waits
 
     # Other tasks are in flight: the round's sink calls are held, nothing is committed yet.
@@ -120,7 +120,7 @@ def test_results_wait_for_their_commit_and_share_it_while_other_tasks_run(tmp_pa
     assert jt.end_of_round(["r5"], in_flight=2) == []  # one held, two under way: hold
     jt.resolved(two[1], M.OK, b"F", [])
     assert jt.end_of_round(["r6"], in_flight=2) == ["r5", "r6"]  # two held, two: commit
-    assert committed(path, jt._key(two[1])[0])
+    assert committed(path, jt.key(two[1]))
 
     # HOLD_OUTCOMES waiting commit at once, however busy.
     many = jt.admit(tasks(jt, [b"%d" % i for i in range(journaled.HOLD_OUTCOMES)], first=10),
@@ -144,7 +144,7 @@ def test_a_commit_in_the_middle_of_a_round_hands_on_at_once_what_it_covered(tmp_
     calls: list = []  # the round's sink calls, as Commands.later
     jt.calls_made = lambda: len(calls)
     ts = jt.admit(tasks(jt, [b"%d" % i for i in range(5)]), None)
-    keys = [jt._key(t)[0] for t in ts]
+    keys = [jt.key(t) for t in ts]
     for t in ts[:2]:  # a round of two outcomes: held, other tasks are in flight
         calls.append(t.id)
         jt.resolved(t, M.OK, b"v", [])
@@ -244,9 +244,15 @@ def test_small_arguments_are_their_own_key_and_larger_ones_a_digest(tmp_path):
     jt = JournaledTasks(Journal(tmp_path / "j.db"))
     jt.define(1, square, "square")
     small, large = tasks(jt, [b"a" * RAW_LIMIT, b"a" * (RAW_LIMIT + 1)])
-    ksmall, klarge = jt._key(small)[0], jt._key(large)[0]
+    ksmall, klarge = jt.key(small), jt.key(large)
     assert len(ksmall) == 16 + RAW_LIMIT and ksmall.endswith(b"a" * RAW_LIMIT)
     assert len(klarge) == 16  # never the length of a raw key: the two cannot meet
     run = jt.admit([small, large], None)
-    assert run == [small, large] and small.journal[0] == ksmall and large.journal[0] == klarge
+    assert run == [small, large]
+    # The small one's key is kept split, its arguments' bytes in its function's table; the
+    # large one's digest is in the table of digests.
+    table, function, rest = small.journal
+    assert rest is None and function[0] + small.payload == ksmall and table[small.payload] is small
+    table, function, rest = large.journal
+    assert function[0] == b"" and rest == klarge and table[klarge] is large
     jt.close()

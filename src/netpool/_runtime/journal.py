@@ -27,6 +27,8 @@ import socket
 import sys
 import time
 import zlib
+from itertools import groupby, repeat
+from operator import itemgetter
 from typing import Any, Optional
 
 from ..errors import JournalError
@@ -42,22 +44,24 @@ BATCH_ROWS = 256                # outcomes kept in memory at most: more commit a
 BATCH_BYTES = 16 << 20          # ... and bytes of records larger than SMALL
 SMALL = 1 << 10                 # a record this small is not counted in bytes (one sum less
                                 # per tiny task): a commit of only such records is written
-                                # in one call (journalformat.py, SMALL_BATCH)
+                                # in one call (journalformat.py, SHARED_BATCH)
 
 Outcome = tuple  # (status, payload bytes, [buffers]), as a worker's RESULTS entry
+_FUNCTION, _REST = itemgetter(0), itemgetter(1)  # of a pending or SHARED_BATCH outcome
 
 
 class Batch:
     """One commit's outcomes. Every key of this run and of the file points to its batch in
-    ``Journal.table``, so a commit marks all its keys at once (``id`` set): no call per key,
-    no insertion into the large table at commit time (the key was put there when its task
+    ``Journal.tables``, so a commit marks all its keys at once (``id`` set): no call per key,
+    no insertion into a large table at commit time (the key was put there when its task
     was admitted, journaled.py)."""
 
     __slots__ = ("id", "outcomes")
 
     def __init__(self, at: Optional[int] = None) -> None:
         self.id = at            # the frame's offset in the file once written; None while pending
-        # (key, status, record, function name) in the order recorded, while pending; the
+        # (function, rest of the key, status, record) in the order recorded, while pending,
+        # ``function`` being the shared ``(function id, name)`` (``Journal.function``); the
         # status has ``F.FRAMED`` set if the record is framed (it has buffers)
         self.outcomes: Optional[list] = [] if at is None else None
 
@@ -80,10 +84,13 @@ class Journal:
         # The largest payload of a task without buffers that ``record``'s common case takes
         # (journaled.py inlines it, uncounted in ``pending_bytes``): none once broken.
         self.plain_limit = min(max_result, SMALL)
-        # This run's one table of keys: key -> its outcome's ``Batch`` (written, or the
+        # This run's tables of keys, one per function id (``F.DIGEST`` for the keys that
+        # are digests): the rest of a key -> its outcome's ``Batch`` (written, or the
         # pending one), or the leader task running it (set by journaled.py, which reads and
-        # writes this table directly: a few dict operations per task in all).
-        self.table: dict[bytes, Any] = {}
+        # writes these tables directly: a few dict operations per task in all). Split so
+        # that a tiny task's key is its arguments' bytes: no key to build, no bytes joined.
+        self.tables: dict[bytes, dict[bytes, Any]] = {}
+        self._functions: dict[tuple, tuple] = {}  # (function id, name) -> itself, shared
         self._clear_pending()
         self._read: tuple = (None, {}, b"")  # the last batch read: offset, key -> entry, body
         self.token = os.urandom(8)  # this run's name in its frames
@@ -146,24 +153,41 @@ class Journal:
                 f"the journal {self.path} was written by a newer netpool (journal format "
                 f"{version}; this one reads format {FORMAT}): use that netpool, or start "
                 "afresh with another journal path")
+        if version < FORMAT and not readonly:  # format 3: what is added is format 4's
+            self._upgrade_header(flags)
+            version = FORMAT
         return version, bool(flags & F.DIGESTS)
 
+    def _upgrade_header(self, flags: int) -> None:
+        """The header says format ``FORMAT``, so that an older netpool, which cannot read
+        the frames this one adds, says so rather than skip them. Raises ``JournalError``."""
+        try:  # not through ``_fd``: a write to a file opened O_APPEND lands at its end
+            fd = os.open(self.path, os.O_WRONLY | os.O_CLOEXEC)
+            try:
+                os.pwrite(fd, F.header(flags), 0)
+            finally:
+                os.close(fd)
+        except OSError as exc:
+            raise JournalError(f"cannot write the journal {self.path}: {exc.strerror}") from None
+
     def _load(self) -> None:
-        """Every key of the file into the table, reading each batch's index, not its records."""
-        table, damaged = self.table, []
+        """Every key of the file into the tables, reading each batch's index, not its records."""
+        damaged: list = []
         size = os.fstat(self._fd).st_size
         with open(self._fd, "rb", buffering=1 << 16, closefd=False) as f:
             for at, kind, length, crc in F.frames(f, F.HEADER.size, size, damaged):
-                if kind == F.SMALL_BATCH:  # small records: read whole, and checked now
+                if kind in (F.SHARED_BATCH, F.SMALL_BATCH):  # read whole, and checked now
                     body = f.read(length - 1)
                     try:
                         if zlib.crc32(body, zlib.crc32(bytes((kind,)))) != crc:
                             raise ValueError("CRC")
-                        keys = [o[0] for o in F.small_outcomes(body)]
+                        outcomes = F.small_outcomes(body, kind)
                     except ValueError:
                         damaged.append(at)
                         continue
-                    table.update(dict.fromkeys(keys, Batch(at)))
+                    batch = Batch(at)
+                    for function, group in groupby(outcomes, _FUNCTION):
+                        self.table(function[0]).update(zip(map(_REST, group), repeat(batch)))
                     continue
                 if kind != F.BATCH or length < 1 + F.BHEAD.size:
                     continue
@@ -176,7 +200,10 @@ class Journal:
                 except (ValueError, OverflowError):
                     damaged.append(at)
                     continue
-                table.update(dict.fromkeys(keys, Batch(at)))
+                batch = Batch(at)
+                for key in keys:
+                    function, rest_ = F.split(key)
+                    self.table(function)[rest_] = batch
         if damaged:
             log.warning("netpool: the journal %s has damaged parts (at offsets %s); the tasks "
                         "they held run again", self.path, damaged[:5])
@@ -199,25 +226,39 @@ class Journal:
         return os.lseek(self._fd, 0, os.SEEK_CUR) - total
 
     # -- the runtime's side --------------------------------------------------------------
+    def table(self, function: bytes) -> dict[bytes, Any]:
+        """The table of the keys of a function id (made on first use)."""
+        table = self.tables.get(function)
+        if table is None:
+            table = self.tables[function] = {}
+        return table
+
+    def function(self, function: bytes, name: str) -> tuple:
+        """``(function id, name)``, one tuple for all the outcomes of a function."""
+        return self._functions.setdefault((function, name), (function, name))
+
     def __contains__(self, key: bytes) -> bool:
-        return type(self.table.get(key)) is Batch
+        function, rest = F.split(key)
+        return type(self.tables.get(function, {}).get(rest)) is Batch
 
     def __len__(self) -> int:
-        return sum(1 for v in self.table.values() if type(v) is Batch)
+        return sum(1 for t in self.tables.values() for v in t.values() if type(v) is Batch)
 
     @property
     def committed(self) -> dict[bytes, int]:
         """key -> offset of the batch of every written outcome (built on each call)."""
-        return {k: v.id for k, v in self.table.items() if type(v) is Batch and v.id is not None}
+        return {f + k: v.id for f, t in self.tables.items() for k, v in t.items()
+                if type(v) is Batch and v.id is not None}
 
     def lookup(self, key: bytes) -> Optional[Outcome]:
         """The recorded outcome of the task ``key``, or None (not recorded, or damaged)."""
-        batch = self.table.get(key)
+        function, rest = F.split(key)
+        batch = self.tables.get(function, {}).get(rest)
         if type(batch) is not Batch:
             return None
         if batch.id is None:  # pending; the last entry for a key wins
-            for k, status, record, _ in reversed(batch.outcomes):
-                if k == key:
+            for (f, _), r, status, record in reversed(batch.outcomes):
+                if r == rest and f == function:
                     break
             else:  # not reached: a key points to the pending batch only once recorded in it
                 return None
@@ -245,8 +286,9 @@ class Journal:
             if magic != F.FRAME_MAGIC or len(body) != length or zlib.crc32(body) != crc:
                 return None
             view = memoryview(body)[1:]
-            if body[0] == F.SMALL_BATCH:
-                return {k: (st, rec) for k, st, rec, _ in F.small_outcomes(view)}, view
+            if body[0] in (F.SHARED_BATCH, F.SMALL_BATCH):
+                return {f[0] + r: (st, rec) for f, r, st, rec in
+                        F.small_outcomes(view, body[0])}, view
             return F.Index.parse(view).entries(view), view
         except (OSError, ValueError, OverflowError, KeyError) as exc:
             log.debug("netpool: journal batch at %d unreadable: %s", at, exc)
@@ -256,32 +298,38 @@ class Journal:
         """Every key of ``batch`` unknown again (its tasks run again)."""
         if why:
             log.warning("netpool: the journal %s %s", self.path, why)
-        table = self.table
-        for k in [k for k, b in table.items() if b is batch]:
-            del table[k]
+        for table in self.tables.values():
+            for k in [k for k, b in table.items() if b is batch]:
+                del table[k]
         return None
 
     def record(self, key: bytes, status: int, payload: bytes, bufs: list, name: str) -> None:
         """Keep a task's outcome (written with the next batch)."""
+        function, rest = F.split(key)
+        self.record_in(self.function(function, name), rest, status, payload, bufs)
+
+    def record_in(self, function: tuple, rest: bytes, status: int, payload: bytes,
+                  bufs: list) -> None:
+        """``record`` with the key split: ``function`` from ``self.function``."""
         if bufs or len(payload) > self.max_result or self.broken:
-            return self._record_other(key, status, payload, bufs, name)
+            return self._record_other(function, rest, status, payload, bufs)
         # A tiny task's path (journaled.py inlines it): a dict entry, an append and a sum;
         # the batch's frame is built from the outcomes once per commit (``flush``).
         if type(payload) is not bytes:
             payload = bytes(payload)  # the worker's buffer may be reused
-        self._keep(key, status, payload, name)
+        self._keep(function, rest, status, payload)
 
-    def _keep(self, key: bytes, status: int, record: bytes, name: str) -> None:
+    def _keep(self, function: tuple, rest: bytes, status: int, record: bytes) -> None:
         batch = self.batch
-        self.table[key] = batch
-        batch.outcomes.append((key, status, record, name))  # type: ignore[union-attr]
+        self.table(function[0])[rest] = batch
+        batch.outcomes.append((function, rest, status, record))  # type: ignore[union-attr]
         if len(record) > SMALL:
             self.pending_bytes += len(record)
         if len(batch.outcomes) >= BATCH_ROWS or self.pending_bytes >= BATCH_BYTES:
             self.flush()
 
-    def _record_other(self, key: bytes, status: int, payload: bytes, bufs: list,
-                      name: str) -> None:
+    def _record_other(self, function: tuple, rest: bytes, status: int, payload: bytes,
+                      bufs: list) -> None:
         if self.broken:
             return
         size = len(payload) + sum(memoryview(b).nbytes for b in bufs)
@@ -289,10 +337,10 @@ class Journal:
             if not self.too_large:
                 log.warning("netpool: a %s result of %d bytes is larger than the journal's "
                             "limit (%d bytes): tasks like it are not journaled and rerun",
-                            name, size, self.max_result)
+                            function[1], size, self.max_result)
             self.too_large += 1
             return
-        self._keep(key, status | F.FRAMED, F.encode(payload, bufs), name)
+        self._keep(function, rest, status | F.FRAMED, F.encode(payload, bufs))
 
     @property
     def pending(self) -> int:
@@ -306,7 +354,7 @@ class Journal:
             return
         try:
             if self.pending_bytes:  # records of more than SMALL: indexed, read apart
-                frame = F.batch(self.token, time.time(), batch.outcomes, join=False)
+                frame = F.batch(self.token, time.time(), F.keyed(batch.outcomes), join=False)
             else:
                 frame = F.small_batch(self.token, time.time(), batch.outcomes)
             at = self._write(frame)

@@ -27,12 +27,14 @@ from __future__ import annotations
 import hashlib
 import os
 import time
+from itertools import islice
 from math import inf
 from typing import Any, Callable, Optional, Sequence
 
 from .._protocol import messages as M
 from .identity import fingerprint
 from .journal import BATCH_ROWS, Batch, Journal
+from .journalformat import DIGEST
 from .stats import raised_type
 
 __all__ = ["Journal", "JournaledTasks", "open_journal", "set_default", "key_prefix", "task_key"]
@@ -101,7 +103,7 @@ class JournaledTasks:
         self.journal = journal
         self._functions: dict[int, Optional[bytes]] = {0: b""}  # blob id -> fingerprint
         self._names: dict[int, str] = {}
-        self._prefixes: dict[tuple, tuple] = {}     # (kind, blob) -> (hash prefix, id, name)
+        self._prefixes: dict[tuple, tuple] = {}     # (kind, blob) -> (hash prefix, mark)
         # Arguments up to this size are their own key (``RAW_LIMIT``); none in a journal
         # whose keys are all digests (``Journal.digests``).
         self._raw = -1 if journal is None or journal.digests else RAW_LIMIT
@@ -114,9 +116,10 @@ class JournaledTasks:
         # the next commit (``end_of_round``).
         self.calls_made: Optional[Callable[[], int]] = None
         self._split = 0
-        # A leader carries its key and function name itself (``Task.journal``): no table
-        # by task id to fill and empty for every task. Its key is in the journal's one
-        # table of keys (``Journal.table``), pointing to its task id while it runs and to
+        # A leader carries its *mark* (``Task.journal``): (its function's table of keys,
+        # the function as the journal records it, the rest of its key or None when that is
+        # its payload). A task with small arguments shares its function's mark: nothing is
+        # built for it. Its key is in that table, pointing to the task while it runs and to
         # its outcome's batch once recorded: one lookup and one insertion per task at
         # admission, one replacement at its outcome, nothing per task at the commit.
 
@@ -130,74 +133,86 @@ class JournaledTasks:
         """The tasks that must run; those the journal has go to their sinks (``to_sink``)."""
         if self.journal is None:
             return tasks
-        run = None  # the tasks that run, made only once one of them does not
-        journal = self.journal
-        table = journal.table
-        kind = blob = fid = None  # a batch's tasks mostly share their kind and function
+        # The common case, for as long as it lasts: small arguments of a known function,
+        # a key not seen before. The key is the arguments' bytes in the function's table,
+        # and one probe puts the task there as its leader.
         raw = self._raw
+        kind = blob = mark = claim = None
         for t in tasks:
-            # The common case inline (small arguments of a known function): the key is the
-            # function's id and the arguments' bytes, no digest.
             payload = t.payload
-            if t.bufs or t.kind == _CONTEXT or len(payload) > raw:
-                key, tname = self._key(t)
-            else:
-                if t.blob != blob or t.kind != kind:
-                    kind, blob = t.kind, t.blob
-                    _, fid, name = self._prefix(kind, blob)
-                if fid is None:  # nothing can pickle the function: it is not journaled
-                    key = None
-                else:
-                    key, tname = fid + payload, name
-            if key is not None:
-                tid = t.id
-                # One probe of the large table: the key goes in unless it is there already.
-                known = table.setdefault(key, tid)
-                if known is not tid:  # it was there (a task id is never another's object)
-                    if type(known) is Batch:  # recorded, in this run or an earlier one
-                        outcome = journal.lookup(key)
-                        if outcome is not None:
-                            to_sink(t.sink._deliver, tid, *outcome, "the journal")
-                            if run is None:
-                                run = tasks[:tasks.index(t)]
-                            continue
-                        # damaged: ``lookup`` forgot it, and this task runs as its leader
-                        table[key] = tid
-                    else:  # the task id of an identical task running
-                        self._followers.setdefault(known, []).append(t)
-                        if run is None:
-                            run = tasks[:tasks.index(t)]
-                        continue
-                t.journal = key, tname
-            if run is not None:
+            if t.blob != blob or t.kind != kind:
+                kind, blob = t.kind, t.blob
+                mark = None if kind == _CONTEXT else self._prefix(kind, blob)[1]
+                if mark is None:
+                    break
+                claim = mark[0].setdefault
+            if t.bufs or len(payload) > raw or claim(payload, t) is not t:
+                break
+            t.journal = mark
+        else:
+            return tasks
+        return self._admit_rest(tasks, tasks.index(t), to_sink)
+
+    def _admit_rest(self, tasks: list, start: int, to_sink: Callable[..., None]) -> list:
+        """``admit`` from ``tasks[start]`` on, every case."""
+        journal = self.journal
+        run = tasks[:start]
+        for t in islice(tasks, start, None):
+            mark = self._mark(t)
+            if mark is None:  # nothing can pickle the function: it is not journaled
                 run.append(t)
-        return tasks if run is None else run
+                continue
+            table, function, rest = mark
+            if rest is None:
+                rest = t.payload
+            known = table.setdefault(rest, t)
+            if known is not t:
+                if type(known) is not Batch:  # an identical task running: it waits for it
+                    self._followers.setdefault(known.id, []).append(t)
+                    continue
+                outcome = journal.lookup(function[0] + rest)  # type: ignore[union-attr]
+                if outcome is not None:  # recorded, in this run or an earlier one
+                    to_sink(t.sink._deliver, t.id, *outcome, "the journal")
+                    continue
+                table[rest] = t  # damaged: ``lookup`` forgot it; this task leads its key
+            t.journal = mark
+            run.append(t)
+        return run
 
     def resolved(self, task: Any, status: int, payload: bytes, bufs: list) -> Sequence:
         """A task's outcome arrived: journal it; returns the tasks that wait for it too."""
-        mine = task.journal
-        if mine is None:  # no journal, or not a leader: no exception raised
+        mark = task.journal
+        if mark is None:  # no journal, or not a leader: no exception raised
             return ()
-        task.journal = None
-        key, name = mine
+        table, function, rest = mark
+        if rest is None:
+            rest = task.payload
+        journal = self.journal
+        # A payload is bytes (``shapes.result_entry``), so the common case is
+        # ``Journal.record``'s, inlined: one call less a task.
+        if status or bufs or len(payload) > journal.plain_limit:
+            return self._resolved_other(task, table, function, rest, status, payload, bufs)
+        batch = journal.batch
+        table[rest] = batch  # replaces the leader: no insertion
+        outcomes = batch.outcomes
+        outcomes.append((function, rest, status, payload))
+        if len(outcomes) >= BATCH_ROWS:  # a payload this small is not counted in bytes
+            journal.flush()
+            self._committed_in_round()
+        return self._followers.pop(task.id, ()) if self._followers else ()
+
+    def _resolved_other(self, task: Any, table: dict, function: tuple, rest: bytes,
+                        status: int, payload: bytes, bufs: list) -> Sequence:
+        """``resolved`` for an exception, a payload with buffers or a large one."""
         journal = self.journal
         if status == _RAISED and raised_type(payload) == "KeyboardInterrupt":
-            if journal.table.get(key) == task.id:  # not an outcome: as ``withdrawn``
-                del journal.table[key]
-            return self._followers.pop(task.id, ()) if self._followers else ()
-        if bufs or type(payload) is not bytes or len(payload) > journal.plain_limit:
-            journal.table.pop(key, None)  # ``record`` may keep nothing (too large, broken)
+            if table.get(rest) is task:  # not an outcome: as ``withdrawn``
+                del table[rest]
+        else:
+            table.pop(rest, None)  # ``record_in`` may keep nothing (too large, broken)
             batch = journal.batch
-            journal.record(key, status, payload, bufs, name)  # type: ignore[union-attr]
+            journal.record_in(function, rest, status, payload, bufs)
             if journal.batch is not batch:  # it committed
-                self._committed_in_round()
-        else:  # ``Journal.record``'s common case inline: one call less per task
-            batch = journal.batch
-            journal.table[key] = batch  # replaces the leader's task id: no insertion
-            outcomes = batch.outcomes
-            outcomes.append((key, status, payload, name))
-            if len(outcomes) >= BATCH_ROWS:  # a payload this small is not counted in bytes
-                journal.flush()
                 self._committed_in_round()
         return self._followers.pop(task.id, ()) if self._followers else ()
 
@@ -209,13 +224,15 @@ class JournaledTasks:
 
     def withdrawn(self, task: Any) -> list:
         """A task ended without an outcome; returns the tasks that waited for it."""
-        mine = task.journal
-        if mine is None:
+        mark = task.journal
+        if mark is None:
             return []
         task.journal = None
-        table = self.journal.table  # type: ignore[union-attr]
-        if table.get(mine[0]) == task.id:
-            del table[mine[0]]
+        table, _, rest = mark
+        if rest is None:
+            rest = task.payload
+        if table.get(rest) is task:
+            del table[rest]
         return self._followers.pop(task.id, [])
 
     def end_of_round(self, later: list, in_flight: int, final: bool = False) -> list:
@@ -271,32 +288,46 @@ class JournaledTasks:
             self.journal.close()
 
     def _prefix(self, kind: int, blob: int) -> tuple:
-        """(hash prefix, 16-byte id, name) of a kind and function; Nones if not journaled."""
+        """(hash prefix, mark) of a kind and function; Nones if it is not journaled. The
+        mark is that of its tasks with small arguments (see ``__init__``)."""
         try:
             return self._prefixes[(kind, blob)]
         except KeyError:
             function = self._functions.get(blob)
             if function is None:
-                return None, None, None
+                return None, None
             prefix = key_prefix(kind, function)
-            found = self._prefixes[(kind, blob)] = (prefix, prefix.copy().digest(),
-                                                    self._names.get(blob, ""))
+            fid = prefix.copy().digest()
+            journal = self.journal
+            mark = (journal.table(fid), journal.function(fid, self._names.get(blob, "")),
+                    None)
+            found = self._prefixes[(kind, blob)] = (prefix, mark)
             return found
 
-    def _key(self, t: Any) -> tuple:
-        """(key, name of the function) of a task, or (None, None) if it is not journaled."""
+    def key(self, t: Any) -> Optional[bytes]:
+        """A task's key as the journal's file holds it, or None if it is not journaled."""
+        mark = self._mark(t)
+        if mark is None:
+            return None
+        return mark[1][0] + (t.payload if mark[2] is None else mark[2])
+
+    def _mark(self, t: Any) -> Optional[tuple]:
+        """The mark of a task (see ``__init__``), or None if it is not journaled."""
         kind = t.kind
-        prefix, fid, name = self._prefix(kind, t.blob)
+        prefix, mark = self._prefix(kind, t.blob)
         if prefix is None:
-            return None, None
+            return None
         payload = t.payload
-        if kind == M.CONTEXT:
+        name = mark[1][1]
+        if kind == _CONTEXT:
             ident = t.ident
             name = getattr(ident, "__qualname__", None) or type(ident).__qualname__
             if ident is not None:
                 payload = fingerprint(ident)
                 if payload is None:
-                    return None, None
+                    return None
         elif not t.bufs and len(payload) <= self._raw:
-            return fid + payload, name
-        return task_key(prefix, payload, t.bufs), name
+            return mark
+        journal = self.journal
+        return (journal.table(DIGEST), journal.function(DIGEST, name),  # type: ignore
+                task_key(prefix, payload, t.bufs))

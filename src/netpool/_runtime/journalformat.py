@@ -1,4 +1,4 @@
-"""The journal's file format (version 3): a header, then checksummed frames, appended.
+"""The journal's file format (version 4): a header, then checksummed frames, appended.
 
 Why a file of our own and not SQLite (formats 1 and 2 were SQLite databases): a commit
 here is one ``os.writev`` of one frame, ~8 us of CPU on this project's machines, where
@@ -18,10 +18,16 @@ Layout (all integers little-endian)::
     body     u8 kind, then
       RUN    JSON {"run": token, "program", "argv", "host", "pid", "started"}
       END    JSON {"run": token, "ended"}
-      SMALL_BATCH  8-byte run token, f64 time, then the outcomes, ``[(key, status,
-             record, function name), ...]`` in order, in ``marshal`` (version 4): the
-             commit of small records (1 KiB or less each; one C call to write, where
-             the layout below takes ten, each a pass over the outcomes)
+      SHARED_BATCH  8-byte run token, f64 time, then the outcomes, ``[(function,
+             rest of the key, status, record), ...]`` in order, in ``marshal`` (version
+             4), where ``function`` is ``(function id, function name)``, one tuple shared
+             by all the outcomes of a function, which ``marshal`` writes once and then
+             refers to: the commit of small records (1 KiB or less each; one C call to
+             write, where the layout below takes ten, each a pass over the outcomes). The
+             key is the function id followed by the rest.
+      SMALL_BATCH  (format 3, read only) the same with ``(key, status, record, function
+             name)``: a runtime keeps its keys split (function id, rest), so that a tiny
+             task's key is its arguments' bytes and needs no joining, either way
       BATCH  8-byte run token, f64 time, u32 outcomes n, u32 names length, u32 keys
              length; the names (JSON ``[[name, count], ...]``: the function names of the
              outcomes in order, run-length encoded); the keys, concatenated; u32 end of
@@ -30,9 +36,11 @@ Layout (all integers little-endian)::
 A status with ``FRAMED`` set has a framed record (payload length u64, number of buffers
 u16, each buffer's length u64, payload, buffers), else the record is the payload alone.
 A key is the task's function identity (16 bytes) followed by its pickled arguments when
-those are small, else a 16-byte digest of both (journaled.py, ``task_key``); ``DIGESTS``
-in the flags means every key is a digest (a journal converted from format 2, whose keys
-were all digests: its tasks keep their keys).
+those are small, else a 16-byte digest of both (journaled.py, ``task_key``): split, its
+function id is ``DIGEST`` (none) and the rest is the digest. ``DIGESTS`` in the flags
+means every key is a digest (a journal converted from format 2, whose keys were all
+digests: its tasks keep their keys). A format-3 file is read as it is, and its header
+says format 4 once this netpool writes to it (older ones cannot read SHARED_BATCH).
 """
 
 from __future__ import annotations
@@ -46,20 +54,21 @@ from array import array
 from itertools import accumulate, groupby
 from typing import Any, Iterator, Optional
 
-FORMAT = 3
+FORMAT = 4
 MAGIC = b"netpool journal\x00"
 HEADER = struct.Struct("<16sII8x")
 FRAME_MAGIC = b"\xfeNPF"
 FRAME = struct.Struct("<4sII")
 BHEAD = struct.Struct("<8sdIII")
 BHEAD_SMALL = struct.Struct("<8sd")
-RUN, END, BATCH, SMALL_BATCH = 1, 2, 3, 4
+RUN, END, BATCH, SMALL_BATCH, SHARED_BATCH = 1, 2, 3, 4, 5
+DIGEST = b""                    # the function id of a key that is a digest
 FRAMED = 0x80                   # in a status: the record is framed (it has buffers)
 DIGESTS = 1                     # in the header's flags: every key is a digest
 HEAD = struct.Struct("<QH")     # a framed record: payload length, number of buffers
 SIZE = struct.Struct("<Q")      # ... then each buffer's length, the payload, the buffers
 _LITTLE = sys.byteorder == "little"
-_KIND = {k: bytes((k,)) for k in (RUN, END, BATCH, SMALL_BATCH)}
+_KIND = {k: bytes((k,)) for k in (RUN, END, BATCH, SMALL_BATCH, SHARED_BATCH)}
 
 
 def header(flags: int = 0) -> bytes:
@@ -103,14 +112,21 @@ def json_frame(kind: int, obj: dict) -> list:
     return frame(kind, [json.dumps(obj).encode()])
 
 
+def split(key: bytes) -> tuple[bytes, bytes]:
+    """(function id, rest) of a key: ``DIGEST`` and the key itself for a digest."""
+    return (key[:16], key[16:]) if len(key) > 16 else (DIGEST, key)
+
+
 def small_batch(run: bytes, at: float, outcomes: list) -> list:
-    """A SMALL_BATCH frame's buffers, from the outcomes ``(key, status, record, name)``."""
-    return frame(SMALL_BATCH, [BHEAD_SMALL.pack(run, at), marshal.dumps(outcomes, 4)])
+    """A SHARED_BATCH frame's buffers, from the outcomes ``(function, rest, status,
+    record)``, ``function`` being ``(function id, name)`` (shared: see the layout)."""
+    return frame(SHARED_BATCH, [BHEAD_SMALL.pack(run, at), marshal.dumps(outcomes, 4)])
 
 
-def small_outcomes(body: Any) -> list:
-    """The outcomes of a SMALL_BATCH body after its kind byte (whose CRC matched);
-    raises ``ValueError`` if they are not what ``small_batch`` wrote."""
+def small_outcomes(body: Any, kind: int = SHARED_BATCH) -> list:
+    """The outcomes of a SHARED_BATCH (or SMALL_BATCH) body after its kind byte (whose CRC
+    matched), as ``small_batch`` took them; raises ``ValueError`` if they are not what it
+    wrote. A SMALL_BATCH's ``(key, status, record, name)`` come out in the same form."""
     try:
         outcomes = marshal.loads(body[BHEAD_SMALL.size:])
     except (EOFError, TypeError) as exc:
@@ -118,7 +134,24 @@ def small_outcomes(body: Any) -> list:
     if type(outcomes) is not list or not all(type(o) is tuple and len(o) == 4
                                              for o in outcomes):
         raise ValueError("a small batch holds something else")
+    if kind == SMALL_BATCH:  # format 3: whole keys, split here
+        functions: dict = {}
+        out = []
+        for key, st, rec, name in outcomes:
+            if type(key) is not bytes or type(name) is not str:
+                raise ValueError("a small batch holds something else")
+            f, rest = split(key)
+            out.append((functions.setdefault((f, name), (f, name)), rest, st, rec))
+        return out
+    if not all(type(o[0]) is tuple and len(o[0]) == 2 and type(o[0][0]) is bytes
+               and type(o[0][1]) is str and type(o[1]) is bytes for o in outcomes):
+        raise ValueError("a small batch holds something else")
     return outcomes
+
+
+def keyed(outcomes: list) -> list:
+    """``(key, status, record, name)`` of outcomes ``(function, rest, status, record)``."""
+    return [(f[0] + rest, st, rec, f[1]) for f, rest, st, rec in outcomes]
 
 
 def batch(run: bytes, at: float, outcomes: list, join: bool = True) -> list:
@@ -298,8 +331,8 @@ def summarize(f: Any, size: int) -> tuple[dict, int, list, dict, dict]:
                 else:
                     run[5] = info["ended"]
                 continue
-            if kind == SMALL_BATCH:
-                outcomes = small_outcomes(body)
+            if kind in (SMALL_BATCH, SHARED_BATCH):
+                outcomes = keyed(small_outcomes(body, kind))
                 token = BHEAD_SMALL.unpack_from(body)[0]
             elif kind == BATCH:
                 ix = Index.parse(body)

@@ -1,12 +1,13 @@
 """Journals of formats 1 and 2 (SQLite databases, netpool before 2026-12-07), converted.
 
-A run given such a journal converts it once, in place, to format 3 (``journalformat.py``),
-so that the work it holds is not lost: every batch whose checksum matches is copied with
-its keys (all digests then, so the new file says ``DIGESTS`` and keeps keying its tasks
-that way), every run with its program, host and times. The copy is written beside the
-journal, synced, and renamed over it; SQLite's ``-wal`` and ``-shm`` files are removed.
-A run of an older netpool still writing that journal at that moment would lose what it
-writes afterwards: convert between runs. ``sqlite3`` is imported only here, only then.
+A run given such a journal converts it once, in place, to the current format
+(``journalformat.py``), so that the work it holds is not lost: every batch whose checksum
+matches is copied with its keys (all digests then, so the new file says ``DIGESTS`` and
+keeps keying its tasks that way), every run with its program, host and times. The copy is
+written beside the journal, synced, and renamed over it; SQLite's ``-wal`` and ``-shm``
+files are removed. A run of an older netpool still writing that journal at that moment
+would lose what it writes afterwards: convert between runs. ``sqlite3`` is imported only
+here, only then.
 """
 
 from __future__ import annotations
@@ -52,8 +53,8 @@ def convert_if_older(path: str, readonly: bool) -> None:
 
 
 def convert(path: str) -> None:
-    """Rewrite the SQLite journal at ``path`` as format 3. Raises ``JournalError`` if it is
-    another program's database or cannot be read."""
+    """Rewrite the SQLite journal at ``path`` in the current format. Raises
+    ``JournalError`` if it is another program's database or cannot be read."""
     import sqlite3
     try:
         db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)

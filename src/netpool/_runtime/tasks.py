@@ -24,7 +24,7 @@ class Task:
         self.payload, self.bufs, self.sink = payload, bufs, sink
         self.ident = ident  # a Context's task callable: what the journal identifies it by
         self.refs: Any = None  # the Blobs counting this task as a user of its callable
-        self.journal: Any = None  # (key, function name) while it runs as its key's leader
+        self.journal: Any = None  # its mark while it runs as its key's leader (journaled.py)
 
     def __del__(self) -> None:
         # The task is gone, whichever way it ended (result, failure, withdrawal, the

@@ -62,6 +62,50 @@ def test_other_functions_kinds_and_unfingerprinted_callables_are_other_tasks(tmp
     jt.close()
 
 
+def test_one_batch_of_several_kinds_and_functions_keys_each_task_by_its_own(tmp_path):
+    # The fast loop of admission goes on through tasks of another kind or function: each
+    # must land in its own function's table, whatever task came before it in the batch.
+    jt = JournaledTasks(Journal(tmp_path / "j.db"))
+    jt.define(1, square, "square")
+    jt.define(2, lambda x: x, "<lambda>")
+    batch = [Task(0, M.CALL, 1, b"a", [], Sink()), Task(1, M.MAP, 1, b"b", [], Sink()),
+             Task(2, M.CALL, 2, b"c", [], Sink())]
+    assert jt.admit(batch, None) == batch
+    for t, value in zip(batch, (b"A", b"B", b"C")):
+        assert list(jt.resolved(t, M.OK, value, [])) == []
+    delivered = []
+    again = [Task(5, M.CALL, 1, b"b", [], Sink()), Task(6, M.MAP, 1, b"b", [], Sink()),
+             Task(7, M.CALL, 1, b"c", [], Sink()), Task(8, M.CALL, 2, b"c", [], Sink())]
+    for t in again:
+        t.sink._deliver = lambda tid, status, payload, *rest: delivered.append((tid, payload))
+    # Pending, then committed: the same answers either way.
+    for _ in range(2):
+        assert [t.id for t in jt.admit(again[:], lambda m, *a: m(*a))] == [5, 7]
+        assert delivered == [(6, b"B"), (8, b"C")]
+        for t in (again[0], again[2]):
+            jt.withdrawn(t)
+        delivered.clear()
+        jt.end_of_round([], 0, final=True)
+    jt.close()
+
+
+def test_a_pending_outcome_is_found_under_its_own_function(tmp_path):
+    jt = JournaledTasks(Journal(tmp_path / "j.db"))
+    jt.define(1, square, "square")
+    jt.define(2, lambda x: x, "<lambda>")
+    first = [Task(0, M.CALL, 1, b"a", [], Sink()), Task(1, M.CALL, 2, b"a", [], Sink())]
+    assert jt.admit(first, None) == first
+    jt.resolved(first[0], M.OK, b"square's", [])
+    jt.resolved(first[1], M.OK, b"lambda's", [])  # the later one in the pending batch
+    assert jt.journal.pending == 2
+    delivered = []
+    sink = Sink()
+    sink._deliver = lambda tid, status, payload, *rest: delivered.append(payload)
+    assert jt.admit([Task(2, M.CALL, 1, b"a", [], sink)], lambda m, *a: m(*a)) == []
+    assert delivered == [b"square's"]
+    jt.close()
+
+
 def test_without_a_journal_everything_runs_and_nothing_is_kept():
     jt = JournaledTasks(None)
     jt.define(1, square, "square")

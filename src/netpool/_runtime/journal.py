@@ -193,17 +193,17 @@ class Journal:
                     continue
                 head = f.read(F.BHEAD.size)
                 try:
-                    rest = F.Index.keys_end(head) - F.BHEAD.size
-                    if rest > length:
+                    more = F.Index.keys_end(head) - F.BHEAD.size
+                    if more > length:
                         raise ValueError("an index longer than its frame")
-                    keys = F.Index.parse(head + f.read(rest), full=False).keys
+                    keys = F.Index.parse(head + f.read(more), full=False).keys
                 except (ValueError, OverflowError):
                     damaged.append(at)
                     continue
                 batch = Batch(at)
                 for key in keys:
-                    function, rest_ = F.split(key)
-                    self.table(function)[rest_] = batch
+                    function, rest = F.split(key)
+                    self.table(function)[rest] = batch
         if damaged:
             log.warning("netpool: the journal %s has damaged parts (at offsets %s); the tasks "
                         "they held run again", self.path, damaged[:5])

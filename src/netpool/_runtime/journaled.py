@@ -3,7 +3,8 @@
 The task table hands every task here before the Scheduler sees it, as
 ``(kind, blob id, payload, buffers)`` plus, for a Context task, the task callable itself
 (``Task.ident``: its pickled bytes change from run to run, see ``identity.py``). Each task
-gets a key, a digest of its function's fingerprint and its payload, and one of three fates:
+gets a key (its function's id, from the function's fingerprint, and its payload's bytes when
+they are small, else a digest of both: ``RAW_LIMIT``) and one of three fates:
 
 * its outcome is in the journal: it is delivered to its sink at once, from the journal,
   and never sent to a worker;

@@ -20,7 +20,6 @@ thread that opened it and the loop thread).
 
 from __future__ import annotations
 
-import fcntl
 import logging
 import os
 import socket
@@ -31,11 +30,11 @@ from itertools import groupby, repeat
 from operator import itemgetter
 from typing import Any, Optional
 
-from ..errors import JournalError
+from ..errors import JournalError  # noqa: F401  (raised through journalopen.py)
 from . import forks
 from . import journalformat as F
-from . import journallegacy
-from .journalformat import FORMAT
+from . import journalopen
+from .journalformat import FORMAT  # noqa: F401  (the format this netpool writes)
 
 log = logging.getLogger("netpool")
 
@@ -94,10 +93,9 @@ class Journal:
         self._clear_pending()
         self._read: tuple = (None, {}, b"")  # the last batch read: offset, key -> entry, body
         self.token = os.urandom(8)  # this run's name in its frames
-        journallegacy.convert_if_older(self.path, readonly)
-        self._fd = self._open(readonly)
+        self._fd = journalopen.open_file(self.path, readonly)
         try:
-            self.format, self.digests = self._validate(readonly)
+            self.format, self.digests = journalopen.validate(self._fd, self.path, readonly)
             self._load()
             self.run = self._start_run() if register and not readonly else None
         except BaseException:
@@ -105,71 +103,7 @@ class Journal:
             raise
         forks.own(self)
 
-    # -- opening -----------------------------------------------------------------------
-    def _open(self, readonly: bool) -> int:
-        if os.path.isdir(self.path):
-            raise JournalError(f"the journal {self.path} is a directory; give a file name")
-        if readonly:
-            if not os.path.exists(self.path):
-                raise JournalError(f"there is no journal at {self.path}")
-            flags = os.O_RDONLY
-        else:
-            folder = os.path.dirname(self.path)
-            if not os.path.isdir(folder):
-                raise JournalError(f"cannot create the journal {self.path}: {folder} is not "
-                                   "a folder")
-            flags = os.O_RDWR | os.O_CREAT | os.O_APPEND
-        try:
-            return os.open(self.path, flags | os.O_CLOEXEC, 0o666)
-        except OSError as exc:
-            raise JournalError(f"cannot {'read' if readonly else 'write'} the journal "
-                               f"{self.path}: {exc.strerror}; choose another journal path or "
-                               "change the permissions") from None
-
-    def _validate(self, readonly: bool) -> tuple[int, bool]:
-        """Checks the header, writes it into a new file; returns (format, every key a digest)."""
-        fd = self._fd
-        if not readonly:
-            fcntl.flock(fd, fcntl.LOCK_EX)  # two runs creating one journal write one header
-        try:
-            head = os.pread(fd, F.HEADER.size, 0)
-            why = F.check_header(head)
-            if why == "empty":
-                if readonly:
-                    raise JournalError(f"{self.path} is an empty file, not a netpool "
-                                       "journal yet")
-                os.ftruncate(fd, 0)  # a header cut short: its creator was killed
-                os.write(fd, F.header())
-                return FORMAT, False
-        finally:
-            if not readonly:
-                fcntl.flock(fd, fcntl.LOCK_UN)
-        if why == "other":
-            raise JournalError(f"{self.path} is not a netpool journal (another program's "
-                               "file?): it is left untouched; choose another journal path")
-        _, version, flags = F.HEADER.unpack_from(head)
-        if why == "newer":
-            raise JournalError(
-                f"the journal {self.path} was written by a newer netpool (journal format "
-                f"{version}; this one reads format {FORMAT}): use that netpool, or start "
-                "afresh with another journal path")
-        if version < FORMAT and not readonly:  # format 3: what is added is format 4's
-            self._upgrade_header(flags)
-            version = FORMAT
-        return version, bool(flags & F.DIGESTS)
-
-    def _upgrade_header(self, flags: int) -> None:
-        """The header says format ``FORMAT``, so that an older netpool, which cannot read
-        the frames this one adds, says so rather than skip them. Raises ``JournalError``."""
-        try:  # not through ``_fd``: a write to a file opened O_APPEND lands at its end
-            fd = os.open(self.path, os.O_WRONLY | os.O_CLOEXEC)
-            try:
-                os.pwrite(fd, F.header(flags), 0)
-            finally:
-                os.close(fd)
-        except OSError as exc:
-            raise JournalError(f"cannot write the journal {self.path}: {exc.strerror}") from None
-
+    # -- its frames (the file and its header were opened by journalopen.py) -------------
     def _load(self) -> None:
         """Every key of the file into the tables, reading each batch's index, not its records."""
         damaged: list = []

@@ -186,7 +186,10 @@ class Journal:
 
     def lookup(self, key: bytes) -> Optional[Outcome]:
         """The recorded outcome of the task ``key``, or None (not recorded, or damaged)."""
-        function, rest = F.split(key)
+        return self.outcome(*F.split(key))
+
+    def outcome(self, function: bytes, rest: bytes) -> Optional[Outcome]:
+        """``lookup`` with the key split (journaled.py holds it so)."""
         batch = self.tables.get(function, {}).get(rest)
         if type(batch) is not Batch:
             return None
@@ -196,18 +199,16 @@ class Journal:
                     break
             else:  # not reached: a key points to the pending batch only once recorded in it
                 return None
-            if status & F.FRAMED:
-                return (status & ~F.FRAMED, *F.decode(record))
-            return (status, record, [])
-        at = batch.id
-        if self._read[0] != at:  # results come back in the order they were recorded
-            read = self._read_batch(at)
-            if read is None:
-                return self._forget(batch, f"holds a damaged batch (at offset {at}); its "
-                                           "tasks run again")
-            self._read = (at, *read)
-        status, record = self._read[1][key]
-        record = bytes(record)
+        else:
+            at = batch.id
+            if self._read[0] != at:  # results come back in the order they were recorded
+                read = self._read_batch(at)
+                if read is None:
+                    return self._forget(batch, f"holds a damaged batch (at offset {at}); its "
+                                               "tasks run again")
+                self._read = (at, *read)
+            status, record = self._read[1][function + rest]
+            record = bytes(record)
         if status & F.FRAMED:
             return (status & ~F.FRAMED, *F.decode(record))
         return (status, record, [])
@@ -221,8 +222,8 @@ class Journal:
                 return None
             view = memoryview(body)[1:]
             if body[0] in (F.SHARED_BATCH, F.SMALL_BATCH):
-                return {f[0] + r: (st, rec) for f, r, st, rec in
-                        F.small_outcomes(view, body[0])}, view
+                outcomes = F.keyed(F.small_outcomes(view, body[0]))
+                return {key: (st, rec) for key, st, rec, _ in outcomes}, view
             return F.Index.parse(view).entries(view), view
         except (OSError, ValueError, OverflowError, KeyError) as exc:
             log.debug("netpool: journal batch at %d unreadable: %s", at, exc)

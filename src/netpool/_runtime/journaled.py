@@ -171,11 +171,11 @@ class JournaledTasks:
                 if type(known) is not Batch:  # an identical task running: it waits for it
                     self._followers.setdefault(known.id, []).append(t)
                     continue
-                outcome = journal.lookup(function[0] + rest)  # type: ignore[union-attr]
+                outcome = journal.outcome(function[0], rest)  # type: ignore[union-attr]
                 if outcome is not None:  # recorded, in this run or an earlier one
                     to_sink(t.sink._deliver, t.id, *outcome, "the journal")
                     continue
-                table[rest] = t  # damaged: ``lookup`` forgot it; this task leads its key
+                table[rest] = t  # damaged: ``outcome`` forgot it; this task leads its key
             t.journal = mark
             run.append(t)
         return run

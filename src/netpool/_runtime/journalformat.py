@@ -123,7 +123,7 @@ def small_batch(run: bytes, at: float, outcomes: list) -> list:
     return frame(SHARED_BATCH, [BHEAD_SMALL.pack(run, at), marshal.dumps(outcomes, 4)])
 
 
-def small_outcomes(body: Any, kind: int = SHARED_BATCH) -> list:
+def small_outcomes(body: Any, kind: int) -> list:
     """The outcomes of a SHARED_BATCH (or SMALL_BATCH) body after its kind byte (whose CRC
     matched), as ``small_batch`` took them; raises ``ValueError`` if they are not what it
     wrote. A SMALL_BATCH's ``(key, status, record, name)`` come out in the same form."""

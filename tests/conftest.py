@@ -26,6 +26,13 @@ def wait_for(condition, timeout=10.0, interval=0.01, what="condition"):
         time.sleep(interval)
 
 
+def another_program_run():
+    """What follows opens journals as the next run of the program would (another process):
+    the calls of this process so far are not this run's (docs/journal.md, "What is assumed")."""
+    from netpool._runtime import journal
+    journal._program_runs.clear()
+
+
 def pid_alive(pid):
     try:
         os.kill(pid, 0)

@@ -34,9 +34,8 @@ from ._pool_workers import START_GRACE, PoolWorkers, can_grow, current_workers
 from ._protocol import codec
 from ._protocol import messages as M
 from ._results import ApplyResult, AsyncResult, MapResult, track
-from ._runtime import failures, forks, reporting
-from ._runtime import progress as progress_line
-from ._runtime.journaled import open_journal
+from ._runtime import failures, forks, reporting, progress as progress_line
+from ._runtime.journaled import environment_of, open_journal
 from ._runtime.forking import forked_worker
 from ._runtime.loop import Runtime
 from ._runtime.tasks import Task
@@ -134,13 +133,15 @@ class DistributedPool(Feeding, PoolWorkers):
                      connect_timeout=connect_timeout, task_timeout=_positive(task_timeout))
         self._reporting = reporting.start("DistributedPool", report, dashboard)
         log = open_journal(journal)
+        environment = environment_of(initializer, initargs) if log is not None else b""
         try:
             self._rt = Runtime(host=host, authkey=authkey,
                                python=split_python(python, sys.executable), config=cfg,
                                initializer=worker_setup(initializer, initargs, host,
                                                         launchers, forking, start, authkey,
                                                         context),
-                               addresses=addresses, journal=log, fork=forked_worker(
+                               addresses=addresses, journal=log, environment=environment,
+                               fork=forked_worker(
                                    functools.partial(initializer, *initargs) if initializer
                                    else None) if forking else None)  # called with our objects
         except BaseException:

@@ -87,7 +87,7 @@ def test_a_task_counted_twice_is_counted_once():
     bid = reg.define(functools.partial(_add, -1))
     task = _task(1, bid)
     reg.retain([task])
-    reg.retain([task])  # withdrawal re-accepts the twins it had: never counted again
+    reg.retain([task])  # handed on again: never counted twice
     reg.release(bid)
     del task
     gc.collect()

@@ -1,4 +1,4 @@
-"""The runtime's use of a journal, without processes: hits, leaders and followers."""
+"""The runtime's use of a journal, without processes: keys, occurrences and answers."""
 
 import os
 
@@ -23,30 +23,110 @@ def tasks(jt, payloads, first=0, blob=1):
     return [Task(first + i, M.CALL, blob, p, [], Sink()) for i, p in enumerate(payloads)]
 
 
-def test_identical_running_tasks_wait_for_the_first_and_share_its_outcome(tmp_path):
-    jt = JournaledTasks(Journal(tmp_path / "j.db"))
+def another_run(path):
+    """The journal at ``path`` as the next run of the program opens it (another process)."""
+    from netpool._runtime import journal
+    journal._program_runs.clear()
+    return JournaledTasks(Journal(path))
+
+
+def deliveries(ts, into):
+    for t in ts:
+        t.sink._deliver = lambda tid, status, payload, *rest: into.append((tid, payload))
+    return ts
+
+
+def test_identical_calls_each_run_and_a_rerun_replays_each_in_turn(tmp_path):
+    # A task whose result is not a function of its arguments alone (random numbers, side
+    # effects) must run as often as it is called: identical calls are never merged.
+    path = tmp_path / "j.db"
+    jt = another_run(path)
     jt.define(1, square, "square")
-    calls = []
-    run = jt.admit(tasks(jt, [b"a", b"b", b"a", b"a"]), lambda *c: calls.append(c))
-    assert [t.id for t in run] == [0, 1] and calls == []
-    twins = jt.resolved(run[0], M.OK, b"A", [])
-    assert [t.id for t in twins] == [2, 3]
-    assert [t.id for t in jt.withdrawn(run[1])] == []  # a leader without twins
-    # Recorded now: a later identical task comes from the journal, not from a worker.
-    sink = Sink()
-    sink._deliver = lambda *a: calls.append(a)
-    assert jt.admit([Task(9, M.CALL, 1, b"a", [], sink)], lambda m, *a: m(*a)) == []
-    assert calls == [(9, M.OK, b"A", [], "the journal")]
+    run = jt.admit(tasks(jt, [b"a", b"b", b"a", b"a"]), None)
+    assert [t.id for t in run] == [0, 1, 2, 3]
+    assert len({jt.key(t) for t in run}) == 4  # the first "a" has its key; the others theirs
+    for t, value in zip(run[:3], (b"A0", b"B", b"A1")):  # the third "a" never finishes
+        jt.resolved(t, M.OK, value, [])
+    # In the same run, another identical call is another occurrence: it runs too.
+    assert [t.id for t in jt.admit(tasks(jt, [b"a"], first=4), None)] == [4]
+    jt.close()
+
+    jt = another_run(path)
+    jt.define(1, square, "square")
+    got = []
+    again = deliveries(tasks(jt, [b"a", b"a", b"a", b"b", b"b"], first=10), got)
+    # The k-th "a" of this run gets the k-th of the last: the third was never recorded.
+    assert [t.id for t in jt.admit(again, lambda m, *a: m(*a))] == [12, 14]
+    assert got == [(10, b"A0"), (11, b"A1"), (13, b"B")]
     jt.close()
 
 
-def test_a_leader_that_ends_without_an_outcome_takes_its_twins_along(tmp_path):
-    jt = JournaledTasks(Journal(tmp_path / "j.db"))
+def test_a_call_that_ends_without_an_outcome_frees_its_occurrence(tmp_path):
+    path = tmp_path / "j.db"
+    jt = another_run(path)
     jt.define(1, square, "square")
-    run = jt.admit(tasks(jt, [b"a", b"a"]), None)
-    assert [t.id for t in jt.withdrawn(run[0])] == [1]
+    first, second = jt.admit(tasks(jt, [b"a", b"a"]), None)
+    key = jt.key(first)
+    jt.withdrawn(first)
     assert len(jt.journal) == 0  # nothing recorded: it runs again next time
-    assert [t.id for t in jt.admit(tasks(jt, [b"a"], first=5), None)] == [5]  # a new leader
+    third, = jt.admit(tasks(jt, [b"a"], first=5), None)  # the first occurrence, free again
+    assert jt.key(third) == key != jt.key(second)
+    jt.resolved(third, M.OK, b"A", [])
+    jt.resolved(second, M.OK, b"A'", [])
+    jt.close()
+    jt = another_run(path)
+    jt.define(1, square, "square")
+    got = []
+    assert jt.admit(deliveries(tasks(jt, [b"a", b"a"], first=10), got),
+                    lambda m, *a: m(*a)) == []
+    assert got == [(10, b"A"), (11, b"A'")]
+    jt.close()
+
+
+def test_a_later_journal_of_the_same_process_continues_its_run(tmp_path):
+    # ``netpool run --journal`` gives every pool of a script the same file: a second pool
+    # calling what the first called makes another occurrence, which runs.
+    path = tmp_path / "j.db"
+    another_run(path).close()
+    for first in (0, 10):
+        jt = JournaledTasks(Journal(path))
+        jt.define(1, square, "square")
+        run = jt.admit(tasks(jt, [b"a"], first=first), None)
+        assert [t.id for t in run] == [first]
+        jt.resolved(run[0], M.OK, b"A%d" % first, [])
+        jt.close()
+    jt = another_run(path)
+    jt.define(1, square, "square")
+    got = []
+    run = jt.admit(deliveries(tasks(jt, [b"a", b"a", b"a"], first=20), got), lambda m, *a: m(*a))
+    assert [t.id for t in run] == [22]
+    assert got == [(20, b"A0"), (21, b"A10")]
+    jt.close()
+
+
+def test_a_new_file_in_the_place_of_the_last_is_not_this_runs(tmp_path):
+    # Deleted to start afresh and made again, a journal may get the same inode: what this
+    # process took of the old file's occurrences must not count in the new one.
+    path = tmp_path / "j.db"
+    jt = another_run(path)
+    jt.define(1, square, "square")
+    for t in jt.admit(tasks(jt, [b"a", b"a", b"a"]), None):
+        jt.resolved(t, M.OK, b"old", [])
+    jt.close()
+    os.remove(path)
+    jt = JournaledTasks(Journal(path))
+    jt.define(1, square, "square")
+    first, second = jt.admit(tasks(jt, [b"a", b"a"]), None)
+    key = jt.key(second)
+    jt.resolved(first, M.OK, b"A", [])
+    jt.resolved(second, M.OK, b"A'", [])
+    jt.close()
+    jt = another_run(path)
+    jt.define(1, square, "square")
+    got = []
+    assert jt.admit(deliveries(tasks(jt, [b"a", b"a"], first=10), got),
+                    lambda m, *a: m(*a)) == []
+    assert got == [(10, b"A"), (11, b"A'")] and key in jt.journal
     jt.close()
 
 
@@ -65,44 +145,26 @@ def test_other_functions_kinds_and_unfingerprinted_callables_are_other_tasks(tmp
 def test_one_batch_of_several_kinds_and_functions_keys_each_task_by_its_own(tmp_path):
     # The fast loop of admission goes on through tasks of another kind or function: each
     # must land in its own function's table, whatever task came before it in the batch.
-    jt = JournaledTasks(Journal(tmp_path / "j.db"))
+    path = tmp_path / "j.db"
+    jt = another_run(path)
     jt.define(1, square, "square")
     jt.define(2, lambda x: x, "<lambda>")
     batch = [Task(0, M.CALL, 1, b"a", [], Sink()), Task(1, M.MAP, 1, b"b", [], Sink()),
-             Task(2, M.CALL, 2, b"c", [], Sink())]
+             Task(2, M.CALL, 2, b"c", [], Sink()), Task(3, M.CALL, 1, b"d", [], Sink())]
     assert jt.admit(batch, None) == batch
-    for t, value in zip(batch, (b"A", b"B", b"C")):
-        assert list(jt.resolved(t, M.OK, value, [])) == []
-    delivered = []
-    again = [Task(5, M.CALL, 1, b"b", [], Sink()), Task(6, M.MAP, 1, b"b", [], Sink()),
-             Task(7, M.CALL, 1, b"c", [], Sink()), Task(8, M.CALL, 2, b"c", [], Sink())]
-    for t in again:
-        t.sink._deliver = lambda tid, status, payload, *rest: delivered.append((tid, payload))
-    # Pending, then committed: the same answers either way.
-    for _ in range(2):
-        assert [t.id for t in jt.admit(again[:], lambda m, *a: m(*a))] == [5, 7]
-        assert delivered == [(6, b"B"), (8, b"C")]
-        for t in (again[0], again[2]):
-            jt.withdrawn(t)
-        delivered.clear()
-        jt.end_of_round([], 0, final=True)
+    for t, value in zip(batch[:3], (b"A", b"B", b"C")):
+        jt.resolved(t, M.OK, value, [])
     jt.close()
-
-
-def test_a_pending_outcome_is_found_under_its_own_function(tmp_path):
-    jt = JournaledTasks(Journal(tmp_path / "j.db"))
+    # Read back by the next run: each under its own function and kind.
+    jt = another_run(path)
     jt.define(1, square, "square")
     jt.define(2, lambda x: x, "<lambda>")
-    first = [Task(0, M.CALL, 1, b"a", [], Sink()), Task(1, M.CALL, 2, b"a", [], Sink())]
-    assert jt.admit(first, None) == first
-    jt.resolved(first[0], M.OK, b"square's", [])
-    jt.resolved(first[1], M.OK, b"lambda's", [])  # the later one in the pending batch
-    assert jt.journal.pending == 2
-    delivered = []
-    sink = Sink()
-    sink._deliver = lambda tid, status, payload, *rest: delivered.append(payload)
-    assert jt.admit([Task(2, M.CALL, 1, b"a", [], sink)], lambda m, *a: m(*a)) == []
-    assert delivered == [b"square's"]
+    got = []
+    again = deliveries([Task(5, M.CALL, 1, b"b", [], Sink()), Task(6, M.MAP, 1, b"b", [], Sink()),
+                        Task(7, M.CALL, 1, b"c", [], Sink()), Task(8, M.CALL, 2, b"c", [], Sink()),
+                        Task(9, M.CALL, 1, b"a", [], Sink())], got)
+    assert [t.id for t in jt.admit(again, lambda m, *a: m(*a))] == [5, 7]
+    assert got == [(6, b"B"), (8, b"C"), (9, b"A")]
     jt.close()
 
 
@@ -111,7 +173,8 @@ def test_without_a_journal_everything_runs_and_nothing_is_kept():
     jt.define(1, square, "square")
     ts = tasks(jt, [b"a", b"a"])
     assert jt.admit(ts, None) == ts
-    assert list(jt.resolved(ts[0], M.OK, b"A", [])) == [] and list(jt.withdrawn(ts[1])) == []
+    jt.resolved(ts[0], M.OK, b"A", [])
+    jt.withdrawn(ts[1])
     assert jt.due() == float("inf")
     later = [("sink", ())]
     assert jt.end_of_round(later, in_flight=1000) is later
@@ -224,7 +287,8 @@ def startup_b():
 
 def test_context_tasks_are_known_by_their_callable_and_their_startup(tmp_path):
     """Not by their payload bytes (which change every run for a __main__ class)."""
-    jt = JournaledTasks(Journal(tmp_path / "j.db"))
+    path = tmp_path / "j.db"
+    jt = another_run(path)
     jt.define(1, startup_a, "startup_a")
     jt.define(2, startup_b, "startup_b")
 
@@ -233,53 +297,41 @@ def test_context_tasks_are_known_by_their_callable_and_their_startup(tmp_path):
 
     first = jt.admit([ctx(0, 1, 5, b"bytes of one run")], None)
     assert [t.id for t in first] == [0]
-    # the same job, other bytes: a twin; another startup or another job: another task
-    later = jt.admit([ctx(1, 1, 5, b"bytes of another run"), ctx(2, 2, 5, b"x"),
-                      ctx(3, 1, 6, b"x"), ctx(4, 0, 5, b"x")], None)
-    assert [t.id for t in later] == [2, 3, 4]
-    assert [t.id for t in jt.resolved(first[0], M.OK, b"6", [])] == [1]
+    jt.resolved(first[0], M.OK, b"6", [])
+    jt.close()
+    jt = another_run(path)
+    jt.define(1, startup_a, "startup_a")
+    jt.define(2, startup_b, "startup_b")
+    # the same job, other bytes: answered; another startup or another job: another task
+    later = [ctx(1, 1, 5, b"bytes of another run"), ctx(2, 2, 5, b"x"), ctx(3, 1, 6, b"x"),
+             ctx(4, 0, 5, b"x")]
+    got = []
+    assert [t.id for t in jt.admit(deliveries(later, got), lambda m, *a: m(*a))] == [2, 3, 4]
+    assert got == [(1, b"6")]
     jt.close()
 
 
-def test_a_withdrawn_leader_hands_its_twins_on(tmp_path):
-    """Executor.cancel takes a task back before it runs: its twins must still run."""
-    import netpool
-    from _tasks import slow_first_time
-
-    path = tmp_path / "j.db"
-    with netpool.DistributedPool(1, window=1, journal=str(path)) as pool:
-        marker = str(tmp_path / "busy")
-        busy = pool.apply_async(slow_first_time, (marker, "first"))
-        from conftest import wait_for
-        wait_for(lambda: os.path.exists(marker), 30, what="the first task to start")
-        leader = pool.apply_async(square, (7,))
-        twin = pool.apply_async(square, (7,))  # identical: waits for the leader
-        rt = pool._rt
-        # A submit may reach the core on the loop thread a little later: wait for it.
-        wait_for(lambda: len(rt._sched.pending) == 1, 30, what="the leader to be pending")
-        (leader_id,) = [tid for tid in rt._sched.pending]
-        assert rt.withdraw([leader_id]) == {leader_id}
-        os.kill(int(open(marker).read()), 9)  # end the long first task: a new worker comes
-        assert twin.get(timeout=60) == 49
-        assert busy.get(timeout=60) == "first"
-        assert not leader.ready()
-
-
 def test_a_keyboard_interrupt_is_not_an_outcome(tmp_path):
-    # Ctrl-C reached the worker: the task did not end by itself. Its twins get what it got,
-    # but nothing is recorded, so a rerun runs it rather than replaying the interruption.
+    # Ctrl-C reached the worker: the task did not end by itself. Nothing is recorded, so a
+    # rerun runs it rather than replaying the interruption.
     from netpool.worker.execute import encode_error
-    jt = JournaledTasks(Journal(tmp_path / "j.db"))
+    path = tmp_path / "j.db"
+    jt = another_run(path)
     jt.define(1, square, "square")
     run = jt.admit(tasks(jt, [b"a", b"a", b"b"]), None)
-    assert [t.id for t in jt.resolved(run[0], *encode_error(KeyboardInterrupt()))] == [1]
-    assert list(jt.resolved(run[1], *encode_error(ValueError("the task's own")))) == []
+    jt.resolved(run[0], *encode_error(KeyboardInterrupt()))
+    jt.resolved(run[1], *encode_error(ValueError("the task's own")))
+    jt.resolved(run[2], *encode_error(ValueError("b's own")))
+    jt.close()
+    jt = another_run(path)
+    jt.define(1, square, "square")
     delivered = []
-    again = tasks(jt, [b"a", b"b"], first=5)
+    again = tasks(jt, [b"a", b"a", b"b"], first=5)
     for t in again:
         t.sink._deliver = lambda tid, status, *rest: delivered.append((tid, status))
-    assert [t.id for t in jt.admit(again, lambda m, *a: m(*a))] == [5]  # "a" runs again
-    assert delivered == [(6, M.RAISED)]  # "b" raised a ValueError of its own: recorded
+    # The first "a" runs again; the second raised a ValueError of its own, as did "b".
+    assert [t.id for t in jt.admit(again, lambda m, *a: m(*a))] == [5]
+    assert delivered == [(6, M.RAISED), (7, M.RAISED)]
     jt.close()
 
 

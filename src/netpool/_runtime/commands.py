@@ -135,21 +135,17 @@ class Commands:
             self.timeline.resolved(worker, status == M.OK, time.monotonic())
             if status == M.RAISED:
                 self.timeline.raised(label, tid, payload)
-        for twin in self._tasks.journaled.resolved(task, status, payload, bufs):
-            # Buffers of their own: a sink's numpy array may be written to.
-            self.to_sink(twin.sink._deliver, twin.id, status, payload,
-                         [bytearray(b) for b in bufs], label)
+        self._tasks.journaled.resolved(task, status, payload, bufs)
 
     def fail_task(self, task: Any, exc: BaseException) -> None:
-        """Hand a task's failure to its sink, and to those of the tasks identical to it."""
+        """Hand a task's failure to its sink; it is not journaled (``withdrawn``)."""
         self.counts.manager_failed(exc)
         if self.timeline is not None:
             poison = isinstance(exc, PoisonTaskError)
             cause = "poison" if poison else f"manager: {type(exc).__name__}"
             self.timeline.failed_here(cause, task.id, f"{type(exc).__name__}: {exc}")
         self.to_sink(task.sink._fail, task.id, exc)
-        for twin in self._tasks.journaled.withdrawn(task):
-            self.to_sink(twin.sink._fail, twin.id, exc)
+        self._tasks.journaled.withdrawn(task)
 
     def revoke(self, cmd: S.RevokeTasks) -> None:
         self._links.send(self._workers[cmd.worker], (M.REVOKE, list(cmd.attempts)))

@@ -55,14 +55,36 @@ class Batch:
     no insertion into a large table at commit time (the key was put there when its task
     was admitted, journaled.py)."""
 
-    __slots__ = ("id", "outcomes")
+    __slots__ = ("id", "outcomes", "mine")
 
-    def __init__(self, at: Optional[int] = None) -> None:
+    def __init__(self, at: Optional[int] = None, mine: bool = True) -> None:
         self.id = at            # the frame's offset in the file once written; None while pending
         # (function, rest of the key, status, record) in the order recorded, while pending,
         # ``function`` being the shared ``(function id, name)`` (``Journal.function``); the
         # status has ``F.FRAMED`` set if the record is framed (it has buffers)
         self.outcomes: Optional[list] = [] if at is None else None
+        self.mine = mine        # written by this process (``ProgramRun``), not an earlier run
+
+
+class ProgramRun:
+    """What the journals of one file opened in one process share: they are one run of the
+    program (``netpool run --journal`` gives every pool of a script the same file), whose
+    k-th identical call is the k-th occurrence of its key (journaled.py).
+
+    ``tokens``: the run tokens of this process's journals of the file, so that a journal
+    opened after another one closed tells this run's batches from earlier runs'. ``taken``:
+    for a key met more than once in this run, how many of its occurrences are taken.
+    """
+
+    __slots__ = ("tokens", "taken")
+
+    def __init__(self) -> None:
+        self.tokens: set[bytes] = set()
+        self.taken: dict[tuple, int] = {}
+
+
+# One per journal file (device, inode) in this process; a forked child inherits a copy.
+_program_runs: dict[tuple, ProgramRun] = {}
 
 
 class Journal:
@@ -85,7 +107,7 @@ class Journal:
         self.plain_limit = min(max_result, SMALL)
         # This run's tables of keys, one per function id (``F.DIGEST`` for the keys that
         # are digests): the rest of a key -> its outcome's ``Batch`` (written, or the
-        # pending one), or the leader task running it (set by journaled.py, which reads and
+        # pending one), or the task running it (set by journaled.py, which reads and
         # writes these tables directly: a few dict operations per task in all). Split so
         # that a tiny task's key is its arguments' bytes: no key to build, no bytes joined.
         self.tables: dict[bytes, dict[bytes, Any]] = {}
@@ -97,6 +119,8 @@ class Journal:
         try:
             self.format, self.digests = journalopen.validate(self._fd, self.path, readonly)
             self._load()
+            if register and not readonly:
+                self.program_run.tokens.add(self.token)
             self.run = self._start_run() if register and not readonly else None
         except BaseException:
             os.close(self._fd)
@@ -107,7 +131,10 @@ class Journal:
     def _load(self) -> None:
         """Every key of the file into the tables, reading each batch's index, not its records."""
         damaged: list = []
-        size = os.fstat(self._fd).st_size
+        st = os.fstat(self._fd)
+        size, where = st.st_size, (st.st_dev, st.st_ino)
+        self.program_run = _program_runs.setdefault(where, ProgramRun())
+        ours, seen = self.program_run.tokens, False
         with open(self._fd, "rb", buffering=1 << 16, closefd=False) as f:
             for at, kind, length, crc in F.frames(f, F.HEADER.size, size, damaged):
                 if kind in (F.SHARED_BATCH, F.SMALL_BATCH):  # read whole, and checked now
@@ -119,9 +146,12 @@ class Journal:
                     except ValueError:
                         damaged.append(at)
                         continue
-                    batch = Batch(at)
+                    batch = Batch(at, body[:8] in ours)
                     for function, group in groupby(outcomes, _FUNCTION):
                         self.table(function[0]).update(zip(map(_REST, group), repeat(batch)))
+                    continue
+                if kind == F.RUN and ours and not seen:
+                    seen = F.run_token(f.read(length - 1)) in ours
                     continue
                 if kind != F.BATCH or length < 1 + F.BHEAD.size:
                     continue
@@ -134,10 +164,12 @@ class Journal:
                 except (ValueError, OverflowError):
                     damaged.append(at)
                     continue
-                batch = Batch(at)
+                batch = Batch(at, head[:8] in ours)
                 for key in keys:
                     function, rest = F.split(key)
                     self.table(function)[rest] = batch
+        if ours and not seen:  # another file at the same place: this process never wrote it
+            self.program_run = _program_runs[where] = ProgramRun()
         if damaged:
             log.warning("netpool: the journal %s has damaged parts (at offsets %s); the tasks "
                         "they held run again", self.path, damaged[:5])

@@ -1,20 +1,20 @@
-"""The runtime's use of a journal: which tasks need not run, and who else waits for a result.
+"""The runtime's use of a journal: which tasks need not run.
 
 The task table hands every task here before the Scheduler sees it, as
 ``(kind, blob id, payload, buffers)`` plus, for a Context task, the task callable itself
 (``Task.ident``: its pickled bytes change from run to run, see ``identity.py``). Each task
-gets a key (its function's id, from the function's fingerprint, and its payload's bytes when
-they are small, else a digest of both: ``RAW_LIMIT``) and one of three fates:
+gets a key (its function's id, from the function's fingerprint and the pool's initializer
+and initargs, and its payload's bytes when they are small, else a digest of both:
+``RAW_LIMIT``). The k-th identical call of a run of the program has the k-th occurrence of
+that key (``_occurrence``), and one of two fates:
 
-* its outcome is in the journal: it is delivered to its sink at once, from the journal,
-  and never sent to a worker;
-* an identical task (same key) is running: it waits for that one's outcome (a *follower*);
-* otherwise it runs, as the *leader* of its key. Its outcome (a value or the task's own
-  exception) is journaled when it arrives, and handed to its followers too. A task that ends
-  without an outcome of its own (it killed its workers, no worker is left, the pool was
-  terminated) is not journaled; its followers end the same way. Nor is a
-  ``KeyboardInterrupt``: the task did not end by itself (Ctrl-C reached its worker), and a
-  rerun after a Ctrl-C must run it again, not replay the interruption.
+* that occurrence's outcome is in the journal, from an earlier run: it is delivered to its
+  sink at once, from the journal, and never sent to a worker;
+* otherwise it runs. Its outcome (a value or the task's own exception) is journaled when it
+  arrives. A task that ends without an outcome of its own (it killed its workers, no worker
+  is left, the pool was terminated) is not journaled. Nor is a ``KeyboardInterrupt``: the
+  task did not end by itself (Ctrl-C reached its worker), and a rerun after a Ctrl-C must
+  run it again, not replay the interruption.
 
 Tasks whose function cannot be fingerprinted (nothing can pickle it) are never journaled.
 Without a journal (``JournaledTasks(None)``) every method does nothing, cheaply, so that the
@@ -26,6 +26,7 @@ submissions stop reaching the table when the loop ends).
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import time
 from itertools import islice
@@ -38,8 +39,10 @@ from .journal import BATCH_ROWS, Batch, Journal
 from .journalformat import DIGEST
 from .stats import raised_type
 
-__all__ = ["Journal", "JournaledTasks", "open_journal", "set_default", "key_prefix", "task_key"]
+__all__ = ["Journal", "JournaledTasks", "open_journal", "set_default", "key_prefix", "task_key",
+           "environment_of"]
 
+log = logging.getLogger("netpool")
 _default_path: Optional[str] = None  # set by `netpool run --journal PATH`
 _CONTEXT, _RAISED = M.CONTEXT, M.RAISED
 
@@ -76,13 +79,32 @@ def open_journal(path: "Optional[str | os.PathLike]") -> Optional[Journal]:
 RAW_LIMIT = 128
 
 
-def key_prefix(kind: int, function: bytes) -> Any:
-    """The hash state of every task of this kind and function; ``task_key`` finishes it."""
+def key_prefix(kind: int, function: bytes, environment: bytes = b"") -> Any:
+    """The hash state of every task of this kind and function run in this environment (a
+    pool's initializer and initargs, ``environment_of``); ``task_key`` finishes it."""
     h = hashlib.blake2b(b"netpool-task-1", digest_size=16)
     h.update(bytes((kind,)))
     h.update(len(function).to_bytes(4, "little"))
     h.update(function)
+    if environment:  # none: the keys of the journals written before it counted
+        h.update(b"\x00environment")  # a pickle never starts so: no task's payload follows
+        h.update(environment)
     return h
+
+
+def environment_of(initializer: Optional[Callable], initargs: Sequence) -> Optional[bytes]:
+    """What a pool's workers run before its tasks, as it counts in their keys: b"" for no
+    initializer, its fingerprint else, None if it cannot be pickled (its tasks are then not
+    journaled: a result that depends on what it set up could not be told from another
+    pool's). A task that reads what its initializer set is a function of that too."""
+    if initializer is None:
+        return b""
+    import multiprocessing.synchronize as s  # here: ~10 ms to import, for few pools
+    sync = (s.Lock, s.RLock, s.Semaphore, s.Condition, s.Event, s.Barrier)
+    # A lock or the like holds no data a task's result could depend on, and pickles only
+    # in a process being started: it counts by its type.
+    return fingerprint((initializer, tuple(f"<{type(a).__name__}>" if isinstance(a, sync)
+                                           else a for a in initargs)))
 
 
 def task_key(prefix: Any, payload: Any, bufs: list) -> bytes:
@@ -98,17 +120,22 @@ def task_key(prefix: Any, payload: Any, bufs: list) -> bytes:
 
 
 class JournaledTasks:
-    """The journal's bookkeeping for one runtime: fingerprints, leaders and followers."""
+    """The journal's bookkeeping for one runtime: fingerprints, keys and their occurrences."""
 
-    def __init__(self, journal: Optional[Journal]) -> None:
+    def __init__(self, journal: Optional[Journal], environment: Optional[bytes] = b"") -> None:
         self.journal = journal
+        # The pool's initializer and initargs (``environment_of``); None: nothing journaled.
+        self._environment = environment
+        if journal is not None and environment is None:
+            log.warning("netpool: this pool's tasks are not journaled in %s: its initializer "
+                        "and initargs cannot be pickled, and its tasks' results may depend on "
+                        "them", journal.path)
         self._functions: dict[int, Optional[bytes]] = {0: b""}  # blob id -> fingerprint
         self._names: dict[int, str] = {}
         self._prefixes: dict[tuple, tuple] = {}     # (kind, blob) -> (hash prefix, mark)
         # Arguments up to this size are their own key (``RAW_LIMIT``); none in a journal
         # whose keys are all digests (``Journal.digests``).
         self._raw = -1 if journal is None or journal.digests else RAW_LIMIT
-        self._followers: dict[int, list] = {}       # leader task id -> identical tasks
         self._held: list = []                       # sink calls waiting for a commit
         self._held_since: Optional[float] = None    # monotonic time the first was held
         # How many sink calls the round has made so far (set by ``Commands``; None: not
@@ -117,7 +144,7 @@ class JournaledTasks:
         # the next commit (``end_of_round``).
         self.calls_made: Optional[Callable[[], int]] = None
         self._split = 0
-        # A leader carries its *mark* (``Task.journal``): (its function's table of keys,
+        # A journaled task carries its *mark* (``Task.journal``): (its function's table of keys,
         # the function as the journal records it, the rest of its key or None when that is
         # its payload). A task with small arguments shares its function's mark: nothing is
         # built for it. Its key is in that table, pointing to the task while it runs and to
@@ -135,8 +162,8 @@ class JournaledTasks:
         if self.journal is None:
             return tasks
         # The common case, for as long as it lasts: small arguments of a known function,
-        # a key not seen before. The key is the arguments' bytes in the function's table,
-        # and one probe puts the task there as its leader.
+        # a key not seen before (its first occurrence). The key is the arguments' bytes in
+        # the function's table, and one probe puts the task there.
         raw = self._raw
         kind = blob = mark = claim = None
         for t in tasks:
@@ -167,24 +194,57 @@ class JournaledTasks:
             if rest is None:
                 rest = t.payload
             known = table.setdefault(rest, t)
-            if known is not t:
-                if type(known) is not Batch:  # an identical task running: it waits for it
-                    self._followers.setdefault(known.id, []).append(t)
-                    continue
-                outcome = journal.outcome(function[0], rest)  # type: ignore[union-attr]
-                if outcome is not None:  # recorded, in this run or an earlier one
-                    to_sink(t.sink._deliver, t.id, *outcome, "the journal")
-                    continue
-                table[rest] = t  # damaged: ``outcome`` forgot it; this task leads its key
+            if known is not t:  # met before: which occurrence of its key is this call?
+                n = self._occurrence(function[0], rest, known)
+                if n:
+                    mark = self._occurrence_mark(function, rest, n)
+                    table, function, rest = mark
+                    known = table.setdefault(rest, t)
+                if known is not t:  # recorded by an earlier run (never running: see above)
+                    outcome = journal.outcome(function[0], rest)  # type: ignore[union-attr]
+                    if outcome is not None:
+                        to_sink(t.sink._deliver, t.id, *outcome, "the journal")
+                        continue
+                    table[rest] = t  # damaged: ``outcome`` forgot it; this task runs it
             t.journal = mark
             run.append(t)
         return run
 
-    def resolved(self, task: Any, status: int, payload: bytes, bufs: list) -> Sequence:
-        """A task's outcome arrived: journal it; returns the tasks that wait for it too."""
+    def _occurrence(self, function: bytes, rest: bytes, known: Any) -> int:
+        """Which occurrence of the key (function, rest) a call is, its key having been met
+        before (``known``: its entry in the table); counts it as taken.
+
+        The k-th identical call of a run is the k-th occurrence of its key, and only the
+        first has the key itself (``_occurrence_mark``). So a run does what an earlier run
+        left undone, and nothing less: identical calls are never merged, as a task whose
+        result is not a function of its arguments alone (random numbers, side effects)
+        needs, and a program's first run with a journal computes what it computes without.
+        """
+        taken = self.journal.program_run.taken  # type: ignore[union-attr]
+        key = (function, rest)
+        n = taken.get(key)
+        if n is None:  # only the first occurrence is taken, if this run took it
+            n = 0 if type(known) is Batch and not known.mine else 1
+        taken[key] = n + 1
+        return n
+
+    def _occurrence_mark(self, function: tuple, rest: bytes, n: int) -> tuple:
+        """The mark of the n-th occurrence (n >= 1) of the key (function, rest): a digest."""
+        fid = function[0]
+        h = hashlib.blake2b(b"netpool-occurrence-1", digest_size=16)
+        h.update(len(fid).to_bytes(1, "little"))
+        h.update(fid)
+        h.update(n.to_bytes(8, "little"))
+        h.update(rest)
+        journal = self.journal
+        return (journal.table(DIGEST), journal.function(DIGEST, function[1]),  # type: ignore
+                h.digest())
+
+    def resolved(self, task: Any, status: int, payload: bytes, bufs: list) -> None:
+        """A task's outcome arrived: journal it."""
         mark = task.journal
-        if mark is None:  # no journal, or not a leader: no exception raised
-            return ()
+        if mark is None:  # no journal, or not journaled: no exception raised
+            return
         table, function, rest = mark
         if rest is None:
             rest = task.payload
@@ -194,16 +254,15 @@ class JournaledTasks:
         if status or bufs or len(payload) > journal.plain_limit:
             return self._resolved_other(task, table, function, rest, status, payload, bufs)
         batch = journal.batch
-        table[rest] = batch  # replaces the leader: no insertion
+        table[rest] = batch  # replaces the task: no insertion
         outcomes = batch.outcomes
         outcomes.append((function, rest, status, payload))
         if len(outcomes) >= BATCH_ROWS:  # a payload this small is not counted in bytes
             journal.flush()
             self._committed_in_round()
-        return self._followers.pop(task.id, ()) if self._followers else ()
 
     def _resolved_other(self, task: Any, table: dict, function: tuple, rest: bytes,
-                        status: int, payload: bytes, bufs: list) -> Sequence:
+                        status: int, payload: bytes, bufs: list) -> None:
         """``resolved`` for an exception, a payload with buffers or a large one."""
         journal = self.journal
         if status == _RAISED and raised_type(payload) == "KeyboardInterrupt":
@@ -215,7 +274,6 @@ class JournaledTasks:
             journal.record_in(function, rest, status, payload, bufs)
             if journal.batch is not batch:  # it committed
                 self._committed_in_round()
-        return self._followers.pop(task.id, ()) if self._followers else ()
 
     def _committed_in_round(self) -> None:
         """A commit in the middle of a round: the round's sink calls made so far (this
@@ -223,18 +281,17 @@ class JournaledTasks:
         if self.calls_made is not None:
             self._split = self.calls_made()
 
-    def withdrawn(self, task: Any) -> list:
-        """A task ended without an outcome; returns the tasks that waited for it."""
+    def withdrawn(self, task: Any) -> None:
+        """A task ended without an outcome: its key is free again."""
         mark = task.journal
         if mark is None:
-            return []
+            return
         task.journal = None
         table, _, rest = mark
         if rest is None:
             rest = task.payload
         if table.get(rest) is task:
             del table[rest]
-        return self._followers.pop(task.id, [])
 
     def end_of_round(self, later: list, in_flight: int, final: bool = False) -> list:
         """The sink calls to make now, of this round and of rounds held back; the round's
@@ -295,9 +352,9 @@ class JournaledTasks:
             return self._prefixes[(kind, blob)]
         except KeyError:
             function = self._functions.get(blob)
-            if function is None:
+            if function is None or self._environment is None:
                 return None, None
-            prefix = key_prefix(kind, function)
+            prefix = key_prefix(kind, function, self._environment)
             fid = prefix.copy().digest()
             journal = self.journal
             mark = (journal.table(fid), journal.function(fid, self._names.get(blob, "")),
@@ -306,8 +363,9 @@ class JournaledTasks:
             return found
 
     def key(self, t: Any) -> Optional[bytes]:
-        """A task's key as the journal's file holds it, or None if it is not journaled."""
-        mark = self._mark(t)
+        """A task's key as the journal's file holds it, or None if it is not journaled; a
+        task not admitted yet is taken as its key's first occurrence."""
+        mark = t.journal or self._mark(t)
         if mark is None:
             return None
         return mark[1][0] + (t.payload if mark[2] is None else mark[2])

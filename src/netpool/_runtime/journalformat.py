@@ -36,8 +36,10 @@ Layout (all integers little-endian)::
 A status with ``FRAMED`` set has a framed record (payload length u64, number of buffers
 u16, each buffer's length u64, payload, buffers), else the record is the payload alone.
 A key is the task's function identity (16 bytes) followed by its pickled arguments when
-those are small, else a 16-byte digest of both (journaled.py, ``task_key``): split, its
-function id is ``DIGEST`` (none) and the rest is the digest. ``DIGESTS`` in the flags
+those are small, else a 16-byte digest of both (journaled.py, ``task_key``), and for the
+later occurrences of identical calls a digest of that and the occurrence's number
+(``_occurrence_mark``): split, a digest's function id is ``DIGEST`` (none), its rest the
+digest. ``DIGESTS`` in the flags
 means every key is a digest (a journal converted from format 2, whose keys were all
 digests: its tasks keep their keys). A format-3 file is read as it is, and its header
 says format 4 once this netpool writes to it (older ones cannot read SHARED_BATCH).
@@ -247,6 +249,14 @@ def check_header(head: bytes) -> Optional[str]:
     if version > FORMAT:
         return "newer"
     return None
+
+
+def run_token(body: bytes) -> Optional[bytes]:
+    """The run token of a RUN frame's body after its kind byte; None if it has none."""
+    try:
+        return bytes.fromhex(json.loads(body)["run"])
+    except (ValueError, TypeError, KeyError):
+        return None
 
 
 def frames(f: Any, start: int, size: int, damaged: list) -> Iterator[tuple[int, int, int, int]]:

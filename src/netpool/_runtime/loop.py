@@ -70,20 +70,21 @@ class Runtime(Observing, Withdrawal, Walltimed, Adapting, reading.Reading, Timel
     ``on_loop_thread`` (observing.py has the views). Sinks are called on the loop thread,
     outside ``_lock``, at the end of the round that decided them:
     ``sink._deliver(task_id, status, payload, buffers, worker_label)`` and
-    ``sink._fail(task_id, exception)``.
+    ``sink._fail(task_id, exception)``. ``fork``: ``Launching.fork``; ``environment``: what
+    the journal counts of the workers' setup (``journaled.environment_of``).
     """
 
     def __init__(self, *, host: str = "127.0.0.1", authkey: Optional[bytes] = None,
                  python: tuple[str, ...] = (sys.executable,), config: S.Config,
                  initializer: Optional[bytes] = None, output: Optional[str] = None,
                  addresses: Optional[list[str]] = None, journal: Optional[Journal] = None,
-                 fork: Optional[Callable] = None) -> None:  # fork: Launching.fork
+                 environment: Optional[bytes] = b"", fork: Optional[Callable] = None) -> None:
         # os.urandom is what secrets.token_bytes calls, without importing secrets (8 ms).
         self.authkey = authkey if authkey is not None else os.urandom(32)
         if not isinstance(self.authkey, bytes):
             raise TypeError("authkey must be bytes")
         self._sched = S.Scheduler(config)
-        self._tasks = TaskTable(journal)
+        self._tasks = TaskTable(journal, environment)
         self._workers = WorkerTable()
         self._blobs = Blobs(on_new=self._tasks.journaled.define)
         self._inbox = inbox.Waker()
@@ -121,8 +122,7 @@ class Runtime(Observing, Withdrawal, Walltimed, Adapting, reading.Reading, Timel
         self._on_item: dict[type, Callable[[Any], None]] = {
             inbox.Submit: self._on_submit, inbox.Hello: self._admission.on_hello,
             inbox.Launched: self._cmds.launched, inbox.LaunchFailed: self._cmds.launch_failed,
-            inbox.Started: self._cmds.started,
-            inbox.CoreEvent: self._on_core_event,
+            inbox.Started: self._cmds.started, inbox.CoreEvent: self._on_core_event,
             inbox.Close: self._on_close, inbox.Terminate: self._on_terminate,
             inbox.Deferred: self._cmds.deferred,
         }

@@ -24,7 +24,7 @@ class Task:
         self.payload, self.bufs, self.sink = payload, bufs, sink
         self.ident = ident  # a Context's task callable: what the journal identifies it by
         self.refs: Any = None  # the Blobs counting this task as a user of its callable
-        self.journal: Any = None  # its mark while it runs as its key's leader (journaled.py)
+        self.journal: Any = None  # its mark while it runs, if journaled (journaled.py)
 
     def __del__(self) -> None:
         # The task is gone, whichever way it ended (result, failure, withdrawal, the
@@ -40,10 +40,11 @@ class TaskTable:
     enter the table, and records the outcomes of the others (journaled.py).
     """
 
-    def __init__(self, journal: Optional[Journal] = None) -> None:
+    def __init__(self, journal: Optional[Journal] = None,
+                 environment: Optional[bytes] = b"") -> None:
         self._tasks: dict[int, Task] = {}
         self._ids = itertools.count()
-        self.journaled = JournaledTasks(journal)
+        self.journaled = JournaledTasks(journal, environment)
         self.accepted = 0  # tasks that entered the table, ever (stats: submitted)
 
     def new_ids(self, n: int) -> list[int]:

@@ -32,11 +32,8 @@ class Withdrawal:
                     self._handle(S.TasksWithdrawn(tuple(pending)))
                     for tid in pending:
                         task = self._tasks.resolve(tid)
-                        # Tasks identical to it waited for its outcome (journaled.py): they
-                        # were not withdrawn, so they run, one of them as the new leader.
-                        twins = self._tasks.journaled.withdrawn(task) if task else ()
-                        if twins:
-                            self._accept(twins)
+                        if task is not None:
+                            self._tasks.journaled.withdrawn(task)
             finally:
                 self._direct = False
             self._hand_over()

@@ -352,3 +352,42 @@ def test_small_arguments_are_their_own_key_and_larger_ones_a_digest(tmp_path):
     table, function, rest = large.journal
     assert function[0] == b"" and rest == klarge and table[klarge] is large
     jt.close()
+
+
+class _WriteLock:
+    """As tqdm's: a lock of each kind, for its bars to share across processes."""
+
+    def __init__(self):
+        import multiprocessing
+        import threading
+        self.locks = [multiprocessing.RLock(), threading.RLock()]
+
+
+def test_a_pools_initializer_and_initargs_are_part_of_its_tasks_keys(tmp_path):
+    import multiprocessing
+
+    from netpool._runtime.journaled import environment_of
+
+    def setup(*args):
+        pass
+
+    assert environment_of(None, (1,)) == b""  # the keys journals of no initializer had
+    assert environment_of(setup, (1,)) == environment_of(setup, (1,)) != environment_of(
+        setup, (2,)) != environment_of(square, (2,))
+    # Locks and the like hold no data: by their type, wherever they are.
+    assert environment_of(setup, (multiprocessing.Lock(),)) == environment_of(
+        setup, (multiprocessing.Lock(),)) != environment_of(setup, (multiprocessing.RLock(),))
+    assert environment_of(setup, (_WriteLock(),)) is not None
+    assert environment_of(setup, (multiprocessing.Value("i", 0),)) is None  # data: unknown
+    keys = []
+    for environment in (b"", environment_of(setup, (1,)), environment_of(setup, (2,))):
+        jt = JournaledTasks(Journal(tmp_path / "j.db"), environment)
+        jt.define(1, square, "square")
+        keys.append(jt.key(tasks(jt, [b"a"])[0]))
+        jt.close()
+    assert len(set(keys)) == 3
+    jt = JournaledTasks(Journal(tmp_path / "j.db"), None)  # not journaled at all
+    jt.define(1, square, "square")
+    t, = tasks(jt, [b"a"])
+    assert jt.admit([t], None) == [t] and t.journal is None
+    jt.close()

@@ -13,6 +13,9 @@ what it *is*:
 * a function or class that cannot be imported by name (from ``__main__``, or local to another
   function) also by the module-level functions, classes and values its code refers to, as
   cloudpickle would carry them;
+* a lock, a semaphore, a condition, an event or a barrier (``threading``'s or
+  ``multiprocessing``'s) by its type: it holds no data, and pickles only in a process
+  being started;
 * anything else (builtins, instances, ``functools.partial``...) by its ordinary pickle, in
   which the functions and classes above are replaced by their fingerprints.
 
@@ -23,12 +26,15 @@ documented assumption is that tasks are deterministic functions of their inputs 
 
 from __future__ import annotations
 
+import _thread
 import hashlib
 import io
 import pickle
 import sys
 from types import CodeType, FunctionType, ModuleType
 from typing import Any, Optional
+
+_LOCKS = (_thread.LockType, _thread.RLock)
 
 # Class attributes every class has, which say nothing of what it does.
 _SKIP_ATTRS = frozenset(("__dict__", "__weakref__", "__module__", "__doc__", "__qualname__",
@@ -79,6 +85,10 @@ class _Pickler(pickle._Pickler):  # type: ignore[name-defined]
             return self._guarded(obj, _class_parts)
         if isinstance(obj, ModuleType):
             return _fp, ("module", obj.__name__)
+        if type(obj) in _LOCKS or type(obj).__module__ == "multiprocessing.synchronize":
+            # A lock, a semaphore, an event... holds no data a result could depend on, and
+            # pickles only in a process being started: it counts by its type.
+            return _fp, ("sync", type(obj).__qualname__)
         if isinstance(obj, (staticmethod, classmethod)):
             return _fp, (type(obj).__name__, _value_digest(obj.__func__, self._active))
         if isinstance(obj, property):

@@ -99,12 +99,7 @@ def environment_of(initializer: Optional[Callable], initargs: Sequence) -> Optio
     pool's). A task that reads what its initializer set is a function of that too."""
     if initializer is None:
         return b""
-    import multiprocessing.synchronize as s  # here: ~10 ms to import, for few pools
-    sync = (s.Lock, s.RLock, s.Semaphore, s.Condition, s.Event, s.Barrier)
-    # A lock or the like holds no data a task's result could depend on, and pickles only
-    # in a process being started: it counts by its type.
-    return fingerprint((initializer, tuple(f"<{type(a).__name__}>" if isinstance(a, sync)
-                                           else a for a in initargs)))
+    return fingerprint((initializer, tuple(initargs)))  # locks count by type (identity.py)
 
 
 def task_key(prefix: Any, payload: Any, bufs: list) -> bytes:

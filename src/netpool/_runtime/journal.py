@@ -73,7 +73,9 @@ class ProgramRun:
 
     ``tokens``: the run tokens of this process's journals of the file, so that a journal
     opened after another one closed tells this run's batches from earlier runs'. ``taken``:
-    for a key met more than once in this run, how many of its occurrences are taken.
+    for a key met more than once in this run, how many of its occurrences are taken. Two
+    pools at once count under their own locks: they may take one occurrence twice, and a
+    rerun then runs one of the two again; it never returns another call's result.
     """
 
     __slots__ = ("tokens", "taken")
@@ -147,6 +149,7 @@ class Journal:
                         damaged.append(at)
                         continue
                     batch = Batch(at, body[:8] in ours)
+                    seen = seen or batch.mine
                     for function, group in groupby(outcomes, _FUNCTION):
                         self.table(function[0]).update(zip(map(_REST, group), repeat(batch)))
                     continue
@@ -165,6 +168,7 @@ class Journal:
                     damaged.append(at)
                     continue
                 batch = Batch(at, head[:8] in ours)
+                seen = seen or batch.mine
                 for key in keys:
                     function, rest = F.split(key)
                     self.table(function)[rest] = batch

@@ -36,6 +36,17 @@ def deliveries(ts, into):
     return ts
 
 
+def rerun(path, payloads, first=10):
+    """The next run of the program calls ``square`` on ``payloads``: the ids of the tasks
+    that run, and ``(id, payload)`` of those the journal answers, in order."""
+    jt = another_run(path)
+    jt.define(1, square, "square")
+    got = []
+    run = jt.admit(deliveries(tasks(jt, payloads, first=first), got), lambda m, *a: m(*a))
+    jt.close()
+    return [t.id for t in run], got
+
+
 def test_identical_calls_each_run_and_a_rerun_replays_each_in_turn(tmp_path):
     # A task whose result is not a function of its arguments alone (random numbers, side
     # effects) must run as often as it is called: identical calls are never merged.
@@ -51,14 +62,9 @@ def test_identical_calls_each_run_and_a_rerun_replays_each_in_turn(tmp_path):
     assert [t.id for t in jt.admit(tasks(jt, [b"a"], first=4), None)] == [4]
     jt.close()
 
-    jt = another_run(path)
-    jt.define(1, square, "square")
-    got = []
-    again = deliveries(tasks(jt, [b"a", b"a", b"a", b"b", b"b"], first=10), got)
-    # The k-th "a" of this run gets the k-th of the last: the third was never recorded.
-    assert [t.id for t in jt.admit(again, lambda m, *a: m(*a))] == [12, 14]
-    assert got == [(10, b"A0"), (11, b"A1"), (13, b"B")]
-    jt.close()
+    # The k-th "a" of the next run gets the k-th of this one: the third was never recorded.
+    assert rerun(path, [b"a", b"a", b"a", b"b", b"b"]) == (
+        [12, 14], [(10, b"A0"), (11, b"A1"), (13, b"B")])
 
 
 def test_a_call_that_ends_without_an_outcome_frees_its_occurrence(tmp_path):
@@ -74,13 +80,7 @@ def test_a_call_that_ends_without_an_outcome_frees_its_occurrence(tmp_path):
     jt.resolved(third, M.OK, b"A", [])
     jt.resolved(second, M.OK, b"A'", [])
     jt.close()
-    jt = another_run(path)
-    jt.define(1, square, "square")
-    got = []
-    assert jt.admit(deliveries(tasks(jt, [b"a", b"a"], first=10), got),
-                    lambda m, *a: m(*a)) == []
-    assert got == [(10, b"A"), (11, b"A'")]
-    jt.close()
+    assert rerun(path, [b"a", b"a"]) == ([], [(10, b"A"), (11, b"A'")])
 
 
 def test_a_later_journal_of_the_same_process_continues_its_run(tmp_path):
@@ -95,13 +95,7 @@ def test_a_later_journal_of_the_same_process_continues_its_run(tmp_path):
         assert [t.id for t in run] == [first]
         jt.resolved(run[0], M.OK, b"A%d" % first, [])
         jt.close()
-    jt = another_run(path)
-    jt.define(1, square, "square")
-    got = []
-    run = jt.admit(deliveries(tasks(jt, [b"a", b"a", b"a"], first=20), got), lambda m, *a: m(*a))
-    assert [t.id for t in run] == [22]
-    assert got == [(20, b"A0"), (21, b"A10")]
-    jt.close()
+    assert rerun(path, [b"a", b"a", b"a"], first=20) == ([22], [(20, b"A0"), (21, b"A10")])
 
 
 def test_a_new_file_in_the_place_of_the_last_is_not_this_runs(tmp_path):
@@ -120,14 +114,9 @@ def test_a_new_file_in_the_place_of_the_last_is_not_this_runs(tmp_path):
     key = jt.key(second)
     jt.resolved(first, M.OK, b"A", [])
     jt.resolved(second, M.OK, b"A'", [])
+    assert key in jt.journal
     jt.close()
-    jt = another_run(path)
-    jt.define(1, square, "square")
-    got = []
-    assert jt.admit(deliveries(tasks(jt, [b"a", b"a"], first=10), got),
-                    lambda m, *a: m(*a)) == []
-    assert got == [(10, b"A"), (11, b"A'")] and key in jt.journal
-    jt.close()
+    assert rerun(path, [b"a", b"a"]) == ([], [(10, b"A"), (11, b"A'")])
 
 
 def test_other_functions_kinds_and_unfingerprinted_callables_are_other_tasks(tmp_path):

@@ -6,7 +6,7 @@ The task table hands every task here before the Scheduler sees it, as
 gets a key (its function's id, from the function's fingerprint and the pool's initializer
 and initargs, and its payload's bytes when they are small, else a digest of both:
 ``RAW_LIMIT``). The k-th identical call of a run of the program has the k-th occurrence of
-that key (``_occurrence``), and one of two fates:
+that key (``_occurrence``; the first is the key itself), and one of two fates:
 
 * that occurrence's outcome is in the journal, from an earlier run: it is delivered to its
   sink at once, from the journal, and never sent to a worker;
@@ -128,6 +128,8 @@ class JournaledTasks:
         self._functions: dict[int, Optional[bytes]] = {0: b""}  # blob id -> fingerprint
         self._names: dict[int, str] = {}
         self._prefixes: dict[tuple, tuple] = {}     # (kind, blob) -> (hash prefix, mark)
+        self._later: dict[tuple, tuple] = {}        # function -> (table, function) of its
+                                                    # later occurrences (``_occurrence_mark``)
         # Arguments up to this size are their own key (``RAW_LIMIT``); none in a journal
         # whose keys are all digests (``Journal.digests``).
         self._raw = -1 if journal is None or journal.digests else RAW_LIMIT
@@ -210,7 +212,7 @@ class JournaledTasks:
         before (``known``: its entry in the table); counts it as taken.
 
         The k-th identical call of a run is the k-th occurrence of its key, and only the
-        first has the key itself (``_occurrence_mark``). So a run does what an earlier run
+        first has the key itself (the others: ``_occurrence_mark``). So a run does what an earlier run
         left undone, and nothing less: identical calls are never merged, as a task whose
         result is not a function of its arguments alone (random numbers, side effects)
         needs, and a program's first run with a journal computes what it computes without.
@@ -224,16 +226,17 @@ class JournaledTasks:
         return n
 
     def _occurrence_mark(self, function: tuple, rest: bytes, n: int) -> tuple:
-        """The mark of the n-th occurrence (n >= 1) of the key (function, rest): a digest."""
-        fid = function[0]
-        h = hashlib.blake2b(b"netpool-occurrence-1", digest_size=16)
-        h.update(len(fid).to_bytes(1, "little"))
-        h.update(fid)
-        h.update(n.to_bytes(8, "little"))
-        h.update(rest)
-        journal = self.journal
-        return (journal.table(DIGEST), journal.function(DIGEST, function[1]),  # type: ignore
-                h.digest())
+        """The mark of the n-th occurrence (n >= 1) of the key (function, rest): in the table
+        of the function's later occurrences (its id a digest of the function's), n then rest.
+        No hash per call: a digest costs ~1 us, a whole tiny task's admission ~0.2."""
+        later = self._later.get(function)
+        if later is None:
+            fid = hashlib.blake2b(b"netpool-occurrences-1" + function[0],
+                                  digest_size=16).digest()
+            journal = self.journal
+            later = self._later[function] = (journal.table(fid),  # type: ignore[union-attr]
+                                              journal.function(fid, function[1]))  # type: ignore
+        return (*later, n.to_bytes(8, "little") + rest)
 
     def resolved(self, task: Any, status: int, payload: bytes, bufs: list) -> None:
         """A task's outcome arrived: journal it."""

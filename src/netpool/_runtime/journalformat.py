@@ -36,10 +36,10 @@ Layout (all integers little-endian)::
 A status with ``FRAMED`` set has a framed record (payload length u64, number of buffers
 u16, each buffer's length u64, payload, buffers), else the record is the payload alone.
 A key is the task's function identity (16 bytes) followed by its pickled arguments when
-those are small, else a 16-byte digest of both (journaled.py, ``task_key``), and for the
-later occurrences of identical calls a digest of that and the occurrence's number
-(``_occurrence_mark``): split, a digest's function id is ``DIGEST`` (none), its rest the
-digest. ``DIGESTS`` in the flags
+those are small, else a 16-byte digest of both (journaled.py, ``task_key``): split, a
+digest's function id is ``DIGEST`` (none), its rest the digest. The later occurrences of
+identical calls have a function id of their own, a digest of the first's, and as rest the
+occurrence's number (u64) followed by the first's rest (``_occurrence_mark``). ``DIGESTS`` in the flags
 means every key is a digest (a journal converted from format 2, whose keys were all
 digests: its tasks keep their keys). A format-3 file is read as it is, and its header
 says format 4 once this netpool writes to it (older ones cannot read SHARED_BATCH).

@@ -212,10 +212,11 @@ class JournaledTasks:
         before (``known``: its entry in the table); counts it as taken.
 
         The k-th identical call of a run is the k-th occurrence of its key, and only the
-        first has the key itself (the others: ``_occurrence_mark``). So a run does what an earlier run
-        left undone, and nothing less: identical calls are never merged, as a task whose
-        result is not a function of its arguments alone (random numbers, side effects)
-        needs, and a program's first run with a journal computes what it computes without.
+        first has the key itself (the others: ``_occurrence_mark``). So a run does what an
+        earlier run left undone, and nothing less: identical calls are never merged, as a
+        task whose result is not a function of its arguments alone (random numbers, side
+        effects) needs, and a program's first run with a journal computes what it computes
+        without.
         """
         taken = self.journal.program_run.taken  # type: ignore[union-attr]
         key = (function, rest)

@@ -39,10 +39,11 @@ A key is the task's function identity (16 bytes) followed by its pickled argumen
 those are small, else a 16-byte digest of both (journaled.py, ``task_key``): split, a
 digest's function id is ``DIGEST`` (none), its rest the digest. The later occurrences of
 identical calls have a function id of their own, a digest of the first's, and as rest the
-occurrence's number (u64) followed by the first's rest (``_occurrence_mark``). ``DIGESTS`` in the flags
-means every key is a digest (a journal converted from format 2, whose keys were all
-digests: its tasks keep their keys). A format-3 file is read as it is, and its header
-says format 4 once this netpool writes to it (older ones cannot read SHARED_BATCH).
+occurrence's number (u64) followed by the first's rest (``_occurrence_mark``).
+``DIGESTS`` in the flags means every key is a digest (a journal converted from format 2,
+whose keys were all digests: its tasks keep their keys). A format-3 file is read as it is,
+and its header says format 4 once this netpool writes to it (older ones cannot read
+SHARED_BATCH).
 """
 
 from __future__ import annotations

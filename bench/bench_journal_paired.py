@@ -8,7 +8,10 @@ process with a pool of 2 local workers without a journal and one with a fresh jo
 runs ``imap_unordered(inc, range(n), 1)`` three times and reports its best rate; one more
 process does the same with ``multiprocessing.Pool(2)``. The order of the processes flips
 every round. Printed: each round's ratio (journal/no journal) per tree, then the median and
-quartiles of that ratio and of each netpool pool's rate against the stdlib's. On a shared
+quartiles of that ratio and of each netpool pool's rate against the stdlib's, and the
+manager process's CPU per task (user + system, over the three floods, ``getrusage``) with
+and without a journal: whether a loss of rate is the journal's CPU, or time the manager
+spent waiting. On a shared
 machine whose speed drifts, a ratio taken within one round (seconds apart) is steadier than
 the ratio of two medians taken minutes apart (``bench_journal.py``), and several trees
 compare in one run.
@@ -26,7 +29,7 @@ import tempfile
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 CHILD = """
-import os, sys, time
+import os, resource, sys, time
 sys.path.insert(0, {here!r})
 import workloads as W
 from bench_pool import DEADLINE, _drain, close_pool, wait_ready
@@ -40,20 +43,24 @@ else:
 wait_ready(pool)
 _drain(pool.imap_unordered(W.inc, range(-500, 0), 1), 500, DEADLINE)
 best = 0.0
+r0 = resource.getrusage(resource.RUSAGE_SELF)
 for r in range(3):
     t0 = time.perf_counter()
     _drain(pool.imap_unordered(W.inc, range(r * n, (r + 1) * n), 1), n, DEADLINE)
     best = max(best, n / (time.perf_counter() - t0))
+r1 = resource.getrusage(resource.RUSAGE_SELF)
 close_pool(pool)
-print(best)
+print(best, (r1.ru_utime + r1.ru_stime - r0.ru_utime - r0.ru_stime) / (3 * n) * 1e6)
 """
 
 
-def rate(src: str, journal: str, n: int) -> float:
+def rate(src: str, journal: str, n: int) -> tuple[float, float]:
+    """(best tasks/s, the manager's CPU us a task) of one fresh process."""
     env = dict(os.environ, PYTHONPATH=src)
     out = subprocess.run([sys.executable, "-c", CHILD.format(here=HERE), journal, str(n)],
                          env=env, capture_output=True, text=True, timeout=600, check=True)
-    return float(out.stdout)
+    best, cpu = map(float, out.stdout.split())
+    return best, cpu
 
 
 def main() -> int:
@@ -67,6 +74,7 @@ def main() -> int:
         "src": os.path.join(os.path.dirname(HERE), "src")}
     ratios: dict = {name: [] for name in trees}
     vs_stdlib: dict = {(name, j): [] for name in trees for j in (False, True)}
+    cpu: dict = {(name, j): [] for name in trees for j in (False, True)}
     runs = [(name, journaled) for name in trees for journaled in (False, True)]
     runs.append(("stdlib", None))
     with tempfile.TemporaryDirectory(prefix="netpool-bench-paired-") as folder:
@@ -74,10 +82,11 @@ def main() -> int:
             got = {}
             for name, journaled in (runs if r % 2 == 0 else runs[::-1]):
                 if journaled is None:
-                    got["stdlib"] = rate(next(iter(trees.values())), "stdlib", args.n)
+                    got["stdlib"] = rate(next(iter(trees.values())), "stdlib", args.n)[0]
                     continue
                 path = os.path.join(folder, f"{name}-{r}.journal") if journaled else ""
-                got[(name, journaled)] = rate(trees[name], path, args.n)
+                got[(name, journaled)], used = rate(trees[name], path, args.n)
+                cpu[(name, journaled)].append(used)
             for name in trees:
                 ratios[name].append(got[(name, True)] / got[(name, False)])
                 for j in (False, True):
@@ -93,6 +102,10 @@ def main() -> int:
         print(f"{name}: journal/no journal {spread(values)}; against multiprocessing.Pool: "
               f"no journal {spread(vs_stdlib[(name, False)])}, journal "
               f"{spread(vs_stdlib[(name, True)])}; {len(values)} rounds")
+        extra = [j - p for p, j in zip(cpu[(name, False)], cpu[(name, True)])]
+        print(f"{name}: the manager's CPU a task (us): no journal "
+              f"{spread(cpu[(name, False)])}; journal {spread(cpu[(name, True)])}; "
+              f"the journal's extra in each round: {spread(extra)}")
     return 0
 
 

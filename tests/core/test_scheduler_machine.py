@@ -764,6 +764,25 @@ def live_scheduler(cfg: Config, *workers: int) -> Scheduler:
     return sched
 
 
+def test_a_worker_joining_first_leaves_the_starting_ones_their_share():
+    """Found by a corpus program (nautilus-sampler's test_pool): ``Pool(2).map`` of 20 short
+    chunks right after ``Pool()`` ran every chunk on the worker that joined first, its
+    guessed window (first_window) queueing them all behind heads too quick to be stolen
+    from. While a worker is still starting, one of unknown pace takes about its share; once
+    its pace is known it takes by its window again."""
+    sched = Scheduler(Config(window=128))
+    run(sched, WorkerLaunched(1, 0.0), WorkerLaunched(2, 0.0), WorkerJoined(1, 0.0))
+    [first] = run(sched, TasksSubmitted(tuple(range(20))))
+    assert first.worker == 1 and len(first.attempts) == 11  # one, then half of the 19 left
+    assert len(sched.pending) == 9
+    [second] = run(sched, WorkerJoined(2, 0.01))
+    assert second.worker == 2 and len(second.attempts) == 9
+    # Alone and not yet paced, a worker still takes its whole guessed window.
+    alone = live_scheduler(Config(window=128), 3)
+    [sent] = run(alone, TasksSubmitted(tuple(range(100, 140))))
+    assert len(sent.attempts) == Config().first_window
+
+
 def test_requeue_after_crash_goes_to_the_front():
     sched = live_scheduler(Config(window=2), 1)
     assert run(sched, TasksSubmitted((10, 11, 12, 13))) == [SendTasks(1, ((10, 1), (11, 2)))]

@@ -32,6 +32,7 @@ in which workers were last heard from is also the order of their heartbeat deadl
 from __future__ import annotations
 
 from collections import deque
+from math import inf
 from typing import Callable, Optional
 
 from .demand import Demand
@@ -323,6 +324,11 @@ class Scheduler(LonePaths, Views):
         slow = self._now - cfg.steal_after
         while True:
             drained, cap = False, self._cap()
+            # While workers are still starting, one whose pace is not known takes no more
+            # than its share of what is pending, counting those: the first to join would
+            # otherwise queue a whole short map in its guessed window, behind heads too
+            # quick to be stolen from, and the others would join to find nothing left.
+            share = -(-len(pending) // roster.active) if roster.starting else inf
             for index, fill in ((self._idle, 1), (self._room, cfg.window)):
                 while pending and index:
                     if index is self._idle:
@@ -338,6 +344,9 @@ class Scheduler(LonePaths, Views):
                             roster.reindex(wid)
                             continue
                     room = min(fill, w.win) - len(w.queue)
+                    if room > share and not w.pace and index is self._room:
+                        # out of _room until its head moves on, its pace known by then
+                        room, w.slow_head = share, w.head
                     if cfg.max_tasks is not None:
                         room = min(room, cfg.max_tasks - w.sent)
                     sent = batches.setdefault(wid, [])

@@ -88,7 +88,13 @@ DEFAULT_TIMEOUT = 60.0
 # Programs that differ under `netpool run` today: name -> one-line diagnosis naming the item of
 # issue 8 it needs. Remove an entry when its test XPASSes. A diagnosis that starts with
 # "intermittent" (a failure seen in only some runs) makes a non-strict xfail.
-KNOWN_FAILURES: dict[str, str] = {}
+KNOWN_FAILURES: dict[str, str] = {
+    "nautilus_tests_pool": (
+        "intermittent (worker start): its test asserts that each of n workers ran one of 100 "
+        "1-ms likelihoods; a netpool worker that joins ~10 ms after the others, under load, "
+        "finds them all taken (the stdlib's forks start within a millisecond). Before the "
+        "scheduler kept a share for starting workers, one worker ran them all, every time"),
+}
 
 
 # -- running -------------------------------------------------------------------------------

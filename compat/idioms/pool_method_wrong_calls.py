@@ -12,7 +12,11 @@
 #   fixed: `pool.map(f)` said "DistributedPool.map() missing 1 required positional
 #   argument" where python says "Pool.map() ...", and `apply(f, (1,), None)` ran where the
 #   stdlib's worker raises "argument after ** must be a mapping, not NoneType".
-# Changes: none needed.
+# Changes: none needed. Later: `get('1')` waits on a half-second sleep, not on `task`: a
+#   result already there when `get` is called returns without looking at the timeout, under
+#   python and netpool alike, and a loaded machine made that happen (a fresh-clone CI run,
+#   7 Dec 2026).
+import time
 from multiprocessing import Pool
 
 
@@ -50,7 +54,7 @@ if __name__ == '__main__':
         attempt('map func None', lambda: pool.map(None, [1]))
         attempt('imap int', lambda: list(pool.imap(task, 5)))
         attempt('imap chunks 0', lambda: list(pool.imap(task, [1], 0)))
-        attempt('map_async timeout', lambda: pool.map_async(task, [1]).get('1'))
+        attempt('map_async timeout', lambda: pool.map_async(time.sleep, [0.5]).get('1'))
         attempt('apply 3 pos', lambda: pool.apply(task, (1,), {}, None))
         attempt('imap missing', lambda: pool.imap(task))
         attempt('close arg', lambda: pool.close(True))

@@ -8,13 +8,14 @@ process with a pool of 2 local workers without a journal and one with a fresh jo
 runs ``imap_unordered(inc, range(n), 1)`` three times and reports its best rate; one more
 process does the same with ``multiprocessing.Pool(2)``. The order of the processes flips
 every round. Printed: each round's ratio (journal/no journal) per tree, then the median and
-quartiles of that ratio and of each netpool pool's rate against the stdlib's, and the
+quartiles of that ratio and of each netpool pool's rate against the stdlib's, the
 manager process's CPU per task (user + system, over the three floods, ``getrusage``) with
-and without a journal: whether a loss of rate is the journal's CPU, or time the manager
-spent waiting. On a shared
-machine whose speed drifts, a ratio taken within one round (seconds apart) is steadier than
-the ratio of two medians taken minutes apart (``bench_journal.py``), and several trees
-compare in one run.
+and without a journal (whether a loss of rate is the journal's CPU, or time the manager
+spent waiting), and its loop thread's alone (``pthread_getcpuclockid``: the journal's work
+is on that thread, and the rest of the process, the thread feeding the input, runs beside
+it under the same GIL). On a shared machine whose speed drifts, a ratio taken within one
+round (seconds apart) is steadier than the ratio of two medians taken minutes apart
+(``bench_journal.py``), and several trees compare in one run.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ import tempfile
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 CHILD = """
-import os, resource, sys, time
+import os, resource, sys, threading, time
 sys.path.insert(0, {here!r})
 import workloads as W
 from bench_pool import DEADLINE, _drain, close_pool, wait_ready
@@ -43,24 +44,29 @@ else:
 wait_ready(pool)
 _drain(pool.imap_unordered(W.inc, range(-500, 0), 1), 500, DEADLINE)
 best = 0.0
+loop = [t for t in threading.enumerate() if t.name == "netpool-loop"]
+clock = time.pthread_getcpuclockid(loop[0].ident) if loop else None
+l0 = time.clock_gettime(clock) if clock is not None else 0.0
 r0 = resource.getrusage(resource.RUSAGE_SELF)
 for r in range(3):
     t0 = time.perf_counter()
     _drain(pool.imap_unordered(W.inc, range(r * n, (r + 1) * n), 1), n, DEADLINE)
     best = max(best, n / (time.perf_counter() - t0))
 r1 = resource.getrusage(resource.RUSAGE_SELF)
+l1 = time.clock_gettime(clock) if clock is not None else 0.0
 close_pool(pool)
-print(best, (r1.ru_utime + r1.ru_stime - r0.ru_utime - r0.ru_stime) / (3 * n) * 1e6)
+print(best, (r1.ru_utime + r1.ru_stime - r0.ru_utime - r0.ru_stime) / (3 * n) * 1e6,
+      (l1 - l0) / (3 * n) * 1e6)
 """
 
 
-def rate(src: str, journal: str, n: int) -> tuple[float, float]:
-    """(best tasks/s, the manager's CPU us a task) of one fresh process."""
+def rate(src: str, journal: str, n: int) -> tuple[float, float, float]:
+    """(best tasks/s, the manager's CPU us a task, its loop thread's) of one fresh process."""
     env = dict(os.environ, PYTHONPATH=src)
     out = subprocess.run([sys.executable, "-c", CHILD.format(here=HERE), journal, str(n)],
                          env=env, capture_output=True, text=True, timeout=600, check=True)
-    best, cpu = map(float, out.stdout.split())
-    return best, cpu
+    best, cpu, loop = map(float, out.stdout.split())
+    return best, cpu, loop
 
 
 def main() -> int:
@@ -75,6 +81,7 @@ def main() -> int:
     ratios: dict = {name: [] for name in trees}
     vs_stdlib: dict = {(name, j): [] for name in trees for j in (False, True)}
     cpu: dict = {(name, j): [] for name in trees for j in (False, True)}
+    loop: dict = {(name, j): [] for name in trees for j in (False, True)}
     runs = [(name, journaled) for name in trees for journaled in (False, True)]
     runs.append(("stdlib", None))
     with tempfile.TemporaryDirectory(prefix="netpool-bench-paired-") as folder:
@@ -85,8 +92,9 @@ def main() -> int:
                     got["stdlib"] = rate(next(iter(trees.values())), "stdlib", args.n)[0]
                     continue
                 path = os.path.join(folder, f"{name}-{r}.journal") if journaled else ""
-                got[(name, journaled)], used = rate(trees[name], path, args.n)
+                got[(name, journaled)], used, on_loop = rate(trees[name], path, args.n)
                 cpu[(name, journaled)].append(used)
+                loop[(name, journaled)].append(on_loop)
             for name in trees:
                 ratios[name].append(got[(name, True)] / got[(name, False)])
                 for j in (False, True):
@@ -105,6 +113,10 @@ def main() -> int:
         extra = [j - p for p, j in zip(cpu[(name, False)], cpu[(name, True)])]
         print(f"{name}: the manager's CPU a task (us): no journal "
               f"{spread(cpu[(name, False)])}; journal {spread(cpu[(name, True)])}; "
+              f"the journal's extra in each round: {spread(extra)}")
+        extra = [j - p for p, j in zip(loop[(name, False)], loop[(name, True)])]
+        print(f"{name}: its loop thread's CPU a task (us): no journal "
+              f"{spread(loop[(name, False)])}; journal {spread(loop[(name, True)])}; "
               f"the journal's extra in each round: {spread(extra)}")
     return 0
 

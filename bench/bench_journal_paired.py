@@ -110,14 +110,11 @@ def main() -> int:
         print(f"{name}: journal/no journal {spread(values)}; against multiprocessing.Pool: "
               f"no journal {spread(vs_stdlib[(name, False)])}, journal "
               f"{spread(vs_stdlib[(name, True)])}; {len(values)} rounds")
-        extra = [j - p for p, j in zip(cpu[(name, False)], cpu[(name, True)])]
-        print(f"{name}: the manager's CPU a task (us): no journal "
-              f"{spread(cpu[(name, False)])}; journal {spread(cpu[(name, True)])}; "
-              f"the journal's extra in each round: {spread(extra)}")
-        extra = [j - p for p, j in zip(loop[(name, False)], loop[(name, True)])]
-        print(f"{name}: its loop thread's CPU a task (us): no journal "
-              f"{spread(loop[(name, False)])}; journal {spread(loop[(name, True)])}; "
-              f"the journal's extra in each round: {spread(extra)}")
+        for what, used in (("the manager's", cpu), ("its loop thread's", loop)):
+            plain, journaled = used[(name, False)], used[(name, True)]
+            extra = [j - p for p, j in zip(plain, journaled)]
+            print(f"{name}: {what} CPU a task (us): no journal {spread(plain)}; journal "
+                  f"{spread(journaled)}; the journal's extra in each round: {spread(extra)}")
     return 0
 
 
